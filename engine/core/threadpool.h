@@ -1,0 +1,27 @@
+/* threadpool.h — a small fork/join pool: sam_pool_for() splits [0, n) into
+ * contiguous chunks, one per thread, and returns when all are done.
+ *
+ * Every kernel partitions over independent outputs (rows, heads, channels)
+ * and never reduces across chunks, so results are bit-identical whatever the
+ * thread count.
+ */
+#ifndef SAM_CORE_THREADPOOL_H
+#define SAM_CORE_THREADPOOL_H
+
+#include <glib.h>
+#include <stdint.h>
+
+typedef struct _SamPool SamPool;
+typedef void (*SamPoolFunc) (void *ctx, int64_t begin, int64_t end);
+
+/* n_threads <= 0: one per online core. */
+SamPool *sam_pool_new (int n_threads);
+void sam_pool_free (SamPool * pool);
+int sam_pool_n_threads (const SamPool * pool);
+
+/* Runs fn over [0, n) in chunks of at least @grain items. @pool may be NULL
+ * (runs inline). Not reentrant: do not call from inside fn. */
+void sam_pool_for (SamPool * pool, int64_t n, int64_t grain, SamPoolFunc fn,
+    void *ctx);
+
+#endif

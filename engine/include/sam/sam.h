@@ -1,0 +1,153 @@
+/* sam.h — the public API of libsamseg-engine: a plain-C SAM 2.1 video tracker.
+ *
+ * A SamModel holds the weights (mmapped from a safetensors file with the
+ * official SAM 2 state-dict key names) and is immutable after load: share it
+ * across threads and sessions. A SamSession is one video stream: prompts,
+ * the memory bank, the frame counter. Use a session from one thread at a time.
+ *
+ * Ownership: _new/_load return owned objects; _free/_unref release them.
+ * Inputs are borrowed for the duration of a call. Results returned by
+ * sam_session_process_frame() belong to the session and stay valid until the
+ * next call on that session.
+ */
+#ifndef SAM_SAM_H
+#define SAM_SAM_H
+
+#include <glib.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define SAM_ERROR (sam_error_quark ())
+GQuark sam_error_quark (void);
+
+typedef enum {
+  SAM_ERROR_IO,
+  SAM_ERROR_FORMAT,
+  SAM_ERROR_SHAPE,
+  SAM_ERROR_UNSUPPORTED,
+  SAM_ERROR_NO_MEMORY,
+  SAM_ERROR_INVALID_PROMPT,
+  SAM_ERROR_ABORTED,
+  SAM_ERROR_BAD_STATE,
+  SAM_ERROR_LIMIT,
+} SamError;
+
+typedef struct _SamModel SamModel;
+typedef struct _SamSession SamSession;
+
+/* ---- model ------------------------------------------------------------ */
+
+typedef struct {
+  guint32 size;                 /* sizeof (SamModelParams), set by _init */
+  guint32 reserved;
+} SamModelParams;
+
+void sam_model_params_init (SamModelParams * p);
+
+/* Loads a SAM 2 / SAM 2.1 model (tiny, small, base+, large: detected from
+ * tensor shapes). Returns NULL and sets @error on failure. (transfer full) */
+SamModel *sam_model_load (const gchar * path, const SamModelParams * p,
+    GError ** error);
+SamModel *sam_model_ref (SamModel * m);
+void sam_model_unref (SamModel * m);
+
+/* "tiny", "small", "base_plus", "large" (transfer none) */
+const gchar *sam_model_variant (const SamModel * m);
+/* The input size the model was trained for (1024 for official checkpoints). */
+gint sam_model_default_input_size (const SamModel * m);
+
+/* ---- session ---------------------------------------------------------- */
+
+typedef struct {
+  guint32 size;                 /* sizeof (SamSessionParams), set by _init */
+  gint input_size;              /* 0: the model's default; else multiple of 16 in [256, 1024] */
+  gint n_threads;               /* 0: all cores */
+  gint max_objects;             /* cap on tracked objects (default 16) */
+  gint num_maskmem;             /* memories per object incl. conditioning (default 7) */
+  gint max_cond_frames;         /* conditioning frames kept per object (default 16) */
+  gint max_obj_ptrs;            /* object pointers in memory attention (default 16) */
+} SamSessionParams;
+
+void sam_session_params_init (SamSessionParams * p);
+
+SamSession *sam_session_new (SamModel * m, const SamSessionParams * p,
+    GError ** error);
+void sam_session_free (SamSession * s);
+
+/* A prompt for one object on the frame that will be processed next, in
+ * pixels of the frames given to sam_session_process_frame(). Labels:
+ * 1 positive click, 0 negative click; a box is given by has_box and the
+ * corners (it is placed before the clicks, as SAM 2 does). */
+typedef struct {
+  gint n_points;
+  const float *points;          /* n_points × [x, y] */
+  const gint32 *labels;         /* n_points */
+  gboolean has_box;
+  float box[4];                 /* x0, y0, x1, y1 */
+  gboolean clear_old;           /* replace the object's earlier prompts on that frame */
+} SamPrompt;
+
+#define SAM_MAX_POINTS_PER_PROMPT 64
+
+/* Prompts apply to the next frame processed. A new obj_id creates an object. */
+gboolean sam_session_add_prompt (SamSession * s, guint32 obj_id,
+    const SamPrompt * prompt, GError ** error);
+void sam_session_remove_object (SamSession * s, guint32 obj_id);
+/* Forget all objects and memory (flush/seek). Also clears a poisoned state. */
+void sam_session_reset (SamSession * s);
+
+typedef enum {
+  SAM_PIXEL_RGB,                /* packed 8-bit R,G,B */
+} SamPixelFormat;
+
+typedef struct {
+  SamPixelFormat format;
+  gint width, height;
+  gint stride;                  /* bytes per row */
+  const guint8 *data;
+} SamImage;
+
+typedef struct {
+  guint32 obj_id;
+  float object_score;           /* logit: > 0 means present */
+  float iou;                    /* predicted IoU of the chosen mask */
+  gboolean is_cond_frame;       /* this frame carried prompts for the object */
+  gint low_res_size;            /* S/4 */
+  const float *low_res_logits;  /* low_res_size² logits (transfer none) */
+  gint width, height;           /* frame size */
+  const float *logits;          /* width × height logits at frame resolution (transfer none) */
+  gint box[4];                  /* x0, y0, x1, y1 (inclusive) of logits > 0; all -1 if empty */
+  const float *obj_ptr;         /* 256 floats (transfer none) */
+} SamObjectResult;
+
+typedef struct {
+  guint64 frame_index;
+  gint n_objects;
+  const SamObjectResult *objects;       /* (transfer none) */
+} SamFrameResult;
+
+/* Runs one frame: image encoder, then per object memory attention, decoder and
+ * memory encoder. After a failure the session is poisoned until reset. */
+gboolean sam_session_process_frame (SamSession * s, const SamImage * frame,
+    SamFrameResult * out, GError ** error);
+
+/* Optional debugging hook: called with every named intermediate tensor
+ * (names as in the reference fixtures: "enc0.trunk.0", "heads3.ious", ...).
+ * Shapes follow PyTorch order. */
+typedef void (*SamTapFunc) (const gchar * name, const float *data,
+    const gint64 * shape, gint ndim, gpointer user_data);
+void sam_session_set_tap (SamSession * s, SamTapFunc func, gpointer user_data);
+
+/* Per-stage timings of the last processed frame, in milliseconds. */
+typedef struct {
+  double image_encoder_ms;
+  double memory_attention_ms;
+  double decoder_ms;
+  double memory_encoder_ms;
+  double total_ms;
+} SamTimings;
+void sam_session_get_timings (const SamSession * s, SamTimings * t);
+
+G_END_DECLS
+#endif /* SAM_SAM_H */

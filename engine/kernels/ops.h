@@ -1,0 +1,74 @@
+/* ops.h — the float32 operations the SAM 2.1 modules are built from.
+ *
+ * Layout convention (written once, used everywhere): feature maps are
+ * channels-last, row-major: element (y, x, c) of an H×W×C map is at
+ * [(y * W + x) * C + c]; a token sequence is an [N, C] matrix. This is the
+ * transpose of PyTorch's NCHW, and what makes 1×1 convs and linears GEMMs.
+ * Weights keep PyTorch's layout: Linear [out, in], Conv2d [Cout, Cin/g, KH, KW],
+ * ConvTranspose2d [Cin, Cout, KH, KW].
+ *
+ * Every op takes an optional pool (NULL: run inline) and partitions work over
+ * independent outputs, so results do not depend on the thread count.
+ * In-place use is allowed where noted.
+ */
+#ifndef SAM_KERNELS_OPS_H
+#define SAM_KERNELS_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/threadpool.h"
+
+/* y[M, N] = x[M, K] · W[N, K]ᵀ + b[N] (b may be NULL). Row strides ldx, ldy
+ * in elements (ldx >= K, ldy >= N). y must not alias x. */
+void sam_linear (SamPool * pool, const float *x, int64_t M, int K, int64_t ldx,
+    const float *W, const float *b, int N, float *y, int64_t ldy);
+
+/* C[M, N] = A[M, K] · B[K, N] (+ C if accumulate). Row-major, strides given. */
+void sam_matmul (SamPool * pool, const float *A, int64_t lda, const float *B,
+    int64_t ldb, float *C, int64_t ldc, int64_t M, int64_t N, int64_t K,
+    bool accumulate);
+
+/* LayerNorm over the last dim C of M rows; in-place allowed (y == x). */
+void sam_layernorm (SamPool * pool, const float *x, int64_t M, int C,
+    const float *gamma, const float *beta, float eps, float *y);
+
+void sam_gelu (SamPool * pool, float *x, int64_t n);    /* exact, erf-based */
+void sam_relu (float *x, int64_t n);
+void sam_sigmoid (float *x, int64_t n);
+void sam_add (float *y, const float *x, int64_t n);     /* y += x */
+void sam_scale (float *y, float s, int64_t n);          /* y *= s */
+
+/* Multi-head scaled-dot-product attention, softmax(q kᵀ / sqrt(D)) v.
+ * q: [Nq, H*D] (row stride ldq), k: [Nk, H*D] (ldk), v: [Nk, H*Dv] (ldv),
+ * out: [Nq, H*Dv] (ldo). Head h uses columns [h*D, (h+1)*D). Never forms
+ * the full score matrix: keys are processed in tiles (online softmax). */
+void sam_attention (SamPool * pool, const float *q, int64_t ldq,
+    const float *k, int64_t ldk, const float *v, int64_t ldv, float *out,
+    int64_t ldo, int64_t Nq, int64_t Nk, int H, int D, int Dv);
+
+/* 2-D convolution, channels-last in and out; weight [Cout, Cin/groups, KH, KW].
+ * Output size Ho = (H + 2 pad - KH) / stride + 1 (same for W). */
+void sam_conv2d (SamPool * pool, const float *x, int H, int W, int Cin,
+    const float *w, const float *b, int Cout, int KH, int KW, int stride,
+    int pad, int groups, float *y);
+
+/* ConvTranspose2d with kernel 2, stride 2; weight [Cin, Cout, 2, 2];
+ * y is [2H, 2W, Cout]. */
+void sam_conv_transpose2x2 (SamPool * pool, const float *x, int H, int W,
+    int Cin, const float *w, const float *b, int Cout, float *y);
+
+/* MaxPool2d(kernel 2, stride 2, floor): y is [H/2, W/2, C]. */
+void sam_maxpool2x2 (const float *x, int H, int W, int C, float *y);
+
+/* F.interpolate semantics (antialias=False), channels-last. */
+void sam_resize_bilinear (SamPool * pool, const float *x, int H, int W, int C,
+    float *y, int Ho, int Wo, bool align_corners);
+void sam_resize_bicubic (const float *x, int H, int W, int C, float *y,
+    int Ho, int Wo, bool align_corners);        /* A = -0.75, clamped borders */
+void sam_upsample_nearest (const float *x, int H, int W, int C, float *y,
+    int Ho, int Wo);
+
+/* out[N, C] = in[C, N] (NCHW plane → channels-last), and back. */
+void sam_transpose (const float *in, int64_t rows, int64_t cols, float *out);
+
+#endif
