@@ -1,0 +1,281 @@
+/* hiera.c — the Hiera trunk (hieradet.py): patch embedding, windowed
+ * position embedding, and the multi-scale blocks with windowed or global
+ * attention and q-pooling at stage starts.
+ *
+ * Windows are gathered into a contiguous [n_windows * ws * ws, C] buffer so
+ * that qkv, proj and the MLP are single big GEMMs; only the attention itself
+ * runs per window. Padding tokens are zero after norm1, exactly as F.pad
+ * leaves them, and they stay in the windows as keys (their k and v are the
+ * qkv bias), which the reference does too.
+ */
+#include "hiera.h"
+
+#include <string.h>
+
+#define TRUNK "image_encoder.trunk"
+#define LN_EPS 1e-6f
+
+/* ref: sam2/modeling/backbones/hieradet.py Hiera._get_pos_embed */
+static void
+add_pos_embed (const SamModel * m, float *x, int H, int W, int C)
+{
+  const SamW *pe = sam_model_w (m, TRUNK ".pos_embed");
+  const SamW *pw = sam_model_w (m, TRUNK ".pos_embed_window");
+  const int bh = (int) pe->shape[2], bw = (int) pe->shape[3];
+  const int wh = (int) pw->shape[2], ww = (int) pw->shape[3];
+  float *bkg = g_new (float, (size_t) bh * bw * C);
+  float *up = g_new (float, (size_t) H * W * C);
+  float *win = g_new (float, (size_t) wh * ww * C);
+
+  sam_transpose (pe->data, C, (int64_t) bh * bw, bkg);
+  sam_resize_bicubic (bkg, bh, bw, C, up, H, W, false);
+  sam_transpose (pw->data, C, (int64_t) wh * ww, win);
+  /* The window embedding is tiled; for sizes that are not a multiple of the
+   * window (where the reference's tile() would fail) it wraps around. */
+  for (int y = 0; y < H; y++)
+    for (int xx = 0; xx < W; xx++) {
+      float *o = x + ((size_t) y * W + xx) * C;
+      const float *u = up + ((size_t) y * W + xx) * C;
+      const float *w = win + ((size_t) (y % wh) * ww + xx % ww) * C;
+      for (int c = 0; c < C; c++)
+        o[c] += u[c] + w[c];
+    }
+  g_free (bkg);
+  g_free (up);
+  g_free (win);
+}
+
+/* MaxPool2d(2, 2) of an h×w×C map whose rows are @ld floats apart. */
+static void
+maxpool2x2_strided (const float *x, int64_t ld, int h, int w, int C,
+    float *y)
+{
+  for (int oy = 0; oy < h / 2; oy++)
+    for (int ox = 0; ox < w / 2; ox++) {
+      const float *p00 = x + ((int64_t) (2 * oy) * w + 2 * ox) * ld;
+      const float *p01 = p00 + ld;
+      const float *p10 = p00 + (int64_t) w * ld;
+      const float *p11 = p10 + ld;
+      float *o = y + ((int64_t) oy * (w / 2) + ox) * C;
+      for (int c = 0; c < C; c++) {
+        float m = p00[c];
+        m = p01[c] > m ? p01[c] : m;
+        m = p10[c] > m ? p10[c] : m;
+        m = p11[c] > m ? p11[c] : m;
+        o[c] = m;
+      }
+    }
+}
+
+typedef struct
+{
+  const float *q, *qkv;
+  float *out;
+  int64_t ldq, nq, nk;
+  int C, heads;
+} WinAttCtx;
+
+static void
+win_attention (void *vctx, int64_t w0, int64_t w1)
+{
+  const WinAttCtx *c = vctx;
+  const int64_t ldkv = 3 * (int64_t) c->C;
+  const int D = c->C / c->heads;
+  for (int64_t w = w0; w < w1; w++) {
+    const float *kv = c->qkv + w * c->nk * ldkv;
+    sam_attention (NULL, c->q + w * c->nq * c->ldq, c->ldq, kv + c->C, ldkv,
+        kv + 2 * c->C, ldkv, c->out + w * c->nq * c->C, c->C, c->nq, c->nk,
+        c->heads, D, D);
+  }
+}
+
+/* ref: sam2/modeling/backbones/hieradet.py MultiScaleAttention.forward
+ * xw: [nW * wh * ww, C] windows; returns [nW * nq, Co] after proj, where
+ * nq = (wh/2)*(ww/2) with q-pooling, else wh*ww. */
+static float *
+multiscale_attention (const SamModel * m, SamPool * pool, int i,
+    const float *xw, int nW, int wh, int ww, bool q_pool, int64_t * p_nq)
+{
+  const SamHParams *hp = &m->hp;
+  const int C = hp->blk_dim[i], Co = hp->blk_dim_out[i];
+  const int64_t nk = (int64_t) wh * ww, ld = 3 * (int64_t) Co;
+  const int64_t nq = q_pool ? (int64_t) (wh / 2) * (ww / 2) : nk;
+  float *qkv = g_new (float, nW * nk * ld);
+
+  sam_linear (pool, xw, nW * nk, C, C,
+      sam_model_wd (m, TRUNK ".blocks.%d.attn.qkv.weight", i),
+      sam_model_wd (m, TRUNK ".blocks.%d.attn.qkv.bias", i), 3 * Co, qkv, ld);
+
+  /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
+  const float *q = qkv;
+  int64_t ldq = ld;
+  float *qpooled = NULL;
+  if (q_pool) {
+    qpooled = g_new (float, nW * nq * Co);
+    for (int w = 0; w < nW; w++)
+      maxpool2x2_strided (qkv + w * nk * ld, ld, wh, ww, Co,
+          qpooled + w * nq * Co);
+    q = qpooled;
+    ldq = Co;
+  }
+
+  float *att = g_new (float, nW * nq * Co);
+  WinAttCtx ctx = { q, qkv, att, ldq, nq, nk, Co, hp->blk_heads[i] };
+  if (nW == 1)
+    sam_attention (pool, q, ldq, qkv + Co, ld, qkv + 2 * Co, ld, att, Co, nq,
+        nk, ctx.heads, Co / ctx.heads, Co / ctx.heads);
+  else
+    sam_pool_for (pool, nW, 1, win_attention, &ctx);
+  g_free (qkv);
+  g_free (qpooled);
+
+  float *y = g_new (float, nW * nq * Co);
+  sam_linear (pool, att, nW * nq, Co, Co,
+      sam_model_wd (m, TRUNK ".blocks.%d.attn.proj.weight", i),
+      sam_model_wd (m, TRUNK ".blocks.%d.attn.proj.bias", i), Co, y, Co);
+  g_free (att);
+  *p_nq = nq;
+  return y;
+}
+
+/* ref: sam2/modeling/backbones/hieradet.py MultiScaleBlock.forward
+ * x: [H*W, dim] → returns a new [Ho*Wo, dim_out] map (Ho = H/2 with
+ * q-pooling). */
+static float *
+multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
+    int *pH, int *pW)
+{
+  const SamHParams *hp = &m->hp;
+  const int H = *pH, W = *pW, C = hp->blk_dim[i], Co = hp->blk_dim_out[i];
+  const int ws = hp->blk_window[i];
+  const bool q_pool = hp->blk_q_pool[i];
+  const int64_t N = (int64_t) H * W;
+  const int Ho = q_pool ? H / 2 : H, Wo = q_pool ? W / 2 : W;
+  const int64_t No = (int64_t) Ho * Wo;
+
+  g_return_val_if_fail (!q_pool || C != Co, NULL);
+
+  float *xn = g_new (float, N * C);
+  sam_layernorm (pool, x, N, C,
+      sam_model_wd (m, TRUNK ".blocks.%d.norm1.weight", i),
+      sam_model_wd (m, TRUNK ".blocks.%d.norm1.bias", i), LN_EPS, xn);
+
+  /* out starts as the shortcut: pooled proj(norm1(x)) at a dim change */
+  float *out = g_new (float, No * Co);
+  if (C != Co) {
+    float *t = q_pool ? g_new (float, N * Co) : out;
+    sam_linear (pool, xn, N, C, C,
+        sam_model_wd (m, TRUNK ".blocks.%d.proj.weight", i),
+        sam_model_wd (m, TRUNK ".blocks.%d.proj.bias", i), Co, t, Co);
+    if (q_pool) {
+      sam_maxpool2x2 (t, H, W, Co, out);
+      g_free (t);
+    }
+  } else {
+    memcpy (out, x, sizeof (float) * N * C);
+  }
+
+  /* window_partition; a global block is one window over the whole map. The
+   * window size is in input resolution here; after q-pooling the windows
+   * are ws/2 wide (window_size // q_stride), on the same window grid. */
+  const int wh = ws > 0 ? ws : H, ww = ws > 0 ? ws : W;
+  const int nwy = (H + wh - 1) / wh, nwx = (W + ww - 1) / ww;
+  const int nW = nwy * nwx;
+  float *xw = g_new0 (float, (int64_t) nW * wh * ww * C);
+  for (int y = 0; y < H; y++)
+    for (int xx = 0; xx < W; xx++) {
+      int w = (y / wh) * nwx + xx / ww;
+      int64_t t = (int64_t) w * wh * ww + (y % wh) * ww + xx % ww;
+      memcpy (xw + t * C, xn + ((int64_t) y * W + xx) * C,
+          sizeof (float) * C);
+    }
+  g_free (xn);
+
+  int64_t nq;
+  float *a = multiscale_attention (m, pool, i, xw, nW, wh, ww, q_pool, &nq);
+  g_free (xw);
+
+  /* window_unpartition (dropping the padding) + residual */
+  const int qh = q_pool ? wh / 2 : wh, qw = q_pool ? ww / 2 : ww;
+  for (int w = 0; w < nW; w++)
+    for (int r = 0; r < qh; r++) {
+      int y = (w / nwx) * qh + r;
+      if (y >= Ho)
+        break;
+      for (int s = 0; s < qw; s++) {
+        int xx = (w % nwx) * qw + s;
+        if (xx >= Wo)
+          break;
+        sam_add (out + ((int64_t) y * Wo + xx) * Co,
+            a + ((int64_t) w * nq + (int64_t) r * qw + s) * Co, Co);
+      }
+    }
+  g_free (a);
+
+  /* x = x + mlp(norm2(x)), MLP with exact GELU */
+  float *h = g_new (float, No * Co);
+  float *hid = g_new (float, No * 4 * Co);
+  sam_layernorm (pool, out, No, Co,
+      sam_model_wd (m, TRUNK ".blocks.%d.norm2.weight", i),
+      sam_model_wd (m, TRUNK ".blocks.%d.norm2.bias", i), LN_EPS, h);
+  sam_linear (pool, h, No, Co, Co,
+      sam_model_wd (m, TRUNK ".blocks.%d.mlp.layers.0.weight", i),
+      sam_model_wd (m, TRUNK ".blocks.%d.mlp.layers.0.bias", i), 4 * Co, hid,
+      4 * Co);
+  sam_gelu (pool, hid, No * 4 * Co);
+  sam_linear (pool, hid, No, 4 * Co, 4 * Co,
+      sam_model_wd (m, TRUNK ".blocks.%d.mlp.layers.1.weight", i),
+      sam_model_wd (m, TRUNK ".blocks.%d.mlp.layers.1.bias", i), Co, h, Co);
+  sam_add (out, h, No * Co);
+  g_free (hid);
+  g_free (h);
+
+  *pH = Ho;
+  *pW = Wo;
+  return out;
+}
+
+/* ref: sam2/modeling/backbones/hieradet.py Hiera.forward */
+void
+sam_hiera_run (const SamModel * m, SamPool * pool, const float *img, int S,
+    SamHieraOut * out)
+{
+  const SamHParams *hp = &m->hp;
+  const int E = hp->embed_dim;
+  /* PatchEmbed: conv 7×7, stride 4, padding 3 */
+  int H = (S + 2 * 3 - 7) / 4 + 1, W = H;
+  float *x = g_new (float, (int64_t) H * W * E);
+
+  memset (out, 0, sizeof *out);
+  sam_conv2d (pool, img, S, S, 3,
+      sam_model_wd (m, TRUNK ".patch_embed.proj.weight"),
+      sam_model_wd (m, TRUNK ".patch_embed.proj.bias"), E, 7, 7, 4, 3, 1, x);
+  add_pos_embed (m, x, H, W, E);
+
+  int stage = 0;
+  bool keep = false;            /* x is a stage output owned by @out */
+  for (int i = 0; i < hp->n_blocks; i++) {
+    float *nx = multiscale_block (m, pool, i, x, &H, &W);
+    if (!keep)
+      g_free (x);
+    x = nx;
+    keep = false;
+    if (stage < 4 && i == hp->stage_ends[stage]) {
+      out->H[stage] = H;
+      out->W[stage] = W;
+      out->C[stage] = hp->blk_dim_out[i];
+      out->x[stage] = x;
+      keep = true;
+      stage++;
+    }
+  }
+  if (!keep)
+    g_free (x);
+}
+
+void
+sam_hiera_out_clear (SamHieraOut * out)
+{
+  for (int s = 0; s < 4; s++)
+    g_clear_pointer (&out->x[s], g_free);
+}
