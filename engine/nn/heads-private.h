@@ -1,0 +1,45 @@
+/* heads-private.h — the pieces sam_heads_run() is assembled from: the
+ * prompt encoder (prompt-encoder.c) and the mask decoder (mask-decoder.c).
+ * Internal to engine/nn; the public entry point is sam_heads_run() in nn.h.
+ */
+#ifndef SAM_NN_HEADS_PRIVATE_H
+#define SAM_NN_HEADS_PRIVATE_H
+
+#include "nn.h"
+
+/* Output tokens of the decoder: obj_score, iou, 4 mask tokens. */
+#define SAM_DEC_N_OUT_TOKENS 6
+#define SAM_DEC_N_MASKS 4
+
+/* Sparse tokens the prompt encoder produces for @in (the points plus the
+ * padding point, since _forward_sam_heads never passes boxes). */
+int sam_prompt_encoder_n_tokens (const SamHeadsInput * in);
+
+/* sparse: [n_tokens, 256]; dense: [(S/16)^2, 256] (no_mask_embed broadcast
+ * or mask_downscaling of in->mask_input). */
+void sam_prompt_encoder_run (const SamModel * m, SamPool * pool, int S,
+    const SamHeadsInput * in, float *sparse, float *dense);
+
+/* get_dense_pe(): random-Fourier encoding of the H×H grid → [H*H, 256]. */
+void sam_prompt_encoder_dense_pe (const SamModel * m, int H, float *out);
+
+/* Everything MaskDecoder.predict_masks() returns, before any selection. */
+typedef struct {
+  float *masks;                 /* caller buffer [4, H0*H0], mask-major */
+  float iou[SAM_DEC_N_MASKS];   /* after the sigmoid */
+  float mask_tokens[SAM_DEC_N_MASKS * 256];
+  float object_score;
+} SamDecoderOut;
+
+/* pix_feat, dense, pe: [H2*H2, 256]; sparse: [n_sparse, 256]. */
+void sam_mask_decoder_predict (const SamModel * m, SamPool * pool,
+    const SamImageFeatures * f, const float *pix_feat, const float *pe,
+    const float *sparse, int n_sparse, const float *dense,
+    SamDecoderOut * out);
+
+/* sam2_utils.MLP with ReLU between layers: x [M, in] → y [M, out]; the
+ * sizes come from the weights "<prefix>.layers.{i}.weight". */
+void sam_mlp_run (const SamModel * m, SamPool * pool, const char *prefix,
+    int n_layers, const float *x, int64_t M, float *y);
+
+#endif

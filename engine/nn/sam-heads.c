@@ -1,0 +1,130 @@
+/* sam-heads.c — SAM2Base._forward_sam_heads: prompt encoder + mask decoder,
+ * then the choice of the output mask, the no-object handling and the object
+ * pointer.
+ */
+#include "heads-private.h"
+
+#include <string.h>
+
+#define NO_OBJ_SCORE -1024.0f
+/* The video predictor's overrides (build_sam2_video_predictor). */
+#define STABILITY_DELTA 0.05f
+#define STABILITY_THRESH 0.98f
+
+/* ref: sam2/modeling/sam/mask_decoder.py MaskDecoder._get_stability_scores */
+static float
+stability_score (const float *logits, int64_t n)
+{
+  int64_t area_i = 0, area_u = 0;
+  for (int64_t i = 0; i < n; i++) {
+    area_i += logits[i] > STABILITY_DELTA;
+    area_u += logits[i] > -STABILITY_DELTA;
+  }
+  return area_u > 0 ? (float) area_i / (float) area_u : 1.f;
+}
+
+/* torch.argmax: the first maximum wins. */
+static int
+argmax (const float *v, int n)
+{
+  int best = 0;
+  for (int i = 1; i < n; i++)
+    if (v[i] > v[best])
+      best = i;
+  return best;
+}
+
+static void
+emit_taps (const SamTap * tap, const char *prefix, const SamHeadsOutput * out,
+    int H0)
+{
+  if (!sam_tap_on (tap))
+    return;
+  char name[128];
+  const int64_t M = out->n_masks;
+  int64_t s_ious[2] = { 1, M }, s_multi[4] = { 1, M, H0, H0 };
+  int64_t s_mask[4] = { 1, 1, H0, H0 }, s_ptr[2] = { 1, 256 };
+  int64_t s_score[2] = { 1, 1 };
+
+  g_snprintf (name, sizeof name, "%s.ious", prefix);
+  sam_tap_raw (tap, name, out->ious, 2, s_ious);
+  g_snprintf (name, sizeof name, "%s.low_res_multimasks", prefix);
+  sam_tap_raw (tap, name, out->low_res_multimasks, 4, s_multi);
+  g_snprintf (name, sizeof name, "%s.low_res_masks", prefix);
+  sam_tap_raw (tap, name, out->low_res_masks, 4, s_mask);
+  g_snprintf (name, sizeof name, "%s.obj_ptr", prefix);
+  sam_tap_raw (tap, name, out->obj_ptr, 2, s_ptr);
+  g_snprintf (name, sizeof name, "%s.object_score_logits", prefix);
+  sam_tap_raw (tap, name, &out->object_score, 2, s_score);
+}
+
+/* ref: sam2/modeling/sam2_base.py SAM2Base._forward_sam_heads
+ * (with MaskDecoder.forward's output selection folded in). */
+void
+sam_heads_run (const SamModel * m, SamPool * pool,
+    const SamImageFeatures * f, const float *pix_feat,
+    const SamHeadsInput * in, SamHeadsOutput * out, const SamTap * tap,
+    const char *tap_prefix)
+{
+  const int C = m->hp.d_model, H2 = f->H2;
+  const int64_t n0 = (int64_t) f->H0 * f->H0;
+  const int n_sparse = sam_prompt_encoder_n_tokens (in);
+  float *sparse = g_new (float, (size_t) n_sparse * C);
+  float *dense = g_new (float, (size_t) H2 * H2 * C);
+  float *pe = g_new (float, (size_t) H2 * H2 * C);
+  SamDecoderOut d;
+
+  g_return_if_fail (C == 256);
+  sam_prompt_encoder_run (m, pool, f->S, in, sparse, dense);
+  sam_prompt_encoder_dense_pe (m, H2, pe);
+  d.masks = g_new (float, SAM_DEC_N_MASKS * n0);
+  sam_mask_decoder_predict (m, pool, f, pix_feat, pe, sparse, n_sparse,
+      dense, &d);
+
+  /* MaskDecoder.forward: multimask → tokens 1..3 (and, with
+   * use_multimask_token_for_obj_ptr, their tokens); otherwise token 0,
+   * unless its mask is unstable, then the best of 1..3 by predicted IoU
+   * (the object pointer still comes from token 0). */
+  const float *token;
+  if (in->multimask) {
+    out->n_masks = 3;
+    memcpy (out->low_res_multimasks, d.masks + n0, sizeof (float) * 3 * n0);
+    memcpy (out->ious, d.iou + 1, sizeof (float) * 3);
+    out->best = argmax (out->ious, 3);
+    token = d.mask_tokens + (size_t) (1 + out->best) * C;
+  } else {
+    int pick = 0;
+    if (stability_score (d.masks, n0) < STABILITY_THRESH)
+      pick = 1 + argmax (d.iou + 1, 3);
+    out->n_masks = 1;
+    memcpy (out->low_res_multimasks, d.masks + pick * n0,
+        sizeof (float) * n0);
+    out->ious[0] = d.iou[pick];
+    out->best = 0;
+    token = d.mask_tokens;
+  }
+  out->iou = out->ious[out->best];
+  out->object_score = d.object_score;
+
+  /* Spatial memories need a hard object / no-object choice. */
+  const bool appearing = d.object_score > 0.f;
+  if (!appearing)
+    for (int64_t i = 0; i < out->n_masks * n0; i++)
+      out->low_res_multimasks[i] = NO_OBJ_SCORE;
+  memcpy (out->low_res_masks, out->low_res_multimasks + out->best * n0,
+      sizeof (float) * n0);
+
+  /* obj_ptr_proj, then fixed_no_obj_ptr: λ·ptr + (1 − λ)·no_obj_ptr with a
+   * hard λ (soft_no_obj_ptr is off). */
+  sam_mlp_run (m, NULL, "obj_ptr_proj", 3, token, 1, out->obj_ptr);
+  const float lambda = appearing ? 1.f : 0.f;
+  const float *no_obj_ptr = sam_model_wd (m, "no_obj_ptr");
+  for (int c = 0; c < C; c++)
+    out->obj_ptr[c] = lambda * out->obj_ptr[c] + (1.f - lambda) * no_obj_ptr[c];
+
+  emit_taps (tap, tap_prefix, out, f->H0);
+  g_free (d.masks);
+  g_free (sparse);
+  g_free (dense);
+  g_free (pe);
+}
