@@ -192,7 +192,8 @@ upscale (const SamModel * m, SamPool * pool, const SamImageFeatures * f,
       sam_model_wd (m, MD "output_upscaling.0.weight"),
       sam_model_wd (m, MD "output_upscaling.0.bias"), c1, a);
   sam_add (a, f->feat_s1, n1 * c1);
-  sam_layernorm (pool, a, n1, c1, sam_model_wd (m, MD "output_upscaling.1.weight"),
+  sam_layernorm (pool, a, n1, c1,
+      sam_model_wd (m, MD "output_upscaling.1.weight"),
       sam_model_wd (m, MD "output_upscaling.1.bias"), LN2D_EPS, a);
   sam_gelu (pool, a, n1 * c1);
   sam_conv_transpose2x2 (pool, a, f->H1, f->H1, c1,

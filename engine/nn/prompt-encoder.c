@@ -8,9 +8,11 @@
 #include <string.h>
 
 #define PE "sam_prompt_encoder."
+#define PE_GAUSS PE "pe_layer.positional_encoding_gaussian_matrix"
 
-/* ref: sam2/modeling/position_encoding.py PositionEmbeddingRandom._pe_encoding
- * (x, y) normalized to [0, 1] → [sin(2π·(2c-1)·G), cos(2π·(2c-1)·G)]. */
+/* ref: sam2/modeling/position_encoding.py
+ * PositionEmbeddingRandom._pe_encoding: (x, y) normalized to [0, 1]
+ * → [sin(2π·(2c-1)·G), cos(2π·(2c-1)·G)]. */
 static void
 pe_encode (const float *G, int npf, float x, float y, float *out)
 {
@@ -29,7 +31,7 @@ pe_encode (const float *G, int npf, float x, float y, float *out)
 void
 sam_prompt_encoder_dense_pe (const SamModel * m, int H, float *out)
 {
-  const SamW *g = sam_model_w (m, PE "pe_layer.positional_encoding_gaussian_matrix");
+  const SamW *g = sam_model_w (m, PE_GAUSS);
   const int npf = (int) g->shape[1];
   for (int y = 0; y < H; y++)
     for (int x = 0; x < H; x++)
@@ -52,7 +54,7 @@ static void
 embed_points (const SamModel * m, int S, const SamHeadsInput * in,
     float *sparse)
 {
-  const SamW *g = sam_model_w (m, PE "pe_layer.positional_encoding_gaussian_matrix");
+  const SamW *g = sam_model_w (m, PE_GAUSS);
   const int npf = (int) g->shape[1], C = 2 * npf;
   const int n_tok = sam_prompt_encoder_n_tokens (in);
   const float *not_a_point = sam_model_wd (m, PE "not_a_point_embed.weight");

@@ -120,7 +120,8 @@ sam_heads_run (const SamModel * m, SamPool * pool,
   const float lambda = appearing ? 1.f : 0.f;
   const float *no_obj_ptr = sam_model_wd (m, "no_obj_ptr");
   for (int c = 0; c < C; c++)
-    out->obj_ptr[c] = lambda * out->obj_ptr[c] + (1.f - lambda) * no_obj_ptr[c];
+    out->obj_ptr[c] =
+        lambda * out->obj_ptr[c] + (1.f - lambda) * no_obj_ptr[c];
 
   emit_taps (tap, tap_prefix, out, f->H0);
   g_free (d.masks);
