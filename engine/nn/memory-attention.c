@@ -1,0 +1,236 @@
+/* memory-attention.c — conditions the current frame's features on the
+ * memory bank: 4 layers of RoPE self-attention, RoPE cross-attention to the
+ * memories (spatial tokens + object-pointer tokens) and an MLP.
+ */
+#include "nn.h"
+#include "memory-prep.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SAM_ROPE_THETA 10000.f
+#define SAM_MEMATTN_LN_EPS 1e-5f        /* nn.LayerNorm default */
+
+/* ref: sam2/modeling/position_encoding.py compute_axial_cis
+ * Channel pair i < dim/4 turns with the column x, pair dim/4 + i with the
+ * row y, both at frequency theta^(-4i/dim). Computed in float32 in the
+ * same order as the reference (freq, then t * freq, then cos/sin). */
+void
+sam_rope_axial_table (int H, int W, int dim, float theta, float *cos_t,
+    float *sin_t)
+{
+  const int nf = dim / 4, half = dim / 2;
+  float freqs[nf];
+
+  for (int i = 0; i < nf; i++)
+    freqs[i] = 1.f / powf (theta, (float) (4 * i) / (float) dim);
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      float *c = cos_t + ((size_t) y * W + x) * half;
+      float *s = sin_t + ((size_t) y * W + x) * half;
+      for (int i = 0; i < nf; i++) {
+        float ax = (float) x * freqs[i], ay = (float) y * freqs[i];
+        c[i] = cosf (ax);
+        s[i] = sinf (ax);
+        c[nf + i] = cosf (ay);
+        s[nf + i] = sinf (ay);
+      }
+    }
+}
+
+/* ref: sam2/modeling/position_encoding.py apply_rotary_enc
+ * Row r uses table row r % period (rope_k_repeat: the same H×W rotation for
+ * each memory frame). Pairs (x[2i], x[2i+1]) are complex numbers. */
+void
+sam_rope_apply (float *x, int64_t n, int dim, int64_t ld, const float *cos_t,
+    const float *sin_t, int64_t period)
+{
+  const int half = dim / 2;
+
+  for (int64_t r = 0; r < n; r++) {
+    float *row = x + r * ld;
+    const float *c = cos_t + (r % period) * half;
+    const float *s = sin_t + (r % period) * half;
+    for (int i = 0; i < half; i++) {
+      float re = row[2 * i], im = row[2 * i + 1];
+      row[2 * i] = re * c[i] - im * s[i];
+      row[2 * i + 1] = re * s[i] + im * c[i];
+    }
+  }
+}
+
+typedef struct
+{
+  int N, C, H, W;
+  const float *cos_t, *sin_t;
+  float *t, *q, *a;             /* [N, C] scratch */
+  float *k, *v;                 /* [max(N, n_mem), C] scratch */
+  float *h;                     /* [N, ffn] scratch */
+} MemAttnScratch;
+
+/* ref: sam2/modeling/sam/transformer.py RoPEAttention.forward
+ * q_in [Nq, C]; k_in, v_in [Nk, kv_dim]; the first n_rope keys are rotated
+ * (table repeated every Nq keys), the rest are not. out [Nq, C]. */
+static void
+rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
+    MemAttnScratch * s, const float *q_in, const float *k_in,
+    const float *v_in, int64_t Nk, int kv_dim, int64_t n_rope, float *out)
+{
+  const int C = s->C;
+
+  sam_linear (pool, q_in, s->N, C, C,
+      sam_model_wd (m, "%s.q_proj.weight", prefix),
+      sam_model_wd (m, "%s.q_proj.bias", prefix), C, s->q, C);
+  sam_linear (pool, k_in, Nk, kv_dim, kv_dim,
+      sam_model_wd (m, "%s.k_proj.weight", prefix),
+      sam_model_wd (m, "%s.k_proj.bias", prefix), C, s->k, C);
+  sam_linear (pool, v_in, Nk, kv_dim, kv_dim,
+      sam_model_wd (m, "%s.v_proj.weight", prefix),
+      sam_model_wd (m, "%s.v_proj.bias", prefix), C, s->v, C);
+  /* num_heads is 1: the rotation covers the whole 256-wide head. */
+  sam_rope_apply (s->q, s->N, C, C, s->cos_t, s->sin_t, s->N);
+  sam_rope_apply (s->k, n_rope, C, C, s->cos_t, s->sin_t, s->N);
+  sam_attention (pool, s->q, C, s->k, C, s->v, C, s->a, C, s->N, Nk, 1, C,
+      C);
+  sam_linear (pool, s->a, s->N, C, C,
+      sam_model_wd (m, "%s.out_proj.weight", prefix),
+      sam_model_wd (m, "%s.out_proj.bias", prefix), C, out, C);
+}
+
+/* ref: sam2/modeling/memory_attention.py MemoryAttentionLayer.forward
+ * x [N, C] is updated in place. */
+static void
+memory_attention_layer (const SamModel * m, SamPool * pool, int l,
+    MemAttnScratch * s, float *x, const float *mem_k, const float *memory,
+    int n_mem, int num_obj_ptr_tokens)
+{
+  const int64_t N = s->N;
+  const int C = s->C, D = m->hp.mem_dim;
+  const int ffn = (int) sam_model_w (m,
+      "memory_attention.layers.%d.linear1.weight", l)->shape[0];
+  char prefix[64];
+
+  /* Self-attention: q = k = v = norm1(x), no positional term added
+   * (pos_enc_at_attn false): position enters through RoPE only. */
+  sam_layernorm (pool, x, N, C,
+      sam_model_wd (m, "memory_attention.layers.%d.norm1.weight", l),
+      sam_model_wd (m, "memory_attention.layers.%d.norm1.bias", l),
+      SAM_MEMATTN_LN_EPS, s->t);
+  g_snprintf (prefix, sizeof prefix, "memory_attention.layers.%d.self_attn",
+      l);
+  rope_attention (m, pool, prefix, s, s->t, s->t, s->t, N, C, N, s->t);
+  sam_add (x, s->t, N * C);
+
+  /* Cross-attention: q = norm2(x) (no query pos), k = memory + pos,
+   * v = memory; object-pointer tokens (the tail) are not rotated. */
+  sam_layernorm (pool, x, N, C,
+      sam_model_wd (m, "memory_attention.layers.%d.norm2.weight", l),
+      sam_model_wd (m, "memory_attention.layers.%d.norm2.bias", l),
+      SAM_MEMATTN_LN_EPS, s->t);
+  g_snprintf (prefix, sizeof prefix,
+      "memory_attention.layers.%d.cross_attn_image", l);
+  rope_attention (m, pool, prefix, s, s->t, mem_k, memory, n_mem, D,
+      n_mem - num_obj_ptr_tokens, s->t);
+  sam_add (x, s->t, N * C);
+
+  /* MLP */
+  sam_layernorm (pool, x, N, C,
+      sam_model_wd (m, "memory_attention.layers.%d.norm3.weight", l),
+      sam_model_wd (m, "memory_attention.layers.%d.norm3.bias", l),
+      SAM_MEMATTN_LN_EPS, s->t);
+  sam_linear (pool, s->t, N, C, C,
+      sam_model_wd (m, "memory_attention.layers.%d.linear1.weight", l),
+      sam_model_wd (m, "memory_attention.layers.%d.linear1.bias", l),
+      ffn, s->h, ffn);
+  sam_relu (s->h, N * ffn);
+  sam_linear (pool, s->h, N, ffn, ffn,
+      sam_model_wd (m, "memory_attention.layers.%d.linear2.weight", l),
+      sam_model_wd (m, "memory_attention.layers.%d.linear2.bias", l),
+      C, s->t, C);
+  sam_add (x, s->t, N * C);
+}
+
+/* ref: sam2/modeling/memory_attention.py MemoryAttention.forward */
+void
+sam_memory_attention_run (const SamModel * m, SamPool * pool,
+    const float *curr, const float *curr_pos, int H, int W,
+    const float *memory, const float *memory_pos, int n_mem,
+    int num_obj_ptr_tokens, float *out, const SamTap * tap,
+    const char *tap_prefix)
+{
+  const int N = H * W, C = m->hp.d_model, D = m->hp.mem_dim;
+  const int ffn = (int) sam_model_w (m,
+      "memory_attention.layers.0.linear1.weight")->shape[0];
+  const int64_t kmax = MAX (N, n_mem);
+  MemAttnScratch s = { N, C, H, W };
+  float *cos_t, *sin_t, *mem_k;
+
+  g_return_if_fail (n_mem > 0 && n_mem >= num_obj_ptr_tokens);
+  /* The spatial keys must be whole frames for the repeated rotation. */
+  g_return_if_fail ((n_mem - num_obj_ptr_tokens) % N == 0);
+
+  cos_t = g_new (float, (size_t) N * C / 2);
+  sin_t = g_new (float, (size_t) N * C / 2);
+  mem_k = g_new (float, (size_t) n_mem * D);
+
+  /* The reference recomputes its table for sqrt(N)×sqrt(N) when the
+   * feature size differs from its 64×64 default; H×W is the same for the
+   * square inputs it supports. */
+  sam_rope_axial_table (H, W, C, SAM_ROPE_THETA, cos_t, sin_t);
+  s.cos_t = cos_t;
+  s.sin_t = sin_t;
+  s.t = g_new (float, (size_t) N * C);
+  s.q = g_new (float, (size_t) N * C);
+  s.a = g_new (float, (size_t) N * C);
+  s.k = g_new (float, (size_t) kmax * C);
+  s.v = g_new (float, (size_t) kmax * C);
+  s.h = g_new (float, (size_t) N * ffn);
+
+  /* pos_enc_at_input: the only place curr_pos enters. */
+  for (int64_t i = 0; i < (int64_t) N * C; i++)
+    out[i] = curr[i] + 0.1f * curr_pos[i];
+  /* pos_enc_at_cross_attn_keys: the keys see memory + memory_pos in every
+   * layer; compute it once. */
+  for (int64_t i = 0; i < (int64_t) n_mem * D; i++)
+    mem_k[i] = memory[i] + memory_pos[i];
+
+  for (int l = 0; l < m->hp.mem_attn_layers; l++)
+    memory_attention_layer (m, pool, l, &s, out, mem_k, memory, n_mem,
+        num_obj_ptr_tokens);
+  sam_layernorm (pool, out, N, C,
+      sam_model_wd (m, "memory_attention.norm.weight"),
+      sam_model_wd (m, "memory_attention.norm.bias"), SAM_MEMATTN_LN_EPS,
+      out);
+
+  if (sam_tap_on (tap)) {
+    char *name = g_strdup_printf ("%s.out",
+        tap_prefix ? tap_prefix : "memattn");
+    int64_t shape[3] = { N, 1, C };
+    sam_tap_raw (tap, name, out, 3, shape);
+    g_free (name);
+  }
+
+  g_free (s.h);
+  g_free (s.v);
+  g_free (s.k);
+  g_free (s.a);
+  g_free (s.q);
+  g_free (s.t);
+  g_free (mem_k);
+  g_free (sin_t);
+  g_free (cos_t);
+}
+
+/* ref: sam2/modeling/sam2_base.py _prepare_memory_conditioned_features
+ * (obj_pos = obj_ptr_tpos_proj (get_1d_sine_pe (t_diff / t_diff_max))) */
+void
+sam_obj_ptr_tpos (const SamModel * m, const float *t_rel, int n, float *out)
+{
+  const int C = m->hp.d_model, D = m->hp.mem_dim;
+  float *pe = g_new (float, (size_t) n * C);
+
+  sam_pos_enc_sine_1d (t_rel, n, C, 10000.f, pe);
+  sam_linear (NULL, pe, n, C, C, sam_model_wd (m, "obj_ptr_tpos_proj.weight"),
+      sam_model_wd (m, "obj_ptr_tpos_proj.bias"), D, out, D);
+  g_free (pe);
+}
