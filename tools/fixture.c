@@ -71,6 +71,12 @@ sam_fixture_get_f32 (const SamFixture * fx, const char *name, int64_t * numel)
   return buf;
 }
 
+static int
+cmp_str_ptr (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 GPtrArray *
 sam_fixture_names (const SamFixture * fx)
 {
@@ -80,14 +86,8 @@ sam_fixture_names (const SamFixture * fx)
     for (int k = 0; k < sam_safetensors_n_tensors (st); k++)
       g_ptr_array_add (names, (gpointer) sam_safetensors_tensor (st, k)->name);
   }
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, cmp_str_ptr);
   return names;
-}
-
-static int
-cmp_str_ptr (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
 double
@@ -114,6 +114,5 @@ sam_sign_agree (const float *a, const float *b, int64_t n, float thresh)
     tot++;
     ok += (a[i] > 0) == (b[i] > 0);
   }
-  (void) cmp_str_ptr;
   return tot ? (double) ok / (double) tot : -1.0;
 }

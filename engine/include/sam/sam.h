@@ -67,6 +67,10 @@ typedef struct {
   gint num_maskmem;             /* memories per object incl. conditioning (default 7) */
   gint max_cond_frames;         /* conditioning frames kept per object (default 16) */
   gint max_obj_ptrs;            /* object pointers in memory attention (default 16) */
+  gint64 num_frames;            /* video length if known, else 0 (live). The
+                                 * official predictor normalizes object-pointer
+                                 * temporal positions by min(num_frames, 16) - 1;
+                                 * give it for bit-for-bit parity on short clips. */
 } SamSessionParams;
 
 void sam_session_params_init (SamSessionParams * p);
@@ -96,6 +100,8 @@ gboolean sam_session_add_prompt (SamSession * s, guint32 obj_id,
 void sam_session_remove_object (SamSession * s, guint32 obj_id);
 /* Forget all objects and memory (flush/seek). Also clears a poisoned state. */
 void sam_session_reset (SamSession * s);
+/* Index of the next frame to be processed (0 after new/reset). */
+guint64 sam_session_frame_index (const SamSession * s);
 
 typedef enum {
   SAM_PIXEL_RGB,                /* packed 8-bit R,G,B */

@@ -1,0 +1,293 @@
+/* samseg-check — parity of the engine against a reference fixture.
+ *
+ *   samseg-check [--json] [--threads N] FIXTURE.safetensors...
+ *
+ * Rebuilds the fixture's synthetic model from its metadata (seed, overrides),
+ * replays its prompt schedule frame by frame, and compares every tensor the
+ * fixture stores with ours: one line per tensor with the relative L2 error
+ * (and mask-sign agreement for mask logits), then a summary; exits 1 above
+ * tolerance. Several files are read as one fixture (t1024-0/1/2).
+ */
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "replay.h"
+
+typedef struct
+{
+  float *data;
+  int64_t numel;
+} Ours;
+
+typedef struct
+{
+  GHashTable *ours;             /* name -> Ours* */
+} Collect;
+
+static void
+ours_free (gpointer p)
+{
+  Ours *o = p;
+  g_free (o->data);
+  g_free (o);
+}
+
+static void
+put (Collect * c, const char *name, const float *data, int64_t numel)
+{
+  Ours *o = g_new (Ours, 1);
+  o->data = g_memdup2 (data, sizeof (float) * numel);
+  o->numel = numel;
+  g_hash_table_replace (c->ours, g_strdup (name), o);
+}
+
+static void
+on_tap (const gchar * name, const float *data, const gint64 * shape,
+    gint ndim, gpointer user_data)
+{
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++)
+    n *= shape[i];
+  put (user_data, name, data, n);
+}
+
+static void
+on_frame (int frame, const SamFrameResult * r, gpointer user_data)
+{
+  Collect *c = user_data;
+  for (int i = 0; i < r->n_objects; i++) {
+    const SamObjectResult *o = &r->objects[i];
+    char name[96];
+    int L = o->low_res_size;
+#define NAME(suffix) (g_snprintf (name, sizeof name, "f%d.obj%u.%s", frame, o->obj_id, suffix), name)
+    put (c, NAME ("pred_masks"), o->low_res_logits, (int64_t) L * L);
+    put (c, NAME ("object_score_logits"), &o->object_score, 1);
+    put (c, NAME ("obj_ptr"), o->obj_ptr, 256);
+    put (c, NAME ("video_res_logits"), o->logits,
+        (int64_t) o->width * o->height);
+#undef NAME
+  }
+}
+
+typedef struct
+{
+  const char *name;
+  double rel_l2;
+  double sign_agree;            /* < 0: not applicable */
+  double tol;
+  gboolean pass;
+  gboolean missing;
+} Row;
+
+static gboolean
+is_mask_logits (const char *name)
+{
+  return g_str_has_suffix (name, ".pred_masks")
+      || g_str_has_suffix (name, ".low_res_masks")
+      || g_str_has_suffix (name, ".low_res_multimasks")
+      || g_str_has_suffix (name, ".video_res_logits");
+}
+
+static void
+compare_one (const SamFixture * fx, Collect * c, const char *name, Row * row)
+{
+  row->name = name;
+  row->sign_agree = -1;
+  row->tol = g_str_has_prefix (name, "memenc") ? 1e-2 : 1e-3;
+  int64_t n = 0;
+  float *ref = sam_fixture_get_f32 (fx, name, &n);
+  gboolean bits = g_str_has_suffix (name, ".video_res_mask_bits");
+  Ours *o = NULL;
+  if (bits) {
+    char *logit_name = g_strndup (name, strlen (name) -
+        strlen ("video_res_mask_bits"));
+    char *full = g_strconcat (logit_name, "video_res_logits", NULL);
+    o = g_hash_table_lookup (c->ours, full);
+    g_free (full);
+    g_free (logit_name);
+  } else
+    o = g_hash_table_lookup (c->ours, name);
+  if (!o || !ref || (!bits && o->numel != n) || (bits && o->numel != n * 8)) {
+    row->missing = TRUE;
+    row->pass = FALSE;
+    row->rel_l2 = INFINITY;
+    g_free (ref);
+    return;
+  }
+  if (bits) {
+    /* numpy packbits, MSB first: compare our logits > 0 bit by bit */
+    const guint8 *packed = sam_fixture_find (fx, name)->data;
+    int64_t same = 0;
+    for (int64_t i = 0; i < n * 8; i++) {
+      int rb = (packed[i >> 3] >> (7 - (i & 7))) & 1;
+      same += rb == (o->data[i] > 0.f);
+    }
+    row->sign_agree = (double) same / (double) (n * 8);
+    row->rel_l2 = 1.0 - row->sign_agree;        /* fraction of differing pixels */
+    row->pass = row->sign_agree >= 0.995;
+  } else {
+    row->rel_l2 = sam_rel_l2 (o->data, ref, n);
+    row->pass = row->rel_l2 <= row->tol;
+    if (is_mask_logits (name)) {
+      row->sign_agree = sam_sign_agree (o->data, ref, n, 0.02f);
+      if (row->sign_agree >= 0 && row->sign_agree < 0.995)
+        row->pass = FALSE;
+    }
+  }
+  g_free (ref);
+}
+
+static void
+usage (void)
+{
+  fprintf (stderr, "usage: samseg-check [--json] [--threads N] "
+      "FIXTURE.safetensors...\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  int threads = 0;
+  GPtrArray *files = g_ptr_array_new ();
+  for (int i = 1; i < argc; i++) {
+    if (strcmp (argv[i], "--json") == 0)
+      json = TRUE;
+    else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc)
+      threads = atoi (argv[++i]);
+    else if (strcmp (argv[i], "-h") == 0 || strcmp (argv[i], "--help") == 0) {
+      usage ();
+      return 0;
+    } else if (argv[i][0] == '-') {
+      usage ();
+      return 2;
+    } else
+      g_ptr_array_add (files, argv[i]);
+  }
+  if (files->len == 0) {
+    usage ();
+    return 2;
+  }
+  GError *err = NULL;
+  SamFixture *fx = sam_fixture_open ((char **) files->pdata, (int) files->len,
+      &err);
+  SamFixtureMeta meta;
+  SamModel *model = NULL;
+  SamSession *s = NULL;
+  if (!fx || !sam_fixture_meta_parse (sam_fixture_meta (fx), &meta, &err))
+    goto fail;
+  model = sam_fixture_build_model (&meta, &err);
+  if (!model)
+    goto fail;
+  SamSessionParams sp;
+  sam_session_params_init (&sp);
+  sp.input_size = meta.image_size;
+  sp.n_threads = threads;
+  sp.num_frames = meta.num_frames;
+  s = sam_session_new (model, &sp, &err);
+  if (!s)
+    goto fail;
+  Collect c = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+          ours_free)
+  };
+  sam_session_set_tap (s, on_tap, &c);
+  if (!sam_fixture_replay (fx, &meta, s, on_frame, &c, &err))
+    goto fail;
+
+  GPtrArray *names = sam_fixture_names (fx);
+  GArray *rows = g_array_new (FALSE, TRUE, sizeof (Row));
+  double worst = 0;
+  gboolean all_pass = TRUE;
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = names->pdata[i];
+    if (strcmp (name, "frames") == 0)
+      continue;
+    Row row = { 0 };
+    compare_one (fx, &c, name, &row);
+    g_array_append_val (rows, row);
+    if (!g_str_has_suffix (name, "_mask_bits") && row.rel_l2 > worst)
+      worst = row.rel_l2;
+    all_pass &= row.pass;
+  }
+  if (json) {
+    JsonBuilder *b = json_builder_new ();
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "tensors");
+    json_builder_begin_object (b);
+    for (guint i = 0; i < rows->len; i++) {
+      Row *r = &g_array_index (rows, Row, i);
+      json_builder_set_member_name (b, r->name);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "rel_l2");
+      if (isfinite (r->rel_l2))
+        json_builder_add_double_value (b, r->rel_l2);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "sign_agree");
+      if (r->sign_agree >= 0)
+        json_builder_add_double_value (b, r->sign_agree);
+      else
+        json_builder_add_null_value (b);
+      json_builder_end_object (b);
+    }
+    json_builder_end_object (b);
+    json_builder_set_member_name (b, "worst_rel_l2");
+    if (isfinite (worst))
+      json_builder_add_double_value (b, worst);
+    else
+      json_builder_add_null_value (b);
+    json_builder_set_member_name (b, "pass");
+    json_builder_add_boolean_value (b, all_pass);
+    json_builder_end_object (b);
+    JsonGenerator *g = json_generator_new ();
+    JsonNode *root = json_builder_get_root (b);
+    json_generator_set_root (g, root);
+    gchar *txt = json_generator_to_data (g, NULL);
+    printf ("%s\n", txt);
+    g_free (txt);
+    json_node_unref (root);
+    g_object_unref (g);
+    g_object_unref (b);
+  } else {
+    int n_fail = 0;
+    for (guint i = 0; i < rows->len; i++) {
+      Row *r = &g_array_index (rows, Row, i);
+      if (r->missing)
+        printf ("%-44s MISSING (engine produced no such tensor)\n", r->name);
+      else if (r->sign_agree >= 0)
+        printf ("%-44s rel_l2 %.3e  sign %.5f  %s\n", r->name, r->rel_l2,
+            r->sign_agree, r->pass ? "ok" : "FAIL");
+      else
+        printf ("%-44s rel_l2 %.3e  (tol %.0e)  %s\n", r->name, r->rel_l2,
+            r->tol, r->pass ? "ok" : "FAIL");
+      n_fail += !r->pass;
+    }
+    printf ("samseg-check: %u tensors, %d failed, worst rel_l2 %.3e: %s\n",
+        rows->len, n_fail, worst, all_pass ? "PASS" : "FAIL");
+  }
+  g_array_unref (rows);
+  g_ptr_array_unref (names);
+  g_hash_table_destroy (c.ours);
+  sam_session_free (s);
+  sam_model_unref (model);
+  sam_fixture_meta_clear (&meta);
+  sam_fixture_free (fx);
+  g_ptr_array_unref (files);
+  return all_pass ? 0 : 1;
+
+fail:
+  fprintf (stderr, "samseg-check: %s\n", err ? err->message : "failed");
+  if (json)
+    printf ("{\"tensors\": {}, \"worst_rel_l2\": null, \"pass\": false, "
+        "\"error\": \"%s\"}\n", err ? g_strescape (err->message, "") : "");
+  g_clear_error (&err);
+  sam_session_free (s);
+  if (model)
+    sam_model_unref (model);
+  sam_fixture_free (fx);
+  return 1;
+}
