@@ -1,0 +1,415 @@
+/* gstsamseg-convert.c — raw video → model-input RGB, logits → frame masks. */
+#include "gstsamseg-convert.h"
+
+#include <math.h>
+#include <string.h>
+
+#define PRECISION_BITS (32 - 8 - 2)
+
+gboolean
+gst_samseg_convert_format_supported (GstVideoFormat f)
+{
+  switch (f) {
+    case GST_VIDEO_FORMAT_RGB:
+    case GST_VIDEO_FORMAT_BGR:
+    case GST_VIDEO_FORMAT_RGBx:
+    case GST_VIDEO_FORMAT_BGRx:
+    case GST_VIDEO_FORMAT_xRGB:
+    case GST_VIDEO_FORMAT_xBGR:
+    case GST_VIDEO_FORMAT_RGBA:
+    case GST_VIDEO_FORMAT_BGRA:
+    case GST_VIDEO_FORMAT_I420:
+    case GST_VIDEO_FORMAT_NV12:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+/* ---- colour conversion ------------------------------------------------- */
+
+typedef struct {
+  gint y[256], rv[256], gu[256], gv[256], bu[256];      /* 16.16 fixed point */
+} YuvLut;
+
+static void
+yuv_lut_init (YuvLut * lut, const GstVideoInfo * info)
+{
+  gdouble kr, kb;
+  gint off[4], scale[4];
+
+  if (!gst_video_color_matrix_get_Kr_Kb (info->colorimetry.matrix, &kr, &kb)) {
+    kr = 0.299;                 /* BT.601 when unknown */
+    kb = 0.114;
+  }
+  GstVideoColorRange range = info->colorimetry.range;
+  if (range == GST_VIDEO_COLOR_RANGE_UNKNOWN)
+    range = GST_VIDEO_COLOR_RANGE_16_235;
+  gst_video_color_range_offsets (range, info->finfo, off, scale);
+  gdouble kg = 1.0 - kr - kb;
+  for (gint i = 0; i < 256; i++) {
+    gdouble yv = (i - off[0]) * 255.0 / scale[0];
+    gdouble c = (i - off[1]) * 255.0 / scale[1];
+    lut->y[i] = (gint) lrint (yv * 65536.0);
+    lut->rv[i] = (gint) lrint (c * (2.0 - 2.0 * kr) * 65536.0);
+    lut->bu[i] = (gint) lrint (c * (2.0 - 2.0 * kb) * 65536.0);
+    lut->gu[i] = (gint) lrint (-c * (2.0 - 2.0 * kb) * kb / kg * 65536.0);
+    lut->gv[i] = (gint) lrint (-c * (2.0 - 2.0 * kr) * kr / kg * 65536.0);
+  }
+}
+
+static inline guint8
+clip16 (gint v)
+{
+  v = (v + 32768) >> 16;
+  return (guint8) (v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+static void
+yuv_row (const YuvLut * lut, const guint8 * y, const guint8 * u,
+    const guint8 * v, gint cstep, gint w, guint8 * out)
+{
+  for (gint x = 0; x < w; x++) {
+    gint cx = (x >> 1) * cstep;
+    gint Y = lut->y[y[x]];
+    gint U = u[cx], V = v[cx];
+    out[3 * x + 0] = clip16 (Y + lut->rv[V]);
+    out[3 * x + 1] = clip16 (Y + lut->gu[U] + lut->gv[V]);
+    out[3 * x + 2] = clip16 (Y + lut->bu[U]);
+  }
+}
+
+void
+gst_samseg_frame_to_rgb (const GstVideoFrame * frame, guint8 * rgb,
+    gint stride)
+{
+  const GstVideoInfo *info = &frame->info;
+  gint w = GST_VIDEO_INFO_WIDTH (info), h = GST_VIDEO_INFO_HEIGHT (info);
+  GstVideoFormat fmt = GST_VIDEO_INFO_FORMAT (info);
+
+  if (fmt == GST_VIDEO_FORMAT_I420 || fmt == GST_VIDEO_FORMAT_NV12) {
+    YuvLut lut;
+    yuv_lut_init (&lut, info);
+    const guint8 *yp = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+    gint ys = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+    for (gint r = 0; r < h; r++) {
+      const guint8 *u, *v;
+      gint cstep;
+      if (fmt == GST_VIDEO_FORMAT_I420) {
+        u = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, 1) +
+            (r >> 1) * GST_VIDEO_FRAME_PLANE_STRIDE (frame, 1);
+        v = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, 2) +
+            (r >> 1) * GST_VIDEO_FRAME_PLANE_STRIDE (frame, 2);
+        cstep = 1;
+      } else {
+        u = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, 1) +
+            (r >> 1) * GST_VIDEO_FRAME_PLANE_STRIDE (frame, 1);
+        v = u + 1;
+        cstep = 2;
+      }
+      yuv_row (&lut, yp + (gsize) r * ys, u, v, cstep, w, rgb + (gsize) r *
+          stride);
+    }
+    return;
+  }
+
+  /* packed RGB variants */
+  const guint8 *src = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+  gint ss = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
+  gint ps = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, 0);
+  gint ro = GST_VIDEO_FRAME_COMP_POFFSET (frame, GST_VIDEO_COMP_R);
+  gint go = GST_VIDEO_FRAME_COMP_POFFSET (frame, GST_VIDEO_COMP_G);
+  gint bo = GST_VIDEO_FRAME_COMP_POFFSET (frame, GST_VIDEO_COMP_B);
+  for (gint r = 0; r < h; r++) {
+    const guint8 *s = src + (gsize) r * ss;
+    guint8 *d = rgb + (gsize) r * stride;
+    if (ps == 3 && ro == 0 && go == 1 && bo == 2) {
+      memcpy (d, s, (gsize) w * 3);
+    } else if (ps == 4) {
+      for (gint x = 0; x < w; x++) {
+        d[3 * x + 0] = s[4 * x + ro];
+        d[3 * x + 1] = s[4 * x + go];
+        d[3 * x + 2] = s[4 * x + bo];
+      }
+    } else {
+      for (gint x = 0; x < w; x++) {
+        d[3 * x + 0] = s[ps * x + ro];
+        d[3 * x + 1] = s[ps * x + go];
+        d[3 * x + 2] = s[ps * x + bo];
+      }
+    }
+  }
+}
+
+/* ---- resampling (PIL Resample.c semantics) ----------------------------- */
+
+static gdouble
+filter_bilinear (gdouble x)
+{
+  if (x < 0.0)
+    x = -x;
+  return x < 1.0 ? 1.0 - x : 0.0;
+}
+
+static gdouble
+filter_bicubic (gdouble x)
+{
+  const gdouble a = -0.5;
+  if (x < 0.0)
+    x = -x;
+  if (x < 1.0)
+    return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0)
+    return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
+
+typedef struct {
+  gint ksize;
+  gint *bounds;                 /* out × (xmin, xsize) */
+  gint32 *kk;                   /* out × ksize */
+} Taps;
+
+static void
+taps_init (Taps * t, gint in, gint out, GstSamSegResample f)
+{
+  gdouble (*filter) (gdouble) = f == GST_SAMSEG_RESAMPLE_BICUBIC ?
+      filter_bicubic : filter_bilinear;
+  gdouble fsupport = f == GST_SAMSEG_RESAMPLE_BICUBIC ? 2.0 : 1.0;
+  gdouble scale = (gdouble) in / out, filterscale = MAX (scale, 1.0);
+  gdouble support = fsupport * filterscale;
+  gdouble *k;
+
+  t->ksize = (gint) ceil (support) * 2 + 1;
+  t->bounds = g_new (gint, 2 * out);
+  t->kk = g_new0 (gint32, (gsize) out * t->ksize);
+  k = g_new (gdouble, t->ksize);
+  for (gint xx = 0; xx < out; xx++) {
+    gdouble center = (xx + 0.5) * scale, ww = 0.0, ss = 1.0 / filterscale;
+    gint xmin = (gint) (center - support + 0.5), xmax;
+    if (xmin < 0)
+      xmin = 0;
+    xmax = (gint) (center + support + 0.5);
+    if (xmax > in)
+      xmax = in;
+    xmax -= xmin;
+    for (gint x = 0; x < xmax; x++) {
+      gdouble w = filter ((x + xmin - center + 0.5) * ss);
+      k[x] = w;
+      ww += w;
+    }
+    for (gint x = 0; x < xmax; x++) {
+      gdouble v = ww != 0.0 ? k[x] / ww : 0.0;
+      gdouble s = v * (1 << PRECISION_BITS);
+      t->kk[(gsize) xx * t->ksize + x] = (gint32) (v < 0 ? trunc (-0.5 + s) :
+          trunc (0.5 + s));
+    }
+    t->bounds[2 * xx] = xmin;
+    t->bounds[2 * xx + 1] = xmax;
+  }
+  g_free (k);
+}
+
+static void
+taps_clear (Taps * t)
+{
+  g_free (t->bounds);
+  g_free (t->kk);
+}
+
+static inline guint8
+clip8 (gint32 v)
+{
+  v >>= PRECISION_BITS;
+  return (guint8) (v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+static void
+resample_h (const guint8 * src, gint src_stride, gint rows, guint8 * dst,
+    gint out_w, gint dst_stride, const Taps * t)
+{
+  for (gint y = 0; y < rows; y++) {
+    const guint8 *s = src + (gsize) y * src_stride;
+    guint8 *d = dst + (gsize) y * dst_stride;
+    for (gint xx = 0; xx < out_w; xx++) {
+      gint xmin = t->bounds[2 * xx], xs = t->bounds[2 * xx + 1];
+      const gint32 *k = t->kk + (gsize) xx * t->ksize;
+      gint32 r = 1 << (PRECISION_BITS - 1), g = r, b = r;
+      const guint8 *p = s + 3 * xmin;
+      for (gint x = 0; x < xs; x++) {
+        r += p[3 * x + 0] * k[x];
+        g += p[3 * x + 1] * k[x];
+        b += p[3 * x + 2] * k[x];
+      }
+      d[3 * xx + 0] = clip8 (r);
+      d[3 * xx + 1] = clip8 (g);
+      d[3 * xx + 2] = clip8 (b);
+    }
+  }
+}
+
+static void
+resample_v (const guint8 * src, gint src_stride, gint width3, guint8 * dst,
+    gint out_h, gint dst_stride, const Taps * t, gint32 * acc)
+{
+  for (gint yy = 0; yy < out_h; yy++) {
+    gint ymin = t->bounds[2 * yy], ys = t->bounds[2 * yy + 1];
+    const gint32 *k = t->kk + (gsize) yy * t->ksize;
+    guint8 *d = dst + (gsize) yy * dst_stride;
+    for (gint i = 0; i < width3; i++)
+      acc[i] = 1 << (PRECISION_BITS - 1);
+    for (gint y = 0; y < ys; y++) {
+      const guint8 *s = src + (gsize) (ymin + y) * src_stride;
+      gint32 kv = k[y];
+      for (gint i = 0; i < width3; i++)        /* vectorizes */
+        acc[i] += s[i] * kv;
+    }
+    for (gint i = 0; i < width3; i++)
+      d[i] = clip8 (acc[i]);
+  }
+}
+
+void
+gst_samseg_resample_rgb (const guint8 * src, gint in_w, gint in_h,
+    gint src_stride, guint8 * dst, gint out_w, gint out_h, gint dst_stride,
+    GstSamSegResample filter)
+{
+  Taps th, tv;
+  guint8 *tmp = NULL;
+  const guint8 *vsrc = src;
+  gint vstride = src_stride;
+
+  g_return_if_fail (in_w > 0 && in_h > 0 && out_w > 0 && out_h > 0);
+  if (in_w == out_w && in_h == out_h) {
+    for (gint y = 0; y < in_h; y++)
+      memcpy (dst + (gsize) y * dst_stride, src + (gsize) y * src_stride,
+          (gsize) in_w * 3);
+    return;
+  }
+  if (in_w != out_w) {
+    taps_init (&th, in_w, out_w, filter);
+    if (in_h == out_h) {
+      resample_h (src, src_stride, in_h, dst, out_w, dst_stride, &th);
+      taps_clear (&th);
+      return;
+    }
+    tmp = g_malloc ((gsize) out_w * 3 * in_h);
+    resample_h (src, src_stride, in_h, tmp, out_w, out_w * 3, &th);
+    taps_clear (&th);
+    vsrc = tmp;
+    vstride = out_w * 3;
+  }
+  taps_init (&tv, in_h, out_h, filter);
+  gint32 *acc = g_new (gint32, (gsize) out_w * 3);
+  resample_v (vsrc, vstride, out_w * 3, dst, out_h, dst_stride, &tv, acc);
+  g_free (acc);
+  taps_clear (&tv);
+  g_free (tmp);
+}
+
+/* ---- converter --------------------------------------------------------- */
+
+struct _GstSamSegConverter
+{
+  GstVideoInfo info;
+  gint out_w, out_h;
+  GstSamSegResample filter;
+  guint8 *full;                 /* frame-size RGB scratch */
+};
+
+GstSamSegConverter *
+gst_samseg_converter_new (const GstVideoInfo * in_info, gint out_w,
+    gint out_h, GstSamSegResample filter)
+{
+  GstSamSegConverter *c;
+
+  g_return_val_if_fail (in_info != NULL && out_w > 0 && out_h > 0, NULL);
+  if (!gst_samseg_convert_format_supported (GST_VIDEO_INFO_FORMAT (in_info)))
+    return NULL;
+  c = g_new0 (GstSamSegConverter, 1);
+  c->info = *in_info;
+  c->out_w = out_w;
+  c->out_h = out_h;
+  c->filter = filter;
+  c->full = g_malloc ((gsize) GST_VIDEO_INFO_WIDTH (in_info) *
+      GST_VIDEO_INFO_HEIGHT (in_info) * 3);
+  return c;
+}
+
+void
+gst_samseg_converter_free (GstSamSegConverter * c)
+{
+  if (!c)
+    return;
+  g_free (c->full);
+  g_free (c);
+}
+
+void
+gst_samseg_converter_run (GstSamSegConverter * c, const GstVideoFrame * frame,
+    guint8 * rgb, gint stride)
+{
+  gint w = GST_VIDEO_FRAME_WIDTH (frame), h = GST_VIDEO_FRAME_HEIGHT (frame);
+
+  g_return_if_fail (w == GST_VIDEO_INFO_WIDTH (&c->info) &&
+      h == GST_VIDEO_INFO_HEIGHT (&c->info));
+  if (w == c->out_w && h == c->out_h) {
+    gst_samseg_frame_to_rgb (frame, rgb, stride);
+    return;
+  }
+  gst_samseg_frame_to_rgb (frame, c->full, w * 3);
+  gst_samseg_resample_rgb (c->full, w, h, w * 3, rgb, c->out_w, c->out_h,
+      stride, c->filter);
+}
+
+/* ---- logits → mask ----------------------------------------------------- */
+
+guint64
+gst_samseg_logits_to_mask (const gfloat * logits, gint lw, gint lh,
+    guint8 * dest, gint out_w, gint out_h, gint dest_stride, gfloat thr)
+{
+  gint *x0 = g_new (gint, out_w), *x1 = g_new (gint, out_w);
+  gfloat *fx = g_new (gfloat, out_w), *row0 = g_new (gfloat, out_w);
+  gfloat *row1 = g_new (gfloat, out_w);
+  gdouble sx = (gdouble) lw / out_w, sy = (gdouble) lh / out_h;
+  guint64 n = 0;
+
+  for (gint x = 0; x < out_w; x++) {
+    gdouble s = (x + 0.5) * sx - 0.5;
+    if (s < 0)
+      s = 0;
+    gint i = (gint) s;
+    if (i > lw - 1)
+      i = lw - 1;
+    x0[x] = i;
+    x1[x] = i < lw - 1 ? i + 1 : i;
+    fx[x] = (gfloat) (s - i);
+  }
+  for (gint y = 0; y < out_h; y++) {
+    gdouble s = (y + 0.5) * sy - 0.5;
+    if (s < 0)
+      s = 0;
+    gint j = (gint) s;
+    if (j > lh - 1)
+      j = lh - 1;
+    gint j1 = j < lh - 1 ? j + 1 : j;
+    gfloat fy = (gfloat) (s - j);
+    const gfloat *a = logits + (gsize) j * lw, *b = logits + (gsize) j1 * lw;
+    guint8 *d = dest + (gsize) y * dest_stride;
+    for (gint x = 0; x < out_w; x++) {
+      row0[x] = (1.0f - fx[x]) * a[x0[x]] + fx[x] * a[x1[x]];
+      row1[x] = (1.0f - fx[x]) * b[x0[x]] + fx[x] * b[x1[x]];
+    }
+    for (gint x = 0; x < out_w; x++) {
+      gfloat v = (1.0f - fy) * row0[x] + fy * row1[x];
+      d[x] = v > thr;
+      n += d[x];
+    }
+  }
+  g_free (x0);
+  g_free (x1);
+  g_free (fx);
+  g_free (row0);
+  g_free (row1);
+  return n;
+}
