@@ -8,6 +8,7 @@
 #define SAM_TOOLS_REPLAY_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include "fixture.h"
 #include "sam/sam.h"
 
