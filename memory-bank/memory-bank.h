@@ -119,7 +119,9 @@ void sam_memory_bank_read_features (const SamMemoryBank * b,
 
 /* Official select_closest_cond_frames (sam2_utils.py) over @n frame indices
  * in insertion order: writes the selected ones, in the reference's dict
- * order, to @selected and returns their number. max_cond <= 0: all. */
+ * order, to @selected (room for min (n, max_cond)) and returns their
+ * number. max_cond <= 0: all; else it must be >= 2, as the reference
+ * asserts. */
 int sam_memory_select_closest_cond (int64_t frame_idx, const int64_t * frames,
     int n, int max_cond, int64_t * selected);
 

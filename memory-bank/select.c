@@ -18,8 +18,9 @@ sam_memory_select_closest_cond_full (int64_t frame_idx,
     const int64_t * frames, int n, int max_cond, bool over_cap,
     int64_t * selected)
 {
-  int64_t rest[SAM_MEMORY_BANK_MAX_COND + 1];
-  int ns = 0, nr = 0, ib = -1, ia = -1;
+  int ns = 0, ib = -1, ia = -1;
+  int64_t last_d = -1;
+  int last_i = -1;
 
   if (max_cond <= 0 || (n <= max_cond && !over_cap)) {
     memcpy (selected, frames, sizeof (int64_t) * n);
@@ -36,19 +37,29 @@ sam_memory_select_closest_cond_full (int64_t frame_idx,
     selected[ns++] = frames[ib];
   if (ia >= 0)
     selected[ns++] = frames[ia];
-  /* then the temporally closest others; a stable sort keeps insertion
-   * order between equally distant frames, as Python's sorted() does */
-  for (int i = 0; i < n && nr < SAM_MEMORY_BANK_MAX_COND + 1; i++) {
-    if (i == ib || i == ia)
-      continue;
-    int p = nr++;
-    for (; p > 0 && dist (rest[p - 1], frame_idx) > dist (frames[i],
-            frame_idx); p--)
-      rest[p] = rest[p - 1];
-    rest[p] = frames[i];
+  /* then the temporally closest others, equally distant ones in insertion
+   * order (Python's sorted() is stable): take them in increasing
+   * (distance, index) order, one scan per pick, no scratch memory */
+  while (ns < max_cond) {
+    int best = -1;
+    int64_t best_d = 0;
+    for (int i = 0; i < n; i++) {
+      int64_t d = dist (frames[i], frame_idx);
+      if (i == ib || i == ia)
+        continue;
+      if (d < last_d || (d == last_d && i <= last_i))
+        continue;
+      if (best < 0 || d < best_d) {
+        best = i;
+        best_d = d;
+      }
+    }
+    if (best < 0)
+      break;
+    selected[ns++] = frames[best];
+    last_d = best_d;
+    last_i = best;
   }
-  for (int i = 0; i < nr && ns < max_cond; i++)
-    selected[ns++] = rest[i];
   return ns;
 }
 
