@@ -550,9 +550,12 @@ gst_samseg_set_info (GstVideoFilter * filter, GstCaps * incaps,
   }
   gst_samseg_converter_free (self->conv);
   self->conv = NULL;
+  /* antialiased bilinear when shrinking, bicubic (PIL's default) when
+   * enlarging */
   if (self->model_input > 0)
     self->conv = gst_samseg_converter_new (in_info, self->model_input,
-        self->model_input, GST_SAMSEG_RESAMPLE_BICUBIC);
+        self->model_input, (w > self->model_input || h > self->model_input) ?
+        GST_SAMSEG_RESAMPLE_BILINEAR : GST_SAMSEG_RESAMPLE_BICUBIC);
   g_free (self->mask);
   self->mask = g_malloc ((gsize) w * h);
   GST_INFO_OBJECT (self, "configured for %s %dx%d",
@@ -1247,7 +1250,7 @@ gst_samseg_class_init (GstSamSegClass * klass)
   g_object_class_install_property (gobject_class, PROP_MAX_OBJECTS,
       g_param_spec_int ("max-objects", "Max objects",
           "Most objects tracked at once; prompts for more are ignored with a "
-          "warning", 1, 256, DEFAULT_MAX_OBJECTS,
+          "warning", 1, 64, DEFAULT_MAX_OBJECTS,
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MASK_THRESHOLD,
       g_param_spec_double ("mask-threshold", "Mask threshold",
