@@ -59,9 +59,11 @@ check_params (const SamModel * m, SamSessionParams * p, GError ** error)
         "encodings)", p->num_maskmem, m->hp.num_maskmem, m->hp.num_maskmem);
     return FALSE;
   }
-  if (p->max_cond_frames < 1 || p->max_cond_frames > 64) {
+  /* The official selection keeps the closest frame before and after the
+   * current one, so it needs room for two. */
+  if (p->max_cond_frames < 2 || p->max_cond_frames > 64) {
     g_set_error (error, SAM_ERROR, SAM_ERROR_LIMIT,
-        "max_cond_frames %d outside [1, 64]", p->max_cond_frames);
+        "max_cond_frames %d outside [2, 64]", p->max_cond_frames);
     return FALSE;
   }
   if (p->max_obj_ptrs < 1 || p->max_obj_ptrs > 16) {

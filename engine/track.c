@@ -24,6 +24,8 @@ sam_object_new (SamSession * s, guint32 id)
   c.max_cond_frames = s->params.max_cond_frames;
   c.max_obj_ptrs = s->params.max_obj_ptrs;
   o->bank = sam_memory_bank_new (&c);
+  /* The session validated the parameters the bank checks. */
+  g_assert (o->bank != NULL);
   int L = s->S / 4;
   o->low_res = g_new0 (float, (size_t) L * L);
   return o;
