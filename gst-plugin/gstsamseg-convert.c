@@ -1,5 +1,6 @@
 /* gstsamseg-convert.c — raw video → model-input RGB, logits → frame masks. */
 #include "gstsamseg-convert.h"
+#include "io/yuv-rgb.h"
 
 #include <math.h>
 #include <string.h>
@@ -28,54 +29,45 @@ gst_samseg_convert_format_supported (GstVideoFormat f)
 
 /* ---- colour conversion ------------------------------------------------- */
 
-typedef struct {
-  gint y[256], rv[256], gu[256], gv[256], bu[256];      /* 16.16 fixed point */
-} YuvLut;
-
+/* YUV → RGB uses the engine's copy of videoconvert's I420 → RGB fast-path
+ * arithmetic (engine/io/yuv-rgb.c): the evaluation references were computed
+ * on `avdec_h264 ! videoconvert` frames, so matching it bit for bit keeps
+ * tracking parity. */
 static void
-yuv_lut_init (YuvLut * lut, const GstVideoInfo * info)
+yuv_coeffs_for (SamYuvCoeffs * c, const GstVideoInfo * info)
 {
-  gdouble kr, kb;
-  gint off[4], scale[4];
-
-  if (!gst_video_color_matrix_get_Kr_Kb (info->colorimetry.matrix, &kr, &kb)) {
-    kr = 0.299;                 /* BT.601 when unknown */
-    kb = 0.114;
+  SamYuvMatrix m;
+  switch (info->colorimetry.matrix) {
+    case GST_VIDEO_COLOR_MATRIX_BT709:
+      m = SAM_YUV_MATRIX_BT709;
+      break;
+    case GST_VIDEO_COLOR_MATRIX_BT2020:
+      m = SAM_YUV_MATRIX_BT2020;
+      break;
+    default:
+      m = SAM_YUV_MATRIX_BT601;
+      break;
   }
-  GstVideoColorRange range = info->colorimetry.range;
-  if (range == GST_VIDEO_COLOR_RANGE_UNKNOWN)
-    range = GST_VIDEO_COLOR_RANGE_16_235;
-  gst_video_color_range_offsets (range, info->finfo, off, scale);
-  gdouble kg = 1.0 - kr - kb;
-  for (gint i = 0; i < 256; i++) {
-    gdouble yv = (i - off[0]) * 255.0 / scale[0];
-    gdouble c = (i - off[1]) * 255.0 / scale[1];
-    lut->y[i] = (gint) lrint (yv * 65536.0);
-    lut->rv[i] = (gint) lrint (c * (2.0 - 2.0 * kr) * 65536.0);
-    lut->bu[i] = (gint) lrint (c * (2.0 - 2.0 * kb) * 65536.0);
-    lut->gu[i] = (gint) lrint (-c * (2.0 - 2.0 * kb) * kb / kg * 65536.0);
-    lut->gv[i] = (gint) lrint (-c * (2.0 - 2.0 * kr) * kr / kg * 65536.0);
-  }
+  sam_yuv_coeffs_init (c, m,
+      info->colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255);
 }
 
 static inline guint8
-clip16 (gint v)
+to_u8 (gint x)
 {
-  v = (v + 32768) >> 16;
-  return (guint8) (v < 0 ? 0 : v > 255 ? 255 : v);
+  return (guint8) (CLAMP (x, -128, 127) + 128);
 }
 
 static void
-yuv_row (const YuvLut * lut, const guint8 * y, const guint8 * u,
-    const guint8 * v, gint cstep, gint w, guint8 * out)
+nv12_row (const SamYuvCoeffs * c, const guint8 * py, const guint8 * puv,
+    gint w, guint8 * d)
 {
   for (gint x = 0; x < w; x++) {
-    gint cx = (x >> 1) * cstep;
-    gint Y = lut->y[y[x]];
-    gint U = u[cx], V = v[cx];
-    out[3 * x + 0] = clip16 (Y + lut->rv[V]);
-    out[3 * x + 1] = clip16 (Y + lut->gu[U] + lut->gv[V]);
-    out[3 * x + 2] = clip16 (Y + lut->bu[U]);
+    gint ly = c->ty[py[x]];
+    guint8 cu = puv[2 * (x >> 1)], cv = puv[2 * (x >> 1) + 1];
+    d[3 * x + 0] = to_u8 (ly + c->trv[cv]);
+    d[3 * x + 1] = to_u8 (ly + c->tgu[cu] + c->tgv[cv]);
+    d[3 * x + 2] = to_u8 (ly + c->tbu[cu]);
   }
 }
 
@@ -87,29 +79,27 @@ gst_samseg_frame_to_rgb (const GstVideoFrame * frame, guint8 * rgb,
   gint w = GST_VIDEO_INFO_WIDTH (info), h = GST_VIDEO_INFO_HEIGHT (info);
   GstVideoFormat fmt = GST_VIDEO_INFO_FORMAT (info);
 
-  if (fmt == GST_VIDEO_FORMAT_I420 || fmt == GST_VIDEO_FORMAT_NV12) {
-    YuvLut lut;
-    yuv_lut_init (&lut, info);
+  if (fmt == GST_VIDEO_FORMAT_I420) {
+    SamYuvCoeffs c;
+    yuv_coeffs_for (&c, info);
+    sam_yuv420_to_rgb (&c, w, h, GST_VIDEO_FRAME_PLANE_DATA (frame, 0),
+        GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0),
+        GST_VIDEO_FRAME_PLANE_DATA (frame, 1),
+        GST_VIDEO_FRAME_PLANE_STRIDE (frame, 1),
+        GST_VIDEO_FRAME_PLANE_DATA (frame, 2),
+        GST_VIDEO_FRAME_PLANE_STRIDE (frame, 2), rgb, stride);
+    return;
+  }
+  if (fmt == GST_VIDEO_FORMAT_NV12) {
+    SamYuvCoeffs c;
     const guint8 *yp = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
+    const guint8 *uvp = GST_VIDEO_FRAME_PLANE_DATA (frame, 1);
     gint ys = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
-    for (gint r = 0; r < h; r++) {
-      const guint8 *u, *v;
-      gint cstep;
-      if (fmt == GST_VIDEO_FORMAT_I420) {
-        u = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, 1) +
-            (r >> 1) * GST_VIDEO_FRAME_PLANE_STRIDE (frame, 1);
-        v = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, 2) +
-            (r >> 1) * GST_VIDEO_FRAME_PLANE_STRIDE (frame, 2);
-        cstep = 1;
-      } else {
-        u = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, 1) +
-            (r >> 1) * GST_VIDEO_FRAME_PLANE_STRIDE (frame, 1);
-        v = u + 1;
-        cstep = 2;
-      }
-      yuv_row (&lut, yp + (gsize) r * ys, u, v, cstep, w, rgb + (gsize) r *
-          stride);
-    }
+    gint uvs = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 1);
+    yuv_coeffs_for (&c, info);
+    for (gint r = 0; r < h; r++)
+      nv12_row (&c, yp + (gsize) r * ys, uvp + (gsize) (r >> 1) * uvs, w,
+          rgb + (gsize) r * stride);
     return;
   }
 
