@@ -1,0 +1,581 @@
+/* gemm-i8.c — int8 GEMM variants (AVX-512 VNNI, AVX-VNNI, AVX2, C) and the
+ * run-time dispatch. See gemm-i8.h for the arithmetic contract; every variant
+ * is bit-exact with sam_k_gemm_i8_ref (tests/quant/test-gemm-i8.c).
+ *
+ * All variants share one packed weight layout: blocks of 16 output channels
+ * × 4 k (64 bytes, [16][4]), i.e. the operand of one zmm vpdpbusd, or two ymm
+ * ones (channels 0-7 then 8-15). A tile keeps MR rows × NR channels of int32
+ * accumulators in registers; x is read as 4-byte broadcasts. The zero point
+ * and the integer bias are one per-channel constant added after the K loop.
+ */
+#include "kernels/gemm-i8.h"
+
+#include <glib.h>
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sam_gemm_i8_epilogue_row (const int32_t * acc, int n0, int n1,
+    const SamGemmI8Epilogue * ep, void *yrow);
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
+#define T_AVXVNNI __attribute__((target("avx2,avxvnni,fma")))
+#define T_AVX2 __attribute__((target("avx2,fma")))
+
+/* ------------------------------------------------------------------------ */
+/* Packing */
+
+SamGemmI8Weights *
+sam_gemm_i8_weights_pack (const int8_t * W, int N, int K, int64_t ldw)
+{
+  SamGemmI8Weights *w = g_new0 (SamGemmI8Weights, 1);
+  w->N = N;
+  w->K = K;
+  w->N16 = (N + 15) / 16;
+  w->K4 = (K + 3) / 4;
+  size_t bytes = (size_t) w->N16 * w->K4 * 64;
+  w->packed = aligned_alloc (64, bytes > 0 ? bytes : 64);
+  w->rowsum = g_new0 (int32_t, N > 0 ? N : 1);
+  if (!w->packed) {
+    g_free (w->rowsum);
+    g_free (w);
+    return NULL;
+  }
+  memset (w->packed, 0, bytes);
+  for (int n = 0; n < N; n++) {
+    int32_t s = 0;
+    for (int k = 0; k < K; k++) {
+      int8_t v = W[n * ldw + k];
+      s += v;
+      w->packed[((size_t) (n / 16) * w->K4 + k / 4) * 64 + (n % 16) * 4 +
+          k % 4] = v;
+    }
+    w->rowsum[n] = s;
+  }
+  return w;
+}
+
+void
+sam_gemm_i8_weights_free (SamGemmI8Weights * w)
+{
+  if (!w)
+    return;
+  free (w->packed);
+  g_free (w->rowsum);
+  g_free (w);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ISA selection */
+
+static const char *isa_names[SAM_ISA_COUNT] = {
+  [SAM_ISA_REF] = "ref",
+  [SAM_ISA_AVX2] = "avx2",
+  [SAM_ISA_AVXVNNI] = "avxvnni",
+  [SAM_ISA_AVX512VNNI] = "avx512vnni",
+};
+
+const char *
+sam_isa_name (SamIsa isa)
+{
+  return isa >= 0 && isa < SAM_ISA_COUNT ? isa_names[isa] : "?";
+}
+
+bool
+sam_gemm_i8_isa_supported (SamIsa isa)
+{
+  __builtin_cpu_init ();
+  switch (isa) {
+    case SAM_ISA_REF:
+      return true;
+    case SAM_ISA_AVX2:
+      return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
+    case SAM_ISA_AVXVNNI:
+      return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
+          && __builtin_cpu_supports ("avxvnni");
+    case SAM_ISA_AVX512VNNI:
+      return __builtin_cpu_supports ("avx512f")
+          && __builtin_cpu_supports ("avx512bw")
+          && __builtin_cpu_supports ("avx512dq")
+          && __builtin_cpu_supports ("avx512vl")
+          && __builtin_cpu_supports ("avx512vnni")
+          && __builtin_cpu_supports ("fma");
+    default:
+      return false;
+  }
+}
+
+SamIsa
+sam_gemm_i8_isa (void)
+{
+  static gsize once = 0;
+  static SamIsa chosen;
+  if (g_once_init_enter (&once)) {
+    SamIsa cap = SAM_ISA_COUNT - 1;
+    const char *env = g_getenv ("SAMSEG_FORCE_ISA");
+    if (env && *env) {
+      for (int i = 0; i < SAM_ISA_COUNT; i++)
+        if (g_ascii_strcasecmp (env, isa_names[i]) == 0)
+          cap = i;
+    }
+    SamIsa best = SAM_ISA_REF;
+    for (int i = cap; i > SAM_ISA_REF; i--)
+      if (sam_gemm_i8_isa_supported (i)) {
+        best = i;
+        break;
+      }
+    chosen = best;
+    g_once_init_leave (&once, 1);
+  }
+  return chosen;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shared driver state */
+
+typedef struct {
+  const uint8_t *x;
+  int64_t M, ldx;
+  uint32_t xor4;                /* 0x80808080 for s8 activations */
+  const SamGemmI8Weights *w;
+  const int32_t *colterm;       /* bias_i32[n] − zx_u8 · rowsum[n] */
+  const SamGemmI8Epilogue *ep;
+  char *y;
+  int64_t ldy_bytes;
+  int osize;
+  int mr, nr;                   /* tile of this variant */
+  int64_t n_mtiles, n_ntiles;
+} GemmCtx;
+
+/* Loads 4 activation bytes starting at k (fewer at the K tail, zero-filled:
+ * the padded weights are zero there). */
+ALWAYS_INLINE uint32_t
+load_x4 (const uint8_t * xr, int k, int K, uint32_t xor4)
+{
+  uint32_t v = 0;
+  if (k + 4 <= K)
+    memcpy (&v, xr + k, 4);
+  else
+    memcpy (&v, xr + k, K - k);
+  return v ^ xor4;
+}
+
+/* Scalar epilogue of an accumulator tile [mr][16·nb] at (m0, n0). */
+static void
+tile_epilogue_scalar (const GemmCtx * c, int32_t * acc, int ld, int mr,
+    int64_t m0, int n0, int n1)
+{
+  for (int i = 0; i < mr; i++) {
+    int32_t *a = acc + i * ld;
+    for (int n = n0; n < n1; n++)
+      a[n - n0] += c->colterm[n];
+    sam_gemm_i8_epilogue_row (a, n0, n1, c->ep,
+        c->y + (m0 + i) * c->ldy_bytes);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* AVX-512 VNNI: MR = 8 rows × NR = 32 channels → 16 zmm accumulators. */
+
+#define MR512 8
+
+ALWAYS_INLINE T_AVX512 void
+store_row_512 (const GemmCtx * c, __m512i a, int64_t m, int n0, int nvalid)
+{
+  const SamGemmI8Epilogue *ep = c->ep;
+  __mmask16 k = nvalid >= 16 ? 0xffff : (__mmask16) ((1u << nvalid) - 1);
+  a = _mm512_add_epi32 (a, _mm512_maskz_loadu_epi32 (k, c->colterm + n0));
+  char *yr = c->y + m * c->ldy_bytes;
+  switch (ep->out) {
+    case SAM_GEMM_I8_OUT_S32:
+      _mm512_mask_storeu_epi32 ((int32_t *) yr + n0, k, a);
+      break;
+    case SAM_GEMM_I8_OUT_F32:{
+      __m512 s = _mm512_maskz_loadu_ps (k, ep->fscale + n0);
+      __m512 b = ep->bias ? _mm512_maskz_loadu_ps (k, ep->bias + n0)
+          : _mm512_setzero_ps ();
+      __m512 r = _mm512_fmadd_ps (_mm512_cvtepi32_ps (a), s, b);
+      _mm512_mask_storeu_ps ((float *) yr + n0, k, r);
+      break;
+    }
+    case SAM_GEMM_I8_OUT_S8:
+    case SAM_GEMM_I8_OUT_U8:{
+      __m512i mu = _mm512_maskz_loadu_epi32 (k, ep->mult + n0);
+      __m512i sh = _mm512_mask_loadu_epi32 (_mm512_set1_epi32 (1), k,
+          ep->shift + n0);
+      __m512i lo = _mm512_set1_epi64 (ep->out == SAM_GEMM_I8_OUT_S8 ? -128 : 0);
+      __m512i hi = _mm512_set1_epi64 (ep->out == SAM_GEMM_I8_OUT_S8 ? 127 : 255);
+      __m512i zy = _mm512_set1_epi64 (ep->zy);
+      __m512i one = _mm512_set1_epi64 (1);
+      for (int h = 0; h < 2; h++) {
+        int nv = nvalid - 8 * h;
+        if (nv <= 0)
+          break;
+        __m256i a8 = h ? _mm512_extracti64x4_epi64 (a, 1)
+            : _mm512_castsi512_si256 (a);
+        __m256i m8 = h ? _mm512_extracti64x4_epi64 (mu, 1)
+            : _mm512_castsi512_si256 (mu);
+        __m256i s8 = h ? _mm512_extracti64x4_epi64 (sh, 1)
+            : _mm512_castsi512_si256 (sh);
+        __m512i s64 = _mm512_cvtepi32_epi64 (s8);
+        __m512i t = _mm512_mullo_epi64 (_mm512_cvtepi32_epi64 (a8),
+            _mm512_cvtepi32_epi64 (m8));
+        t = _mm512_add_epi64 (t, _mm512_sllv_epi64 (one,
+                _mm512_sub_epi64 (s64, one)));
+        t = _mm512_srav_epi64 (t, s64);
+        t = _mm512_add_epi64 (t, zy);
+        t = _mm512_min_epi64 (_mm512_max_epi64 (t, lo), hi);
+        __mmask8 k8 = nv >= 8 ? 0xff : (__mmask8) ((1u << nv) - 1);
+        _mm512_mask_cvtepi64_storeu_epi8 (yr + n0 + 8 * h, k8, t);
+      }
+      break;
+    }
+  }
+}
+
+ALWAYS_INLINE T_AVX512 void
+tile_512 (const GemmCtx * c, const int MR, const int NB, int64_t m0, int nt)
+{
+  const SamGemmI8Weights *w = c->w;
+  const int K = w->K, K4 = w->K4;
+  const int8_t *wp0 = w->packed + (size_t) (2 * nt) * K4 * 64;
+  const int8_t *wp1 = wp0 + (size_t) K4 *64;
+  const uint8_t *xr[MR512];
+  __m512i c0[MR512], c1[MR512];
+  for (int i = 0; i < MR; i++) {
+    xr[i] = c->x + (m0 + i) * c->ldx;
+    c0[i] = _mm512_setzero_si512 ();
+    c1[i] = _mm512_setzero_si512 ();
+  }
+  const int K4f = K / 4;
+  const uint32_t xor4 = c->xor4;
+#define STEP512(LOADX) do { \
+    __m512i w0 = _mm512_load_si512 ((const void *) (wp0 + (size_t) k4 * 64)); \
+    __m512i w1 = NB == 2 ? _mm512_load_si512 ((const void *) (wp1 + \
+            (size_t) k4 * 64)) : w0; \
+    for (int i = 0; i < MR; i++) { \
+      uint32_t xv; \
+      LOADX; \
+      __m512i xb = _mm512_set1_epi32 ((int32_t) xv); \
+      c0[i] = _mm512_dpbusd_epi32 (c0[i], xb, w0); \
+      if (NB == 2) \
+        c1[i] = _mm512_dpbusd_epi32 (c1[i], xb, w1); \
+    } \
+  } while (0)
+  int k4 = 0;
+  for (; k4 < K4f; k4++)
+    STEP512 ((memcpy (&xv, xr[i] + 4 * k4, 4), xv ^= xor4));
+  if (k4 < K4)
+    STEP512 (xv = load_x4 (xr[i], 4 * k4, K, xor4));
+#undef STEP512
+  int n0 = 32 * nt;
+  int nvalid = w->N - n0;
+  for (int i = 0; i < MR; i++) {
+    store_row_512 (c, c0[i], m0 + i, n0, nvalid < 16 ? nvalid : 16);
+    if (NB == 2)
+      store_row_512 (c, c1[i], m0 + i, n0 + 16, nvalid - 16);
+  }
+}
+
+#define TILE512_CASE(mr) \
+  case mr: \
+    if (nb == 2) { tile_512 (c, mr, 2, m0, nt); } \
+    else { tile_512 (c, mr, 1, m0, nt); } \
+    break;
+
+static T_AVX512 void
+task_512 (void *ctx, int64_t begin, int64_t end)
+{
+  const GemmCtx *c = ctx;
+  for (int64_t t = begin; t < end; t++) {
+    int64_t mt = t / c->n_ntiles;
+    int nt = (int) (t % c->n_ntiles);
+    int64_t m0 = mt * MR512;
+    int mr = (int) (c->M - m0 < MR512 ? c->M - m0 : MR512);
+    int nb = c->w->N16 - 2 * nt >= 2 ? 2 : 1;
+    switch (mr) {
+      /* *INDENT-OFF* */
+      TILE512_CASE (8) TILE512_CASE (7) TILE512_CASE (6) TILE512_CASE (5)
+      TILE512_CASE (4) TILE512_CASE (3) TILE512_CASE (2) TILE512_CASE (1)
+      /* *INDENT-ON* */
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* AVX-VNNI (ymm vpdpbusd): MR = 6 rows × 16 channels → 12 accumulators. */
+
+#define MRVNNI 6
+
+ALWAYS_INLINE T_AVXVNNI void
+epilogue_tile_256 (const GemmCtx * c, int32_t * acc, int mr, int64_t m0,
+    int n0, int n1)
+{
+  const SamGemmI8Epilogue *ep = c->ep;
+  if (ep->out == SAM_GEMM_I8_OUT_F32 && n1 - n0 == 16) {
+    for (int i = 0; i < mr; i++) {
+      float *yr = (float *) (c->y + (m0 + i) * c->ldy_bytes);
+      for (int h = 0; h < 16; h += 8) {
+        __m256i a = _mm256_add_epi32 (_mm256_loadu_si256 ((const void *)
+                (acc + 16 * i + h)), _mm256_loadu_si256 ((const void *)
+                (c->colterm + n0 + h)));
+        __m256 b = ep->bias ? _mm256_loadu_ps (ep->bias + n0 + h)
+            : _mm256_setzero_ps ();
+        _mm256_storeu_ps (yr + n0 + h,
+            _mm256_fmadd_ps (_mm256_cvtepi32_ps (a),
+                _mm256_loadu_ps (ep->fscale + n0 + h), b));
+      }
+    }
+  } else {
+    tile_epilogue_scalar (c, acc, 16, mr, m0, n0, n1);
+  }
+}
+
+ALWAYS_INLINE T_AVXVNNI void
+tile_vnni256 (const GemmCtx * c, const int MR, int64_t m0, int nt)
+{
+  const SamGemmI8Weights *w = c->w;
+  const int K = w->K, K4 = w->K4, K4f = K / 4;
+  const int8_t *wp = w->packed + (size_t) nt * K4 * 64;
+  const uint8_t *xr[MRVNNI];
+  __m256i c0[MRVNNI], c1[MRVNNI];
+  for (int i = 0; i < MR; i++) {
+    xr[i] = c->x + (m0 + i) * c->ldx;
+    c0[i] = _mm256_setzero_si256 ();
+    c1[i] = _mm256_setzero_si256 ();
+  }
+  const uint32_t xor4 = c->xor4;
+#define STEPV(LOADX) do { \
+    __m256i w0 = _mm256_load_si256 ((const void *) (wp + (size_t) k4 * 64)); \
+    __m256i w1 = _mm256_load_si256 ((const void *) (wp + (size_t) k4 * 64 + \
+            32)); \
+    for (int i = 0; i < MR; i++) { \
+      uint32_t xv; \
+      LOADX; \
+      __m256i xb = _mm256_set1_epi32 ((int32_t) xv); \
+      c0[i] = _mm256_dpbusd_avx_epi32 (c0[i], xb, w0); \
+      c1[i] = _mm256_dpbusd_avx_epi32 (c1[i], xb, w1); \
+    } \
+  } while (0)
+  int k4 = 0;
+  for (; k4 < K4f; k4++)
+    STEPV ((memcpy (&xv, xr[i] + 4 * k4, 4), xv ^= xor4));
+  if (k4 < K4)
+    STEPV (xv = load_x4 (xr[i], 4 * k4, K, xor4));
+#undef STEPV
+  int32_t acc[MRVNNI * 16] __attribute__((aligned (32)));
+  for (int i = 0; i < MR; i++) {
+    _mm256_store_si256 ((void *) (acc + 16 * i), c0[i]);
+    _mm256_store_si256 ((void *) (acc + 16 * i + 8), c1[i]);
+  }
+  int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
+  epilogue_tile_256 (c, acc, MR, m0, n0, n1);
+}
+
+static T_AVXVNNI void
+task_vnni256 (void *ctx, int64_t begin, int64_t end)
+{
+  const GemmCtx *c = ctx;
+  for (int64_t t = begin; t < end; t++) {
+    int64_t mt = t / c->n_ntiles;
+    int nt = (int) (t % c->n_ntiles);
+    int64_t m0 = mt * MRVNNI;
+    int mr = (int) (c->M - m0 < MRVNNI ? c->M - m0 : MRVNNI);
+    switch (mr) {
+      case 6: tile_vnni256 (c, 6, m0, nt); break;
+      case 5: tile_vnni256 (c, 5, m0, nt); break;
+      case 4: tile_vnni256 (c, 4, m0, nt); break;
+      case 3: tile_vnni256 (c, 3, m0, nt); break;
+      case 2: tile_vnni256 (c, 2, m0, nt); break;
+      default: tile_vnni256 (c, 1, m0, nt); break;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* AVX2: u8 and s8 widened to s16, vpmaddwd (exact; vpmaddubsw saturates at
+ * 2·255·127). MR = 2 rows × 16 channels → 8 accumulators holding k-pairs,
+ * folded with vphaddd at the end. */
+
+#define MRAVX2 2
+
+ALWAYS_INLINE T_AVX2 void
+epilogue_tile_avx2 (const GemmCtx * c, int32_t * acc, int mr, int64_t m0,
+    int n0, int n1)
+{
+  const SamGemmI8Epilogue *ep = c->ep;
+  if (ep->out == SAM_GEMM_I8_OUT_F32 && n1 - n0 == 16) {
+    for (int i = 0; i < mr; i++) {
+      float *yr = (float *) (c->y + (m0 + i) * c->ldy_bytes);
+      for (int h = 0; h < 16; h += 8) {
+        __m256i a = _mm256_add_epi32 (_mm256_loadu_si256 ((const void *)
+                (acc + 16 * i + h)), _mm256_loadu_si256 ((const void *)
+                (c->colterm + n0 + h)));
+        __m256 b = ep->bias ? _mm256_loadu_ps (ep->bias + n0 + h)
+            : _mm256_setzero_ps ();
+        _mm256_storeu_ps (yr + n0 + h,
+            _mm256_fmadd_ps (_mm256_cvtepi32_ps (a),
+                _mm256_loadu_ps (ep->fscale + n0 + h), b));
+      }
+    }
+  } else {
+    tile_epilogue_scalar (c, acc, 16, mr, m0, n0, n1);
+  }
+}
+
+ALWAYS_INLINE T_AVX2 void
+tile_avx2 (const GemmCtx * c, const int MR, int64_t m0, int nt)
+{
+  const SamGemmI8Weights *w = c->w;
+  const int K = w->K, K4 = w->K4, K4f = K / 4;
+  const int8_t *wp = w->packed + (size_t) nt * K4 * 64;
+  const uint8_t *xr[MRAVX2];
+  __m256i a[MRAVX2][4];
+  for (int i = 0; i < MR; i++) {
+    xr[i] = c->x + (m0 + i) * c->ldx;
+    for (int j = 0; j < 4; j++)
+      a[i][j] = _mm256_setzero_si256 ();
+  }
+  const uint32_t xor4 = c->xor4;
+#define STEPA(LOADX) do { \
+    const int8_t *wk = wp + (size_t) k4 * 64; \
+    __m256i wv[4]; \
+    for (int j = 0; j < 4; j++) \
+      wv[j] = _mm256_cvtepi8_epi16 (_mm_load_si128 ((const void *) (wk + \
+                  16 * j))); \
+    for (int i = 0; i < MR; i++) { \
+      uint32_t xv; \
+      LOADX; \
+      __m128i x16 = _mm_cvtepu8_epi16 (_mm_cvtsi32_si128 ((int) xv)); \
+      __m256i xb = _mm256_broadcastq_epi64 (x16); \
+      for (int j = 0; j < 4; j++) \
+        a[i][j] = _mm256_add_epi32 (a[i][j], _mm256_madd_epi16 (xb, wv[j])); \
+    } \
+  } while (0)
+  int k4 = 0;
+  for (; k4 < K4f; k4++)
+    STEPA ((memcpy (&xv, xr[i] + 4 * k4, 4), xv ^= xor4));
+  if (k4 < K4)
+    STEPA (xv = load_x4 (xr[i], 4 * k4, K, xor4));
+#undef STEPA
+  int32_t acc[MRAVX2 * 16] __attribute__((aligned (32)));
+  for (int i = 0; i < MR; i++) {
+    __m256i h01 = _mm256_permute4x64_epi64 (_mm256_hadd_epi32 (a[i][0],
+            a[i][1]), 0xD8);
+    __m256i h23 = _mm256_permute4x64_epi64 (_mm256_hadd_epi32 (a[i][2],
+            a[i][3]), 0xD8);
+    _mm256_store_si256 ((void *) (acc + 16 * i), h01);
+    _mm256_store_si256 ((void *) (acc + 16 * i + 8), h23);
+  }
+  int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
+  epilogue_tile_avx2 (c, acc, MR, m0, n0, n1);
+}
+
+static T_AVX2 void
+task_avx2 (void *ctx, int64_t begin, int64_t end)
+{
+  const GemmCtx *c = ctx;
+  for (int64_t t = begin; t < end; t++) {
+    int64_t mt = t / c->n_ntiles;
+    int nt = (int) (t % c->n_ntiles);
+    int64_t m0 = mt * MRAVX2;
+    if (c->M - m0 >= 2)
+      tile_avx2 (c, 2, m0, nt);
+    else
+      tile_avx2 (c, 1, m0, nt);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Plain C on the packed layout (the "ref" ISA of the dispatcher; the oracle
+ * sam_k_gemm_i8_ref works on unpacked weights). */
+
+static void
+task_c (void *ctx, int64_t begin, int64_t end)
+{
+  const GemmCtx *c = ctx;
+  const SamGemmI8Weights *w = c->w;
+  int32_t acc[16];
+  for (int64_t t = begin; t < end; t++) {
+    int64_t m = t / c->n_ntiles;
+    int nt = (int) (t % c->n_ntiles);
+    const uint8_t *xr = c->x + m * c->ldx;
+    const int8_t *wp = w->packed + (size_t) nt * w->K4 * 64;
+    memset (acc, 0, sizeof acc);
+    for (int k4 = 0; k4 < w->K4; k4++) {
+      uint32_t xv = load_x4 (xr, 4 * k4, w->K, c->xor4);
+      const int8_t *wk = wp + (size_t) k4 * 64;
+      for (int j = 0; j < 16; j++)
+        for (int b = 0; b < 4; b++)
+          acc[j] = (int32_t) ((uint32_t) acc[j] + (uint32_t) ((int32_t)
+                  ((xv >> (8 * b)) & 0xff) * wk[4 * j + b]));
+    }
+    int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
+    tile_epilogue_scalar (c, acc, 16, 1, m, n0, n1);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+
+void
+sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x, int64_t M,
+    int64_t ldx, SamGemmI8XType xtype, int32_t zx, const SamGemmI8Weights * w,
+    const SamGemmI8Epilogue * ep, void *y, int64_t ldy)
+{
+  if (M <= 0 || w->N <= 0)
+    return;
+  int32_t zx_u = xtype == SAM_GEMM_I8_X_S8 ? zx + 128 : zx;
+  int32_t *colterm = g_new (int32_t, w->N);
+  for (int n = 0; n < w->N; n++)
+    colterm[n] = (int32_t) ((uint32_t) (ep->bias_i32 ? ep->bias_i32[n] : 0)
+        - (uint32_t) zx_u * (uint32_t) w->rowsum[n]);
+  GemmCtx c = {
+    .x = x,.M = M,.ldx = ldx,
+    .xor4 = xtype == SAM_GEMM_I8_X_S8 ? 0x80808080u : 0,
+    .w = w,.colterm = colterm,.ep = ep,.y = y,
+    .osize = ep->out == SAM_GEMM_I8_OUT_F32
+        || ep->out == SAM_GEMM_I8_OUT_S32 ? 4 : 1,
+  };
+  c.ldy_bytes = ldy * c.osize;
+  SamPoolFunc fn;
+  switch (isa) {
+    case SAM_ISA_AVX512VNNI:
+      c.mr = MR512;
+      c.nr = 32;
+      fn = task_512;
+      break;
+    case SAM_ISA_AVXVNNI:
+      c.mr = MRVNNI;
+      c.nr = 16;
+      fn = task_vnni256;
+      break;
+    case SAM_ISA_AVX2:
+      c.mr = MRAVX2;
+      c.nr = 16;
+      fn = task_avx2;
+      break;
+    default:
+      c.mr = 1;
+      c.nr = 16;
+      fn = task_c;
+      break;
+  }
+  c.n_mtiles = (M + c.mr - 1) / c.mr;
+  c.n_ntiles = (w->N + c.nr - 1) / c.nr;
+  int64_t n_tasks = c.n_mtiles * c.n_ntiles;
+  /* about 64k MACs per chunk at least */
+  int64_t per = (int64_t) c.mr * c.nr * (w->K + 1);
+  int64_t grain = per >= 65536 ? 1 : 65536 / per;
+  sam_pool_for (pool, n_tasks, grain, fn, &c);
+  g_free (colterm);
+}
+
+void
+sam_k_gemm_i8 (SamPool * pool, const uint8_t * x, int64_t M, int64_t ldx,
+    SamGemmI8XType xtype, int32_t zx, const SamGemmI8Weights * w,
+    const SamGemmI8Epilogue * ep, void *y, int64_t ldy)
+{
+  sam_k_gemm_i8_isa (sam_gemm_i8_isa (), pool, x, M, ldx, xtype, zx, w, ep,
+      y, ldy);
+}

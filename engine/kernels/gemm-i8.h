@@ -1,0 +1,109 @@
+/* gemm-i8.h — int8 GEMM with int32 accumulation for the quantized engine.
+ *
+ *   acc[m, n] = Σ_k (x[m, k] − zx) · W[n, k]  +  bias_i32[n]      (exact int32)
+ *
+ * x is u8 (or s8, see SAM_GEMM_I8_X_S8), W is s8 symmetric per output
+ * channel (Linear layout [N, K], as ops.h). VNNI's vpdpbusd multiplies u8 by
+ * s8, so the kernels run on u8 activations and fold the zero point into a
+ * per-channel constant: Σ_k (x − zx)·w = Σ_k x·w − zx·rowsum(W[n]); s8
+ * activations are shifted by +128 (x ^ 0x80) with zx + 128.
+ *
+ * Epilogues (one per call, per output channel n):
+ *   F32 : y = fmaf ((float) acc, fscale[n], bias[n])        (bias may be NULL → 0)
+ *   S8/U8: y = clamp (((int64) acc · mult[n] + 2^(shift[n]−1)) >> shift[n]) + zy)
+ *         fixed-point requantization, round half up, saturating (requant.h
+ *         sam_requant_s32_ref is the same formula, element by element)
+ *   S32 : y = acc
+ *
+ * Variants: AVX-512 VNNI (zmm vpdpbusd, 16 accumulators), AVX-VNNI (ymm
+ * vpdpbusd), AVX2 (vpmaddwd on widened s16: vpmaddubsw would saturate),
+ * and the C reference sam_k_gemm_i8_ref. All are bit-exact with the
+ * reference. SAMSEG_FORCE_ISA=ref|avx2|avxvnni|avx512vnni caps the choice.
+ */
+#ifndef SAM_KERNELS_GEMM_I8_H
+#define SAM_KERNELS_GEMM_I8_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/threadpool.h"
+
+/* Weights packed once (offline or at load): 16 output channels × 4 k per
+ * 64-byte block, [N/16][K/4][16][4], zero padded in N and K. */
+typedef struct {
+  int N, K;
+  int N16, K4;                  /* padded block counts */
+  int8_t *packed;               /* 64-byte aligned, N16·K4·64 bytes */
+  int32_t *rowsum;              /* Σ_k W[n, k], N entries */
+} SamGemmI8Weights;
+
+/* Packs W[N, K] (row stride ldw). Returns NULL on allocation failure. */
+SamGemmI8Weights *sam_gemm_i8_weights_pack (const int8_t * W, int N, int K,
+    int64_t ldw);
+void sam_gemm_i8_weights_free (SamGemmI8Weights * w);
+
+typedef enum {
+  SAM_GEMM_I8_OUT_F32,
+  SAM_GEMM_I8_OUT_S8,
+  SAM_GEMM_I8_OUT_U8,
+  SAM_GEMM_I8_OUT_S32,
+} SamGemmI8Out;
+
+typedef enum {
+  SAM_GEMM_I8_X_U8 = 0,
+  SAM_GEMM_I8_X_S8 = 1,         /* x holds int8_t; zx is in the s8 domain */
+} SamGemmI8XType;
+
+typedef struct {
+  SamGemmI8Out out;
+  const int32_t *bias_i32;      /* [N] added to acc, may be NULL */
+  /* F32 */
+  const float *fscale;          /* [N] = x_scale · w_scale[n] */
+  const float *bias;            /* [N] float bias, may be NULL */
+  /* S8 / U8 */
+  const int32_t *mult;          /* [N] > 0 */
+  const int32_t *shift;         /* [N] in [1, 62] */
+  int32_t zy;                   /* output zero point */
+} SamGemmI8Epilogue;
+
+typedef enum {
+  SAM_ISA_REF = 0,
+  SAM_ISA_AVX2,
+  SAM_ISA_AVXVNNI,
+  SAM_ISA_AVX512VNNI,
+  SAM_ISA_COUNT
+} SamIsa;
+
+/* The best ISA this CPU supports, capped by SAMSEG_FORCE_ISA (read once). */
+SamIsa sam_gemm_i8_isa (void);
+bool sam_gemm_i8_isa_supported (SamIsa isa);
+const char *sam_isa_name (SamIsa isa);
+
+/* y[M, N] (row stride ldy in elements of the output type) from x[M, K]
+ * (row stride ldx bytes). Dispatches to sam_gemm_i8_isa(). pool may be NULL;
+ * results do not depend on the thread count. */
+void sam_k_gemm_i8 (SamPool * pool, const uint8_t * x, int64_t M, int64_t ldx,
+    SamGemmI8XType xtype, int32_t zx, const SamGemmI8Weights * w,
+    const SamGemmI8Epilogue * ep, void *y, int64_t ldy);
+
+/* Same, on an explicit variant (tests, benches). isa must be supported. */
+void sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x,
+    int64_t M, int64_t ldx, SamGemmI8XType xtype, int32_t zx,
+    const SamGemmI8Weights * w, const SamGemmI8Epilogue * ep, void *y,
+    int64_t ldy);
+
+/* The oracle: plain loops over the unpacked W[N, K] (stride ldw). */
+void sam_k_gemm_i8_ref (const uint8_t * x, int64_t M, int64_t ldx,
+    SamGemmI8XType xtype, int32_t zx, const int8_t * W, int N, int K,
+    int64_t ldw, const SamGemmI8Epilogue * ep, void *y, int64_t ldy);
+
+/* Epilogue of one output element; shared by every variant's scalar tail. */
+static inline int32_t
+sam_gemm_i8_requant_one (int32_t acc, int32_t mult, int32_t shift,
+    int32_t zy, int32_t lo, int32_t hi)
+{
+  int64_t t = ((int64_t) acc * mult + ((int64_t) 1 << (shift - 1))) >> shift;
+  t += zy;
+  return (int32_t) (t < lo ? lo : t > hi ? hi : t);
+}
+
+#endif

@@ -1,0 +1,412 @@
+/* requant.c — C references for sam-orc.orc (bit-exact, ORC 0.4.33
+ * semantics) and the ORC-backed wrappers. Each *_ref follows its ORC function
+ * instruction by instruction: the float ops flush denormal operands and
+ * results (ORC_DENORMAL), convfl truncates, constants are the bit patterns
+ * orcc 0.4.33 emits for the decimal literals of the .orc file. */
+#include "kernels/requant.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sam-orc.h"
+
+/* ---- ORC primitive semantics ------------------------------------------ */
+
+static inline uint32_t
+fbits (float f)
+{
+  uint32_t u;
+  memcpy (&u, &f, 4);
+  return u;
+}
+
+static inline float
+bitsf (uint32_t u)
+{
+  float f;
+  memcpy (&f, &u, 4);
+  return f;
+}
+
+/* ORC_DENORMAL: a zero exponent keeps only the sign (±0). */
+static inline float
+ftz (float x)
+{
+  uint32_t u = fbits (x);
+  return (u & 0x7f800000u) == 0 ? bitsf (u & 0xff800000u) : x;
+}
+
+static inline float
+o_addf (float a, float b)
+{
+  return ftz (ftz (a) + ftz (b));
+}
+
+static inline float
+o_subf (float a, float b)
+{
+  return ftz (ftz (a) - ftz (b));
+}
+
+static inline float
+o_mulf (float a, float b)
+{
+  return ftz (ftz (a) * ftz (b));
+}
+
+static inline float
+o_maxf (float a, float b)
+{
+  a = ftz (a);
+  b = ftz (b);
+  if (isnan (a))
+    return a;
+  if (isnan (b))
+    return b;
+  return a > b ? a : b;
+}
+
+static inline float
+o_minf (float a, float b)
+{
+  a = ftz (a);
+  b = ftz (b);
+  if (isnan (a))
+    return a;
+  if (isnan (b))
+    return b;
+  return a < b ? a : b;
+}
+
+/* convfl: truncation; out of range gives INT32_MIN, except positive values
+ * (sign bit clear) which saturate to INT32_MAX. */
+static inline int32_t
+o_convfl (float f)
+{
+  if (f > -2147483904.0f && f < 2147483648.0f)
+    return (int32_t) f;
+  return (fbits (f) & 0x80000000u) ? INT32_MIN : INT32_MAX;
+}
+
+static inline int64_t
+clamp64 (int64_t v, int64_t lo, int64_t hi)
+{
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* ---- requantization ----------------------------------------------------- */
+
+int
+sam_requant_params (double real, int32_t * mult, int32_t * shift)
+{
+  if (!(real > 0.0) || real >= 1073741824.0)
+    return -1;
+  int e;
+  double m = frexp (real, &e);  /* real = m · 2^e, m in [0.5, 1) */
+  int64_t q = llround (m * 2147483648.0);       /* [2^30, 2^31] */
+  if (q == ((int64_t) 1 << 31)) {
+    q /= 2;
+    e++;
+  }
+  int s = 31 - e;
+  while (s > 62) {              /* too small: lose precision, keep range */
+    q >>= 1;
+    s--;
+  }
+  if (s < 1 || q == 0)
+    return -1;
+  *mult = (int32_t) q;
+  *shift = s;
+  return 0;
+}
+
+static inline int32_t
+requant_one (int32_t s, int32_t mult, int32_t shift, int32_t zp)
+{
+  int64_t round = (int64_t) 1 << (shift - 1);
+  /* mulslq, addq (wrapping), shrsq */
+  int64_t t = (int64_t) ((uint64_t) ((int64_t) s * mult) + (uint64_t) round);
+  t >>= shift;
+  t = clamp64 (t, INT32_MIN, INT32_MAX);        /* convsssql */
+  t = clamp64 (t + zp, INT32_MIN, INT32_MAX);   /* addssl */
+  return (int32_t) clamp64 (t, INT16_MIN, INT16_MAX);   /* convssslw */
+}
+
+void
+sam_requant_s32_s8_ref (int8_t * d, const int32_t * s, int32_t mult,
+    int32_t shift, int32_t zp, int n)
+{
+  for (int i = 0; i < n; i++)
+    d[i] = (int8_t) clamp64 (requant_one (s[i], mult, shift, zp), -128, 127);
+}
+
+void
+sam_requant_s32_u8_ref (uint8_t * d, const int32_t * s, int32_t mult,
+    int32_t shift, int32_t zp, int n)
+{
+  for (int i = 0; i < n; i++)
+    d[i] = (uint8_t) clamp64 (requant_one (s[i], mult, shift, zp), 0, 255);
+}
+
+void
+sam_requant_s32_s8 (int8_t * d, const int32_t * s, int32_t mult,
+    int32_t shift, int32_t zp, int n)
+{
+  sam_orc_requant_s32_s8 (d, s, (int64_t) 1 << (shift - 1), mult, shift, zp,
+      n);
+}
+
+void
+sam_requant_s32_u8 (uint8_t * d, const int32_t * s, int32_t mult,
+    int32_t shift, int32_t zp, int n)
+{
+  sam_orc_requant_s32_u8 (d, s, (int64_t) 1 << (shift - 1), mult, shift, zp,
+      n);
+}
+
+/* ---- dequantization / quantization ------------------------------------ */
+
+void
+sam_dequant_s8_f32_ref (float *d, const int8_t * s, int32_t zp, float scale,
+    int n)
+{
+  for (int i = 0; i < n; i++) {
+    int32_t l = (int32_t) ((uint32_t) s[i] - (uint32_t) zp);    /* subl */
+    d[i] = o_mulf ((float) l, scale);
+  }
+}
+
+void
+sam_dequant_s8_f32 (float *d, const int8_t * s, int32_t zp, float scale, int n)
+{
+  sam_orc_dequant_s8_f32 (d, s, zp, scale, n);
+}
+
+void
+sam_dequant_u8_f32_ref (float *d, const uint8_t * s, int32_t zp, float scale,
+    int n)
+{
+  for (int i = 0; i < n; i++) {
+    int32_t l = (int32_t) ((uint32_t) s[i] - (uint32_t) zp);
+    d[i] = o_mulf ((float) l, scale);
+  }
+}
+
+void
+sam_dequant_u8_f32 (float *d, const uint8_t * s, int32_t zp, float scale,
+    int n)
+{
+  sam_orc_dequant_u8_f32 (d, s, zp, scale, n);
+}
+
+void
+sam_quant_f32_u8_ref (uint8_t * d, const float *s, float inv_scale,
+    int32_t zp, int n)
+{
+  float zh = (float) zp + 0.5f;
+  for (int i = 0; i < n; i++) {
+    float t = o_addf (o_mulf (s[i], inv_scale), zh);
+    t = o_minf (o_maxf (t, 0.0f), 255.0f);
+    int32_t l = o_convfl (t);
+    d[i] = (uint8_t) clamp64 ((int16_t) l, 0, 255);     /* convlw, convsuswb */
+  }
+}
+
+void
+sam_quant_f32_u8 (uint8_t * d, const float *s, float inv_scale, int32_t zp,
+    int n)
+{
+  sam_orc_quant_f32_u8 (d, s, inv_scale, (float) zp + 0.5f, n);
+}
+
+void
+sam_quant_f32_s8_ref (int8_t * d, const float *s, float inv_scale,
+    int32_t zp, int n)
+{
+  float zh = (float) zp + 128.5f;
+  for (int i = 0; i < n; i++) {
+    float t = o_addf (o_mulf (s[i], inv_scale), zh);
+    t = o_minf (o_maxf (t, 0.0f), 255.0f);
+    int32_t l = o_convfl (t) - 128;
+    d[i] = (int8_t) clamp64 ((int16_t) l, -128, 127);
+  }
+}
+
+void
+sam_quant_f32_s8 (int8_t * d, const float *s, float inv_scale, int32_t zp,
+    int n)
+{
+  sam_orc_quant_f32_s8 (d, s, inv_scale, (float) zp + 128.5f, n);
+}
+
+/* ---- softmax middle ------------------------------------------------------ */
+
+/* orcc 0.4.33's bit patterns for the literals in sam_orc_exp2_sub_f32 */
+#define C_M125 0xc2fa0000u
+#define C_P5 0x3a75ec0au
+#define C_P4 0x3c168490u
+#define C_P3 0x3d626b54u
+#define C_P2 0x3e75ef8bu
+#define C_P1 0x3f3171c4u
+#define C_P0 0x3f800000u
+
+static inline float
+exp2_sub_one (float s, float max, float scale)
+{
+  float t = o_mulf (o_subf (s, max), scale);
+  t = o_maxf (t, bitsf (C_M125));
+  int32_t n = o_convfl (t);
+  float f = o_subf (t, (float) n);
+  float p = o_mulf (f, bitsf (C_P5));
+  p = o_addf (p, bitsf (C_P4));
+  p = o_addf (o_mulf (p, f), bitsf (C_P3));
+  p = o_addf (o_mulf (p, f), bitsf (C_P2));
+  p = o_addf (o_mulf (p, f), bitsf (C_P1));
+  p = o_addf (o_mulf (p, f), bitsf (C_P0));
+  return bitsf (fbits (p) + ((uint32_t) n << 23));
+}
+
+void
+sam_exp2_sub_f32_ref (float *d, const float *s, float max, float scale, int n)
+{
+  for (int i = 0; i < n; i++)
+    d[i] = exp2_sub_one (s[i], max, scale);
+}
+
+void
+sam_exp2_sub_f32 (float *d, const float *s, float max, float scale, int n)
+{
+  sam_orc_exp2_sub_f32 (d, s, max, scale, n);
+}
+
+void
+sam_scale_f32_ref (float *d, const float *s, float scale, int n)
+{
+  for (int i = 0; i < n; i++)
+    d[i] = o_mulf (s[i], scale);
+}
+
+void
+sam_scale_f32 (float *d, const float *s, float scale, int n)
+{
+  sam_orc_scale_f32 (d, s, scale, n);
+}
+
+void
+sam_log2q_f32_u8_ref (uint8_t * d, const float *s, float max, float scale,
+    float c, float tau, float qmax, int n)
+{
+  for (int i = 0; i < n; i++) {
+    float t = o_mulf (o_subf (s[i], max), scale);
+    t = o_mulf (o_subf (c, t), tau);
+    t = o_addf (t, 0.5f);
+    t = o_minf (o_maxf (t, 0.0f), qmax);
+    int32_t l = o_convfl (t);
+    d[i] = (uint8_t) clamp64 ((int16_t) l, 0, 255);
+  }
+}
+
+void
+sam_log2q_f32_u8 (uint8_t * d, const float *s, float max, float scale,
+    float c, float tau, float qmax, int n)
+{
+  sam_orc_log2q_f32_u8 (d, s, max, scale, c, tau, qmax, n);
+}
+
+/* ---- rows ------------------------------------------------------------------ */
+
+static float
+row_max (const float *s, int n)
+{
+  float m = -INFINITY;
+  for (int i = 0; i < n; i++)
+    m = s[i] > m ? s[i] : m;
+  return m;
+}
+
+static float
+row_sum (const float *s, int n)
+{
+  float acc = 0.0f;
+  for (int i = 0; i < n; i++)
+    acc += s[i];
+  return acc;
+}
+
+#define LOG2E 1.4426950408889634f
+
+static float
+softmax_row (float *d, const float *s, float attn_scale, int n, int ref)
+{
+  if (n <= 0)
+    return 0.0f;
+  float m = row_max (s, n);
+  float sc = attn_scale * LOG2E;
+  if (ref)
+    sam_exp2_sub_f32_ref (d, s, m, sc, n);
+  else if (d == s)
+    sam_orc_exp2_sub_f32_ip (d, m, sc, n);
+  else
+    sam_orc_exp2_sub_f32 (d, s, m, sc, n);
+  float sum = row_sum (d, n);
+  if (ref)
+    sam_scale_f32_ref (d, d, 1.0f / sum, n);
+  else
+    sam_orc_scale_f32_ip (d, 1.0f / sum, n);
+  return sum;
+}
+
+float
+sam_softmax_row_f32 (float *d, const float *s, float attn_scale, int n)
+{
+  return softmax_row (d, s, attn_scale, n, 0);
+}
+
+float
+sam_softmax_row_f32_ref (float *d, const float *s, float attn_scale, int n)
+{
+  return softmax_row (d, s, attn_scale, n, 1);
+}
+
+/* PTQ4SAM AGQ (arXiv 2405.03144), integer form: q = round (τ · (log2 Σ +
+ * log2 s_a − y)) where y = log2 (Σ · p) is the exponent the softmax used. */
+static void
+agq_row (uint8_t * d, const float *s, float attn_scale, float s_a, int tau,
+    int bits, int n, int ref)
+{
+  if (n <= 0)
+    return;
+  float m = row_max (s, n);
+  float sc = attn_scale * LOG2E;
+  /* Σ of the same 2^y values the softmax kernel produces, in chunks. */
+  float buf[256], sum = 0.0f;
+  for (int i = 0; i < n; i += 256) {
+    int k = n - i < 256 ? n - i : 256;
+    if (ref)
+      sam_exp2_sub_f32_ref (buf, s + i, m, sc, k);
+    else
+      sam_orc_exp2_sub_f32 (buf, s + i, m, sc, k);
+    for (int j = 0; j < k; j++)
+      sum += buf[j];
+  }
+  float c = log2f (sum) + log2f (s_a);
+  float qmax = (float) ((1 << bits) - 1);
+  if (ref)
+    sam_log2q_f32_u8_ref (d, s, m, sc, c, (float) tau, qmax, n);
+  else
+    sam_orc_log2q_f32_u8 (d, s, m, sc, c, (float) tau, qmax, n);
+}
+
+void
+sam_agq_encode_row (uint8_t * d, const float *s, float attn_scale, float s_a,
+    int tau, int bits, int n)
+{
+  agq_row (d, s, attn_scale, s_a, tau, bits, n, 0);
+}
+
+void
+sam_agq_encode_row_ref (uint8_t * d, const float *s, float attn_scale,
+    float s_a, int tau, int bits, int n)
+{
+  agq_row (d, s, attn_scale, s_a, tau, bits, n, 1);
+}

@@ -1,0 +1,204 @@
+# sam-orc.orc — element-wise int8 kernels for samseg (ORC 0.4.33).
+#
+# Generated at build time with orcc when available; sam-orc-dist.[ch] is the
+# checked-in output of orcc 0.4.33 (regenerate with `ninja update-orc-dist`
+# or the orcc lines in engine/quant/meson.build).
+#
+# The bit-exact C specification of every function is in requant.c
+# (sam_*_ref). ORC numerics to respect there: convfl truncates toward zero,
+# float operands and results are flushed to zero when denormal, there is no
+# exp, no float accumulator, and at most 100 instructions per function.
+
+# d = sat8 (sat32 ((s·mult + round) >> shift) + zp), round = 2^(shift−1)
+.function sam_orc_requant_s32_s8
+.dest 1 d1 int8_t
+.source 4 s1 int32_t
+.longparam 8 p_round
+.param 4 p_mult
+.param 4 p_shift
+.param 4 p_zp
+.temp 8 t
+.temp 4 l
+.temp 2 w
+mulslq t, s1, p_mult
+addq t, t, p_round
+shrsq t, t, p_shift
+convsssql l, t
+addssl l, l, p_zp
+convssslw w, l
+convssswb d1, w
+
+.function sam_orc_requant_s32_u8
+.dest 1 d1 uint8_t
+.source 4 s1 int32_t
+.longparam 8 p_round
+.param 4 p_mult
+.param 4 p_shift
+.param 4 p_zp
+.temp 8 t
+.temp 4 l
+.temp 2 w
+mulslq t, s1, p_mult
+addq t, t, p_round
+shrsq t, t, p_shift
+convsssql l, t
+addssl l, l, p_zp
+convssslw w, l
+convsuswb d1, w
+
+# d = (float) (s − zp) · scale
+.function sam_orc_dequant_s8_f32
+.dest 4 d1 float
+.source 1 s1 int8_t
+.param 4 p_zp
+.floatparam 4 p_scale
+.temp 2 w
+.temp 4 l
+convsbw w, s1
+convswl l, w
+subl l, l, p_zp
+convlf l, l
+mulf d1, l, p_scale
+
+.function sam_orc_dequant_u8_f32
+.dest 4 d1 float
+.source 1 s1 uint8_t
+.param 4 p_zp
+.floatparam 4 p_scale
+.temp 2 w
+.temp 4 l
+convubw w, s1
+convuwl l, w
+subl l, l, p_zp
+convlf l, l
+mulf d1, l, p_scale
+
+# d = trunc (clamp (s · inv_scale + (zp + 0.5), 0, 255)): round half up
+.function sam_orc_quant_f32_u8
+.dest 1 d1 uint8_t
+.source 4 s1 float
+.floatparam 4 p_inv_scale
+.floatparam 4 p_zp_half
+.temp 4 t
+.temp 2 w
+mulf t, s1, p_inv_scale
+addf t, t, p_zp_half
+maxf t, t, 0.0
+minf t, t, 255.0
+convfl t, t
+convlw w, t
+convsuswb d1, w
+
+# as above on [−128, 127]: p_zp_half = zp + 128.5
+.function sam_orc_quant_f32_s8
+.dest 1 d1 int8_t
+.source 4 s1 float
+.floatparam 4 p_inv_scale
+.floatparam 4 p_zp_half
+.temp 4 t
+.temp 2 w
+mulf t, s1, p_inv_scale
+addf t, t, p_zp_half
+maxf t, t, 0.0
+minf t, t, 255.0
+convfl t, t
+subl t, t, 128
+convlw w, t
+convssswb d1, w
+
+# Softmax middle: d = 2^y, y = max ((s − max) · scale, −125), scale =
+# attention scale · log2 e. n = trunc (y) ≤ 0, f = y − n ∈ (−1, 0],
+# 2^f by a degree-5 polynomial (rel. error < 4e-7), 2^n added to the
+# exponent bits with integer ops. Row max and sum stay in C.
+.function sam_orc_exp2_sub_f32
+.dest 4 d1 float
+.source 4 s1 float
+.floatparam 4 p_max
+.floatparam 4 p_scale
+.temp 4 t
+.temp 4 n
+.temp 4 f
+.temp 4 p
+subf t, s1, p_max
+mulf t, t, p_scale
+maxf t, t, -125.0
+convfl n, t
+convlf f, n
+subf f, t, f
+mulf p, f, 0.0009381180861964822
+addf p, p, 0.009186878800392151
+mulf p, p, f
+addf p, p, 0.05527813732624054
+mulf p, p, f
+addf p, p, 0.24017159640789032
+mulf p, p, f
+addf p, p, 0.6931421756744385
+mulf p, p, f
+addf p, p, 1.0
+shll n, n, 23
+addl d1, p, n
+
+# in place (d1 is read first)
+.function sam_orc_exp2_sub_f32_ip
+.dest 4 d1 float
+.floatparam 4 p_max
+.floatparam 4 p_scale
+.temp 4 t
+.temp 4 n
+.temp 4 f
+.temp 4 p
+subf t, d1, p_max
+mulf t, t, p_scale
+maxf t, t, -125.0
+convfl n, t
+convlf f, n
+subf f, t, f
+mulf p, f, 0.0009381180861964822
+addf p, p, 0.009186878800392151
+mulf p, p, f
+addf p, p, 0.05527813732624054
+mulf p, p, f
+addf p, p, 0.24017159640789032
+mulf p, p, f
+addf p, p, 0.6931421756744385
+mulf p, p, f
+addf p, p, 1.0
+shll n, n, 23
+addl d1, p, n
+
+# d = s · p (softmax normalisation by 1 / Σ, or any scaling)
+.function sam_orc_scale_f32
+.dest 4 d1 float
+.source 4 s1 float
+.floatparam 4 p_scale
+mulf d1, s1, p_scale
+
+.function sam_orc_scale_f32_ip
+.dest 4 d1 float
+.floatparam 4 p_scale
+mulf d1, d1, p_scale
+
+# AGQ (PTQ4SAM) log2 code of softmax probabilities, from the logits:
+# q = trunc (clamp (τ · (c − y) + 0.5, 0, qmax)), y = (s − max) · scale,
+# c = log2 Σ + log2 s_a, so that q = round (−τ · log2 (p / s_a)).
+# Code qmax = 2^b − 1 stands for 0 (every q ≥ qmax underflows to it).
+.function sam_orc_log2q_f32_u8
+.dest 1 d1 uint8_t
+.source 4 s1 float
+.floatparam 4 p_max
+.floatparam 4 p_scale
+.floatparam 4 p_c
+.floatparam 4 p_tau
+.floatparam 4 p_qmax
+.temp 4 t
+.temp 2 w
+subf t, s1, p_max
+mulf t, t, p_scale
+subf t, p_c, t
+mulf t, t, p_tau
+addf t, t, 0.5
+maxf t, t, 0.0
+minf t, t, p_qmax
+convfl t, t
+convlw w, t
+convsuswb d1, w

@@ -1,0 +1,211 @@
+/* test-gemm-i8.c — every int8 GEMM variant the CPU supports against the
+ * oracle sam_k_gemm_i8_ref, bit for bit: random odd shapes, u8 and s8
+ * activations, all four epilogues, extreme values (255 · −128 sums, which a
+ * vpmaddubsw kernel would saturate), and 1 vs 2 threads. */
+#include <glib.h>
+#include <string.h>
+
+#include "kernels/gemm-i8.h"
+
+static const int Ms[] = { 1, 2, 3, 5, 7, 8, 9, 17, 33 };
+static const int Ns[] = { 1, 5, 15, 16, 17, 31, 32, 33, 48, 100 };
+static const int Ks[] = { 1, 2, 3, 4, 5, 7, 63, 64, 65, 127, 256 };
+
+static size_t
+osize (SamGemmI8Out o)
+{
+  return o == SAM_GEMM_I8_OUT_F32 || o == SAM_GEMM_I8_OUT_S32 ? 4 : 1;
+}
+
+typedef struct {
+  int M, N, K, ldx, ldw, ldy;
+  uint8_t *x;
+  int8_t *W;
+  int32_t *bias_i32, *mult, *shift;
+  float *fscale, *bias;
+} Case;
+
+static void
+case_init (Case * c, GRand * r, int M, int N, int K, bool extreme)
+{
+  c->M = M;
+  c->N = N;
+  c->K = K;
+  c->ldx = K + g_rand_int_range (r, 0, 5);
+  c->ldw = K + g_rand_int_range (r, 0, 3);
+  c->ldy = N + g_rand_int_range (r, 0, 3);
+  c->x = g_malloc ((size_t) M * c->ldx);
+  c->W = g_malloc ((size_t) N * c->ldw);
+  for (int i = 0; i < M * c->ldx; i++)
+    c->x[i] = extreme ? 255 : (uint8_t) g_rand_int (r);
+  for (int i = 0; i < N * c->ldw; i++)
+    c->W[i] = extreme ? -128 : (int8_t) g_rand_int (r);
+  c->bias_i32 = g_new (int32_t, N);
+  c->mult = g_new (int32_t, N);
+  c->shift = g_new (int32_t, N);
+  c->fscale = g_new (float, N);
+  c->bias = g_new (float, N);
+  for (int n = 0; n < N; n++) {
+    c->bias_i32[n] = g_rand_int_range (r, -100000, 100000);
+    c->mult[n] = g_rand_int_range (r, 1 << 30, G_MAXINT32);
+    /* acc ~ 2^(7+7+log2 K): land the output around ±2^7 */
+    c->shift[n] = 31 + 7 + g_rand_int_range (r, 0, 6);
+    c->fscale[n] = (float) g_rand_double_range (r, 1e-5, 1e-2);
+    c->bias[n] = (float) g_rand_double_range (r, -3, 3);
+  }
+}
+
+static void
+case_clear (Case * c)
+{
+  g_free (c->x);
+  g_free (c->W);
+  g_free (c->bias_i32);
+  g_free (c->mult);
+  g_free (c->shift);
+  g_free (c->fscale);
+  g_free (c->bias);
+}
+
+static int n_compared;
+
+static void
+check_case (Case * c, SamPool * pool, GRand * r)
+{
+  SamGemmI8Weights *pw = sam_gemm_i8_weights_pack (c->W, c->N, c->K, c->ldw);
+  g_assert_nonnull (pw);
+  for (int out = 0; out < 4; out++) {
+    for (int xt = 0; xt < 2; xt++) {
+      SamGemmI8Epilogue ep = {
+        .out = out,
+        .bias_i32 = g_rand_boolean (r) ? c->bias_i32 : NULL,
+        .fscale = c->fscale,
+        .bias = g_rand_boolean (r) ? c->bias : NULL,
+        .mult = c->mult,
+        .shift = c->shift,
+        .zy = g_rand_int_range (r, -20, 20),
+      };
+      int32_t zx = xt ? g_rand_int_range (r, -128, 128)
+          : g_rand_int_range (r, 0, 256);
+      size_t bytes = (size_t) c->M * c->ldy * osize (out);
+      uint8_t *yref = g_malloc (bytes), *y = g_malloc (bytes);
+      memset (yref, 0xcd, bytes);
+      sam_k_gemm_i8_ref (c->x, c->M, c->ldx, xt, zx, c->W, c->N, c->K,
+          c->ldw, &ep, yref, c->ldy);
+      for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+        if (!sam_gemm_i8_isa_supported (isa))
+          continue;
+        for (int th = 0; th < 2; th++) {
+          memset (y, 0xcd, bytes);
+          sam_k_gemm_i8_isa (isa, th ? pool : NULL, c->x, c->M, c->ldx, xt,
+              zx, pw, &ep, y, c->ldy);
+          if (memcmp (y, yref, bytes) != 0) {
+            g_error ("mismatch isa=%s M=%d N=%d K=%d out=%d xtype=%d "
+                "threads=%d", sam_isa_name (isa), c->M, c->N, c->K, out, xt,
+                th ? 2 : 1);
+          }
+          n_compared++;
+        }
+      }
+      g_free (yref);
+      g_free (y);
+    }
+  }
+  sam_gemm_i8_weights_free (pw);
+}
+
+static void
+test_random_shapes (void)
+{
+  GRand *r = g_rand_new_with_seed (1234);
+  SamPool *pool = sam_pool_new (2);
+  for (unsigned a = 0; a < G_N_ELEMENTS (Ms); a++)
+    for (unsigned b = 0; b < G_N_ELEMENTS (Ns); b++)
+      for (unsigned k = 0; k < G_N_ELEMENTS (Ks); k++) {
+        Case c;
+        case_init (&c, r, Ms[a], Ns[b], Ks[k], false);
+        check_case (&c, pool, r);
+        case_clear (&c);
+      }
+  g_test_message ("%d comparisons", n_compared);
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
+/* 255 · (−128) everywhere: the largest |partial sums| a u8×s8 kernel sees. */
+static void
+test_extreme (void)
+{
+  GRand *r = g_rand_new_with_seed (99);
+  SamPool *pool = sam_pool_new (2);
+  int shapes[][3] = { {9, 33, 1024}, {1, 16, 4099}, {17, 100, 777} };
+  for (unsigned i = 0; i < G_N_ELEMENTS (shapes); i++) {
+    Case c;
+    case_init (&c, r, shapes[i][0], shapes[i][1], shapes[i][2], true);
+    check_case (&c, pool, r);
+    /* also check the value itself: acc = K·(255 − zx)·(−128) */
+    SamGemmI8Weights *pw = sam_gemm_i8_weights_pack (c.W, c.N, c.K, c.ldw);
+    SamGemmI8Epilogue ep = {.out = SAM_GEMM_I8_OUT_S32 };
+    int32_t *y = g_new (int32_t, (size_t) c.M * c.ldy);
+    sam_k_gemm_i8 (NULL, c.x, c.M, c.ldx, SAM_GEMM_I8_X_U8, 3, pw, &ep, y,
+        c.ldy);
+    g_assert_cmpint (y[0], ==, c.K * 252 * -128);
+    g_free (y);
+    sam_gemm_i8_weights_free (pw);
+    case_clear (&c);
+  }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
+static void
+test_dispatch (void)
+{
+  SamIsa isa = sam_gemm_i8_isa ();
+  g_test_message ("dispatch: %s", sam_isa_name (isa));
+  g_assert_true (sam_gemm_i8_isa_supported (isa));
+  const char *force = g_getenv ("SAMSEG_FORCE_ISA");
+  if (force && g_ascii_strcasecmp (force, "ref") == 0)
+    g_assert_cmpint (isa, ==, SAM_ISA_REF);
+}
+
+/* A larger product, timed per variant (information only). */
+static void
+test_bench (void)
+{
+  int M = 1024, N = 384, K = 384;
+  GRand *r = g_rand_new_with_seed (5);
+  Case c;
+  case_init (&c, r, M, N, K, false);
+  SamGemmI8Weights *pw = sam_gemm_i8_weights_pack (c.W, N, K, c.ldw);
+  SamGemmI8Epilogue ep = {.out = SAM_GEMM_I8_OUT_U8,.mult = c.mult,
+    .shift = c.shift
+  };
+  uint8_t *y = g_malloc ((size_t) M * c.ldy);
+  for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+    if (!sam_gemm_i8_isa_supported (isa))
+      continue;
+    gint64 t0 = g_get_monotonic_time ();
+    int reps = 3;
+    for (int i = 0; i < reps; i++)
+      sam_k_gemm_i8_isa (isa, NULL, c.x, M, c.ldx, 0, 7, pw, &ep, y, c.ldy);
+    double s = (g_get_monotonic_time () - t0) / 1e6 / reps;
+    g_test_message ("%-10s %dx%dx%d: %.2f ms, %.1f GMAC/s (1 thread)",
+        sam_isa_name (isa), M, N, K, s * 1e3, (double) M * N * K / s / 1e9);
+  }
+  g_free (y);
+  sam_gemm_i8_weights_free (pw);
+  case_clear (&c);
+  g_rand_free (r);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/quant/gemm-i8/dispatch", test_dispatch);
+  g_test_add_func ("/quant/gemm-i8/random-shapes", test_random_shapes);
+  g_test_add_func ("/quant/gemm-i8/extreme", test_extreme);
+  g_test_add_func ("/quant/gemm-i8/bench", test_bench);
+  return g_test_run ();
+}

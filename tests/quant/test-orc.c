@@ -1,0 +1,243 @@
+/* test-orc.c — sam-orc.orc kernels (JIT or backup, whatever ORC picks; the
+ * test also runs under ORC_CODE=backup) against their C references in
+ * requant.c, bit for bit, on random data with odd lengths, denormals and
+ * rounding ties; plus the accuracy of the softmax polynomial and of the AGQ
+ * codes against the float formulas they implement. */
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels/requant.h"
+
+static const int lens[] = { 0, 1, 3, 7, 8, 15, 16, 17, 31, 64, 65, 255, 1000,
+  4097
+};
+
+#define NMAX 4097
+
+static float
+rand_float (GRand * r)
+{
+  switch (g_rand_int_range (r, 0, 8)) {
+    case 0:{                   /* denormal, either sign */
+      uint32_t u = g_rand_int_range (r, 1, 0x7fffff) |
+          (g_rand_boolean (r) ? 0x80000000u : 0);
+      float f;
+      memcpy (&f, &u, 4);
+      return f;
+    }
+    case 1:                    /* exact half-integers: rounding ties */
+      return (float) g_rand_int_range (r, -300, 300) + 0.5f;
+    case 2:
+      return 0.0f;
+    default:
+      return (float) g_rand_double_range (r, -200, 200);
+  }
+}
+
+static void
+test_requant (void)
+{
+  GRand *r = g_rand_new_with_seed (7);
+  int32_t *s = g_new (int32_t, NMAX);
+  int8_t *a = g_new (int8_t, NMAX), *b = g_new (int8_t, NMAX);
+  uint8_t *ua = g_new (uint8_t, NMAX), *ub = g_new (uint8_t, NMAX);
+  for (int it = 0; it < 40; it++)
+    for (unsigned li = 0; li < G_N_ELEMENTS (lens); li++) {
+      int n = lens[li];
+      for (int i = 0; i < n; i++)
+        s[i] = it % 4 == 0 ? (int32_t) g_rand_int (r)
+            : g_rand_int_range (r, -(1 << 20), 1 << 20);
+      int32_t mult, shift;
+      double real = pow (2.0, g_rand_double_range (r, -22, 0));
+      g_assert_cmpint (sam_requant_params (real, &mult, &shift), ==, 0);
+      int32_t zp = g_rand_int_range (r, -128, 256);
+      sam_requant_s32_s8_ref (a, s, mult, shift, zp, n);
+      sam_requant_s32_s8 (b, s, mult, shift, zp, n);
+      g_assert_cmpmem (a, n, b, n);
+      sam_requant_s32_u8_ref (ua, s, mult, shift, zp, n);
+      sam_requant_s32_u8 (ub, s, mult, shift, zp, n);
+      g_assert_cmpmem (ua, n, ub, n);
+      /* and the formula itself, in double */
+      for (int i = 0; i < n; i++) {
+        double v = floor (s[i] * ((double) mult / ldexp (1.0, shift)) + 0.5)
+            + zp;
+        v = v < 0 ? 0 : v > 255 ? 255 : v;
+        g_assert_cmpint (ua[i], ==, (int) v);
+      }
+    }
+  /* sam_requant_params: mult · 2^−shift ≈ real to 2^−30 relative */
+  for (int i = 0; i < 1000; i++) {
+    double real = pow (2.0, g_rand_double_range (r, -30, 20));
+    int32_t m, sh;
+    g_assert_cmpint (sam_requant_params (real, &m, &sh), ==, 0);
+    g_assert_cmpfloat (fabs (m * ldexp (1.0, -sh) / real - 1.0), <, 1e-9);
+    g_assert_cmpint (m, >=, 1 << 30);
+  }
+  g_free (s);
+  g_free (a);
+  g_free (b);
+  g_free (ua);
+  g_free (ub);
+  g_rand_free (r);
+}
+
+static void
+test_dequant_quant (void)
+{
+  GRand *r = g_rand_new_with_seed (8);
+  int8_t *s8 = g_new (int8_t, NMAX), *q8a = g_new (int8_t, NMAX),
+      *q8b = g_new (int8_t, NMAX);
+  uint8_t *u8 = g_new (uint8_t, NMAX), *qa = g_new (uint8_t, NMAX),
+      *qb = g_new (uint8_t, NMAX);
+  float *fa = g_new (float, NMAX), *fb = g_new (float, NMAX),
+      *x = g_new (float, NMAX);
+  for (int it = 0; it < 40; it++)
+    for (unsigned li = 0; li < G_N_ELEMENTS (lens); li++) {
+      int n = lens[li];
+      for (int i = 0; i < n; i++) {
+        s8[i] = (int8_t) g_rand_int (r);
+        u8[i] = (uint8_t) g_rand_int (r);
+        x[i] = rand_float (r);
+      }
+      int32_t zp = g_rand_int_range (r, -128, 256);
+      /* tiny scales reach denormal products: ORC flushes them */
+      float scale = it % 5 == 0 ? 1e-40f * (float) (it + 1)
+          : (float) g_rand_double_range (r, 1e-4, 1.0);
+      sam_dequant_s8_f32_ref (fa, s8, zp, scale, n);
+      sam_dequant_s8_f32 (fb, s8, zp, scale, n);
+      g_assert_cmpmem (fa, 4 * n, fb, 4 * n);
+      sam_dequant_u8_f32_ref (fa, u8, zp, scale, n);
+      sam_dequant_u8_f32 (fb, u8, zp, scale, n);
+      g_assert_cmpmem (fa, 4 * n, fb, 4 * n);
+      float inv = it % 3 == 0 ? 1.0f : (float) g_rand_double_range (r, 0.1,
+          10.0);
+      int32_t zq = g_rand_int_range (r, 0, 256);
+      sam_quant_f32_u8_ref (qa, x, inv, zq, n);
+      sam_quant_f32_u8 (qb, x, inv, zq, n);
+      g_assert_cmpmem (qa, n, qb, n);
+      int32_t zs = g_rand_int_range (r, -128, 128);
+      sam_quant_f32_s8_ref (q8a, x, inv, zs, n);
+      sam_quant_f32_s8 (q8b, x, inv, zs, n);
+      g_assert_cmpmem (q8a, n, q8b, n);
+      if (inv == 1.0f && zq == 0)
+        for (int i = 0; i < n; i++)     /* round half up, clamped */
+          g_assert_cmpint (qa[i], ==, (int) fminf (fmaxf (floorf (x[i] +
+                          0.5f), 0), 255));
+    }
+  g_free (s8);
+  g_free (q8a);
+  g_free (q8b);
+  g_free (u8);
+  g_free (qa);
+  g_free (qb);
+  g_free (fa);
+  g_free (fb);
+  g_free (x);
+  g_rand_free (r);
+}
+
+static void
+test_softmax (void)
+{
+  GRand *r = g_rand_new_with_seed (9);
+  float *x = g_new (float, NMAX), *a = g_new (float, NMAX),
+      *b = g_new (float, NMAX);
+  double worst = 0;
+  for (int it = 0; it < 30; it++)
+    for (unsigned li = 0; li < G_N_ELEMENTS (lens); li++) {
+      int n = lens[li];
+      double spread = it % 3 == 0 ? 200.0 : 8.0;
+      for (int i = 0; i < n; i++)
+        x[i] = it % 7 == 0 ? rand_float (r)
+            : (float) g_rand_double_range (r, -spread, spread);
+      float sc = 1.0f / sqrtf ((float) (16 << (it % 3)));
+      float mx = -INFINITY;
+      for (int i = 0; i < n; i++)
+        mx = fmaxf (mx, x[i]);
+      /* element kernels */
+      sam_exp2_sub_f32_ref (a, x, mx, sc * 1.4426950408889634f, n);
+      sam_exp2_sub_f32 (b, x, mx, sc * 1.4426950408889634f, n);
+      g_assert_cmpmem (a, 4 * n, b, 4 * n);
+      sam_scale_f32_ref (a, x, sc, n);
+      sam_scale_f32 (b, x, sc, n);
+      g_assert_cmpmem (a, 4 * n, b, 4 * n);
+      /* rows, out of place and in place */
+      sam_softmax_row_f32_ref (a, x, sc, n);
+      sam_softmax_row_f32 (b, x, sc, n);
+      g_assert_cmpmem (a, 4 * n, b, 4 * n);
+      memcpy (b, x, 4 * n);
+      sam_softmax_row_f32 (b, b, sc, n);
+      g_assert_cmpmem (a, 4 * n, b, 4 * n);
+      /* accuracy against expf in double */
+      double sum = 0;
+      for (int i = 0; i < n; i++)
+        sum += exp (((double) x[i] - mx) * sc);
+      for (int i = 0; i < n; i++) {
+        double p = exp (((double) x[i] - mx) * sc) / sum;
+        /* the float argument y = (x − max)·scale·log2 e carries a rounding
+         * error of ~|y|·2^−24, amplified by ln 2 in 2^y: scale it out */
+        double y = fabs (((double) x[i] - mx) * sc * 1.4426950408889634);
+        if (p > 1e-30)
+          worst = fmax (worst, fabs (a[i] - p) / p / (1.0 + y / 2.0));
+      }
+    }
+  g_test_message ("softmax worst relative error %.3g", worst);
+  g_assert_cmpfloat (worst, <, 3e-6);
+  g_free (x);
+  g_free (a);
+  g_free (b);
+  g_rand_free (r);
+}
+
+static void
+test_agq_codes (void)
+{
+  GRand *r = g_rand_new_with_seed (10);
+  float *x = g_new (float, NMAX), *p = g_new (float, NMAX);
+  uint8_t *a = g_new (uint8_t, NMAX), *b = g_new (uint8_t, NMAX);
+  int off = 0, total = 0;
+  for (int it = 0; it < 24; it++)
+    for (unsigned li = 1; li < G_N_ELEMENTS (lens); li++) {
+      int n = lens[li];
+      for (int i = 0; i < n; i++)
+        x[i] = (float) g_rand_double_range (r, -10, 10);
+      int tau = 1 << (it % 3), bits = it % 2 ? 8 : 4;
+      float sa = (float) g_rand_double_range (r, 0.05, 1.0);
+      sam_agq_encode_row_ref (a, x, 0.5f, sa, tau, bits, n);
+      sam_agq_encode_row (b, x, 0.5f, sa, tau, bits, n);
+      g_assert_cmpmem (a, n, b, n);
+      /* the code is round (−τ log2 (p / s_a)) clamped, 2^b − 1 = zero */
+      sam_softmax_row_f32_ref (p, x, 0.5f, n);
+      int qmax = (1 << bits) - 1;
+      for (int i = 0; i < n; i++) {
+        double qr = -tau * log2 (p[i] / sa);
+        int q = (int) floor (qr + 0.5);
+        q = q < 0 ? 0 : q > qmax ? qmax : q;
+        /* allow the ±1 flip right at a rounding boundary */
+        double frac = qr + 0.5 - floor (qr + 0.5);
+        if (a[i] != q) {
+          g_assert_true (frac < 1e-3 || frac > 1 - 1e-3);
+          off++;
+        }
+        total++;
+      }
+    }
+  g_test_message ("AGQ codes off by one at a boundary: %d / %d", off, total);
+  g_free (x);
+  g_free (p);
+  g_free (a);
+  g_free (b);
+  g_rand_free (r);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/quant/orc/requant", test_requant);
+  g_test_add_func ("/quant/orc/dequant-quant", test_dequant_quant);
+  g_test_add_func ("/quant/orc/softmax", test_softmax);
+  g_test_add_func ("/quant/orc/agq-codes", test_agq_codes);
+  return g_test_run ();
+}
