@@ -1,133 +1,32 @@
 /* ops.c — float32 operations (see ops.h for layout and threading rules).
  *
- * The GEMM micro-kernel is written with GCC vector extensions and compiled
- * for several ISAs with target_clones, so the best one is picked at run time
- * by CPU features (AVX-512, AVX2+FMA, baseline SSE2) — never assumed at build
- * time. gemm-ref.c holds the scalar oracle the tests compare against.
+ * Linear and matmul run on the packed GEMM of gemm-f32.c, whose micro-kernels
+ * are compiled per ISA (AVX-512, AVX2+FMA, portable C) and picked at run
+ * time by CPU features (cpu.c) — never assumed at build time. gemm-ref.c
+ * holds the scalar oracle the tests compare against. Attention lives in
+ * attention.c, convolution in conv.c.
  */
 #include "ops.h"
+#include "cpu.h"
 
 #include <math.h>
 #include <string.h>
 #include <glib.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SAM_NO_CLONES)
-#define SAM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SAM_CLONES
-#endif
-
-typedef float v8f __attribute__((vector_size (32)));
-
-static inline v8f
-load8 (const float *p)
-{
-  v8f v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-static inline float
-hsum8 (v8f v)
-{
-  /* fixed order: results do not depend on ISA width for the reduction tree */
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
-
-/* ---- linear ---------------------------------------------------------- */
-
-typedef struct
-{
-  const float *x, *W, *b;
-  int64_t M, ldx, ldy;
-  int K, N;
-  float *y;
-} LinearCtx;
-
-/* 4 rows × 4 outputs per tile; each dot product accumulates in 8 lanes over
- * K, then reduces in a fixed order. */
-SAM_CLONES static void
-linear_rows (void *vctx, int64_t r0, int64_t r1)
-{
-  const LinearCtx *c = vctx;
-  const int K = c->K, N = c->N, K8 = K & ~7;
-  for (int64_t i = r0; i < r1; i += 4) {
-    int mi = (int) MIN (4, r1 - i);
-    const float *xr[4];
-    for (int a = 0; a < 4; a++)
-      xr[a] = c->x + (i + MIN (a, mi - 1)) * c->ldx;
-    for (int n = 0; n < N; n += 4) {
-      int nj = MIN (4, N - n);
-      const float *wr[4];
-      for (int bb = 0; bb < 4; bb++)
-        wr[bb] = c->W + (int64_t) (n + MIN (bb, nj - 1)) * K;
-      v8f acc[4][4] = { {{0}} };
-      for (int k = 0; k < K8; k += 8) {
-        v8f xv0 = load8 (xr[0] + k), xv1 = load8 (xr[1] + k);
-        v8f xv2 = load8 (xr[2] + k), xv3 = load8 (xr[3] + k);
-        for (int bb = 0; bb < 4; bb++) {
-          v8f wv = load8 (wr[bb] + k);
-          acc[0][bb] += xv0 * wv;
-          acc[1][bb] += xv1 * wv;
-          acc[2][bb] += xv2 * wv;
-          acc[3][bb] += xv3 * wv;
-        }
-      }
-      for (int a = 0; a < mi; a++)
-        for (int bb = 0; bb < nj; bb++) {
-          float s = hsum8 (acc[a][bb]);
-          for (int k = K8; k < K; k++)
-            s += xr[a][k] * wr[bb][k];
-          if (c->b)
-            s += c->b[n + bb];
-          c->y[(i + a) * c->ldy + n + bb] = s;
-        }
-    }
-  }
-}
-
-static void
-linear_tiles (void *ctx, int64_t t0, int64_t t1)
-{
-  LinearCtx *c = ctx;
-  linear_rows (c, t0 * 4, MIN (t1 * 4, c->M));
-}
+/* ---- linear / matmul: packed GEMM (gemm-f32.c) ------------------------ */
 
 void
 sam_linear (SamPool * pool, const float *x, int64_t M, int K, int64_t ldx,
     const float *W, const float *b, int N, float *y, int64_t ldy)
 {
-  LinearCtx c = { x, W, b, M, ldx, ldy, K, N, y };
-  /* Split on whole 4-row tiles so the partition never changes a result. */
-  sam_pool_for (pool, (M + 3) / 4, 8, linear_tiles, &c);
-}
-
-/* ---- matmul (A[M,K] · B[K,N]) ---------------------------------------- */
-
-typedef struct
-{
-  const float *A, *B;
-  float *C;
-  int64_t lda, ldb, ldc, N, K;
-  bool acc;
-} MatmulCtx;
-
-SAM_CLONES static void
-matmul_rows (void *vctx, int64_t r0, int64_t r1)
-{
-  const MatmulCtx *c = vctx;
-  for (int64_t i = r0; i < r1; i++) {
-    float *cr = c->C + i * c->ldc;
-    if (!c->acc)
-      memset (cr, 0, sizeof (float) * c->N);
-    const float *ar = c->A + i * c->lda;
-    for (int64_t k = 0; k < c->K; k++) {
-      float a = ar[k];
-      const float *br = c->B + k * c->ldb;
-      for (int64_t n = 0; n < c->N; n++)
-        cr[n] += a * br[n];
-    }
-  }
+  const SamKernelsF32 *kt = sam_kernels_f32 ();
+  if (M <= 0 || N <= 0)
+    return;
+  float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, N), sizeof (float),
+      64);
+  sam_k_pack_b_nk (kt, pool, W, K, K, N, Bp);
+  sam_k_gemm_f32 (kt, pool, x, ldx, Bp, y, ldy, M, N, K, false, b);
+  g_aligned_free (Bp);
 }
 
 void
@@ -135,8 +34,14 @@ sam_matmul (SamPool * pool, const float *A, int64_t lda, const float *B,
     int64_t ldb, float *C, int64_t ldc, int64_t M, int64_t N, int64_t K,
     bool accumulate)
 {
-  MatmulCtx c = { A, B, C, lda, ldb, ldc, N, K, accumulate };
-  sam_pool_for (pool, M, 4, matmul_rows, &c);
+  const SamKernelsF32 *kt = sam_kernels_f32 ();
+  if (M <= 0 || N <= 0)
+    return;
+  float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, N), sizeof (float),
+      64);
+  sam_k_pack_b_kn (kt, pool, B, ldb, K, N, Bp);
+  sam_k_gemm_f32 (kt, pool, A, lda, Bp, C, ldc, M, N, K, accumulate, NULL);
+  g_aligned_free (Bp);
 }
 
 /* ---- layernorm / elementwise ----------------------------------------- */
@@ -222,196 +127,7 @@ sam_scale (float *y, float s, int64_t n)
     y[i] *= s;
 }
 
-/* ---- attention ------------------------------------------------------- */
-
-#define ATT_QB 4                /* queries per block: keys are reused 4x */
-#define ATT_KT 256              /* keys per tile (online softmax) */
-
-typedef struct
-{
-  const float *q, *k, *v;
-  float *out;
-  int64_t ldq, ldk, ldv, ldo, Nq, Nk;
-  int H, D, Dv;
-  int64_t qblocks;
-} AttCtx;
-
-SAM_CLONES static void
-att_blocks (void *vctx, int64_t b0, int64_t b1)
-{
-  const AttCtx *c = vctx;
-  const int D = c->D, Dv = c->Dv;
-  const float scale = 1.0f / sqrtf ((float) D);
-  float s[ATT_QB][ATT_KT];
-  float *acc = g_new (float, ATT_QB * Dv);
-  for (int64_t blk = b0; blk < b1; blk++) {
-    int h = (int) (blk / c->qblocks);
-    int64_t q0 = (blk % c->qblocks) * ATT_QB;
-    int nq = (int) MIN (ATT_QB, c->Nq - q0);
-    float m[ATT_QB], l[ATT_QB];
-    for (int a = 0; a < ATT_QB; a++) {
-      m[a] = -INFINITY;
-      l[a] = 0.f;
-    }
-    memset (acc, 0, sizeof (float) * ATT_QB * Dv);
-    const float *qr[ATT_QB];
-    for (int a = 0; a < ATT_QB; a++)
-      qr[a] = c->q + (q0 + MIN (a, nq - 1)) * c->ldq + (int64_t) h * D;
-    for (int64_t k0 = 0; k0 < c->Nk; k0 += ATT_KT) {
-      int nk = (int) MIN (ATT_KT, c->Nk - k0);
-      for (int j = 0; j < nk; j++) {
-        const float *kr = c->k + (k0 + j) * c->ldk + (int64_t) h * D;
-        v8f a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
-        int d = 0;
-        for (; d + 8 <= D; d += 8) {
-          v8f kv = load8 (kr + d);
-          a0 += load8 (qr[0] + d) * kv;
-          a1 += load8 (qr[1] + d) * kv;
-          a2 += load8 (qr[2] + d) * kv;
-          a3 += load8 (qr[3] + d) * kv;
-        }
-        float t0 = hsum8 (a0), t1 = hsum8 (a1), t2 = hsum8 (a2), t3 =
-            hsum8 (a3);
-        for (; d < D; d++) {
-          t0 += qr[0][d] * kr[d];
-          t1 += qr[1][d] * kr[d];
-          t2 += qr[2][d] * kr[d];
-          t3 += qr[3][d] * kr[d];
-        }
-        s[0][j] = t0 * scale;
-        s[1][j] = t1 * scale;
-        s[2][j] = t2 * scale;
-        s[3][j] = t3 * scale;
-      }
-      for (int a = 0; a < nq; a++) {
-        float mt = m[a];
-        for (int j = 0; j < nk; j++)
-          mt = s[a][j] > mt ? s[a][j] : mt;
-        float corr = expf (m[a] - mt);
-        m[a] = mt;
-        float sum = 0.f;
-        for (int j = 0; j < nk; j++) {
-          s[a][j] = expf (s[a][j] - mt);
-          sum += s[a][j];
-        }
-        l[a] = l[a] * corr + sum;
-        float *ar = acc + a * Dv;
-        for (int d = 0; d < Dv; d++)
-          ar[d] *= corr;
-        for (int j = 0; j < nk; j++) {
-          const float *vr = c->v + (k0 + j) * c->ldv + (int64_t) h * Dv;
-          float p = s[a][j];
-          for (int d = 0; d < Dv; d++)
-            ar[d] += p * vr[d];
-        }
-      }
-    }
-    for (int a = 0; a < nq; a++) {
-      float *o = c->out + (q0 + a) * c->ldo + (int64_t) h * Dv;
-      float inv = 1.0f / l[a];
-      for (int d = 0; d < Dv; d++)
-        o[d] = acc[a * Dv + d] * inv;
-    }
-  }
-  g_free (acc);
-}
-
-void
-sam_attention (SamPool * pool, const float *q, int64_t ldq, const float *k,
-    int64_t ldk, const float *v, int64_t ldv, float *out, int64_t ldo,
-    int64_t Nq, int64_t Nk, int H, int D, int Dv)
-{
-  AttCtx c = { q, k, v, out, ldq, ldk, ldv, ldo, Nq, Nk, H, D, Dv,
-    (Nq + ATT_QB - 1) / ATT_QB
-  };
-  sam_pool_for (pool, c.qblocks * H, 1, att_blocks, &c);
-}
-
-/* ---- convolutions ---------------------------------------------------- */
-
-typedef struct
-{
-  const float *x, *w, *b;
-  float *y;
-  int H, W, Cin, Cout, KH, KW, stride, pad, Ho, Wo;
-} ConvCtx;
-
-/* groups == 1: im2col one output row at a time, then a GEMM with the
- * PyTorch weight [Cout, Cin*KH*KW], whose column order (cin, kh, kw) the
- * patch follows. */
-static void
-conv_rows (void *vctx, int64_t r0, int64_t r1)
-{
-  const ConvCtx *c = vctx;
-  const int K = c->Cin * c->KH * c->KW;
-  float *patch = g_new (float, (size_t) c->Wo * K);
-  for (int64_t oy = r0; oy < r1; oy++) {
-    for (int ox = 0; ox < c->Wo; ox++) {
-      float *p = patch + (size_t) ox * K;
-      for (int ci = 0; ci < c->Cin; ci++)
-        for (int ky = 0; ky < c->KH; ky++) {
-          int iy = (int) oy * c->stride - c->pad + ky;
-          for (int kx = 0; kx < c->KW; kx++) {
-            int ix = ox * c->stride - c->pad + kx;
-            *p++ = (iy >= 0 && iy < c->H && ix >= 0 && ix < c->W)
-                ? c->x[((size_t) iy * c->W + ix) * c->Cin + ci] : 0.f;
-          }
-        }
-    }
-    sam_linear (NULL, patch, c->Wo, K, K, c->w, c->b, c->Cout,
-        c->y + (size_t) oy * c->Wo * c->Cout, c->Cout);
-  }
-  g_free (patch);
-}
-
-
-/* depthwise (groups == Cin == Cout) */
-static void
-dwconv_rows (void *vctx, int64_t r0, int64_t r1)
-{
-  const ConvCtx *c = vctx;
-  const int C = c->Cout;
-  for (int64_t oy = r0; oy < r1; oy++)
-    for (int ox = 0; ox < c->Wo; ox++) {
-      float *yr = c->y + ((size_t) oy * c->Wo + ox) * C;
-      for (int ch = 0; ch < C; ch++) {
-        float s = c->b ? c->b[ch] : 0.f;
-        const float *wk = c->w + (size_t) ch * c->KH * c->KW;
-        for (int ky = 0; ky < c->KH; ky++) {
-          int iy = (int) oy * c->stride - c->pad + ky;
-          if (iy < 0 || iy >= c->H)
-            continue;
-          for (int kx = 0; kx < c->KW; kx++) {
-            int ix = ox * c->stride - c->pad + kx;
-            if (ix < 0 || ix >= c->W)
-              continue;
-            s += c->x[((size_t) iy * c->W + ix) * C + ch] * wk[ky * c->KW + kx];
-          }
-        }
-        yr[ch] = s;
-      }
-    }
-}
-
-void
-sam_conv2d (SamPool * pool, const float *x, int H, int W, int Cin,
-    const float *w, const float *b, int Cout, int KH, int KW, int stride,
-    int pad, int groups, float *y)
-{
-  ConvCtx c = { x, w, b, y, H, W, Cin, Cout, KH, KW, stride, pad,
-    (H + 2 * pad - KH) / stride + 1, (W + 2 * pad - KW) / stride + 1
-  };
-  if (groups == 1) {
-    if (KH == 1 && KW == 1 && stride == 1 && pad == 0) {
-      sam_linear (pool, x, (int64_t) H * W, Cin, Cin, w, b, Cout, y, Cout);
-      return;
-    }
-    sam_pool_for (pool, c.Ho, 1, conv_rows, &c);
-  } else {
-    g_return_if_fail (groups == Cin && groups == Cout);
-    sam_pool_for (pool, c.Ho, 1, dwconv_rows, &c);
-  }
-}
+/* sam_attention: attention.c; sam_conv2d: conv.c */
 
 void
 sam_conv_transpose2x2 (SamPool * pool, const float *x, int H, int W, int Cin,

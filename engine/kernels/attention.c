@@ -1,0 +1,481 @@
+/* attention.c — scaled-dot-product attention, flash-style, and the
+ * vectorized exp / softmax helpers it uses.
+ *
+ * Per (head, block of bq queries): S = Q·Kᵀ for a tile of BK keys with the
+ * GEMM micro-kernel (K is packed once per call as B panels), online softmax
+ * on S rows, then O = O·corr + P·V with the micro-kernel again (V packed
+ * once as B panels, P packed as A panels). The Nq × Nk score matrix is never
+ * formed. Every query row is computed the same way whatever block or thread
+ * it lands in, so results do not depend on the thread count; the avx2 and
+ * avx512 paths give identical bits (same FMA chains, same exp polynomial,
+ * same 8-lane reduction order).
+ */
+#include "ops.h"
+#include "cpu.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SAM_X86 1
+#define TGT_AVX2 __attribute__((target("avx2,fma")))
+#define TGT_AVX512 \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#endif
+
+#define ATT_BK 256              /* keys per tile */
+#define ATT_BQ_PANELS 8         /* queries per block = 8 × mr */
+
+/* ---- scalar oracles --------------------------------------------------- */
+
+void
+sam_k_exp_f32_ref (const float *x, float *y, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    y[i] = expf (x[i]);
+}
+
+float
+sam_k_max_f32_ref (const float *x, int64_t n)
+{
+  float m = -INFINITY;
+  for (int64_t i = 0; i < n; i++)
+    m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+float
+sam_k_expsubsum_f32_ref (float *s, int64_t n, float m, float scale)
+{
+  float sum = 0.f;
+  for (int64_t i = 0; i < n; i++) {
+    s[i] = expf ((s[i] - m) * scale);
+    sum += s[i];
+  }
+  return sum;
+}
+
+/* Straight per-query softmax(q·kᵀ/√D)·v: the oracle for the tiled kernel. */
+void
+sam_k_attention_f32_ref (const float *q, int64_t ldq, const float *k,
+    int64_t ldk, const float *v, int64_t ldv, float *out, int64_t ldo,
+    int64_t Nq, int64_t Nk, int H, int D, int Dv)
+{
+  const float scale = 1.0f / sqrtf ((float) D);
+  double *p = g_new (double, Nk);
+  double *o = g_new (double, Dv);
+  for (int h = 0; h < H; h++)
+    for (int64_t i = 0; i < Nq; i++) {
+      const float *qr = q + i * ldq + (int64_t) h * D;
+      double m = -INFINITY, sum = 0;
+      for (int64_t j = 0; j < Nk; j++) {
+        const float *kr = k + j * ldk + (int64_t) h * D;
+        double s = 0;
+        for (int d = 0; d < D; d++)
+          s += (double) qr[d] * kr[d];
+        p[j] = s * scale;
+        m = p[j] > m ? p[j] : m;
+      }
+      for (int d = 0; d < Dv; d++)
+        o[d] = 0;
+      for (int64_t j = 0; j < Nk; j++) {
+        double e = exp (p[j] - m);
+        const float *vr = v + j * ldv + (int64_t) h * Dv;
+        sum += e;
+        for (int d = 0; d < Dv; d++)
+          o[d] += e * vr[d];
+      }
+      for (int d = 0; d < Dv; d++)
+        out[i * ldo + (int64_t) h * Dv + d] = (float) (o[d] / sum);
+    }
+  g_free (p);
+  g_free (o);
+}
+
+/* ---- vectorized exp ------------------------------------------------------
+ * exp(x) = 2^n · e^r, n = round(x·log2 e), r = x − n·ln 2 (two-part ln 2),
+ * e^r ≈ 1 + r + r²·P(r) (Cephes expf polynomial), 2^n applied as two exact
+ * power-of-two factors so subnormal results round once. Inputs below
+ * EXP_LO give 0, above EXP_HI give +inf, NaN propagates. */
+
+#define EXP_LO -103.972084f
+#define EXP_HI 88.7228394f
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_LN2_HI 0.693359375f
+#define EXP_LN2_LO -2.12194440e-4f
+#define EXP_P0 1.9875691500e-4f
+#define EXP_P1 1.3981999507e-3f
+#define EXP_P2 8.3334519073e-3f
+#define EXP_P3 4.1665795894e-2f
+#define EXP_P4 1.6666665459e-1f
+#define EXP_P5 5.0000001201e-1f
+
+#ifdef SAM_X86
+
+TGT_AVX2 static inline __m256
+exp8 (__m256 x)
+{
+  const __m256 lo = _mm256_set1_ps (EXP_LO), hi = _mm256_set1_ps (EXP_HI);
+  __m256 under = _mm256_cmp_ps (x, lo, _CMP_LT_OQ);
+  __m256 over = _mm256_cmp_ps (x, hi, _CMP_GT_OQ);
+  x = _mm256_min_ps (hi, _mm256_max_ps (lo, x));        /* NaN stays NaN */
+  __m256 n = _mm256_round_ps (_mm256_mul_ps (x, _mm256_set1_ps (EXP_LOG2E)),
+      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps (n, _mm256_set1_ps (EXP_LN2_HI), x);
+  r = _mm256_fnmadd_ps (n, _mm256_set1_ps (EXP_LN2_LO), r);
+  __m256 p = _mm256_set1_ps (EXP_P0);
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P1));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P2));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P3));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P4));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P5));
+  __m256 y = _mm256_fmadd_ps (p, _mm256_mul_ps (r, r), r);
+  y = _mm256_add_ps (y, _mm256_set1_ps (1.f));
+  __m256i ni = _mm256_cvtps_epi32 (n);
+  __m256i e1 = _mm256_srai_epi32 (ni, 1), e2 = _mm256_sub_epi32 (ni, e1);
+  const __m256i bias = _mm256_set1_epi32 (127);
+  y = _mm256_mul_ps (y, _mm256_castsi256_ps (_mm256_slli_epi32
+          (_mm256_add_epi32 (e1, bias), 23)));
+  y = _mm256_mul_ps (y, _mm256_castsi256_ps (_mm256_slli_epi32
+          (_mm256_add_epi32 (e2, bias), 23)));
+  y = _mm256_andnot_ps (under, y);
+  return _mm256_blendv_ps (y, _mm256_set1_ps (INFINITY), over);
+}
+
+TGT_AVX512 static inline __m512
+exp16 (__m512 x)
+{
+  const __m512 lo = _mm512_set1_ps (EXP_LO), hi = _mm512_set1_ps (EXP_HI);
+  __mmask16 under = _mm512_cmp_ps_mask (x, lo, _CMP_LT_OQ);
+  __mmask16 over = _mm512_cmp_ps_mask (x, hi, _CMP_GT_OQ);
+  x = _mm512_min_ps (hi, _mm512_max_ps (lo, x));
+  __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (x,
+          _mm512_set1_ps (EXP_LOG2E)),
+      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps (n, _mm512_set1_ps (EXP_LN2_HI), x);
+  r = _mm512_fnmadd_ps (n, _mm512_set1_ps (EXP_LN2_LO), r);
+  __m512 p = _mm512_set1_ps (EXP_P0);
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P1));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P2));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P3));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P4));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P5));
+  __m512 y = _mm512_fmadd_ps (p, _mm512_mul_ps (r, r), r);
+  y = _mm512_add_ps (y, _mm512_set1_ps (1.f));
+  /* same two-factor scaling as exp8, so both ISAs give the same bits */
+  __m512i ni = _mm512_cvtps_epi32 (n);
+  __m512i e1 = _mm512_srai_epi32 (ni, 1), e2 = _mm512_sub_epi32 (ni, e1);
+  const __m512i bias = _mm512_set1_epi32 (127);
+  y = _mm512_mul_ps (y, _mm512_castsi512_ps (_mm512_slli_epi32
+          (_mm512_add_epi32 (e1, bias), 23)));
+  y = _mm512_mul_ps (y, _mm512_castsi512_ps (_mm512_slli_epi32
+          (_mm512_add_epi32 (e2, bias), 23)));
+  y = _mm512_maskz_mov_ps (~under, y);
+  return _mm512_mask_mov_ps (y, over, _mm512_set1_ps (INFINITY));
+}
+
+TGT_AVX2 void
+sam_k_exp_f32_avx2 (const float *x, float *y, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps (y + i, exp8 (_mm256_loadu_ps (x + i)));
+  if (i < n) {
+    float t[8] = { 0 };
+    memcpy (t, x + i, sizeof (float) * (n - i));
+    _mm256_storeu_ps (t, exp8 (_mm256_loadu_ps (t)));
+    memcpy (y + i, t, sizeof (float) * (n - i));
+  }
+}
+
+TGT_AVX512 void
+sam_k_exp_f32_avx512 (const float *x, float *y, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps (y + i, exp16 (_mm512_loadu_ps (x + i)));
+  if (i < n) {
+    __mmask16 k = (__mmask16) ((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps (y + i, k, exp16 (_mm512_maskz_loadu_ps (k, x + i)));
+  }
+}
+
+TGT_AVX2 float
+sam_k_max_f32_avx2 (const float *x, int64_t n)
+{
+  __m256 m = _mm256_set1_ps (-INFINITY);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    m = _mm256_max_ps (m, _mm256_loadu_ps (x + i));
+  float t[8], r = -INFINITY;
+  _mm256_storeu_ps (t, m);
+  for (int j = 0; j < 8; j++)
+    r = t[j] > r ? t[j] : r;
+  for (; i < n; i++)
+    r = x[i] > r ? x[i] : r;
+  return r;
+}
+
+TGT_AVX512 float
+sam_k_max_f32_avx512 (const float *x, int64_t n)
+{
+  __m512 m = _mm512_set1_ps (-INFINITY);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    m = _mm512_max_ps (m, _mm512_loadu_ps (x + i));
+  if (i < n) {
+    __mmask16 k = (__mmask16) ((1u << (n - i)) - 1);
+    m = _mm512_mask_max_ps (m, k, m, _mm512_maskz_loadu_ps (k, x + i));
+  }
+  return _mm512_reduce_max_ps (m);
+}
+
+/* Fixed 8-lane reduction shared by both ISAs. */
+TGT_AVX2 static inline float
+hsum8 (__m256 v)
+{
+  float t[8];
+  _mm256_storeu_ps (t, v);
+  return ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+}
+
+/* Lane layout: element j goes to 8-lane accumulator (j / 8) % 2, lane j % 8;
+ * the two accumulators are added, then hsum8 — the avx512 version keeps the
+ * same accumulators as the low and high halves of one zmm. */
+TGT_AVX2 float
+sam_k_expsubsum_f32_avx2 (float *s, int64_t n, float m, float scale)
+{
+  const __m256 vm = _mm256_set1_ps (m), vs = _mm256_set1_ps (scale);
+  __m256 acc[2] = { _mm256_setzero_ps (), _mm256_setzero_ps () };
+  int64_t i = 0;
+  int a = 0;
+  for (; i + 8 <= n; i += 8, a ^= 1) {
+    __m256 e = exp8 (_mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (s + i),
+                vm), vs));
+    _mm256_storeu_ps (s + i, e);
+    acc[a] = _mm256_add_ps (acc[a], e);
+  }
+  if (i < n) {
+    float t[8];
+    for (int j = 0; j < 8; j++)
+      t[j] = i + j < n ? s[i + j] : -INFINITY;
+    __m256 e = exp8 (_mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (t), vm),
+            vs));
+    _mm256_storeu_ps (t, e);
+    memcpy (s + i, t, sizeof (float) * (n - i));
+    acc[a] = _mm256_add_ps (acc[a], e);
+  }
+  return hsum8 (_mm256_add_ps (acc[0], acc[1]));
+}
+
+TGT_AVX512 float
+sam_k_expsubsum_f32_avx512 (float *s, int64_t n, float m, float scale)
+{
+  const __m512 vm = _mm512_set1_ps (m), vs = _mm512_set1_ps (scale);
+  __m512 acc = _mm512_setzero_ps ();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 e = exp16 (_mm512_mul_ps (_mm512_sub_ps (_mm512_loadu_ps (s + i),
+                vm), vs));
+    _mm512_storeu_ps (s + i, e);
+    acc = _mm512_add_ps (acc, e);
+  }
+  if (i < n) {
+    __mmask16 k = (__mmask16) ((1u << (n - i)) - 1);
+    __m512 x = _mm512_mask_loadu_ps (_mm512_set1_ps (-INFINITY), k, s + i);
+    __m512 e = exp16 (_mm512_mul_ps (_mm512_sub_ps (x, vm), vs));
+    _mm512_mask_storeu_ps (s + i, k, e);
+    acc = _mm512_add_ps (acc, e);
+  }
+  return hsum8 (_mm256_add_ps (_mm512_castps512_ps256 (acc),
+          _mm512_extractf32x8_ps (acc, 1)));
+}
+
+#else /* !SAM_X86: never selected */
+
+void
+sam_k_exp_f32_avx2 (const float *x, float *y, int64_t n)
+{
+  sam_k_exp_f32_ref (x, y, n);
+}
+
+void
+sam_k_exp_f32_avx512 (const float *x, float *y, int64_t n)
+{
+  sam_k_exp_f32_ref (x, y, n);
+}
+
+float
+sam_k_max_f32_avx2 (const float *x, int64_t n)
+{
+  return sam_k_max_f32_ref (x, n);
+}
+
+float
+sam_k_max_f32_avx512 (const float *x, int64_t n)
+{
+  return sam_k_max_f32_ref (x, n);
+}
+
+float
+sam_k_expsubsum_f32_avx2 (float *s, int64_t n, float m, float scale)
+{
+  return sam_k_expsubsum_f32_ref (s, n, m, scale);
+}
+
+float
+sam_k_expsubsum_f32_avx512 (float *s, int64_t n, float m, float scale)
+{
+  return sam_k_expsubsum_f32_ref (s, n, m, scale);
+}
+
+#endif
+
+/* ---- tiled attention ------------------------------------------------------ */
+
+typedef struct
+{
+  const SamKernelsF32 *kt;
+  const float *q;
+  int64_t ldq;
+  const float *Kp, *Vp;         /* per head: Kp + h * kpsz, Vp + h * vpsz */
+  int64_t kpsz, vpsz;
+  float *out;
+  int64_t ldo, Nq, Nk;
+  int H, D, Dv;
+  int64_t bq, nqb;
+  float scale;
+} FlashCtx;
+
+static void
+flash_tasks (void *vctx, int64_t t0, int64_t t1)
+{
+  const FlashCtx *c = vctx;
+  const SamKernelsF32 *kt = c->kt;
+  const int MR = kt->mr, NR = kt->nr, D = c->D, Dv = c->Dv;
+  const int64_t bq = c->bq, ldS = ATT_BK + 16;
+  const int64_t Dvp = (Dv + NR - 1) / NR * NR;
+  float *Qp = g_aligned_alloc (bq * MAX (D, 1), sizeof (float), 64);
+  float *S = g_aligned_alloc (bq * ldS, sizeof (float), 64);
+  float *Pp = g_aligned_alloc (bq * ATT_BK, sizeof (float), 64);
+  float *O = g_aligned_alloc (bq * Dvp, sizeof (float), 64);
+  float *m = g_new (float, bq), *l = g_new (float, bq);
+
+  for (int64_t t = t0; t < t1; t++) {
+    const int h = (int) (t / c->nqb);
+    const int64_t q0 = (t % c->nqb) * bq;
+    const int nq = (int) MIN (bq, c->Nq - q0);
+    const int nqp = (nq + MR - 1) / MR;  /* query panels */
+    const float *Kh = c->Kp + h * c->kpsz, *Vh = c->Vp + h * c->vpsz;
+
+    sam_k_pack_a (kt, c->q + q0 * c->ldq + (int64_t) h * D, c->ldq, nq, D, Qp);
+    memset (O, 0, sizeof (float) * nqp * MR * Dvp);
+    for (int r = 0; r < nq; r++) {
+      m[r] = -INFINITY;
+      l[r] = 0.f;
+    }
+    for (int64_t k0 = 0; k0 < c->Nk; k0 += ATT_BK) {
+      const int nk = (int) MIN (ATT_BK, c->Nk - k0);
+      /* S = Q · Kᵀ (unscaled); padded keys give 0 and are never read */
+      for (int jp = 0; jp * NR < nk; jp++) {
+        const float *Bpan = Kh + (k0 / NR + jp) * D * NR;
+        for (int ip = 0; ip < nqp; ip++)
+          kt->ukr (D, Qp + (int64_t) ip * D * MR, Bpan,
+              S + ip * MR * ldS + jp * NR, ldS, 0, NULL);
+      }
+      /* online softmax, row by row */
+      for (int r = 0; r < nq; r++) {
+        float *sr = S + r * ldS;
+        float mt = kt->max (sr, nk);
+        mt = mt > m[r] ? mt : m[r];
+        float corr = 0.f;
+        if (m[r] != -INFINITY) {
+          float d = (m[r] - mt) * c->scale;
+          kt->exp (&d, &corr, 1);
+        }
+        float sum = kt->exp_sub_sum (sr, nk, mt, c->scale);
+        l[r] = l[r] * corr + sum;
+        m[r] = mt;
+        if (corr != 1.f) {
+          float *orow = O + (r / MR) * MR * Dvp + (r % MR) * Dvp;
+          for (int64_t d = 0; d < Dv; d++)
+            orow[d] *= corr;
+        }
+      }
+      /* O += P · V */
+      sam_k_pack_a (kt, S, ldS, nq, nk, Pp);
+      for (int jp = 0; jp * NR < Dv; jp++) {
+        const float *Bpan = Vh + (int64_t) jp * c->Nk * NR + k0 * NR;
+        for (int ip = 0; ip < nqp; ip++)
+          kt->ukr (nk, Pp + (int64_t) ip * nk * MR, Bpan,
+              O + ip * MR * Dvp + jp * NR, Dvp, SAM_UKR_LOAD_C, NULL);
+      }
+    }
+    for (int r = 0; r < nq; r++) {
+      const float *orow = O + r * Dvp;
+      float *dst = c->out + (q0 + r) * c->ldo + (int64_t) h * Dv;
+      float inv = 1.0f / l[r];
+      for (int d = 0; d < Dv; d++)
+        dst[d] = orow[d] * inv;
+    }
+  }
+  g_aligned_free (Qp);
+  g_aligned_free (S);
+  g_aligned_free (Pp);
+  g_aligned_free (O);
+  g_free (m);
+  g_free (l);
+}
+
+void
+sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
+    const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
+    int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D,
+    int Dv)
+{
+  if (Nq <= 0 || H <= 0)
+    return;
+  const int MR = kt->mr, NR = kt->nr;
+  FlashCtx c = { kt, q, ldq };
+  c.kpsz = sam_k_pack_b_size (kt, D, Nk);
+  c.vpsz = sam_k_pack_b_size (kt, Nk, Dv);
+  float *Kp = g_aligned_alloc (c.kpsz * H, sizeof (float), 64);
+  float *Vp = g_aligned_alloc (c.vpsz * H, sizeof (float), 64);
+  for (int h = 0; h < H; h++) {
+    sam_k_pack_b_nk (kt, pool, k + (int64_t) h * D, ldk, D, Nk,
+        Kp + h * c.kpsz);
+    sam_k_pack_b_kn (kt, pool, v + (int64_t) h * Dv, ldv, Nk, Dv,
+        Vp + h * c.vpsz);
+  }
+  c.Kp = Kp;
+  c.Vp = Vp;
+  c.out = out;
+  c.ldo = ldo;
+  c.Nq = Nq;
+  c.Nk = Nk;
+  c.H = H;
+  c.D = D;
+  c.Dv = Dv;
+  c.scale = 1.0f / sqrtf ((float) D);
+  c.bq = MIN ((int64_t) ATT_BQ_PANELS * MR, (Nq + MR - 1) / MR * MR);
+  /* enough blocks for the threads when there are few queries */
+  int nth = sam_pool_n_threads (pool);
+  while (c.bq > MR && H * ((Nq + c.bq - 1) / c.bq) < 4 * nth)
+    c.bq -= MR;
+  c.nqb = (Nq + c.bq - 1) / c.bq;
+  (void) NR;
+  sam_pool_for (pool, c.nqb * H, 1, flash_tasks, &c);
+  g_aligned_free (Kp);
+  g_aligned_free (Vp);
+}
+
+void
+sam_attention (SamPool * pool, const float *q, int64_t ldq, const float *k,
+    int64_t ldk, const float *v, int64_t ldv, float *out, int64_t ldo,
+    int64_t Nq, int64_t Nk, int H, int D, int Dv)
+{
+  sam_k_attention_f32 (sam_kernels_f32 (), pool, q, ldq, k, ldk, v, ldv, out,
+      ldo, Nq, Nk, H, D, Dv);
+}

@@ -1,0 +1,325 @@
+/* conv.c — 2-D convolution, channels-last (see ops.h).
+ *
+ * groups == 1: im2col per group of output rows into a patch matrix whose
+ * columns follow (ky, kx, ci) — contiguous channel runs of the input — and
+ * one GEMM against the weight reordered to the same column order and packed
+ * once per call. Depthwise (groups == Cin == Cout): vectorized over
+ * channels, the weight transposed to [KH][KW][C] once per call, one FMA
+ * chain per output over (ky, kx) and the bias added last.
+ * Both partition over output rows, so results do not depend on the thread
+ * count.
+ */
+#include "ops.h"
+#include "cpu.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SAM_X86 1
+#define TGT_AVX2 __attribute__((target("avx2,fma")))
+#define TGT_AVX512 \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#endif
+
+/* ---- scalar oracle ------------------------------------------------------ */
+
+void
+sam_k_conv2d_f32_ref (const float *x, int H, int W, int Cin, const float *w,
+    const float *b, int Cout, int KH, int KW, int stride, int pad, int groups,
+    float *y)
+{
+  const int Ho = (H + 2 * pad - KH) / stride + 1;
+  const int Wo = (W + 2 * pad - KW) / stride + 1;
+  const int cpg = Cin / groups, opg = Cout / groups;
+  for (int oy = 0; oy < Ho; oy++)
+    for (int ox = 0; ox < Wo; ox++)
+      for (int co = 0; co < Cout; co++) {
+        const int g = co / opg;
+        float s = 0.f;
+        for (int ci = 0; ci < cpg; ci++)
+          for (int ky = 0; ky < KH; ky++) {
+            int iy = oy * stride - pad + ky;
+            if (iy < 0 || iy >= H)
+              continue;
+            for (int kx = 0; kx < KW; kx++) {
+              int ix = ox * stride - pad + kx;
+              if (ix < 0 || ix >= W)
+                continue;
+              s = fmaf (x[((size_t) iy * W + ix) * Cin + g * cpg + ci],
+                  w[(((size_t) co * cpg + ci) * KH + ky) * KW + kx], s);
+            }
+          }
+        y[((size_t) oy * Wo + ox) * Cout + co] = b ? s + b[co] : s;
+      }
+}
+
+/* ---- im2col + GEMM --------------------------------------------------------- */
+
+typedef struct
+{
+  const SamKernelsF32 *kt;
+  const float *x, *Bp, *b;
+  float *y;
+  int H, W, Cin, Cout, KH, KW, stride, pad, Ho, Wo;
+  int rows;                     /* output rows per task */
+} ConvCtx;
+
+static void
+conv_tasks (void *vctx, int64_t t0, int64_t t1)
+{
+  const ConvCtx *c = vctx;
+  const int K = c->Cin * c->KH * c->KW, Cin = c->Cin;
+  float *patch = g_aligned_alloc ((size_t) c->rows * c->Wo * K,
+      sizeof (float), 64);
+  for (int64_t t = t0; t < t1; t++) {
+    const int oy0 = (int) t * c->rows, oy1 = MIN (c->Ho, oy0 + c->rows);
+    float *p = patch;
+    for (int oy = oy0; oy < oy1; oy++)
+      for (int ox = 0; ox < c->Wo; ox++)
+        for (int ky = 0; ky < c->KH; ky++) {
+          int iy = oy * c->stride - c->pad + ky;
+          for (int kx = 0; kx < c->KW; kx++, p += Cin) {
+            int ix = ox * c->stride - c->pad + kx;
+            if (iy >= 0 && iy < c->H && ix >= 0 && ix < c->W)
+              memcpy (p, c->x + ((size_t) iy * c->W + ix) * Cin,
+                  sizeof (float) * Cin);
+            else
+              memset (p, 0, sizeof (float) * Cin);
+          }
+        }
+    sam_k_gemm_f32 (c->kt, NULL, patch, K, c->Bp,
+        c->y + (size_t) oy0 * c->Wo * c->Cout, c->Cout,
+        (int64_t) (oy1 - oy0) * c->Wo, c->Cout, K, false, c->b);
+  }
+  g_aligned_free (patch);
+}
+
+static void
+conv_im2col (const SamKernelsF32 * kt, SamPool * pool, ConvCtx * c,
+    const float *w)
+{
+  const int K = c->Cin * c->KH * c->KW;
+  /* weight [Cout, Cin, KH, KW] → [Cout, KH, KW, Cin], then B panels */
+  float *wr = g_new (float, (size_t) c->Cout * K);
+  for (int co = 0; co < c->Cout; co++)
+    for (int ci = 0; ci < c->Cin; ci++)
+      for (int k = 0; k < c->KH * c->KW; k++)
+        wr[(size_t) co * K + (size_t) k * c->Cin + ci] =
+            w[((size_t) co * c->Cin + ci) * c->KH * c->KW + k];
+  float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, c->Cout),
+      sizeof (float), 64);
+  sam_k_pack_b_nk (kt, pool, wr, K, K, c->Cout, Bp);
+  g_free (wr);
+  c->kt = kt;
+  c->Bp = Bp;
+  c->rows = MAX (1, 256 / MAX (1, c->Wo));
+  int64_t ntask = (c->Ho + c->rows - 1) / c->rows;
+  int nth = sam_pool_n_threads (pool);
+  while (c->rows > 1 && ntask < 4 * nth) {
+    c->rows = (c->rows + 1) / 2;
+    ntask = (c->Ho + c->rows - 1) / c->rows;
+  }
+  sam_pool_for (pool, ntask, 1, conv_tasks, c);
+  g_aligned_free (Bp);
+}
+
+/* ---- depthwise ----------------------------------------------------------- */
+
+typedef struct
+{
+  const float *x, *wt, *b;      /* wt: [KH][KW][C] */
+  float *y;
+  int H, W, C, KH, KW, stride, pad, Ho, Wo;
+} DwCtx;
+
+/* Valid tap range of one output coordinate. */
+static inline void
+taps (int o, int stride, int pad, int K, int n, int *k0, int *k1)
+{
+  int i0 = o * stride - pad;
+  *k0 = MAX (0, -i0);
+  *k1 = MIN (K, n - i0);
+}
+
+static void
+dw_rows_c (void *vctx, int64_t r0, int64_t r1)
+{
+  const DwCtx *c = vctx;
+  const int C = c->C;
+  float *acc = g_new (float, C);
+  for (int64_t oy = r0; oy < r1; oy++) {
+    int ky0, ky1;
+    taps ((int) oy, c->stride, c->pad, c->KH, c->H, &ky0, &ky1);
+    for (int ox = 0; ox < c->Wo; ox++) {
+      int kx0, kx1;
+      taps (ox, c->stride, c->pad, c->KW, c->W, &kx0, &kx1);
+      for (int ch = 0; ch < C; ch++)
+        acc[ch] = 0.f;
+      for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++) {
+          int iy = (int) oy * c->stride - c->pad + ky;
+          int ix = ox * c->stride - c->pad + kx;
+          const float *xp = c->x + ((size_t) iy * c->W + ix) * C;
+          const float *wp = c->wt + ((size_t) ky * c->KW + kx) * C;
+          for (int ch = 0; ch < C; ch++)
+            acc[ch] += xp[ch] * wp[ch];
+        }
+      float *yr = c->y + ((size_t) oy * c->Wo + ox) * C;
+      for (int ch = 0; ch < C; ch++)
+        yr[ch] = c->b ? acc[ch] + c->b[ch] : acc[ch];
+    }
+  }
+  g_free (acc);
+}
+
+#ifdef SAM_X86
+
+/* 4 vectors (64 channels) per pass, masked at the channel tail. */
+TGT_AVX512 static void
+dw_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
+{
+  const DwCtx *c = vctx;
+  const int C = c->C;
+  for (int64_t oy = r0; oy < r1; oy++) {
+    int ky0, ky1;
+    taps ((int) oy, c->stride, c->pad, c->KH, c->H, &ky0, &ky1);
+    for (int ox = 0; ox < c->Wo; ox++) {
+      int kx0, kx1;
+      taps (ox, c->stride, c->pad, c->KW, c->W, &kx0, &kx1);
+      float *yr = c->y + ((size_t) oy * c->Wo + ox) * C;
+      for (int c0 = 0; c0 < C; c0 += 64) {
+        __mmask16 mk[4];
+        __m512 acc[4];
+        for (int v = 0; v < 4; v++) {
+          int n = MIN (16, MAX (0, C - c0 - 16 * v));
+          mk[v] = (__mmask16) ((1u << n) - 1);
+          acc[v] = _mm512_setzero_ps ();
+        }
+        for (int ky = ky0; ky < ky1; ky++)
+          for (int kx = kx0; kx < kx1; kx++) {
+            int iy = (int) oy * c->stride - c->pad + ky;
+            int ix = ox * c->stride - c->pad + kx;
+            const float *xp = c->x + ((size_t) iy * c->W + ix) * C + c0;
+            const float *wp = c->wt + ((size_t) ky * c->KW + kx) * C + c0;
+            for (int v = 0; v < 4; v++)
+              acc[v] = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (mk[v],
+                      xp + 16 * v), _mm512_maskz_loadu_ps (mk[v],
+                      wp + 16 * v), acc[v]);
+          }
+        for (int v = 0; v < 4; v++) {
+          if (c->b)
+            acc[v] = _mm512_add_ps (acc[v], _mm512_maskz_loadu_ps (mk[v],
+                    c->b + c0 + 16 * v));
+          _mm512_mask_storeu_ps (yr + c0 + 16 * v, mk[v], acc[v]);
+        }
+      }
+    }
+  }
+}
+
+TGT_AVX2 static void
+dw_rows_avx2 (void *vctx, int64_t r0, int64_t r1)
+{
+  const DwCtx *c = vctx;
+  const int C = c->C;
+  for (int64_t oy = r0; oy < r1; oy++) {
+    int ky0, ky1;
+    taps ((int) oy, c->stride, c->pad, c->KH, c->H, &ky0, &ky1);
+    for (int ox = 0; ox < c->Wo; ox++) {
+      int kx0, kx1;
+      taps (ox, c->stride, c->pad, c->KW, c->W, &kx0, &kx1);
+      float *yr = c->y + ((size_t) oy * c->Wo + ox) * C;
+      for (int c0 = 0; c0 < C; c0 += 32) {
+        __m256i mk[4];
+        __m256 acc[4];
+        for (int v = 0; v < 4; v++) {
+          int n = MIN (8, MAX (0, C - c0 - 8 * v));
+          mk[v] = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (n),
+              _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
+          acc[v] = _mm256_setzero_ps ();
+        }
+        for (int ky = ky0; ky < ky1; ky++)
+          for (int kx = kx0; kx < kx1; kx++) {
+            int iy = (int) oy * c->stride - c->pad + ky;
+            int ix = ox * c->stride - c->pad + kx;
+            const float *xp = c->x + ((size_t) iy * c->W + ix) * C + c0;
+            const float *wp = c->wt + ((size_t) ky * c->KW + kx) * C + c0;
+            for (int v = 0; v < 4; v++)
+              acc[v] = _mm256_fmadd_ps (_mm256_maskload_ps (xp + 8 * v,
+                      mk[v]), _mm256_maskload_ps (wp + 8 * v, mk[v]), acc[v]);
+          }
+        for (int v = 0; v < 4; v++) {
+          if (c->b)
+            acc[v] = _mm256_add_ps (acc[v], _mm256_maskload_ps (c->b + c0 +
+                    8 * v, mk[v]));
+          _mm256_maskstore_ps (yr + c0 + 8 * v, mk[v], acc[v]);
+        }
+      }
+    }
+  }
+}
+
+#endif
+
+static void
+conv_depthwise (const SamKernelsF32 * kt, SamPool * pool, DwCtx * c,
+    const float *w)
+{
+  const int C = c->C, T = c->KH * c->KW;
+  float *wt = g_new (float, (size_t) T * C);
+  for (int ch = 0; ch < C; ch++)
+    for (int t = 0; t < T; t++)
+      wt[(size_t) t * C + ch] = w[(size_t) ch * T + t];
+  c->wt = wt;
+  SamPoolFunc fn = dw_rows_c;
+#ifdef SAM_X86
+  if (kt->isa == SAM_ISA_AVX512)
+    fn = dw_rows_avx512;
+  else if (kt->isa == SAM_ISA_AVX2)
+    fn = dw_rows_avx2;
+#endif
+  sam_pool_for (pool, c->Ho, 1, fn, c);
+  g_free (wt);
+}
+
+void
+sam_k_conv2d_f32 (const SamKernelsF32 * kt, SamPool * pool, const float *x,
+    int H, int W, int Cin, const float *w, const float *b, int Cout, int KH,
+    int KW, int stride, int pad, int groups, float *y)
+{
+  const int Ho = (H + 2 * pad - KH) / stride + 1;
+  const int Wo = (W + 2 * pad - KW) / stride + 1;
+  if (Ho <= 0 || Wo <= 0)
+    return;
+  if (groups == 1) {
+    if (KH == 1 && KW == 1 && stride == 1 && pad == 0) {
+      float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, Cin, Cout),
+          sizeof (float), 64);
+      sam_k_pack_b_nk (kt, pool, w, Cin, Cin, Cout, Bp);
+      sam_k_gemm_f32 (kt, pool, x, Cin, Bp, y, Cout, (int64_t) H * W, Cout,
+          Cin, false, b);
+      g_aligned_free (Bp);
+      return;
+    }
+    ConvCtx c = { kt, x, NULL, b, y, H, W, Cin, Cout, KH, KW, stride, pad,
+      Ho, Wo, 1
+    };
+    conv_im2col (kt, pool, &c, w);
+  } else {
+    g_return_if_fail (groups == Cin && groups == Cout);
+    DwCtx c = { x, NULL, b, y, H, W, Cin, KH, KW, stride, pad, Ho, Wo };
+    conv_depthwise (kt, pool, &c, w);
+  }
+}
+
+void
+sam_conv2d (SamPool * pool, const float *x, int H, int W, int Cin,
+    const float *w, const float *b, int Cout, int KH, int KW, int stride,
+    int pad, int groups, float *y)
+{
+  sam_k_conv2d_f32 (sam_kernels_f32 (), pool, x, H, W, Cin, w, b, Cout, KH,
+      KW, stride, pad, groups, y);
+}

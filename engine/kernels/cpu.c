@@ -1,0 +1,114 @@
+/* cpu.c — CPU feature probe (once) and the f32 kernel tables. */
+#include "cpu.h"
+
+#include <string.h>
+#include <glib.h>
+
+static SamIsa
+probe (void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  /* libgcc's probe also checks that the OS saves the ymm/zmm state (XCR0). */
+  __builtin_cpu_init ();
+  if (__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512vl")
+      && __builtin_cpu_supports ("avx512bw")
+      && __builtin_cpu_supports ("avx512dq")
+      && __builtin_cpu_supports ("fma"))
+    return SAM_ISA_AVX512;
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    return SAM_ISA_AVX2;
+#endif
+  return SAM_ISA_REF;
+}
+
+SamIsa
+sam_cpu_isa_detected (void)
+{
+  static gsize once = 0;
+  static SamIsa isa;
+  if (g_once_init_enter (&once)) {
+    isa = probe ();
+    g_once_init_leave (&once, 1);
+  }
+  return isa;
+}
+
+const char *
+sam_cpu_isa_name (SamIsa isa)
+{
+  switch (isa) {
+    case SAM_ISA_AVX512:
+      return "avx512";
+    case SAM_ISA_AVX2:
+      return "avx2";
+    default:
+      return "ref";
+  }
+}
+
+SamIsa
+sam_cpu_isa (void)
+{
+  static gsize once = 0;
+  static SamIsa isa;
+  if (g_once_init_enter (&once)) {
+    isa = sam_cpu_isa_detected ();
+    const char *force = g_getenv ("SAMSEG_FORCE_ISA");
+    if (force && *force) {
+      SamIsa want = isa;
+      if (!strcmp (force, "ref"))
+        want = SAM_ISA_REF;
+      else if (!strcmp (force, "avx2"))
+        want = SAM_ISA_AVX2;
+      else if (!strcmp (force, "avx512"))
+        want = SAM_ISA_AVX512;
+      else
+        g_warning ("SAMSEG_FORCE_ISA=%s: expected ref, avx2 or avx512", force);
+      if (want > isa)
+        g_warning ("SAMSEG_FORCE_ISA=%s: not supported by this CPU, using %s",
+            force, sam_cpu_isa_name (isa));
+      else
+        isa = want;
+    }
+    g_once_init_leave (&once, 1);
+  }
+  return isa;
+}
+
+static const SamKernelsF32 tables[] = {
+  [SAM_ISA_REF] = {
+        .isa = SAM_ISA_REF,.mr = SAM_K_MR_C,.nr = SAM_K_NR_C,
+        .ukr = sam_k_ukr_f32_c,
+        .exp = sam_k_exp_f32_ref,
+        .max = sam_k_max_f32_ref,
+        .exp_sub_sum = sam_k_expsubsum_f32_ref,
+      },
+  [SAM_ISA_AVX2] = {
+        .isa = SAM_ISA_AVX2,.mr = SAM_K_MR_AVX2,.nr = SAM_K_NR_AVX2,
+        .ukr = sam_k_ukr_f32_avx2,
+        .exp = sam_k_exp_f32_avx2,
+        .max = sam_k_max_f32_avx2,
+        .exp_sub_sum = sam_k_expsubsum_f32_avx2,
+      },
+  [SAM_ISA_AVX512] = {
+        .isa = SAM_ISA_AVX512,.mr = SAM_K_MR_AVX512,.nr = SAM_K_NR_AVX512,
+        .ukr = sam_k_ukr_f32_avx512,
+        .exp = sam_k_exp_f32_avx512,
+        .max = sam_k_max_f32_avx512,
+        .exp_sub_sum = sam_k_expsubsum_f32_avx512,
+      },
+};
+
+const SamKernelsF32 *
+sam_kernels_f32_for (SamIsa isa)
+{
+  if (isa > sam_cpu_isa_detected ())
+    isa = sam_cpu_isa_detected ();
+  return &tables[isa];
+}
+
+const SamKernelsF32 *
+sam_kernels_f32 (void)
+{
+  return &tables[sam_cpu_isa ()];
+}

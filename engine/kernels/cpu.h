@@ -1,0 +1,143 @@
+/* cpu.h — run-time CPU feature probe and the f32 kernel dispatch table.
+ *
+ * Kernels are named sam_k_<op>_<dtype>[_<isa>]; every SIMD kernel has a
+ * scalar _ref oracle that the tests compare it against. The ISA is detected
+ * once at run time (never assumed at build time); SAMSEG_FORCE_ISA=ref|avx2|
+ * avx512 caps it for testing (it can lower the choice, never raise it above
+ * what the CPU supports).
+ *
+ * GEMM data layouts used by the kernels (all float32):
+ *   packed B  ("panels"): for each group of nr columns j0..j0+nr-1, a
+ *             [K][nr] block, columns past N zero-filled. Panel p starts at
+ *             Bp + p * K * nr.
+ *   packed A: for each group of mr rows, a [kc][mr] block (row-interleaved).
+ * Every output element is one fused multiply-add chain over k = 0..K-1 in
+ * order, started from 0 (or from C when accumulating), and the bias is added
+ * last. So results depend neither on the tiling nor on the thread count, and
+ * the avx2 and avx512 paths give identical bits (the ref path, without FMA,
+ * rounds differently).
+ */
+#ifndef SAM_KERNELS_CPU_H
+#define SAM_KERNELS_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "core/threadpool.h"
+
+typedef enum
+{
+  SAM_ISA_REF = 0,              /* portable C, no FMA */
+  SAM_ISA_AVX2 = 1,             /* AVX2 + FMA */
+  SAM_ISA_AVX512 = 2,           /* AVX-512 F/BW/VL/DQ + FMA */
+} SamIsa;
+
+/* The ISA the CPU supports (probed once). */
+SamIsa sam_cpu_isa_detected (void);
+/* The ISA the kernels use: detected, capped by SAMSEG_FORCE_ISA. */
+SamIsa sam_cpu_isa (void);
+const char *sam_cpu_isa_name (SamIsa isa);
+
+/* Micro-kernel on one full tile: C[mr, nr] (= or +=) Ap[kc][mr] · Bp[kc][nr]
+ * (+ bias[nr]). flags: SAM_UKR_LOAD_C starts the chains from C instead of 0,
+ * SAM_UKR_BIAS adds bias[j] after the chain. Edge tiles go through a
+ * scratch tile in the driver. */
+enum
+{
+  SAM_UKR_LOAD_C = 1,
+  SAM_UKR_BIAS = 2,
+};
+
+typedef void (*SamUkrF32) (int64_t kc, const float *Ap, const float *Bp,
+    float *C, int64_t ldc, int flags, const float *bias);
+
+typedef struct
+{
+  SamIsa isa;
+  int mr, nr;                   /* micro-tile of ukr */
+  SamUkrF32 ukr;
+  /* y[i] = exp(x[i]), n elements, in place allowed */
+  void (*exp) (const float *x, float *y, int64_t n);
+  /* softmax helpers for attention: max of x[0..n), and
+   * s[j] = exp((s[j] - m) * scale) returning their sum (fixed order) */
+  float (*max) (const float *x, int64_t n);
+  float (*exp_sub_sum) (float *s, int64_t n, float m, float scale);
+} SamKernelsF32;
+
+/* Micro-tile of each ISA's ukr (rows x columns). */
+#define SAM_K_MR_C 4
+#define SAM_K_NR_C 16
+#define SAM_K_MR_AVX2 6
+#define SAM_K_NR_AVX2 16
+#define SAM_K_MR_AVX512 12
+#define SAM_K_NR_AVX512 32
+
+/* Per-ISA kernels behind the table (gemm-f32.c, attention.c). */
+void sam_k_ukr_f32_c (int64_t kc, const float *Ap, const float *Bp, float *C,
+    int64_t ldc, int flags, const float *bias);
+void sam_k_ukr_f32_avx2 (int64_t kc, const float *Ap, const float *Bp,
+    float *C, int64_t ldc, int flags, const float *bias);
+void sam_k_ukr_f32_avx512 (int64_t kc, const float *Ap, const float *Bp,
+    float *C, int64_t ldc, int flags, const float *bias);
+void sam_k_exp_f32_avx2 (const float *x, float *y, int64_t n);
+void sam_k_exp_f32_avx512 (const float *x, float *y, int64_t n);
+float sam_k_max_f32_ref (const float *x, int64_t n);
+float sam_k_max_f32_avx2 (const float *x, int64_t n);
+float sam_k_max_f32_avx512 (const float *x, int64_t n);
+float sam_k_expsubsum_f32_ref (float *s, int64_t n, float m, float scale);
+float sam_k_expsubsum_f32_avx2 (float *s, int64_t n, float m, float scale);
+float sam_k_expsubsum_f32_avx512 (float *s, int64_t n, float m, float scale);
+
+/* The table for sam_cpu_isa(), initialized once (thread-safe). */
+const SamKernelsF32 *sam_kernels_f32 (void);
+/* The table for a given ISA (must be <= detected); for tests and benches. */
+const SamKernelsF32 *sam_kernels_f32_for (SamIsa isa);
+
+/* ---- GEMM (gemm-f32.c) ------------------------------------------------ */
+
+/* Floats needed to pack a K x N B for table kt. */
+int64_t sam_k_pack_b_size (const SamKernelsF32 * kt, int64_t K, int64_t N);
+/* Pack B given as W[N, K] (row n at W + n*ldw), i.e. B = Wᵀ. */
+void sam_k_pack_b_nk (const SamKernelsF32 * kt, SamPool * pool,
+    const float *W, int64_t ldw, int64_t K, int64_t N, float *Bp);
+/* Pack B given as B[K, N] row-major (row stride ldb). */
+void sam_k_pack_b_kn (const SamKernelsF32 * kt, SamPool * pool,
+    const float *B, int64_t ldb, int64_t K, int64_t N, float *Bp);
+/* Pack rows [0, m) of A[m, kc] (row stride lda) into mr-row panels
+ * (m rounded up to mr, padding rows zero). */
+void sam_k_pack_a (const SamKernelsF32 * kt, const float *A, int64_t lda,
+    int64_t m, int64_t kc, float *Ap);
+
+/* C[M, N] (=|+=) A[M, K] · Bp + bias, with Bp packed by sam_k_pack_b_*.
+ * Threads over independent tiles of C. */
+void sam_k_gemm_f32 (const SamKernelsF32 * kt, SamPool * pool,
+    const float *A, int64_t lda, const float *Bp, float *C, int64_t ldc,
+    int64_t M, int64_t N, int64_t K, bool accumulate, const float *bias);
+
+/* Scalar oracles (gemm-ref.c): same chain order as the SIMD kernels. */
+void sam_k_linear_f32_ref (const float *x, int64_t M, int K, int64_t ldx,
+    const float *W, const float *b, int N, float *y, int64_t ldy);
+void sam_k_matmul_f32_ref (const float *A, int64_t lda, const float *B,
+    int64_t ldb, float *C, int64_t ldc, int64_t M, int64_t N, int64_t K,
+    bool accumulate);
+
+/* ---- attention (attention.c), convolution (conv.c) -------------------- */
+
+void sam_k_attention_f32_ref (const float *q, int64_t ldq, const float *k,
+    int64_t ldk, const float *v, int64_t ldv, float *out, int64_t ldo,
+    int64_t Nq, int64_t Nk, int H, int D, int Dv);
+void sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
+    const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
+    int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D,
+    int Dv);
+
+void sam_k_conv2d_f32_ref (const float *x, int H, int W, int Cin,
+    const float *w, const float *b, int Cout, int KH, int KW, int stride,
+    int pad, int groups, float *y);
+void sam_k_conv2d_f32 (const SamKernelsF32 * kt, SamPool * pool,
+    const float *x, int H, int W, int Cin, const float *w, const float *b,
+    int Cout, int KH, int KW, int stride, int pad, int groups, float *y);
+
+/* exp oracle (expf); the SIMD exp must stay within a few ulp of it. */
+void sam_k_exp_f32_ref (const float *x, float *y, int64_t n);
+
+#endif

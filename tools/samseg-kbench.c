@@ -1,0 +1,349 @@
+/* samseg-kbench — f32 kernel micro-benchmark on the SAM 2.1 hot shapes.
+ *
+ *   samseg-kbench [-t THREADS] [-r RUNS] [-i ref|avx2|avx512|all] [-s FILTER]
+ *
+ * For each ISA (default: the detected one) measures the FMA peak of one core
+ * (independent FMA chains, no memory traffic), then runs each shape RUNS
+ * times and prints the best time, GFLOP/s (2 flops per multiply-add) and the
+ * percentage of THREADS × the measured per-core peak. Linear timings include
+ * packing the weight, as sam_linear does on every call. The ref ISA runs the
+ * shapes with M divided by 16 (it would take minutes otherwise).
+ */
+#include "kernels/cpu.h"
+#include "kernels/ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SAM_X86 1
+#endif
+
+/* ---- FMA peak: 24 independent chains ------------------------------------- */
+
+#define PEAK_ITERS 20000000L
+
+static double
+peak_c (void)
+{
+  float acc[24][4] = { { 0 } };
+  volatile float seed = 1.0f;
+  const float a = seed * 0.999999f, b = seed * 1e-7f;
+  for (long i = 0; i < PEAK_ITERS / 4; i++)
+    for (int j = 0; j < 24; j++)
+      for (int l = 0; l < 4; l++)
+        acc[j][l] = acc[j][l] * a + b;
+  float s = 0;
+  for (int j = 0; j < 24; j++)
+    s += acc[j][0];
+  return s;
+}
+
+#ifdef SAM_X86
+__attribute__((target ("avx2,fma")))
+static double
+peak_avx2 (void)
+{
+  __m256 acc[12];
+  const __m256 a = _mm256_set1_ps (0.999999f), b = _mm256_set1_ps (1e-7f);
+  for (int j = 0; j < 12; j++)
+    acc[j] = _mm256_set1_ps ((float) j);
+  for (long i = 0; i < PEAK_ITERS; i++)
+    for (int j = 0; j < 12; j++)
+      acc[j] = _mm256_fmadd_ps (acc[j], a, b);
+  float t[8];
+  __m256 s = acc[0];
+  for (int j = 1; j < 12; j++)
+    s = _mm256_add_ps (s, acc[j]);
+  _mm256_storeu_ps (t, s);
+  return t[0];
+}
+
+__attribute__((target ("avx512f,fma")))
+static double
+peak_avx512 (void)
+{
+  __m512 acc[24];
+  const __m512 a = _mm512_set1_ps (0.999999f), b = _mm512_set1_ps (1e-7f);
+  for (int j = 0; j < 24; j++)
+    acc[j] = _mm512_set1_ps ((float) j);
+  for (long i = 0; i < PEAK_ITERS; i++)
+    for (int j = 0; j < 24; j++)
+      acc[j] = _mm512_fmadd_ps (acc[j], a, b);
+  __m512 s = acc[0];
+  for (int j = 1; j < 24; j++)
+    s = _mm512_add_ps (s, acc[j]);
+  return _mm512_reduce_add_ps (s);
+}
+#endif
+
+/* GFLOP/s of one core for the ISA (best of 3). */
+static double
+measure_peak (SamIsa isa)
+{
+  double best = 0;
+  for (int r = 0; r < 3; r++) {
+    gint64 t0 = g_get_monotonic_time ();
+    double flops = 0;
+    volatile double sink;
+#ifdef SAM_X86
+    if (isa == SAM_ISA_AVX512) {
+      sink = peak_avx512 ();
+      flops = 2.0 * 16 * 24 * PEAK_ITERS;
+    } else if (isa == SAM_ISA_AVX2) {
+      sink = peak_avx2 ();
+      flops = 2.0 * 8 * 12 * PEAK_ITERS;
+    } else
+#endif
+    {
+      sink = peak_c ();
+      flops = 2.0 * 24 * PEAK_ITERS;
+    }
+    (void) sink;
+    double s = (g_get_monotonic_time () - t0) / 1e6;
+    best = MAX (best, flops / s / 1e9);
+  }
+  return best;
+}
+
+/* ---- shapes --------------------------------------------------------------- */
+
+typedef enum
+{ OP_LINEAR, OP_ATTN, OP_ATTN_WIN, OP_CONV } Op;
+
+typedef struct
+{
+  const char *name;
+  Op op;
+  /* linear: M K N; attention: Nq Nk H D (Dv = D), windows for OP_ATTN_WIN;
+   * conv: H(=W) Cin Cout KH stride pad groups */
+  int64_t a, b, c, d, e, f, g;
+} Shape;
+
+static const Shape shapes[] = {
+  {"hiera-s1-qkv", OP_LINEAR, 65536, 96, 288},
+  {"hiera-s1-mlp1", OP_LINEAR, 65536, 96, 384},
+  {"hiera-s1-mlp2", OP_LINEAR, 65536, 384, 96},
+  {"hiera-s3-qkv", OP_LINEAR, 4096, 384, 1152},
+  {"hiera-s3-mlp1", OP_LINEAR, 4096, 384, 1536},
+  {"hiera-s3-mlp2", OP_LINEAR, 4096, 1536, 384},
+  {"hiera-s4-mlp1", OP_LINEAR, 1024, 768, 3072},
+  {"hiera-s4-mlp2", OP_LINEAR, 1024, 3072, 768},
+  {"memattn-mlp1", OP_LINEAR, 4096, 256, 2048},
+  {"memattn-mlp2", OP_LINEAR, 4096, 2048, 256},
+  {"memattn-kproj", OP_LINEAR, 28736, 64, 256},
+  {"decoder-tok", OP_LINEAR, 7, 256, 256},
+  {"memattn-cross", OP_ATTN, 4096, 28736, 1, 256},
+  {"memattn-self", OP_ATTN, 4096, 4096, 1, 256},
+  {"hiera-global", OP_ATTN, 4096, 4096, 4, 96},
+  {"hiera-s1-win", OP_ATTN_WIN, 64, 64, 1, 96, 1024},
+  {"hiera-s3-win", OP_ATTN_WIN, 196, 196, 4, 96, 25},
+  {"decoder-t2i", OP_ATTN, 4096, 7, 8, 16},
+  {"patch-embed", OP_CONV, 1024, 3, 96, 7, 4, 3, 1},
+  {"fuser-dw7x7", OP_CONV, 64, 256, 256, 7, 1, 3, 256},
+  {"maskds-3x3s2", OP_CONV, 128, 64, 256, 3, 2, 1, 1},
+};
+
+static float *
+rand_buf (int64_t n, guint32 seed)
+{
+  float *p = g_new (float, MAX (n, 1));
+  GRand *r = g_rand_new_with_seed (seed);
+  for (int64_t i = 0; i < n; i++)
+    p[i] = (float) g_rand_double_range (r, -1, 1);
+  g_rand_free (r);
+  return p;
+}
+
+typedef struct
+{
+  const SamKernelsF32 *kt;
+  const float *q, *k, *v;
+  float *o;
+  int64_t n;
+  int H, D;
+} WinCtx;
+
+static void
+win_fn (void *vctx, int64_t w0, int64_t w1)
+{
+  const WinCtx *c = vctx;
+  const int64_t ld = (int64_t) c->H * c->D;
+  for (int64_t w = w0; w < w1; w++)
+    sam_k_attention_f32 (c->kt, NULL, c->q + w * c->n * ld, ld,
+        c->k + w * c->n * ld, ld, c->v + w * c->n * ld, ld,
+        c->o + w * c->n * ld, ld, c->n, c->n, c->H, c->D, c->D);
+}
+
+/* Runs shape s once; returns seconds, sets *flops. */
+static double
+run_shape (const SamKernelsF32 * kt, SamPool * pool, const Shape * s,
+    int64_t mdiv, double *flops, void **bufs)
+{
+  gint64 t0 = 0;
+  switch (s->op) {
+    case OP_LINEAR:{
+      int64_t M = MAX (1, s->a / mdiv), K = s->b, N = s->c;
+      float *x = bufs[0], *W = bufs[1], *b = bufs[2], *y = bufs[3];
+      t0 = g_get_monotonic_time ();
+      float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, N),
+          sizeof (float), 64);
+      sam_k_pack_b_nk (kt, pool, W, K, K, N, Bp);
+      sam_k_gemm_f32 (kt, pool, x, K, Bp, y, N, M, N, K, false, b);
+      g_aligned_free (Bp);
+      *flops = 2.0 * M * K * N;
+      break;
+    }
+    case OP_ATTN:{
+      int64_t Nq = MAX (1, s->a / mdiv), Nk = s->b, ld = s->c * s->d;
+      t0 = g_get_monotonic_time ();
+      sam_k_attention_f32 (kt, pool, bufs[0], ld, bufs[1], ld, bufs[2], ld,
+          bufs[3], ld, Nq, Nk, (int) s->c, (int) s->d, (int) s->d);
+      *flops = 2.0 * Nq * Nk * ld * 2;
+      break;
+    }
+    case OP_ATTN_WIN:{
+      int64_t nw = MAX (1, s->e / mdiv);
+      WinCtx c = { kt, bufs[0], bufs[1], bufs[2], bufs[3], s->a, (int) s->c,
+        (int) s->d
+      };
+      t0 = g_get_monotonic_time ();
+      sam_pool_for (pool, nw, 1, win_fn, &c);
+      *flops = 2.0 * nw * s->a * s->b * s->c * s->d * 2;
+      break;
+    }
+    case OP_CONV:{
+      int H = (int) s->a, Cin = (int) s->b, Cout = (int) s->c, KH = (int) s->d;
+      int st = (int) s->e, pad = (int) s->f, g = (int) s->g;
+      int Ho = (H + 2 * pad - KH) / st + 1;
+      t0 = g_get_monotonic_time ();
+      sam_k_conv2d_f32 (kt, pool, bufs[0], H, H, Cin, bufs[1], bufs[2], Cout,
+          KH, KH, st, pad, g, bufs[3]);
+      *flops = 2.0 * Ho * Ho * Cout * (Cin / g) * KH * KH;
+      break;
+    }
+  }
+  return (g_get_monotonic_time () - t0) / 1e6;
+}
+
+static void
+alloc_shape (const Shape * s, int64_t mdiv, void **bufs)
+{
+  switch (s->op) {
+    case OP_LINEAR:{
+      int64_t M = MAX (1, s->a / mdiv);
+      bufs[0] = rand_buf (M * s->b, 1);
+      bufs[1] = rand_buf (s->b * s->c, 2);
+      bufs[2] = rand_buf (s->c, 3);
+      bufs[3] = rand_buf (M * s->c, 4);
+      break;
+    }
+    case OP_ATTN:
+    case OP_ATTN_WIN:{
+      int64_t nw = s->op == OP_ATTN_WIN ? s->e : 1;
+      int64_t ld = s->c * s->d;
+      bufs[0] = rand_buf (nw * s->a * ld, 1);
+      bufs[1] = rand_buf (nw * s->b * ld, 2);
+      bufs[2] = rand_buf (nw * s->b * ld, 3);
+      bufs[3] = rand_buf (nw * s->a * ld, 4);
+      break;
+    }
+    case OP_CONV:{
+      int64_t H = s->a;
+      bufs[0] = rand_buf (H * H * s->b, 1);
+      bufs[1] = rand_buf (s->c * (s->b / s->g) * s->d * s->d, 2);
+      bufs[2] = rand_buf (s->c, 3);
+      bufs[3] = rand_buf (H * H * s->c, 4);
+      break;
+    }
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  int threads = 0, runs = 3;
+  const char *isa_arg = NULL, *filter = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp (argv[i], "-t") && i + 1 < argc)
+      threads = atoi (argv[++i]);
+    else if (!strcmp (argv[i], "-r") && i + 1 < argc)
+      runs = atoi (argv[++i]);
+    else if (!strcmp (argv[i], "-i") && i + 1 < argc)
+      isa_arg = argv[++i];
+    else if (!strcmp (argv[i], "-s") && i + 1 < argc)
+      filter = argv[++i];
+    else {
+      fprintf (stderr, "usage: samseg-kbench [-t THREADS] [-r RUNS] "
+          "[-i ref|avx2|avx512|all] [-s FILTER]\n");
+      return 2;
+    }
+  }
+  runs = MAX (runs, 1);
+  SamIsa isas[3];
+  int n_isa = 0;
+  SamIsa det = sam_cpu_isa ();
+  if (!isa_arg)
+    isas[n_isa++] = det;
+  else if (!strcmp (isa_arg, "all"))
+    for (int i = 0; i <= (int) sam_cpu_isa_detected (); i++)
+      isas[n_isa++] = (SamIsa) i;
+  else {
+    SamIsa want = !strcmp (isa_arg, "avx512") ? SAM_ISA_AVX512 :
+        !strcmp (isa_arg, "avx2") ? SAM_ISA_AVX2 : SAM_ISA_REF;
+    if (want > sam_cpu_isa_detected ()) {
+      fprintf (stderr, "samseg-kbench: %s not supported by this CPU\n",
+          isa_arg);
+      return 1;
+    }
+    isas[n_isa++] = want;
+  }
+
+  SamPool *pool = sam_pool_new (threads);
+  int nth = sam_pool_n_threads (pool);
+  printf ("samseg-kbench: %d thread(s), best of %d, detected ISA %s\n", nth,
+      runs, sam_cpu_isa_name (sam_cpu_isa_detected ()));
+  for (int ii = 0; ii < n_isa; ii++) {
+    const SamKernelsF32 *kt = sam_kernels_f32_for (isas[ii]);
+    double peak = measure_peak (kt->isa);
+    int64_t mdiv = kt->isa == SAM_ISA_REF ? 16 : 1;
+    printf ("\n[%s] FMA peak %.1f GFLOP/s per core, %.1f for %d thread(s)%s\n",
+        sam_cpu_isa_name (kt->isa), peak, peak * nth, nth,
+        mdiv > 1 ? " (M / 16)" : "");
+    printf ("%-16s %-24s %10s %10s %8s\n", "shape", "dims", "best ms",
+        "GFLOP/s", "% peak");
+    for (guint si = 0; si < G_N_ELEMENTS (shapes); si++) {
+      const Shape *s = &shapes[si];
+      if (filter && !strstr (s->name, filter))
+        continue;
+      void *bufs[4];
+      alloc_shape (s, mdiv, bufs);
+      double best = INFINITY, flops = 0;
+      for (int r = 0; r < runs; r++)
+        best = MIN (best, run_shape (kt, pool, s, mdiv, &flops, bufs));
+      char dims[64];
+      if (s->op == OP_LINEAR)
+        g_snprintf (dims, sizeof dims, "%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+            "x%" G_GINT64_FORMAT, MAX (1, s->a / mdiv), s->b, s->c);
+      else if (s->op == OP_CONV)
+        g_snprintf (dims, sizeof dims, "%dx%dx%d k%d s%d g%d", (int) s->a,
+            (int) s->a, (int) s->b, (int) s->d, (int) s->e, (int) s->g);
+      else
+        g_snprintf (dims, sizeof dims, "q%d k%d h%d d%d%s", (int) s->a,
+            (int) s->b, (int) s->c, (int) s->d,
+            s->op == OP_ATTN_WIN ? " xW" : "");
+      double gf = flops / best / 1e9;
+      printf ("%-16s %-24s %10.2f %10.1f %7.1f%%\n", s->name, dims,
+          best * 1e3, gf, 100.0 * gf / (peak * nth));
+      fflush (stdout);
+      for (int b = 0; b < 4; b++)
+        g_free (bufs[b]);
+    }
+  }
+  sam_pool_free (pool);
+  return 0;
+}
