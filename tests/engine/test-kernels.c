@@ -1,0 +1,400 @@
+/* test-kernels — f32 kernels: every ISA's kernels vs the scalar _ref
+ * oracles on random shapes with odd edge sizes, the vectorized exp vs expf,
+ * and 1- vs 2- vs 3-thread bit-identity of linear, attention and conv.
+ *
+ * The FMA paths (avx2, avx512) compute each GEMM output as the same FMA
+ * chain as the oracle, so they must match it bit for bit; the portable C
+ * path (no FMA) is held to a relative error bound.
+ */
+#include "kernels/cpu.h"
+#include "kernels/ops.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib.h>
+
+static float *
+rnd (GRand * r, int64_t n)
+{
+  float *p = g_new (float, MAX (n, 1));
+  for (int64_t i = 0; i < n; i++)
+    p[i] = (float) g_rand_double_range (r, -1, 1);
+  return p;
+}
+
+/* max |a - b| / max |b| over n elements at stride ld (row length w) */
+static double
+rel_err (const float *a, const float *b, int64_t rows, int64_t w, int64_t ld)
+{
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < w; j++) {
+      double d = fabs ((double) a[i * ld + j] - b[i * ld + j]);
+      num = MAX (num, d);
+      den = MAX (den, fabs ((double) b[i * ld + j]));
+    }
+  return den > 0 ? num / den : num;
+}
+
+static bool
+rows_equal (const float *a, const float *b, int64_t rows, int64_t w,
+    int64_t ld)
+{
+  for (int64_t i = 0; i < rows; i++)
+    if (memcmp (a + i * ld, b + i * ld, sizeof (float) * w))
+      return false;
+  return true;
+}
+
+/* ---- exp ------------------------------------------------------------------ */
+
+static void
+test_exp (void)
+{
+  const int64_t n = 1 << 21;
+  float *x = g_new (float, n), *y = g_new (float, n);
+  for (SamIsa isa = SAM_ISA_AVX2; isa <= sam_cpu_isa_detected (); isa++) {
+    const SamKernelsF32 *kt = sam_kernels_f32_for (isa);
+    /* dense sweep of the range with normal results */
+    for (int64_t i = 0; i < n; i++)
+      x[i] = -87.0f + 175.5f * (float) i / (float) (n - 1);
+    kt->exp (x, y, n - 3);      /* odd length: masked / scalar tail */
+    double worst = 0;
+    for (int64_t i = 0; i < n - 3; i++) {
+      double e = exp ((double) x[i]);
+      worst = MAX (worst, fabs (y[i] - e) / e);
+    }
+    g_test_message ("%s exp: max rel error %.3g", sam_cpu_isa_name (isa),
+        worst);
+    g_assert_cmpfloat (worst, <, 1e-6);
+    /* specials */
+    float sx[] = { -INFINITY, -200.f, -104.f, 0.f, 89.f, INFINITY, NAN };
+    float sy[G_N_ELEMENTS (sx)];
+    kt->exp (sx, sy, G_N_ELEMENTS (sx));
+    g_assert_cmpfloat (sy[0], ==, 0.f);
+    g_assert_cmpfloat (sy[1], ==, 0.f);
+    g_assert_cmpfloat (sy[2], ==, 0.f);
+    g_assert_cmpfloat (sy[3], ==, 1.f);
+    g_assert_true (isinf (sy[4]) && sy[4] > 0);
+    g_assert_true (isinf (sy[5]) && sy[5] > 0);
+    g_assert_true (isnan (sy[6]));
+    /* subnormal results: absolute error below the smallest normal */
+    for (float v = -103.f; v < -87.f; v += 0.37f) {
+      float r;
+      kt->exp (&v, &r, 1);
+      g_assert_cmpfloat (fabs (r - exp ((double) v)), <, 1.2e-38);
+    }
+  }
+  if (sam_cpu_isa_detected () < SAM_ISA_AVX2)
+    g_test_skip ("no SIMD ISA on this CPU");
+  g_free (x);
+  g_free (y);
+}
+
+/* ---- GEMM ----------------------------------------------------------------- */
+
+static const int gM[] = { 1, 5, 13, 37, 200, 385 };
+static const int gK[] = { 1, 7, 96, 333, 700 };
+static const int gN[] = { 1, 17, 33, 100, 257 };
+
+static void
+check_linear (const SamKernelsF32 * kt, SamPool * pool, GRand * r, int M,
+    int K, int N, int pad, bool bias)
+{
+  const int64_t ldx = K + pad, ldy = N + pad;
+  float *x = rnd (r, M * ldx), *W = rnd (r, (int64_t) N * K);
+  float *b = bias ? rnd (r, N) : NULL;
+  float *y = rnd (r, M * ldy), *yr = g_memdup2 (y, sizeof (float) * M * ldy);
+  float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, N), sizeof (float),
+      64);
+  sam_k_pack_b_nk (kt, pool, W, K, K, N, Bp);
+  sam_k_gemm_f32 (kt, pool, x, ldx, Bp, y, ldy, M, N, K, false, b);
+  sam_k_linear_f32_ref (x, M, K, ldx, W, b, N, yr, ldy);
+  if (kt->isa == SAM_ISA_REF)
+    g_assert_cmpfloat (rel_err (y, yr, M, N, ldy), <, 1e-5);
+  else if (!rows_equal (y, yr, M, N, ldy)) {
+    g_test_message ("%s linear M=%d K=%d N=%d: rel err %.3g",
+        sam_cpu_isa_name (kt->isa), M, K, N, rel_err (y, yr, M, N, ldy));
+    g_test_fail ();
+  }
+  /* padding columns of y untouched */
+  for (int64_t i = 0; i < M; i++)
+    for (int j = N; j < ldy; j++)
+      g_assert_cmpfloat (y[i * ldy + j], ==, yr[i * ldy + j]);
+  g_aligned_free (Bp);
+  g_free (x);
+  g_free (W);
+  g_free (b);
+  g_free (y);
+  g_free (yr);
+}
+
+static void
+check_matmul (const SamKernelsF32 * kt, SamPool * pool, GRand * r, int M,
+    int K, int N, bool acc)
+{
+  const int64_t lda = K + 3, ldb = N + 5, ldc = N + 1;
+  float *A = rnd (r, M * lda), *B = rnd (r, K * ldb);
+  float *C = rnd (r, M * ldc), *Cr = g_memdup2 (C, sizeof (float) * M * ldc);
+  float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, N), sizeof (float),
+      64);
+  sam_k_pack_b_kn (kt, pool, B, ldb, K, N, Bp);
+  sam_k_gemm_f32 (kt, pool, A, lda, Bp, C, ldc, M, N, K, acc, NULL);
+  sam_k_matmul_f32_ref (A, lda, B, ldb, Cr, ldc, M, N, K, acc);
+  if (kt->isa == SAM_ISA_REF)
+    g_assert_cmpfloat (rel_err (C, Cr, M, N, ldc), <, 1e-5);
+  else
+    g_assert_true (rows_equal (C, Cr, M, N, ldc));
+  g_aligned_free (Bp);
+  g_free (A);
+  g_free (B);
+  g_free (C);
+  g_free (Cr);
+}
+
+static void
+test_gemm (void)
+{
+  GRand *r = g_rand_new_with_seed (42);
+  SamPool *pool = sam_pool_new (2);
+  for (SamIsa isa = SAM_ISA_REF; isa <= sam_cpu_isa_detected (); isa++) {
+    const SamKernelsF32 *kt = sam_kernels_f32_for (isa);
+    for (guint a = 0; a < G_N_ELEMENTS (gM); a++)
+      for (guint b = 0; b < G_N_ELEMENTS (gK); b++)
+        for (guint c = 0; c < G_N_ELEMENTS (gN); c++) {
+          bool bias = (a + b + c) % 2 == 0;
+          check_linear (kt, (a + c) % 2 ? pool : NULL, r, gM[a], gK[b], gN[c],
+              (int) ((a * 7 + c) % 3), bias);
+        }
+    for (guint a = 0; a < G_N_ELEMENTS (gM); a += 2)
+      for (guint b = 0; b < G_N_ELEMENTS (gK); b++)
+        for (guint c = 0; c < G_N_ELEMENTS (gN); c += 2) {
+          check_matmul (kt, pool, r, gM[a], gK[b], gN[c], false);
+          check_matmul (kt, NULL, r, gM[a], gK[b], gN[c], true);
+        }
+    /* K = 0: bias only */
+    check_linear (kt, NULL, r, 3, 0, 5, 0, true);
+  }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
+/* ---- attention -------------------------------------------------------------- */
+
+typedef struct
+{
+  int Nq, Nk, H, D, Dv;
+} AttShape;
+
+static const AttShape att_shapes[] = {
+  {1, 1, 1, 16, 16},
+  {7, 5, 8, 16, 16},
+  {13, 300, 2, 33, 20},
+  {100, 513, 3, 96, 96},
+  {64, 64, 1, 96, 96},
+  {130, 700, 1, 256, 256},
+};
+
+static void
+test_attention (void)
+{
+  GRand *r = g_rand_new_with_seed (7);
+  SamPool *pool = sam_pool_new (2);
+  for (guint s = 0; s < G_N_ELEMENTS (att_shapes); s++) {
+    const AttShape *a = &att_shapes[s];
+    const int64_t ldq = a->H * a->D + 3, ldk = a->H * a->D + 1;
+    const int64_t ldv = a->H * a->Dv + 2, ldo = a->H * a->Dv + 5;
+    float *q = rnd (r, a->Nq * ldq), *k = rnd (r, a->Nk * ldk);
+    float *v = rnd (r, a->Nk * ldv);
+    /* spread the scores so the softmax is not flat */
+    for (int64_t i = 0; i < a->Nq * ldq; i++)
+      q[i] *= 4.f;
+    float *ref = g_new0 (float, a->Nq * ldo);
+    float *prev = NULL;
+    sam_k_attention_f32_ref (q, ldq, k, ldk, v, ldv, ref, ldo, a->Nq, a->Nk,
+        a->H, a->D, a->Dv);
+    for (SamIsa isa = SAM_ISA_REF; isa <= sam_cpu_isa_detected (); isa++) {
+      const SamKernelsF32 *kt = sam_kernels_f32_for (isa);
+      float *out = g_new0 (float, a->Nq * ldo);
+      sam_k_attention_f32 (kt, s % 2 ? pool : NULL, q, ldq, k, ldk, v, ldv,
+          out, ldo, a->Nq, a->Nk, a->H, a->D, a->Dv);
+      double e = rel_err (out, ref, a->Nq, (int64_t) a->H * a->Dv, ldo);
+      g_test_message ("%s attention q%d k%d h%d d%d/%d: rel err %.3g",
+          sam_cpu_isa_name (isa), a->Nq, a->Nk, a->H, a->D, a->Dv, e);
+      g_assert_cmpfloat (e, <, 2e-5);
+      /* avx2 and avx512 give the same bits */
+      if (isa == SAM_ISA_AVX512 && prev)
+        g_assert_true (rows_equal (out, prev, a->Nq, (int64_t) a->H * a->Dv,
+                ldo));
+      g_free (prev);
+      prev = isa == SAM_ISA_REF ? (g_free (out), NULL) : out;
+    }
+    g_free (prev);
+    g_free (q);
+    g_free (k);
+    g_free (v);
+    g_free (ref);
+  }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
+/* ---- conv ------------------------------------------------------------------- */
+
+typedef struct
+{
+  int H, W, Cin, Cout, K, stride, pad, groups;
+} ConvShape;
+
+static const ConvShape conv_shapes[] = {
+  {13, 11, 5, 7, 3, 2, 1, 1},
+  {33, 35, 3, 40, 7, 4, 3, 1},  /* patch-embed-like */
+  {16, 16, 4, 16, 3, 2, 1, 1},
+  {9, 10, 24, 33, 1, 1, 0, 1},  /* 1×1 → linear */
+  {12, 9, 37, 37, 7, 1, 3, 37}, /* depthwise, channel tail */
+  {10, 10, 80, 80, 7, 1, 3, 80},
+  {8, 8, 64, 64, 3, 2, 1, 64},
+};
+
+static void
+test_conv (void)
+{
+  GRand *r = g_rand_new_with_seed (3);
+  SamPool *pool = sam_pool_new (2);
+  for (guint s = 0; s < G_N_ELEMENTS (conv_shapes); s++) {
+    const ConvShape *c = &conv_shapes[s];
+    const int Ho = (c->H + 2 * c->pad - c->K) / c->stride + 1;
+    const int Wo = (c->W + 2 * c->pad - c->K) / c->stride + 1;
+    const int64_t ny = (int64_t) Ho * Wo * c->Cout;
+    float *x = rnd (r, (int64_t) c->H * c->W * c->Cin);
+    float *w = rnd (r, (int64_t) c->Cout * (c->Cin / c->groups) * c->K * c->K);
+    float *b = rnd (r, c->Cout);
+    float *ref = g_new (float, ny), *y = g_new (float, ny);
+    sam_k_conv2d_f32_ref (x, c->H, c->W, c->Cin, w, b, c->Cout, c->K, c->K,
+        c->stride, c->pad, c->groups, ref);
+    for (SamIsa isa = SAM_ISA_REF; isa <= sam_cpu_isa_detected (); isa++) {
+      const SamKernelsF32 *kt = sam_kernels_f32_for (isa);
+      sam_k_conv2d_f32 (kt, s % 2 ? pool : NULL, x, c->H, c->W, c->Cin, w, b,
+          c->Cout, c->K, c->K, c->stride, c->pad, c->groups, y);
+      double e = rel_err (y, ref, 1, ny, ny);
+      g_test_message ("%s conv %dx%dx%d->%d k%d s%d g%d: rel err %.3g",
+          sam_cpu_isa_name (isa), c->H, c->W, c->Cin, c->Cout, c->K,
+          c->stride, c->groups, e);
+      g_assert_cmpfloat (e, <, 1e-5);
+    }
+    g_free (x);
+    g_free (w);
+    g_free (b);
+    g_free (ref);
+    g_free (y);
+  }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
+/* ---- thread-count bit-identity (public ops, the selected ISA) -------------- */
+
+static void
+test_threads (void)
+{
+  GRand *r = g_rand_new_with_seed (11);
+  SamPool *pools[3] = { NULL, sam_pool_new (2), sam_pool_new (3) };
+
+  /* linear: big enough that every pool splits it */
+  const int M = 1000, K = 333, N = 301;
+  float *x = rnd (r, (int64_t) M * K), *W = rnd (r, (int64_t) N * K);
+  float *b = rnd (r, N);
+  float *y[3];
+  for (int p = 0; p < 3; p++) {
+    y[p] = g_new (float, (int64_t) M * N);
+    sam_linear (pools[p], x, M, K, K, W, b, N, y[p], N);
+  }
+  for (int p = 1; p < 3; p++)
+    g_assert_cmpint (memcmp (y[0], y[p], sizeof (float) * M * N), ==, 0);
+
+  /* matmul, accumulating */
+  float *B = rnd (r, (int64_t) K * N);
+  for (int p = 0; p < 3; p++) {
+    memcpy (y[p], x, sizeof (float) * M * N / 2);
+    sam_matmul (pools[p], x, K, B, N, y[p], N, M / 2, N, K, true);
+  }
+  for (int p = 1; p < 3; p++)
+    g_assert_cmpint (memcmp (y[0], y[p], sizeof (float) * M * N / 2), ==, 0);
+
+  /* attention, several heads and a key tail */
+  const int Nq = 301, Nk = 777, H = 2, D = 40;
+  float *q = rnd (r, (int64_t) Nq * H * D), *k = rnd (r, (int64_t) Nk * H * D);
+  float *v = rnd (r, (int64_t) Nk * H * D);
+  for (int p = 0; p < 3; p++)
+    sam_attention (pools[p], q, H * D, k, H * D, v, H * D, y[p], H * D, Nq,
+        Nk, H, D, D);
+  for (int p = 1; p < 3; p++)
+    g_assert_cmpint (memcmp (y[0], y[p], sizeof (float) * Nq * H * D), ==, 0);
+
+  /* im2col and depthwise conv */
+  const int S = 37, C = 24;
+  float *img = rnd (r, (int64_t) S * S * C), *w = rnd (r, 48 * C * 9);
+  for (int p = 0; p < 3; p++)
+    sam_conv2d (pools[p], img, S, S, C, w, b, 48, 3, 3, 2, 1, 1, y[p]);
+  int So = (S + 2 - 3) / 2 + 1;
+  for (int p = 1; p < 3; p++)
+    g_assert_cmpint (memcmp (y[0], y[p], sizeof (float) * So * So * 48), ==,
+        0);
+  for (int p = 0; p < 3; p++)
+    sam_conv2d (pools[p], img, S, S, C, w, b, C, 7, 7, 1, 3, C, y[p]);
+  for (int p = 1; p < 3; p++)
+    g_assert_cmpint (memcmp (y[0], y[p], sizeof (float) * S * S * C), ==, 0);
+
+  for (int p = 0; p < 3; p++) {
+    g_free (y[p]);
+    sam_pool_free (pools[p]);
+  }
+  g_free (x);
+  g_free (W);
+  g_free (b);
+  g_free (B);
+  g_free (q);
+  g_free (k);
+  g_free (v);
+  g_free (img);
+  g_free (w);
+  g_rand_free (r);
+}
+
+/* SAMSEG_FORCE_ISA caps the selected ISA (run by meson with the variable set). */
+static void
+test_isa (void)
+{
+  const char *force = g_getenv ("SAMSEG_FORCE_ISA");
+  SamIsa det = sam_cpu_isa_detected (), want = det;
+  if (force && !strcmp (force, "ref"))
+    want = SAM_ISA_REF;
+  else if (force && !strcmp (force, "avx2"))
+    want = MIN (det, SAM_ISA_AVX2);
+  g_test_message ("detected %s, selected %s", sam_cpu_isa_name (det),
+      sam_cpu_isa_name (sam_cpu_isa ()));
+  g_assert_cmpint (sam_cpu_isa (), ==, want);
+  g_assert_cmpint (sam_kernels_f32 ()->isa, ==, want);
+  /* and the public ops run on it */
+  float x[3 * 5], W[4 * 5], y[3 * 4], yr[3 * 4];
+  for (int i = 0; i < 15; i++)
+    x[i] = (float) i / 7.f;
+  for (int i = 0; i < 20; i++)
+    W[i] = (float) (i % 3) - 1.f;
+  sam_linear (NULL, x, 3, 5, 5, W, NULL, 4, y, 4);
+  sam_k_linear_f32_ref (x, 3, 5, 5, W, NULL, 4, yr, 4);
+  g_assert_cmpfloat (rel_err (y, yr, 1, 12, 12), <, 1e-6);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/kernels/isa", test_isa);
+  g_test_add_func ("/kernels/exp", test_exp);
+  g_test_add_func ("/kernels/gemm", test_gemm);
+  g_test_add_func ("/kernels/attention", test_attention);
+  g_test_add_func ("/kernels/conv", test_conv);
+  g_test_add_func ("/kernels/threads", test_threads);
+  return g_test_run ();
+}
