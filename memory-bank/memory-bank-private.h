@@ -8,7 +8,7 @@
 typedef struct {
   int64_t frame_idx;
   float score;
-  void *feat;                   /* n_tokens × mem_dim, uint16 bf16 or float */
+  void *feat;                   /* sam_mem_feat_bytes (): bf16, float or int8 + scales */
   float *ptr;                   /* ptr_dim */
 } SamMemEntry;
 
@@ -32,6 +32,10 @@ struct _SamMemoryBank
 };
 
 int sam_mem_store_find (const SamMemStore * s, int64_t frame_idx);
+size_t sam_mem_feat_bytes (const SamMemoryBank * b);
+/* Makes sure @e owns the buffers its store needs; false if out of memory. */
+bool sam_mem_entry_alloc (SamMemoryBank * b, SamMemEntry * e, bool feat,
+    bool ptr);
 int sam_memory_select_closest_cond_full (int64_t frame_idx,
     const int64_t * frames, int n, int max_cond, bool over_cap,
     int64_t * selected);

@@ -33,6 +33,14 @@ extern "C" {
 #define SAM_MEMORY_BANK_MAX_SEL_PTRS \
   (SAM_MEMORY_BANK_MAX_COND + SAM_MEMORY_BANK_MAX_PTRS - 1)
 
+/* How features are stored. INT8: symmetric, one float scale per channel
+ * (amax / 127 over the memory's tokens), 1 byte per value + 4 per channel. */
+typedef enum {
+  SAM_MEMORY_BANK_PRECISION_BF16 = 0,   /* as the reference stores them (default) */
+  SAM_MEMORY_BANK_PRECISION_F32,
+  SAM_MEMORY_BANK_PRECISION_INT8,
+} SamMemoryBankPrecision;
+
 typedef struct {
   int n_tokens;                 /* spatial tokens per memory (H2 * W2) */
   int mem_dim;                  /* channels per token (64) */
@@ -40,7 +48,7 @@ typedef struct {
   int num_maskmem;              /* memories incl. the conditioning one (7), 1..MAX_MASKMEM */
   int max_cond_frames;          /* conditioning frames kept and attended (16), 2..MAX_COND */
   int max_obj_ptrs;             /* max_obj_ptrs_in_encoder (16), 1..MAX_PTRS */
-  bool store_f32;               /* keep features as float32 (default: bfloat16) */
+  SamMemoryBankPrecision precision;     /* feature storage (default BF16) */
 } SamMemoryBankConfig;
 
 /* Defaults for SAM 2.1: 64×64 tokens (1024 input), 64, 256, 7, 16, 16, bf16. */
@@ -56,7 +64,7 @@ void sam_memory_bank_clear (SamMemoryBank * b);
 const SamMemoryBankConfig *sam_memory_bank_config (const SamMemoryBank * b);
 
 /* Stores frame @frame_idx's memory: @features [n_tokens, mem_dim] (values
- * are rounded to bf16 unless store_f32), @obj_ptr [ptr_dim]. Frames are
+ * are rounded to the config's precision), @obj_ptr [ptr_dim]. Frames are
  * expected in increasing order; storing a frame again replaces it, and a
  * conditioning frame replaces a non-conditioning memory of the same frame.
  * When there are more than max_cond_frames conditioning frames, the one the
@@ -72,8 +80,25 @@ int sam_memory_bank_n_cond (const SamMemoryBank * b);
 int sam_memory_bank_n_recent (const SamMemoryBank * b);
 int sam_memory_bank_n_ptrs (const SamMemoryBank * b);
 bool sam_memory_bank_is_empty (const SamMemoryBank * b);
-/* Bytes held (constant after creation). */
+/* Bytes held: grows while the stores first fill, then stays constant. */
 size_t sam_memory_bank_bytes (const SamMemoryBank * b);
+/* Bytes of one memory's features at the config's precision. */
+size_t sam_memory_bank_feature_bytes (const SamMemoryBankConfig * c);
+
+/* ---- snapshots --------------------------------------------------------- */
+
+/* Serializes the bank's contents (config, every stored memory with its
+ * frame index, score, features as stored and pointer) to a portable
+ * little-endian blob. Writes nothing when @len is too small; returns the
+ * blob's size either way, so call it with NULL, 0 first. */
+size_t sam_memory_bank_serialize (const SamMemoryBank * b, void *buf,
+    size_t len);
+/* Replaces @b's contents with a blob from sam_memory_bank_serialize():
+ * restored memories are bit-identical. Fails (and leaves @b empty) when the
+ * blob is malformed or was written with another config (token count,
+ * dimensions, caps, precision). */
+bool sam_memory_bank_deserialize (SamMemoryBank * b, const void *buf,
+    size_t len);
 
 /* ---- selection -------------------------------------------------------- */
 

@@ -43,7 +43,7 @@ test_defaults (void)
   g_assert_cmpint (c.num_maskmem, ==, 7);
   g_assert_cmpint (c.max_cond_frames, ==, 16);
   g_assert_cmpint (c.max_obj_ptrs, ==, 16);
-  g_assert_false (c.store_f32);
+  g_assert_cmpint (c.precision, ==, SAM_MEMORY_BANK_PRECISION_BF16);
 
   SamMemoryBankConfig bad = c;
   bad.max_cond_frames = 1;      /* the reference asserts >= 2 */
@@ -53,6 +53,9 @@ test_defaults (void)
   g_assert_null (sam_memory_bank_new (&bad));
   bad = c;
   bad.max_obj_ptrs = SAM_MEMORY_BANK_MAX_PTRS + 1;
+  g_assert_null (sam_memory_bank_new (&bad));
+  bad = c;
+  bad.precision = (SamMemoryBankPrecision) 7;
   g_assert_null (sam_memory_bank_new (&bad));
   g_assert_null (sam_memory_bank_new (NULL));
 
@@ -192,7 +195,8 @@ test_bf16 (void)
   feat[0] = 1.00390625f;        /* 1 + 2^-8: a tie, rounds to even (1) */
   feat[2] = 1.01171875f;        /* 1 + 3·2^-8: a tie, rounds up to 1 + 2^-6 */
   for (int f32 = 0; f32 < 2; f32++) {
-    c.store_f32 = f32;
+    c.precision = f32 ? SAM_MEMORY_BANK_PRECISION_F32 :
+        SAM_MEMORY_BANK_PRECISION_BF16;
     SamMemoryBank *b = sam_memory_bank_new (&c);
     g_assert_true (sam_memory_bank_add (b, 0, true, feat, ptr, 1.f));
     g_assert_true (sam_memory_bank_select (b, 1, 0, &sel));
@@ -211,6 +215,59 @@ test_bf16 (void)
         sam_memory_bank_bytes (b));
     sam_memory_bank_free (b);
   }
+}
+
+/* int8: per-channel scales, error within half a step of each channel. */
+static void
+test_int8 (void)
+{
+  SamMemoryBankConfig c = small_config ();
+  const int T = c.n_tokens, C = c.mem_dim;
+  float feat[16 * 4], out[16 * 4], ptr[8] = { 0.25f };
+  SamMemorySelection sel;
+
+  /* channel c has range ~10^c, so one scale for all would lose channel 0 */
+  for (int t = 0; t < T; t++)
+    for (int k = 0; k < C; k++)
+      feat[t * C + k] = sinf ((float) (t * 7 + k)) * powf (10.f, (float) k);
+  feat[5 * C + 1] = 0.f;
+  c.precision = SAM_MEMORY_BANK_PRECISION_INT8;
+  g_assert_cmpuint (sam_memory_bank_feature_bytes (&c), ==,
+      (size_t) T * C + sizeof (float) * C);
+  SamMemoryBank *b = sam_memory_bank_new (&c);
+  g_assert_true (sam_memory_bank_add (b, 0, true, feat, ptr, 1.f));
+  g_assert_true (sam_memory_bank_select (b, 1, 0, &sel));
+  sam_memory_bank_read_features (b, &sel.spatial[0], out);
+  g_assert_cmpfloat (sel.ptrs[0].obj_ptr[0], ==, 0.25f);       /* f32 */
+  for (int k = 0; k < C; k++) {
+    float amax = 0;
+    for (int t = 0; t < T; t++)
+      amax = fmaxf (amax, fabsf (feat[t * C + k]));
+    for (int t = 0; t < T; t++)
+      g_assert_cmpfloat (fabsf (out[t * C + k] - feat[t * C + k]), <=,
+          amax / 127.f * 0.5001f);
+  }
+  g_assert_cmpfloat (out[5 * C + 1], ==, 0.f);
+
+  /* an all-zero memory stays zero (scale 0) */
+  float zero[16 * 4] = { 0 };
+  g_assert_true (sam_memory_bank_add (b, 1, false, zero, ptr, 1.f));
+  g_assert_true (sam_memory_bank_select (b, 2, 0, &sel));
+  sam_memory_bank_read_features (b, &sel.spatial[1], out);
+  for (int i = 0; i < T * C; i++)
+    g_assert_cmpfloat (out[i], ==, 0.f);
+  sam_memory_bank_free (b);
+
+  /* the saving at SAM 2.1's 64×64 tokens */
+  SamMemoryBankConfig d;
+  sam_memory_bank_config_init (&d);
+  size_t bf16 = sam_memory_bank_feature_bytes (&d);
+  d.precision = SAM_MEMORY_BANK_PRECISION_INT8;
+  size_t i8 = sam_memory_bank_feature_bytes (&d);
+  g_assert_cmpuint (bf16, ==, 4096 * 64 * 2);
+  g_assert_cmpuint (i8, ==, 4096 * 64 + 64 * 4);
+  g_test_message ("one 1024-input memory: bf16 %zu, int8 %zu bytes", bf16,
+      i8);
 }
 
 static void
@@ -266,6 +323,7 @@ main (int argc, char **argv)
   g_test_add_func ("/memory-bank/storage/defaults", test_defaults);
   g_test_add_func ("/memory-bank/storage/eviction", test_eviction);
   g_test_add_func ("/memory-bank/storage/cond-eviction", test_cond_eviction);
+  g_test_add_func ("/memory-bank/storage/int8", test_int8);
   g_test_add_func ("/memory-bank/storage/constant-memory",
       test_constant_memory);
   g_test_add_func ("/memory-bank/storage/bf16", test_bf16);
