@@ -35,6 +35,7 @@ sam_session_params_init (SamSessionParams * p)
   p->max_cond_frames = 16;
   p->max_obj_ptrs = 16;
   p->num_frames = 0;
+  p->memory_precision = SAM_MEMORY_PRECISION_BF16;
 }
 
 static gboolean
@@ -73,6 +74,13 @@ check_params (const SamModel * m, SamSessionParams * p, GError ** error)
   }
   if (p->num_frames < 0) {
     g_set_error (error, SAM_ERROR, SAM_ERROR_LIMIT, "num_frames < 0");
+    return FALSE;
+  }
+  if (p->memory_precision < SAM_MEMORY_PRECISION_BF16
+      || p->memory_precision > SAM_MEMORY_PRECISION_INT8) {
+    g_set_error (error, SAM_ERROR, SAM_ERROR_LIMIT,
+        "memory_precision %d is not a SamMemoryPrecision (0 bf16, 1 f32, "
+        "2 int8)", p->memory_precision);
     return FALSE;
   }
   return TRUE;
@@ -263,4 +271,19 @@ guint64
 sam_session_frame_index (const SamSession * s)
 {
   return s->frame_index;
+}
+
+gint
+sam_session_n_objects (const SamSession * s)
+{
+  return (gint) s->objects->len;
+}
+
+gsize
+sam_session_memory_bytes (const SamSession * s)
+{
+  gsize bytes = 0;
+  for (guint i = 0; i < s->objects->len; i++)
+    bytes += sam_memory_bank_bytes (((SamObject *) s->objects->pdata[i])->bank);
+  return bytes;
 }

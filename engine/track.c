@@ -9,6 +9,13 @@
 #include "core/preprocess.h"
 #include "nn/memory-prep.h"
 
+G_STATIC_ASSERT ((int) SAM_MEMORY_PRECISION_BF16
+    == (int) SAM_MEMORY_BANK_PRECISION_BF16);
+G_STATIC_ASSERT ((int) SAM_MEMORY_PRECISION_F32
+    == (int) SAM_MEMORY_BANK_PRECISION_F32);
+G_STATIC_ASSERT ((int) SAM_MEMORY_PRECISION_INT8
+    == (int) SAM_MEMORY_BANK_PRECISION_INT8);
+
 SamObject *
 sam_object_new (SamSession * s, guint32 id)
 {
@@ -23,6 +30,8 @@ sam_object_new (SamSession * s, guint32 id)
   c.num_maskmem = s->params.num_maskmem;
   c.max_cond_frames = s->params.max_cond_frames;
   c.max_obj_ptrs = s->params.max_obj_ptrs;
+  /* SamMemoryPrecision and SamMemoryBankPrecision share their values. */
+  c.precision = (SamMemoryBankPrecision) s->params.memory_precision;
   o->bank = sam_memory_bank_new (&c);
   /* The session validated the parameters the bank checks. */
   g_assert (o->bank != NULL);

@@ -1,12 +1,17 @@
 /* samseg-check — parity of the engine against a reference fixture.
  *
- *   samseg-check [--json] [--threads N] FIXTURE.safetensors...
+ *   samseg-check [--json] [--threads N] [--memory-precision bf16|f32|int8]
+ *                FIXTURE.safetensors...
  *
  * Rebuilds the fixture's synthetic model from its metadata (seed, overrides),
  * replays its prompt schedule frame by frame, and compares every tensor the
  * fixture stores with ours: one line per tensor with the relative L2 error
  * (and mask-sign agreement for mask logits), then a summary; exits 1 above
  * tolerance. Several files are read as one fixture (t1024-0/1/2).
+ * --memory-precision int8 measures what int8 memory storage costs against
+ * the reference (which stores bf16): expect it to fail the tolerances; the
+ * summary's mean rel L2 and sign agreement over the per-frame outputs are
+ * the numbers to read.
  */
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -141,11 +146,40 @@ compare_one (const SamFixture * fx, Collect * c, const char *name, Row * row)
   g_free (ref);
 }
 
+/* Per-frame outputs summarised by kind: the quality cost of an option. */
+typedef struct
+{
+  const char *label, *prefix, *suffix;
+  int n, n_sign;
+  double sum_l2, max_l2, sum_sign, min_sign;
+} Group;
+
+static void
+summarise (Group * groups, int n_groups, const Row * r)
+{
+  for (int g = 0; g < n_groups; g++) {
+    Group *k = &groups[g];
+    if (r->missing || !g_str_has_prefix (r->name, k->prefix)
+        || !g_str_has_suffix (r->name, k->suffix))
+      continue;
+    if (k->n == 0)
+      k->min_sign = 1.0;
+    k->n++;
+    k->sum_l2 += r->rel_l2;
+    k->max_l2 = MAX (k->max_l2, r->rel_l2);
+    if (r->sign_agree >= 0) {
+      k->n_sign++;
+      k->sum_sign += r->sign_agree;
+      k->min_sign = MIN (k->min_sign, r->sign_agree);
+    }
+  }
+}
+
 static void
 usage (void)
 {
   fprintf (stderr, "usage: samseg-check [--json] [--threads N] "
-      "FIXTURE.safetensors...\n");
+      "[--memory-precision bf16|f32|int8] FIXTURE.safetensors...\n");
 }
 
 int
@@ -153,12 +187,26 @@ main (int argc, char **argv)
 {
   gboolean json = FALSE;
   int threads = 0;
+  int precision = SAM_MEMORY_PRECISION_BF16;
   GPtrArray *files = g_ptr_array_new ();
   for (int i = 1; i < argc; i++) {
     if (strcmp (argv[i], "--json") == 0)
       json = TRUE;
     else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc)
       threads = atoi (argv[++i]);
+    else if (strcmp (argv[i], "--memory-precision") == 0 && i + 1 < argc) {
+      const char *v = argv[++i];
+      if (strcmp (v, "bf16") == 0)
+        precision = SAM_MEMORY_PRECISION_BF16;
+      else if (strcmp (v, "f32") == 0)
+        precision = SAM_MEMORY_PRECISION_F32;
+      else if (strcmp (v, "int8") == 0)
+        precision = SAM_MEMORY_PRECISION_INT8;
+      else {
+        usage ();
+        return 2;
+      }
+    }
     else if (strcmp (argv[i], "-h") == 0 || strcmp (argv[i], "--help") == 0) {
       usage ();
       return 0;
@@ -188,6 +236,7 @@ main (int argc, char **argv)
   sp.input_size = meta.image_size;
   sp.n_threads = threads;
   sp.num_frames = meta.num_frames;
+  sp.memory_precision = precision;
   s = sam_session_new (model, &sp, &err);
   if (!s)
     goto fail;
@@ -202,6 +251,16 @@ main (int argc, char **argv)
   GArray *rows = g_array_new (FALSE, TRUE, sizeof (Row));
   double worst = 0;
   gboolean all_pass = TRUE;
+  /* *INDENT-OFF* */
+  Group groups[] = {
+    { "pred_masks", "f", ".pred_masks" },
+    { "video_res_logits", "f", ".video_res_logits" },
+    { "obj_ptr", "f", ".obj_ptr" },
+    { "object_score", "f", ".object_score_logits" },
+    { "memory_features", "memenc", ".vision_features" },
+  };
+  /* *INDENT-ON* */
+  const int n_groups = G_N_ELEMENTS (groups);
   for (guint i = 0; i < names->len; i++) {
     const char *name = names->pdata[i];
     if (strcmp (name, "frames") == 0)
@@ -209,6 +268,7 @@ main (int argc, char **argv)
     Row row = { 0 };
     compare_one (fx, &c, name, &row);
     g_array_append_val (rows, row);
+    summarise (groups, n_groups, &row);
     if (!g_str_has_suffix (name, "_mask_bits") && row.rel_l2 > worst)
       worst = row.rel_l2;
     all_pass &= row.pass;
@@ -232,6 +292,27 @@ main (int argc, char **argv)
         json_builder_add_double_value (b, r->sign_agree);
       else
         json_builder_add_null_value (b);
+      json_builder_end_object (b);
+    }
+    json_builder_end_object (b);
+    json_builder_set_member_name (b, "summary");
+    json_builder_begin_object (b);
+    for (int g = 0; g < n_groups; g++) {
+      if (!groups[g].n)
+        continue;
+      json_builder_set_member_name (b, groups[g].label);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "mean_rel_l2");
+      json_builder_add_double_value (b, groups[g].sum_l2 / groups[g].n);
+      json_builder_set_member_name (b, "max_rel_l2");
+      json_builder_add_double_value (b, groups[g].max_l2);
+      if (groups[g].n_sign) {
+        json_builder_set_member_name (b, "mean_sign_agree");
+        json_builder_add_double_value (b,
+            groups[g].sum_sign / groups[g].n_sign);
+        json_builder_set_member_name (b, "min_sign_agree");
+        json_builder_add_double_value (b, groups[g].min_sign);
+      }
       json_builder_end_object (b);
     }
     json_builder_end_object (b);
@@ -265,6 +346,17 @@ main (int argc, char **argv)
         printf ("%-44s rel_l2 %.3e  (tol %.0e)  %s\n", r->name, r->rel_l2,
             r->tol, r->pass ? "ok" : "FAIL");
       n_fail += !r->pass;
+    }
+    for (int g = 0; g < n_groups; g++) {
+      const Group *k = &groups[g];
+      if (!k->n)
+        continue;
+      printf ("summary %-18s %3d tensors  rel_l2 mean %.3e max %.3e", k->label,
+          k->n, k->sum_l2 / k->n, k->max_l2);
+      if (k->n_sign)
+        printf ("  sign mean %.5f min %.5f", k->sum_sign / k->n_sign,
+            k->min_sign);
+      printf ("\n");
     }
     printf ("samseg-check: %u tensors, %d failed, worst rel_l2 %.3e: %s\n",
         rows->len, n_fail, worst, all_pass ? "PASS" : "FAIL");

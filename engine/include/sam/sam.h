@@ -56,8 +56,20 @@ void sam_model_unref (SamModel * m);
 const gchar *sam_model_variant (const SamModel * m);
 /* The input size the model was trained for (1024 for official checkpoints). */
 gint sam_model_default_input_size (const SamModel * m);
+/* A stable 64-bit identity of the weights: FNV-1a over the variant, every
+ * tensor's name and shape, and float32 values of each tensor (all of a
+ * small one; 1 KiB at its start, middle and end of a large one). Computed
+ * on each call (a few ms). Session snapshots carry it. */
+guint64 sam_model_fingerprint (const SamModel * m);
 
 /* ---- session ---------------------------------------------------------- */
+
+/* How the memory bank stores memory-encoder features. */
+typedef enum {
+  SAM_MEMORY_PRECISION_BF16 = 0,        /* as the reference stores them */
+  SAM_MEMORY_PRECISION_F32,
+  SAM_MEMORY_PRECISION_INT8,    /* per-channel scales: half of bf16 */
+} SamMemoryPrecision;
 
 typedef struct {
   guint32 size;                 /* sizeof (SamSessionParams), set by _init */
@@ -71,6 +83,7 @@ typedef struct {
                                  * official predictor normalizes object-pointer
                                  * temporal positions by min(num_frames, 16) - 1;
                                  * give it for bit-for-bit parity on short clips. */
+  gint memory_precision;        /* SamMemoryPrecision (default BF16) */
 } SamSessionParams;
 
 void sam_session_params_init (SamSessionParams * p);
@@ -102,6 +115,28 @@ void sam_session_remove_object (SamSession * s, guint32 obj_id);
 void sam_session_reset (SamSession * s);
 /* Index of the next frame to be processed (0 after new/reset). */
 guint64 sam_session_frame_index (const SamSession * s);
+/* Tracked objects (in creation order). */
+gint sam_session_n_objects (const SamSession * s);
+/* Bytes held by the objects' memory banks (bounded by the caps). */
+gsize sam_session_memory_bytes (const SamSession * s);
+
+/* Snapshots: the whole tracking state (objects and their ids, pending
+ * prompts, memory banks with frame indices, last results, frame counter,
+ * parameters and the model's identity) in a versioned safetensors file, so
+ * an application can restart without losing its tracks. Continuing from a
+ * loaded snapshot gives bit-identical results to never having stopped.
+ * Saving a poisoned session fails (SAM_ERROR_BAD_STATE). */
+gboolean sam_session_save (SamSession * s, const gchar * path,
+    GError ** error);
+/* Loads a snapshot into a new session on @m. The tracking parameters
+ * (input_size, num_maskmem, max_cond_frames, max_obj_ptrs, num_frames,
+ * memory_precision) are the saved ones; from @p (NULL: defaults) only
+ * n_threads and max_objects are used. Refuses, with SAM_ERROR_FORMAT, a
+ * file that is not a snapshot, is truncated or corrupt (checksum) or has
+ * another format version, and with SAM_ERROR_UNSUPPORTED a snapshot of
+ * another model (variant or weights fingerprint). (transfer full) */
+SamSession *sam_session_load (SamModel * m, const gchar * path,
+    const SamSessionParams * p, GError ** error);
 
 typedef enum {
   SAM_PIXEL_RGB,                /* packed 8-bit R,G,B */
