@@ -176,6 +176,56 @@ exp16 (__m512 x)
   return _mm512_mask_mov_ps (y, over, _mm512_set1_ps (INFINITY));
 }
 
+/* Softmax variants for x <= 0 (or -inf): no overflow or NaN care, and the
+ * clamp at -104 already rounds to 0 through the scaling (exp(-104) is below
+ * half the smallest subnormal), so no underflow mask. Same bits as exp8 /
+ * exp16 on that domain; avx512 scales with vscalefps, which rounds
+ * subnormals once, like the two exact factors of the avx2 version. */
+TGT_AVX2 static inline __m256
+exp8_le0 (__m256 x)
+{
+  x = _mm256_max_ps (x, _mm256_set1_ps (-104.f));
+  __m256 n = _mm256_round_ps (_mm256_mul_ps (x, _mm256_set1_ps (EXP_LOG2E)),
+      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps (n, _mm256_set1_ps (EXP_LN2_HI), x);
+  r = _mm256_fnmadd_ps (n, _mm256_set1_ps (EXP_LN2_LO), r);
+  __m256 p = _mm256_set1_ps (EXP_P0);
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P1));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P2));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P3));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P4));
+  p = _mm256_fmadd_ps (p, r, _mm256_set1_ps (EXP_P5));
+  __m256 y = _mm256_fmadd_ps (p, _mm256_mul_ps (r, r), r);
+  y = _mm256_add_ps (y, _mm256_set1_ps (1.f));
+  __m256i ni = _mm256_cvtps_epi32 (n);
+  __m256i e1 = _mm256_srai_epi32 (ni, 1), e2 = _mm256_sub_epi32 (ni, e1);
+  const __m256i bias = _mm256_set1_epi32 (127);
+  y = _mm256_mul_ps (y, _mm256_castsi256_ps (_mm256_slli_epi32
+          (_mm256_add_epi32 (e1, bias), 23)));
+  return _mm256_mul_ps (y, _mm256_castsi256_ps (_mm256_slli_epi32
+          (_mm256_add_epi32 (e2, bias), 23)));
+}
+
+TGT_AVX512 static inline __m512
+exp16_le0 (__m512 x)
+{
+  x = _mm512_max_ps (x, _mm512_set1_ps (-104.f));
+  __m512 n = _mm512_roundscale_ps (_mm512_mul_ps (x,
+          _mm512_set1_ps (EXP_LOG2E)),
+      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps (n, _mm512_set1_ps (EXP_LN2_HI), x);
+  r = _mm512_fnmadd_ps (n, _mm512_set1_ps (EXP_LN2_LO), r);
+  __m512 p = _mm512_set1_ps (EXP_P0);
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P1));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P2));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P3));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P4));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (EXP_P5));
+  __m512 y = _mm512_fmadd_ps (p, _mm512_mul_ps (r, r), r);
+  y = _mm512_add_ps (y, _mm512_set1_ps (1.f));
+  return _mm512_scalef_ps (y, n);
+}
+
 TGT_AVX2 void
 sam_k_exp_f32_avx2 (const float *x, float *y, int64_t n)
 {
@@ -252,8 +302,8 @@ sam_k_expsubsum_f32_avx2 (float *s, int64_t n, float m, float scale)
   int64_t i = 0;
   int a = 0;
   for (; i + 8 <= n; i += 8, a ^= 1) {
-    __m256 e = exp8 (_mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (s + i),
-                vm), vs));
+    __m256 e = exp8_le0 (_mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (s +
+                    i), vm), vs));
     _mm256_storeu_ps (s + i, e);
     acc[a] = _mm256_add_ps (acc[a], e);
   }
@@ -261,8 +311,8 @@ sam_k_expsubsum_f32_avx2 (float *s, int64_t n, float m, float scale)
     float t[8];
     for (int j = 0; j < 8; j++)
       t[j] = i + j < n ? s[i + j] : -INFINITY;
-    __m256 e = exp8 (_mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (t), vm),
-            vs));
+    __m256 e = exp8_le0 (_mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (t),
+                vm), vs));
     _mm256_storeu_ps (t, e);
     memcpy (s + i, t, sizeof (float) * (n - i));
     acc[a] = _mm256_add_ps (acc[a], e);
@@ -277,15 +327,15 @@ sam_k_expsubsum_f32_avx512 (float *s, int64_t n, float m, float scale)
   __m512 acc = _mm512_setzero_ps ();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m512 e = exp16 (_mm512_mul_ps (_mm512_sub_ps (_mm512_loadu_ps (s + i),
-                vm), vs));
+    __m512 e = exp16_le0 (_mm512_mul_ps (_mm512_sub_ps (_mm512_loadu_ps (s +
+                    i), vm), vs));
     _mm512_storeu_ps (s + i, e);
     acc = _mm512_add_ps (acc, e);
   }
   if (i < n) {
     __mmask16 k = (__mmask16) ((1u << (n - i)) - 1);
     __m512 x = _mm512_mask_loadu_ps (_mm512_set1_ps (-INFINITY), k, s + i);
-    __m512 e = exp16 (_mm512_mul_ps (_mm512_sub_ps (x, vm), vs));
+    __m512 e = exp16_le0 (_mm512_mul_ps (_mm512_sub_ps (x, vm), vs));
     _mm512_mask_storeu_ps (s + i, k, e);
     acc = _mm512_add_ps (acc, e);
   }
@@ -357,10 +407,9 @@ flash_tasks (void *vctx, int64_t t0, int64_t t1)
   const int MR = kt->mr, NR = kt->nr, D = c->D, Dv = c->Dv;
   const int64_t bq = c->bq, ldS = ATT_BK + 16;
   const int64_t Dvp = (Dv + NR - 1) / NR * NR;
-  float *Qp = g_aligned_alloc (bq * MAX (D, 1), sizeof (float), 64);
-  float *S = g_aligned_alloc (bq * ldS, sizeof (float), 64);
-  float *Pp = g_aligned_alloc (bq * ATT_BK, sizeof (float), 64);
-  float *O = g_aligned_alloc (bq * Dvp, sizeof (float), 64);
+  float *Qb = sam_k_scratch_get (SAM_SCRATCH_TASK_1, MR * MAX (D, 1));
+  float *S = sam_k_scratch_get (SAM_SCRATCH_TASK_2, bq * ldS);
+  float *O = sam_k_scratch_get (SAM_SCRATCH_TASK_3, bq * Dvp);
   float *m = g_new (float, bq), *l = g_new (float, bq);
 
   for (int64_t t = t0; t < t1; t++) {
@@ -370,8 +419,17 @@ flash_tasks (void *vctx, int64_t t0, int64_t t1)
     const int nqp = (nq + MR - 1) / MR;  /* query panels */
     const float *Kh = c->Kp + h * c->kpsz, *Vh = c->Vp + h * c->vpsz;
 
-    sam_k_pack_a (kt, c->q + q0 * c->ldq + (int64_t) h * D, c->ldq, nq, D, Qp);
-    memset (O, 0, sizeof (float) * nqp * MR * Dvp);
+    /* Q rows in place; a partial last panel is copied with zero rows */
+    const float *Q = c->q + q0 * c->ldq + (int64_t) h * D;
+    const int64_t ldq = c->ldq;
+    const int nfull = nq / MR;
+    if (nq % MR) {
+      for (int r = nfull * MR; r < nq; r++)
+        memcpy (Qb + (int64_t) (r - nfull * MR) * D, Q + r * ldq,
+            sizeof (float) * D);
+      memset (Qb + (int64_t) (nq - nfull * MR) * D, 0,
+          sizeof (float) * (nqp * MR - nq) * D);
+    }
     for (int r = 0; r < nq; r++) {
       m[r] = -INFINITY;
       l[r] = 0.f;
@@ -382,35 +440,35 @@ flash_tasks (void *vctx, int64_t t0, int64_t t1)
       for (int jp = 0; jp * NR < nk; jp++) {
         const float *Bpan = Kh + (k0 / NR + jp) * D * NR;
         for (int ip = 0; ip < nqp; ip++)
-          kt->ukr (D, Qp + (int64_t) ip * D * MR, Bpan,
-              S + ip * MR * ldS + jp * NR, ldS, 0, NULL);
+          kt->ukrs (D, ip < nfull ? Q + ip * MR * ldq : Qb,
+              ip < nfull ? ldq : D, Bpan, S + ip * MR * ldS + jp * NR, ldS,
+              0, NULL);
       }
-      /* online softmax, row by row */
+      /* online softmax, row by row; S becomes P */
       for (int r = 0; r < nq; r++) {
         float *sr = S + r * ldS;
         float mt = kt->max (sr, nk);
         mt = mt > m[r] ? mt : m[r];
         float corr = 0.f;
-        if (m[r] != -INFINITY) {
+        if (k0 > 0 && m[r] != mt) {
           float d = (m[r] - mt) * c->scale;
           kt->exp (&d, &corr, 1);
-        }
-        float sum = kt->exp_sub_sum (sr, nk, mt, c->scale);
-        l[r] = l[r] * corr + sum;
-        m[r] = mt;
-        if (corr != 1.f) {
-          float *orow = O + (r / MR) * MR * Dvp + (r % MR) * Dvp;
+          float *orow = O + r * Dvp;
           for (int64_t d = 0; d < Dv; d++)
             orow[d] *= corr;
-        }
+        } else
+          corr = 1.f;
+        float sum = kt->exp_sub_sum (sr, nk, mt, c->scale);
+        l[r] = k0 > 0 ? l[r] * corr + sum : sum;
+        m[r] = mt;
       }
-      /* O += P · V */
-      sam_k_pack_a (kt, S, ldS, nq, nk, Pp);
+      /* O (=|+=) P · V; rows past nq hold finite junk, never stored */
+      const int flags = k0 > 0 ? SAM_UKR_LOAD_C : 0;
       for (int jp = 0; jp * NR < Dv; jp++) {
         const float *Bpan = Vh + (int64_t) jp * c->Nk * NR + k0 * NR;
         for (int ip = 0; ip < nqp; ip++)
-          kt->ukr (nk, Pp + (int64_t) ip * nk * MR, Bpan,
-              O + ip * MR * Dvp + jp * NR, Dvp, SAM_UKR_LOAD_C, NULL);
+          kt->ukrs (nk, S + ip * MR * ldS, ldS, Bpan,
+              O + ip * MR * Dvp + jp * NR, Dvp, flags, NULL);
       }
     }
     for (int r = 0; r < nq; r++) {
@@ -421,10 +479,9 @@ flash_tasks (void *vctx, int64_t t0, int64_t t1)
         dst[d] = orow[d] * inv;
     }
   }
-  g_aligned_free (Qp);
-  g_aligned_free (S);
-  g_aligned_free (Pp);
-  g_aligned_free (O);
+  sam_k_scratch_put (SAM_SCRATCH_TASK_1, Qb);
+  sam_k_scratch_put (SAM_SCRATCH_TASK_2, S);
+  sam_k_scratch_put (SAM_SCRATCH_TASK_3, O);
   g_free (m);
   g_free (l);
 }
@@ -441,8 +498,8 @@ sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
   FlashCtx c = { kt, q, ldq };
   c.kpsz = sam_k_pack_b_size (kt, D, Nk);
   c.vpsz = sam_k_pack_b_size (kt, Nk, Dv);
-  float *Kp = g_aligned_alloc (c.kpsz * H, sizeof (float), 64);
-  float *Vp = g_aligned_alloc (c.vpsz * H, sizeof (float), 64);
+  float *Kp = sam_k_scratch_get (SAM_SCRATCH_PACK_B, c.kpsz * H);
+  float *Vp = sam_k_scratch_get (SAM_SCRATCH_PACK_V, c.vpsz * H);
   for (int h = 0; h < H; h++) {
     sam_k_pack_b_nk (kt, pool, k + (int64_t) h * D, ldk, D, Nk,
         Kp + h * c.kpsz);
@@ -467,8 +524,8 @@ sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
   c.nqb = (Nq + c.bq - 1) / c.bq;
   (void) NR;
   sam_pool_for (pool, c.nqb * H, 1, flash_tasks, &c);
-  g_aligned_free (Kp);
-  g_aligned_free (Vp);
+  sam_k_scratch_put (SAM_SCRATCH_PACK_B, Kp);
+  sam_k_scratch_put (SAM_SCRATCH_PACK_V, Vp);
 }
 
 void

@@ -72,8 +72,8 @@ conv_tasks (void *vctx, int64_t t0, int64_t t1)
 {
   const ConvCtx *c = vctx;
   const int K = c->Cin * c->KH * c->KW, Cin = c->Cin;
-  float *patch = g_aligned_alloc ((size_t) c->rows * c->Wo * K,
-      sizeof (float), 64);
+  float *patch = sam_k_scratch_get (SAM_SCRATCH_TASK_1,
+      (int64_t) c->rows * c->Wo * K);
   for (int64_t t = t0; t < t1; t++) {
     const int oy0 = (int) t * c->rows, oy1 = MIN (c->Ho, oy0 + c->rows);
     float *p = patch;
@@ -94,7 +94,7 @@ conv_tasks (void *vctx, int64_t t0, int64_t t1)
         c->y + (size_t) oy0 * c->Wo * c->Cout, c->Cout,
         (int64_t) (oy1 - oy0) * c->Wo, c->Cout, K, false, c->b);
   }
-  g_aligned_free (patch);
+  sam_k_scratch_put (SAM_SCRATCH_TASK_1, patch);
 }
 
 static void
@@ -109,8 +109,8 @@ conv_im2col (const SamKernelsF32 * kt, SamPool * pool, ConvCtx * c,
       for (int k = 0; k < c->KH * c->KW; k++)
         wr[(size_t) co * K + (size_t) k * c->Cin + ci] =
             w[((size_t) co * c->Cin + ci) * c->KH * c->KW + k];
-  float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, c->Cout),
-      sizeof (float), 64);
+  float *Bp = sam_k_scratch_get (SAM_SCRATCH_PACK_B,
+      sam_k_pack_b_size (kt, K, c->Cout));
   sam_k_pack_b_nk (kt, pool, wr, K, K, c->Cout, Bp);
   g_free (wr);
   c->kt = kt;
@@ -123,7 +123,7 @@ conv_im2col (const SamKernelsF32 * kt, SamPool * pool, ConvCtx * c,
     ntask = (c->Ho + c->rows - 1) / c->rows;
   }
   sam_pool_for (pool, ntask, 1, conv_tasks, c);
-  g_aligned_free (Bp);
+  sam_k_scratch_put (SAM_SCRATCH_PACK_B, Bp);
 }
 
 /* ---- depthwise ----------------------------------------------------------- */
@@ -296,12 +296,12 @@ sam_k_conv2d_f32 (const SamKernelsF32 * kt, SamPool * pool, const float *x,
     return;
   if (groups == 1) {
     if (KH == 1 && KW == 1 && stride == 1 && pad == 0) {
-      float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, Cin, Cout),
-          sizeof (float), 64);
+      float *Bp = sam_k_scratch_get (SAM_SCRATCH_PACK_B,
+          sam_k_pack_b_size (kt, Cin, Cout));
       sam_k_pack_b_nk (kt, pool, w, Cin, Cin, Cout, Bp);
       sam_k_gemm_f32 (kt, pool, x, Cin, Bp, y, Cout, (int64_t) H * W, Cout,
           Cin, false, b);
-      g_aligned_free (Bp);
+      sam_k_scratch_put (SAM_SCRATCH_PACK_B, Bp);
       return;
     }
     ConvCtx c = { kt, x, NULL, b, y, H, W, Cin, Cout, KH, KW, stride, pad,

@@ -79,6 +79,7 @@ static const SamKernelsF32 tables[] = {
   [SAM_ISA_REF] = {
         .isa = SAM_ISA_REF,.mr = SAM_K_MR_C,.nr = SAM_K_NR_C,
         .ukr = sam_k_ukr_f32_c,
+        .ukrs = sam_k_ukrs_f32_c,
         .exp = sam_k_exp_f32_ref,
         .max = sam_k_max_f32_ref,
         .exp_sub_sum = sam_k_expsubsum_f32_ref,
@@ -86,6 +87,7 @@ static const SamKernelsF32 tables[] = {
   [SAM_ISA_AVX2] = {
         .isa = SAM_ISA_AVX2,.mr = SAM_K_MR_AVX2,.nr = SAM_K_NR_AVX2,
         .ukr = sam_k_ukr_f32_avx2,
+        .ukrs = sam_k_ukrs_f32_avx2,
         .exp = sam_k_exp_f32_avx2,
         .max = sam_k_max_f32_avx2,
         .exp_sub_sum = sam_k_expsubsum_f32_avx2,
@@ -93,6 +95,7 @@ static const SamKernelsF32 tables[] = {
   [SAM_ISA_AVX512] = {
         .isa = SAM_ISA_AVX512,.mr = SAM_K_MR_AVX512,.nr = SAM_K_NR_AVX512,
         .ukr = sam_k_ukr_f32_avx512,
+        .ukrs = sam_k_ukrs_f32_avx512,
         .exp = sam_k_exp_f32_avx512,
         .max = sam_k_max_f32_avx512,
         .exp_sub_sum = sam_k_expsubsum_f32_avx512,
@@ -111,4 +114,54 @@ const SamKernelsF32 *
 sam_kernels_f32 (void)
 {
   return &tables[sam_cpu_isa ()];
+}
+
+/* ---- per-thread scratch ---------------------------------------------- */
+
+typedef struct
+{
+  float *p[SAM_SCRATCH_N_SLOTS];
+  int64_t cap[SAM_SCRATCH_N_SLOTS];
+  bool busy[SAM_SCRATCH_N_SLOTS];
+} Scratch;
+
+static void
+scratch_free (gpointer data)
+{
+  Scratch *s = data;
+  for (int i = 0; i < SAM_SCRATCH_N_SLOTS; i++)
+    g_aligned_free (s->p[i]);
+  g_free (s);
+}
+
+static GPrivate scratch_key = G_PRIVATE_INIT (scratch_free);
+
+float *
+sam_k_scratch_get (SamScratchSlot slot, int64_t n)
+{
+  n = MAX (n, 16);
+  Scratch *s = g_private_get (&scratch_key);
+  if (!s) {
+    s = g_new0 (Scratch, 1);
+    g_private_set (&scratch_key, s);
+  }
+  if (s->busy[slot] || n * (int64_t) sizeof (float) > SAM_SCRATCH_MAX_BYTES)
+    return g_aligned_alloc (n, sizeof (float), 64);
+  if (s->cap[slot] < n) {
+    g_aligned_free (s->p[slot]);
+    s->p[slot] = g_aligned_alloc (n, sizeof (float), 64);
+    s->cap[slot] = n;
+  }
+  s->busy[slot] = true;
+  return s->p[slot];
+}
+
+void
+sam_k_scratch_put (SamScratchSlot slot, float *p)
+{
+  Scratch *s = g_private_get (&scratch_key);
+  if (s && p && p == s->p[slot] && s->busy[slot])
+    s->busy[slot] = false;
+  else
+    g_aligned_free (p);
 }

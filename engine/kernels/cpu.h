@@ -50,11 +50,16 @@ enum
 typedef void (*SamUkrF32) (int64_t kc, const float *Ap, const float *Bp,
     float *C, int64_t ldc, int flags, const float *bias);
 
+/* The same on a row-major A (element (i, k) at A[i * lda + k]): no packing. */
+typedef void (*SamUkrsF32) (int64_t kc, const float *A, int64_t lda,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias);
+
 typedef struct
 {
   SamIsa isa;
   int mr, nr;                   /* micro-tile of ukr */
-  SamUkrF32 ukr;
+  SamUkrF32 ukr;                /* packed A */
+  SamUkrsF32 ukrs;              /* row-major A */
   /* y[i] = exp(x[i]), n elements, in place allowed */
   void (*exp) (const float *x, float *y, int64_t n);
   /* softmax helpers for attention: max of x[0..n), and
@@ -78,6 +83,12 @@ void sam_k_ukr_f32_avx2 (int64_t kc, const float *Ap, const float *Bp,
     float *C, int64_t ldc, int flags, const float *bias);
 void sam_k_ukr_f32_avx512 (int64_t kc, const float *Ap, const float *Bp,
     float *C, int64_t ldc, int flags, const float *bias);
+void sam_k_ukrs_f32_c (int64_t kc, const float *A, int64_t lda,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias);
+void sam_k_ukrs_f32_avx2 (int64_t kc, const float *A, int64_t lda,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias);
+void sam_k_ukrs_f32_avx512 (int64_t kc, const float *A, int64_t lda,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias);
 void sam_k_exp_f32_avx2 (const float *x, float *y, int64_t n);
 void sam_k_exp_f32_avx512 (const float *x, float *y, int64_t n);
 float sam_k_max_f32_ref (const float *x, int64_t n);
@@ -91,6 +102,27 @@ float sam_k_expsubsum_f32_avx512 (float *s, int64_t n, float m, float scale);
 const SamKernelsF32 *sam_kernels_f32 (void);
 /* The table for a given ISA (must be <= detected); for tests and benches. */
 const SamKernelsF32 *sam_kernels_f32_for (SamIsa isa);
+
+/* ---- scratch buffers (cpu.c) -------------------------------------------
+ * Per-thread, 64-byte aligned float buffers reused across calls, so big
+ * packing buffers are not fresh mmaps (page faults) on every call. A slot
+ * holds at most SAM_SCRATCH_MAX_BYTES; bigger or nested requests fall back
+ * to a plain allocation. Freed when the thread exits. */
+typedef enum
+{
+  SAM_SCRATCH_PACK_B,           /* packed weight / K */
+  SAM_SCRATCH_PACK_V,           /* packed V */
+  SAM_SCRATCH_TASK_0,           /* per-task buffers inside pool functions */
+  SAM_SCRATCH_TASK_1,
+  SAM_SCRATCH_TASK_2,
+  SAM_SCRATCH_TASK_3,
+  SAM_SCRATCH_N_SLOTS
+} SamScratchSlot;
+
+#define SAM_SCRATCH_MAX_BYTES ((int64_t) 64 << 20)
+
+float *sam_k_scratch_get (SamScratchSlot slot, int64_t n_floats);
+void sam_k_scratch_put (SamScratchSlot slot, float *p);
 
 /* ---- GEMM (gemm-f32.c) ------------------------------------------------ */
 

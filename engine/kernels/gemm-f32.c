@@ -1,8 +1,9 @@
 /* gemm-f32.c — packed, register-blocked float32 GEMM.
  *
- * BLIS-style: B is packed once per call into nr-column panels ([K][nr]
- * each), A is packed per (mc rows × kc) block into mr-row panels, and a
- * register-blocked micro-kernel computes one mr × nr tile of C:
+ * B is packed once per call into nr-column panels ([K][nr] each); A is read
+ * in place (row-major, broadcast from each of mr rows: packing A cost more
+ * than it saved at the small N of the SAM shapes), and a register-blocked
+ * micro-kernel computes one mr × nr tile of C:
  *   avx512: 12 × 32 (24 zmm accumulators, 2 B vectors, 1 broadcast)
  *   avx2:    6 × 16 (12 ymm accumulators)
  *   C:       4 × 16 (no FMA; for CPUs without AVX2/FMA)
@@ -10,8 +11,9 @@
  * and chosen at run time through the table in cpu.c.
  *
  * Loop order per task (rows [m0, m1) × columns [n0, n1) of C):
- *   for each kc chunk of K: pack A block (L2) ─ for each B panel (its kc×nr
- *   slice stays in L1) ─ for each mr panel of A: micro-kernel.
+ *   for each kc chunk of K ─ for each B panel (its kc×nr slice stays in
+ *   L1) ─ for each mr rows of the task (the mc×kc A block stays in L2):
+ *   micro-kernel.
  * Tasks are independent tiles of C, and each element of C is one FMA chain
  * over k in order (chunks store and reload the exact partial sum), so the
  * result is the same for any task split, thread count, or SIMD width.
@@ -33,11 +35,12 @@
 #define MC_ROWS 192             /* rows per A block (~192×320×4 = 240 KiB, L2) */
 #define NC_MAX 512              /* columns per task */
 
-/* ---- portable micro-kernel (4 × 16, separate multiply and add) -------- */
+/* ---- portable micro-kernel (4 × 16, separate multiply and add) --------
+ * As in the SIMD kernels, A element (i, k) is A[i * rs + k * cs]. */
 
-void
-sam_k_ukr_f32_c (int64_t kc, const float *Ap, const float *Bp, float *C,
-    int64_t ldc, int flags, const float *bias)
+static inline void
+ukr_4x16_c (int64_t kc, const float *A, int64_t rs, int64_t cs,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias)
 {
   enum
   { MR = SAM_K_MR_C, NR = SAM_K_NR_C };
@@ -47,11 +50,10 @@ sam_k_ukr_f32_c (int64_t kc, const float *Ap, const float *Bp, float *C,
       acc[i][j] = (flags & SAM_UKR_LOAD_C) ? C[i * ldc + j] : 0.f;
   for (int64_t k = 0; k < kc; k++) {
     for (int i = 0; i < MR; i++) {
-      float a = Ap[i];
+      float a = A[i * rs + k * cs];
       for (int j = 0; j < NR; j++)
         acc[i][j] += a * Bp[j];
     }
-    Ap += MR;
     Bp += NR;
   }
   for (int i = 0; i < MR; i++)
@@ -59,16 +61,28 @@ sam_k_ukr_f32_c (int64_t kc, const float *Ap, const float *Bp, float *C,
       C[i * ldc + j] = (flags & SAM_UKR_BIAS) ? acc[i][j] + bias[j] : acc[i][j];
 }
 
+void
+sam_k_ukr_f32_c (int64_t kc, const float *Ap, const float *Bp, float *C,
+    int64_t ldc, int flags, const float *bias)
+{
+  ukr_4x16_c (kc, Ap, 1, SAM_K_MR_C, Bp, C, ldc, flags, bias);
+}
+
+void
+sam_k_ukrs_f32_c (int64_t kc, const float *A, int64_t lda, const float *Bp,
+    float *C, int64_t ldc, int flags, const float *bias)
+{
+  ukr_4x16_c (kc, A, lda, 1, Bp, C, ldc, flags, bias);
+}
+
 #ifdef SAM_X86
 
 /* ---- AVX2 + FMA: 6 × 16 ---------------------------------------------- */
 
-TGT_AVX2 void
-sam_k_ukr_f32_avx2 (int64_t kc, const float *Ap, const float *Bp, float *C,
-    int64_t ldc, int flags, const float *bias)
+TGT_AVX2 static inline __attribute__((always_inline)) void
+ukr_6x16_avx2 (int64_t kc, const float *A, int64_t rs, int64_t cs,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias)
 {
-  enum
-  { MR = SAM_K_MR_AVX2 };
   __m256 c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b, c4a, c4b, c5a, c5b;
   if (flags & SAM_UKR_LOAD_C) {
 #define LD(i) c##i##a = _mm256_loadu_ps (C + i * ldc); \
@@ -79,14 +93,17 @@ sam_k_ukr_f32_avx2 (int64_t kc, const float *Ap, const float *Bp, float *C,
     c0a = c0b = c1a = c1b = c2a = c2b = _mm256_setzero_ps ();
     c3a = c3b = c4a = c4b = c5a = c5b = _mm256_setzero_ps ();
   }
+  const float *a0 = A, *a3 = A + 3 * rs;
   for (int64_t k = 0; k < kc; k++) {
     __m256 b0 = _mm256_loadu_ps (Bp), b1 = _mm256_loadu_ps (Bp + 8), a;
-#define ROW(i) a = _mm256_broadcast_ss (Ap + i); \
+#define ROW(i, p, o) a = _mm256_broadcast_ss (p + o * rs); \
     c##i##a = _mm256_fmadd_ps (a, b0, c##i##a); \
     c##i##b = _mm256_fmadd_ps (a, b1, c##i##b);
-    ROW (0) ROW (1) ROW (2) ROW (3) ROW (4) ROW (5)
+    ROW (0, a0, 0) ROW (1, a0, 1) ROW (2, a0, 2)
+    ROW (3, a3, 0) ROW (4, a3, 1) ROW (5, a3, 2)
 #undef ROW
-    Ap += MR;
+    a0 += cs;
+    a3 += cs;
     Bp += 16;
   }
   if (flags & SAM_UKR_BIAS) {
@@ -102,14 +119,28 @@ sam_k_ukr_f32_avx2 (int64_t kc, const float *Ap, const float *Bp, float *C,
 #undef ST
 }
 
-/* ---- AVX-512 + FMA: 12 × 32 ------------------------------------------ */
-
-TGT_AVX512 void
-sam_k_ukr_f32_avx512 (int64_t kc, const float *Ap, const float *Bp, float *C,
+TGT_AVX2 void
+sam_k_ukr_f32_avx2 (int64_t kc, const float *Ap, const float *Bp, float *C,
     int64_t ldc, int flags, const float *bias)
 {
-  enum
-  { MR = SAM_K_MR_AVX512 };
+  ukr_6x16_avx2 (kc, Ap, 1, SAM_K_MR_AVX2, Bp, C, ldc, flags, bias);
+}
+
+TGT_AVX2 void
+sam_k_ukrs_f32_avx2 (int64_t kc, const float *A, int64_t lda,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias)
+{
+  ukr_6x16_avx2 (kc, A, lda, 1, Bp, C, ldc, flags, bias);
+}
+
+/* ---- AVX-512 + FMA: 12 × 32 ------------------------------------------ */
+
+/* A element (i, k) is A[i * rs + k * cs]: packed panels have rs = 1,
+ * cs = 12; a row-major A (no packing) has rs = lda, cs = 1. */
+TGT_AVX512 static inline __attribute__((always_inline)) void
+ukr_12x32_avx512 (int64_t kc, const float *A, int64_t rs, int64_t cs,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias)
+{
   __m512 c0a, c0b, c1a, c1b, c2a, c2b, c3a, c3b, c4a, c4b, c5a, c5b;
   __m512 c6a, c6b, c7a, c7b, c8a, c8b, c9a, c9b, c10a, c10b, c11a, c11b;
   if (flags & SAM_UKR_LOAD_C) {
@@ -124,15 +155,21 @@ sam_k_ukr_f32_avx512 (int64_t kc, const float *Ap, const float *Bp, float *C,
     c6a = c6b = c7a = c7b = c8a = c8b = _mm512_setzero_ps ();
     c9a = c9b = c10a = c10b = c11a = c11b = _mm512_setzero_ps ();
   }
+  const float *a0 = A, *a3 = A + 3 * rs, *a6 = A + 6 * rs, *a9 = A + 9 * rs;
   for (int64_t k = 0; k < kc; k++) {
     __m512 b0 = _mm512_loadu_ps (Bp), b1 = _mm512_loadu_ps (Bp + 16), a;
-#define ROW(i) a = _mm512_set1_ps (Ap[i]); \
+#define ROW(i, p, o) a = _mm512_set1_ps (p[o * rs]); \
     c##i##a = _mm512_fmadd_ps (a, b0, c##i##a); \
     c##i##b = _mm512_fmadd_ps (a, b1, c##i##b);
-    ROW (0) ROW (1) ROW (2) ROW (3) ROW (4) ROW (5)
-    ROW (6) ROW (7) ROW (8) ROW (9) ROW (10) ROW (11)
+    ROW (0, a0, 0) ROW (1, a0, 1) ROW (2, a0, 2)
+    ROW (3, a3, 0) ROW (4, a3, 1) ROW (5, a3, 2)
+    ROW (6, a6, 0) ROW (7, a6, 1) ROW (8, a6, 2)
+    ROW (9, a9, 0) ROW (10, a9, 1) ROW (11, a9, 2)
 #undef ROW
-    Ap += MR;
+    a0 += cs;
+    a3 += cs;
+    a6 += cs;
+    a9 += cs;
     Bp += 32;
   }
   if (flags & SAM_UKR_BIAS) {
@@ -150,6 +187,20 @@ sam_k_ukr_f32_avx512 (int64_t kc, const float *Ap, const float *Bp, float *C,
 #undef ST
 }
 
+TGT_AVX512 void
+sam_k_ukr_f32_avx512 (int64_t kc, const float *Ap, const float *Bp, float *C,
+    int64_t ldc, int flags, const float *bias)
+{
+  ukr_12x32_avx512 (kc, Ap, 1, SAM_K_MR_AVX512, Bp, C, ldc, flags, bias);
+}
+
+TGT_AVX512 void
+sam_k_ukrs_f32_avx512 (int64_t kc, const float *A, int64_t lda,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias)
+{
+  ukr_12x32_avx512 (kc, A, lda, 1, Bp, C, ldc, flags, bias);
+}
+
 #else /* !SAM_X86: never selected (the probe returns SAM_ISA_REF) */
 
 void
@@ -162,6 +213,20 @@ sam_k_ukr_f32_avx2 (int64_t kc, const float *Ap, const float *Bp, float *C,
 void
 sam_k_ukr_f32_avx512 (int64_t kc, const float *Ap, const float *Bp, float *C,
     int64_t ldc, int flags, const float *bias)
+{
+  g_assert_not_reached ();
+}
+
+void
+sam_k_ukrs_f32_avx2 (int64_t kc, const float *A, int64_t lda,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias)
+{
+  g_assert_not_reached ();
+}
+
+void
+sam_k_ukrs_f32_avx512 (int64_t kc, const float *A, int64_t lda,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias)
 {
   g_assert_not_reached ();
 }
@@ -286,14 +351,23 @@ typedef struct
   bool acc;
 } GemmCtx;
 
-/* One tile of C that sticks out of [M, N]: run the kernel on a scratch tile. */
+/* One tile of C that sticks out of [M, N]: missing rows of A are zero rows
+ * of a scratch copy, missing rows/columns of C go to a scratch tile. */
 static void
-edge_tile (const GemmCtx * c, int64_t kc, const float *Ap, const float *Bp,
-    float *C, int mr, int nr, int flags, const float *bias)
+edge_tile (const GemmCtx * c, int64_t kc, const float *A, float *Ascr,
+    const float *Bp, float *C, int mr, int nr, int flags, const float *bias)
 {
   const int MR = c->kt->mr, NR = c->kt->nr;
   float tile[SAM_K_MR_AVX512 * SAM_K_NR_AVX512] __attribute__((aligned (64)));
   float bb[SAM_K_NR_AVX512] __attribute__((aligned (64)));
+  int64_t lda = c->lda;
+  if (mr < MR) {
+    for (int i = 0; i < mr; i++)
+      memcpy (Ascr + i * kc, A + i * lda, sizeof (float) * kc);
+    memset (Ascr + mr * kc, 0, sizeof (float) * (MR - mr) * kc);
+    A = Ascr;
+    lda = kc;
+  }
   if (flags & SAM_UKR_LOAD_C) {
     memset (tile, 0, sizeof (float) * MR * NR);
     for (int i = 0; i < mr; i++)
@@ -303,7 +377,7 @@ edge_tile (const GemmCtx * c, int64_t kc, const float *Ap, const float *Bp,
     memset (bb, 0, sizeof bb);
     memcpy (bb, bias, sizeof (float) * nr);
   }
-  c->kt->ukr (kc, Ap, Bp, tile, NR, flags,
+  c->kt->ukrs (kc, A, lda, Bp, tile, NR, flags,
       (flags & SAM_UKR_BIAS) ? bb : NULL);
   for (int i = 0; i < mr; i++)
     memcpy (C + i * c->ldc, tile + i * NR, sizeof (float) * nr);
@@ -314,14 +388,13 @@ gemm_tasks (void *vctx, int64_t t0, int64_t t1)
 {
   const GemmCtx *c = vctx;
   const int MR = c->kt->mr, NR = c->kt->nr;
-  const SamUkrF32 ukr = c->kt->ukr;
-  float *Ap = g_aligned_alloc (c->mc * MAX (c->kc, 1), sizeof (float), 64);
+  const SamUkrsF32 ukrs = c->kt->ukrs;
+  float *Ascr = sam_k_scratch_get (SAM_SCRATCH_TASK_0, MR * MAX (c->kc, 1));
   for (int64_t t = t0; t < t1; t++) {
     const int64_t m0 = (t / c->nbn) * c->mc, m1 = MIN (c->M, m0 + c->mc);
     const int64_t n0 = (t % c->nbn) * c->nc, n1 = MIN (c->N, n0 + c->nc);
     for (int64_t kb = 0; kb < c->nkb; kb++) {
       const int64_t k0 = kb * c->kc, kc = MIN (c->kc, c->K - k0);
-      sam_k_pack_a (c->kt, c->A + m0 * c->lda + k0, c->lda, m1 - m0, kc, Ap);
       int flags = (kb > 0 || c->acc) ? SAM_UKR_LOAD_C : 0;
       if (kb == c->nkb - 1 && c->bias)
         flags |= SAM_UKR_BIAS;
@@ -331,17 +404,17 @@ gemm_tasks (void *vctx, int64_t t0, int64_t t1)
         const float *bias = c->bias ? c->bias + n : NULL;
         for (int64_t m = m0; m < m1; m += MR) {
           const int mr = (int) MIN (MR, m1 - m);
-          const float *Apan = Ap + ((m - m0) / MR) * kc * MR;
+          const float *Am = c->A + m * c->lda + k0;
           float *Ct = c->C + m * c->ldc + n;
           if (mr == MR && nr == NR)
-            ukr (kc, Apan, Bpan, Ct, c->ldc, flags, bias);
+            ukrs (kc, Am, c->lda, Bpan, Ct, c->ldc, flags, bias);
           else
-            edge_tile (c, kc, Apan, Bpan, Ct, mr, nr, flags, bias);
+            edge_tile (c, kc, Am, Ascr, Bpan, Ct, mr, nr, flags, bias);
         }
       }
     }
   }
-  g_aligned_free (Ap);
+  sam_k_scratch_put (SAM_SCRATCH_TASK_0, Ascr);
 }
 
 void

@@ -22,11 +22,11 @@ sam_linear (SamPool * pool, const float *x, int64_t M, int K, int64_t ldx,
   const SamKernelsF32 *kt = sam_kernels_f32 ();
   if (M <= 0 || N <= 0)
     return;
-  float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, N), sizeof (float),
-      64);
+  float *Bp = sam_k_scratch_get (SAM_SCRATCH_PACK_B,
+      sam_k_pack_b_size (kt, K, N));
   sam_k_pack_b_nk (kt, pool, W, K, K, N, Bp);
   sam_k_gemm_f32 (kt, pool, x, ldx, Bp, y, ldy, M, N, K, false, b);
-  g_aligned_free (Bp);
+  sam_k_scratch_put (SAM_SCRATCH_PACK_B, Bp);
 }
 
 void
@@ -37,11 +37,11 @@ sam_matmul (SamPool * pool, const float *A, int64_t lda, const float *B,
   const SamKernelsF32 *kt = sam_kernels_f32 ();
   if (M <= 0 || N <= 0)
     return;
-  float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, N), sizeof (float),
-      64);
+  float *Bp = sam_k_scratch_get (SAM_SCRATCH_PACK_B,
+      sam_k_pack_b_size (kt, K, N));
   sam_k_pack_b_kn (kt, pool, B, ldb, K, N, Bp);
   sam_k_gemm_f32 (kt, pool, A, lda, Bp, C, ldc, M, N, K, accumulate, NULL);
-  g_aligned_free (Bp);
+  sam_k_scratch_put (SAM_SCRATCH_PACK_B, Bp);
 }
 
 /* ---- layernorm / elementwise ----------------------------------------- */
