@@ -207,13 +207,13 @@ scan_entries (Scanner * sc, GArray * arr)
       for (int k = 0; k < 4; k++) {
         if (k && !expect (sc, ',', "between box coordinates"))
           return FALSE;
-        if (!scan_number (sc, &b[k])) {
-          if (k == 0)
-            return scan_fail (sc, GST_SAMSEG_PROMPT_ERROR_SYNTAX,
-                "expected '+X,Y', '-X,Y' or 'X0,Y0,X1,Y1' after '%u:'",
-                (guint) id);
+        if (k == 0 && (sc->p >= sc->end || (!g_ascii_isdigit (*sc->p) &&
+                    !g_ascii_isalpha (*sc->p) && *sc->p != '.')))
+          return scan_fail (sc, GST_SAMSEG_PROMPT_ERROR_SYNTAX,
+              "expected '+X,Y', '-X,Y' or 'X0,Y0,X1,Y1' after '%u:'",
+              (guint) id);
+        if (!scan_number (sc, &b[k]))
           return FALSE;
-        }
         if (k == 1 && (sc->p >= sc->end || *sc->p != ','))
           return scan_fail (sc, GST_SAMSEG_PROMPT_ERROR_SYNTAX,
               "a click needs a sign ('%u:+X,Y' or '%u:-X,Y'); a box needs "

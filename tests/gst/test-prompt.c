@@ -368,6 +368,59 @@ GST_START_TEST (test_events_malformed)
 
 GST_END_TEST;
 
+/* Mutated inputs: never crash, always either parse or set an error. A
+ * cheap stand-in until the libFuzzer targets exist. */
+GST_START_TEST (test_parse_mutations)
+{
+  const gchar *seeds[] = { "1:+310,200 1:-330,260 2:500,120,700,400",
+    "0 1:+10,10 2:1,1,5,5 # c\n12.5s 1:-3,4\n25 3:+1,2;3:+2,3\n",
+    "7:1e3,2.5e-1,3000,4e2"
+  };
+  const gchar alphabet[] = "0123456789+-:,.;# \nse\tnaiEx";
+  GRand *r = g_rand_new_with_seed (1234);
+
+  for (gint it = 0; it < 20000; it++) {
+    gchar *s = g_strdup (seeds[it % G_N_ELEMENTS (seeds)]);
+    gsize len = strlen (s);
+    gint n_mut = g_rand_int_range (r, 1, 6);
+    for (gint k = 0; k < n_mut && len > 0; k++) {
+      gsize pos = (gsize) g_rand_int_range (r, 0, (gint) len);
+      switch (g_rand_int_range (r, 0, 3)) {
+        case 0:
+          s[pos] = alphabet[g_rand_int_range (r, 0, sizeof alphabet - 1)];
+          break;
+        case 1:
+          memmove (s + pos, s + pos + 1, len - pos);
+          len--;
+          break;
+        default:
+          s[pos] = (gchar) g_rand_int_range (r, 1, 256);
+          break;
+      }
+    }
+    {
+      GArray *a = g_array_new (FALSE, TRUE, sizeof (GstSamSegObjectPrompt));
+      GError *err = NULL;
+      gboolean ok = gst_samseg_prompt_parse (s, a, &err);
+      fail_unless (ok == (err == NULL));
+      g_clear_error (&err);
+      g_array_unref (a);
+    }
+    {
+      GError *err = NULL;
+      GPtrArray *l = gst_samseg_prompt_file_parse (s, (gssize) len, &err);
+      fail_unless ((l != NULL) == (err == NULL));
+      g_clear_error (&err);
+      if (l)
+        g_ptr_array_unref (l);
+    }
+    g_free (s);
+  }
+  g_rand_free (r);
+}
+
+GST_END_TEST;
+
 static Suite *
 prompt_suite (void)
 {
@@ -383,6 +436,7 @@ prompt_suite (void)
   tcase_add_test (tc, test_prompt_file_errors);
   tcase_add_test (tc, test_events_roundtrip);
   tcase_add_test (tc, test_events_malformed);
+  tcase_add_test (tc, test_parse_mutations);
   return s;
 }
 
