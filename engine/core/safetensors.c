@@ -140,6 +140,31 @@ bad:
   return FALSE;
 }
 
+/* The deepest bracket nesting of a JSON text (outside strings), stopping
+ * early past @max. json-glib's parser recurses per level, so a header of a
+ * few MiB of '[' would overflow the stack: check before handing it over. */
+static int
+json_depth (const guint8 * p, size_t n, int max)
+{
+  int depth = 0, deepest = 0;
+  gboolean in_str = FALSE;
+  for (size_t i = 0; i < n && deepest <= max; i++) {
+    guint8 c = p[i];
+    if (in_str) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_str = FALSE;
+    } else if (c == '"')
+      in_str = TRUE;
+    else if (c == '[' || c == '{')
+      deepest = MAX (deepest, ++depth);
+    else if (c == ']' || c == '}')
+      depth--;
+  }
+  return deepest;
+}
+
 static gboolean
 parse (SamSafetensors * st, GError ** error)
 {
@@ -162,6 +187,14 @@ parse (SamSafetensors * st, GError ** error)
   const guint8 *blob = st->bytes + 8 + hlen;
   guint64 blob_len = st->len - 8 - hlen;
 
+  /* a safetensors header nests 3 deep ({name: {shape: [...]}}) */
+  if (json_depth (st->bytes + 8, hlen, SAM_ST_MAX_JSON_DEPTH) >
+      SAM_ST_MAX_JSON_DEPTH) {
+    g_set_error (error, SAM_ERROR, SAM_ERROR_FORMAT,
+        "%s: header nests JSON deeper than %d levels", st->path,
+        SAM_ST_MAX_JSON_DEPTH);
+    return FALSE;
+  }
   JsonParser *parser = json_parser_new ();
   GError *jerr = NULL;
   gboolean ok = FALSE;
@@ -225,16 +258,21 @@ parse (SamSafetensors * st, GError ** error)
   for (int i = 0; i < st->n_tensors; i++)
     sorted[i] = &st->tensors[i];
   qsort (sorted, st->n_tensors, sizeof *sorted, cmp_offsets);
-  for (int i = 1; i < st->n_tensors; i++) {
-    const guint8 *prev_end = (const guint8 *) sorted[i - 1]->data +
-        sorted[i - 1]->nbytes;
-    if (sorted[i]->nbytes > 0 && (const guint8 *) sorted[i]->data < prev_end) {
+  /* Compare with the furthest end so far, not just the previous tensor: an
+   * empty tensor in between must not hide an overlap. */
+  const SamStTensor *last = NULL;
+  for (int i = 0; i < st->n_tensors; i++) {
+    if (sorted[i]->nbytes == 0)
+      continue;
+    if (last && (const guint8 *) sorted[i]->data <
+        (const guint8 *) last->data + last->nbytes) {
       g_set_error (error, SAM_ERROR, SAM_ERROR_FORMAT,
           "%s: tensors '%s' and '%s' overlap in the data section", st->path,
-          sorted[i - 1]->name, sorted[i]->name);
+          last->name, sorted[i]->name);
       g_free (sorted);
       goto out;
     }
+    last = sorted[i];
   }
   g_free (sorted);
   ok = TRUE;

@@ -32,6 +32,7 @@ size_t sam_dtype_size (SamDtype t);
 
 #define SAM_ST_MAX_DIMS 8
 #define SAM_ST_MAX_HEADER (100u * 1024u * 1024u)
+#define SAM_ST_MAX_JSON_DEPTH 32        /* bracket nesting in the header */
 
 typedef struct {
   const char *name;
