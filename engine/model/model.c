@@ -139,6 +139,13 @@ sam_model_load (const gchar * path, const SamModelParams * p, GError ** error)
   SamSafetensors *st = sam_safetensors_open (path, error);
   if (!st)
     return NULL;
+  return sam_model_new_from_safetensors (st, error);
+}
+
+SamModel *
+sam_model_new_from_safetensors (SamSafetensors * st, GError ** error)
+{
+  const char *path = sam_safetensors_path (st);
   SamModel *m = g_new0 (SamModel, 1);
   m->refcount = 1;
   m->st = st;

@@ -55,6 +55,11 @@ struct _SamModel {
   GPtrArray *owned;             /* float buffers converted from F16/BF16 */
 };
 
+/* The loader behind sam_model_load() on an opened file (the fuzzer gives it
+ * sam_safetensors_open_memory()). Takes ownership of @st, also on failure. */
+SamModel *sam_model_new_from_safetensors (SamSafetensors * st,
+    GError ** error);
+
 /* Enumerates every tensor of the architecture with its shape. */
 typedef void (*SamManifestFunc) (const char *name, int ndim,
     const int64_t * shape, void *user_data);
