@@ -157,8 +157,10 @@ json_depth (const guint8 * p, size_t n, int max)
         in_str = FALSE;
     } else if (c == '"')
       in_str = TRUE;
-    else if (c == '[' || c == '{')
-      deepest = MAX (deepest, ++depth);
+    else if (c == '[' || c == '{') {
+      depth++;
+      deepest = MAX (deepest, depth);
+    }
     else if (c == ']' || c == '}')
       depth--;
   }
