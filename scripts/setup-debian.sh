@@ -12,6 +12,7 @@ $SUDO apt-get install -y --no-install-recommends \
   liborc-0.4-dev liborc-0.4-dev-bin \
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+  gstreamer1.0-plugins-bad \
   gstreamer1.0-libav \
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
   check
