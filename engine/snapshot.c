@@ -72,6 +72,19 @@ fp_one (const char *name, int ndim, const int64_t * shape, void *ud)
   c->h = fnv (c->h, shape, sizeof (int64_t) * ndim);
   if (!w)
     return;
+  if (!w->data) {
+    /* an int8 weight of a quantized model: its bytes and its scales */
+    const SamStTensor *t = sam_safetensors_find (c->m->st, name);
+    char sn[300];
+    g_snprintf (sn, sizeof sn, "%s#scale", name);
+    const SamStTensor *s = sam_safetensors_find (c->m->st, sn);
+    gsize n = MIN (t->nbytes, (gsize) 4 * FP_SPAN);
+    c->h = fnv (c->h, t->data, n);
+    c->h = fnv (c->h, (const guint8 *) t->data + t->nbytes - n, n);
+    if (s)
+      c->h = fnv (c->h, s->data, s->nbytes);
+    return;
+  }
   if (w->numel <= 3 * FP_SPAN) {
     c->h = fnv (c->h, w->data, sizeof (float) * w->numel);
   } else {

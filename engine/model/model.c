@@ -5,6 +5,7 @@
  * F16/BF16 (and unaligned F32) are converted once into owned buffers.
  */
 #include "model.h"
+#include "quantized.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -63,8 +64,9 @@ load_one (const char *name, int ndim, const int64_t * shape, void *ud)
     c->failed = TRUE;
     return;
   }
+  const gboolean quantized = sam_quant_tensor_ok (c->m, t, name);
   if (t->dtype != SAM_DTYPE_F32 && t->dtype != SAM_DTYPE_F16
-      && t->dtype != SAM_DTYPE_BF16) {
+      && t->dtype != SAM_DTYPE_BF16 && !quantized) {
     g_set_error (c->error, SAM_ERROR, SAM_ERROR_FORMAT,
         "%s: tensor '%s' has dtype %s; F32, F16 or BF16 expected",
         sam_safetensors_path (c->m->st), name, sam_dtype_name (t->dtype));
@@ -76,7 +78,9 @@ load_one (const char *name, int ndim, const int64_t * shape, void *ud)
   w->ndim = ndim;
   memcpy (w->shape, shape, sizeof (int64_t) * ndim);
   w->numel = t->numel;
-  if (t->dtype == SAM_DTYPE_F32 && ((uintptr_t) t->data % 4) == 0)
+  if (quantized)
+    w->data = NULL;             /* quantized.c runs it from the I8 tensor */
+  else if (t->dtype == SAM_DTYPE_F32 && ((uintptr_t) t->data % 4) == 0)
     w->data = t->data;
   else {
     float *buf = g_try_new (float, t->numel > 0 ? t->numel : 1);
@@ -164,7 +168,8 @@ sam_model_new_from_safetensors (SamSafetensors * st, GError ** error)
      * with a '#' and handled by the quantized loader. */
     for (int i = 0; i < sam_safetensors_n_tensors (st); i++) {
       const SamStTensor *t = sam_safetensors_tensor (st, i);
-      if (!g_hash_table_contains (c.expected, t->name)) {
+      if (!g_hash_table_contains (c.expected, t->name)
+          && !strchr (t->name, '#')) {
         g_set_error (error, SAM_ERROR, SAM_ERROR_SHAPE,
             "%s: unknown tensor '%s' (not part of SAM 2.1 %s)", path, t->name,
             m->hp.variant);
@@ -175,6 +180,9 @@ sam_model_new_from_safetensors (SamSafetensors * st, GError ** error)
   }
   g_hash_table_destroy (c.expected);
   if (c.failed)
+    goto fail;
+  /* validates the '#' side tensors, builds the int8 layers */
+  if (!sam_quant_state_init (m, error))
     goto fail;
   return m;
 fail:
@@ -195,6 +203,7 @@ sam_model_unref (SamModel * m)
 {
   if (!m || !g_atomic_int_dec_and_test (&m->refcount))
     return;
+  sam_quant_state_free (m);
   g_hash_table_destroy (m->tensors);
   g_ptr_array_unref (m->owned);
   sam_safetensors_close (m->st);

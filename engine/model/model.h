@@ -44,8 +44,11 @@ typedef struct {
   int ndim;
   int64_t shape[4];
   int64_t numel;
-  const float *data;
+  const float *data;            /* NULL for an int8 (quantized) weight: run
+                                 * it through sam_model_linear () */
 } SamW;
+
+typedef struct _SamQState SamQState;
 
 struct _SamModel {
   gint refcount;
@@ -53,6 +56,7 @@ struct _SamModel {
   SamHParams hp;
   GHashTable *tensors;          /* name -> SamW* */
   GPtrArray *owned;             /* float buffers converted from F16/BF16 */
+  SamQState *q;                 /* per-layer linear dispatch (quantized.c) */
 };
 
 /* The loader behind sam_model_load() on an opened file (the fuzzer gives it

@@ -102,9 +102,8 @@ multiscale_attention (const SamModel * m, SamPool * pool, int i,
   const int64_t nq = q_pool ? (int64_t) (wh / 2) * (ww / 2) : nk;
   float *qkv = g_new (float, nW * nk * ld);
 
-  sam_linear (pool, xw, nW * nk, C, C,
-      sam_model_wd (m, TRUNK ".blocks.%d.attn.qkv.weight", i),
-      sam_model_wd (m, TRUNK ".blocks.%d.attn.qkv.bias", i), 3 * Co, qkv, ld);
+  sam_model_linearf (m, pool, xw, nW * nk, C, qkv, ld,
+      TRUNK ".blocks.%d.attn.qkv", i);
 
   /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
   const float *q = qkv;
@@ -121,18 +120,20 @@ multiscale_attention (const SamModel * m, SamPool * pool, int i,
 
   float *att = g_new (float, nW * nq * Co);
   WinAttCtx ctx = { q, qkv, att, ldq, nq, nk, Co, hp->blk_heads[i] };
-  if (nW == 1)
-    sam_attention (pool, q, ldq, qkv + Co, ld, qkv + 2 * Co, ld, att, Co, nq,
-        nk, ctx.heads, Co / ctx.heads, Co / ctx.heads);
-  else
+  if (nW == 1) {
+    /* global attention: quantizable (post-softmax quantizer) */
+    char name[96];
+    g_snprintf (name, sizeof name, TRUNK ".blocks.%d.attn", i);
+    sam_model_attention (m, pool, name, q, ldq, qkv + Co, ld, qkv + 2 * Co,
+        ld, att, Co, nq, nk, ctx.heads, Co / ctx.heads, Co / ctx.heads);
+  } else
     sam_pool_for (pool, nW, 1, win_attention, &ctx);
   g_free (qkv);
   g_free (qpooled);
 
   float *y = g_new (float, nW * nq * Co);
-  sam_linear (pool, att, nW * nq, Co, Co,
-      sam_model_wd (m, TRUNK ".blocks.%d.attn.proj.weight", i),
-      sam_model_wd (m, TRUNK ".blocks.%d.attn.proj.bias", i), Co, y, Co);
+  sam_model_linearf (m, pool, att, nW * nq, Co, y, Co,
+      TRUNK ".blocks.%d.attn.proj", i);
   g_free (att);
   *p_nq = nq;
   return y;
@@ -164,9 +165,7 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
   float *out = g_new (float, No * Co);
   if (C != Co) {
     float *t = q_pool ? g_new (float, N * Co) : out;
-    sam_linear (pool, xn, N, C, C,
-        sam_model_wd (m, TRUNK ".blocks.%d.proj.weight", i),
-        sam_model_wd (m, TRUNK ".blocks.%d.proj.bias", i), Co, t, Co);
+    sam_model_linearf (m, pool, xn, N, C, t, Co, TRUNK ".blocks.%d.proj", i);
     if (q_pool) {
       sam_maxpool2x2 (t, H, W, Co, out);
       g_free (t);
@@ -218,14 +217,11 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
   sam_layernorm (pool, out, No, Co,
       sam_model_wd (m, TRUNK ".blocks.%d.norm2.weight", i),
       sam_model_wd (m, TRUNK ".blocks.%d.norm2.bias", i), LN_EPS, h);
-  sam_linear (pool, h, No, Co, Co,
-      sam_model_wd (m, TRUNK ".blocks.%d.mlp.layers.0.weight", i),
-      sam_model_wd (m, TRUNK ".blocks.%d.mlp.layers.0.bias", i), 4 * Co, hid,
-      4 * Co);
+  sam_model_linearf (m, pool, h, No, Co, hid, 4 * Co,
+      TRUNK ".blocks.%d.mlp.layers.0", i);
   sam_gelu (pool, hid, No * 4 * Co);
-  sam_linear (pool, hid, No, 4 * Co, 4 * Co,
-      sam_model_wd (m, TRUNK ".blocks.%d.mlp.layers.1.weight", i),
-      sam_model_wd (m, TRUNK ".blocks.%d.mlp.layers.1.bias", i), Co, h, Co);
+  sam_model_linearf (m, pool, hid, No, 4 * Co, h, Co,
+      TRUNK ".blocks.%d.mlp.layers.1", i);
   sam_add (out, h, No * Co);
   g_free (hid);
   g_free (h);

@@ -48,8 +48,8 @@ static void
 conv1x1 (const SamModel * m, SamPool * pool, const char *name,
     const float *x, int64_t n, int Cin, int Cout, float *y)
 {
-  sam_linear (pool, x, n, Cin, Cin, sam_model_wd (m, "%s.weight", name),
-      sam_model_wd (m, "%s.bias", name), Cout, y, Cout);
+  (void) Cout;
+  sam_model_linear (m, pool, name, x, n, Cin, y, Cout);
 }
 
 /* ref: sam2/modeling/backbones/image_encoder.py ImageEncoder.forward,

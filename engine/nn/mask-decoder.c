@@ -27,9 +27,8 @@ sam_mlp_run (const SamModel * m, SamPool * pool, const char *prefix,
       g_free (bufs[l & 1]);
       out = bufs[l & 1] = g_new (float, (size_t) M * out_dim);
     }
-    sam_linear (pool, in, M, in_dim, in_dim, w->data,
-        sam_model_wd (m, "%s.layers.%d.bias", prefix, l), out_dim, out,
-        out_dim);
+    sam_model_linearf (m, pool, in, M, in_dim, out, out_dim,
+        "%s.layers.%d", prefix, l);
     if (l < n_layers - 1)
       sam_relu (out, M * out_dim);
     in = out;
@@ -63,15 +62,12 @@ attention (const SamModel * m, SamPool * pool, const char *name,
   float *v = g_new (float, (size_t) Nk * I);
   float *o = g_new (float, (size_t) Nq * I);
 
-  sam_linear (pool, q_in, Nq, C, C, wq->data,
-      sam_model_wd (m, "%s.q_proj.bias", name), I, q, I);
-  sam_linear (pool, k_in, Nk, C, C, sam_model_wd (m, "%s.k_proj.weight", name),
-      sam_model_wd (m, "%s.k_proj.bias", name), I, k, I);
-  sam_linear (pool, v_in, Nk, C, C, sam_model_wd (m, "%s.v_proj.weight", name),
-      sam_model_wd (m, "%s.v_proj.bias", name), I, v, I);
-  sam_attention (pool, q, I, k, I, v, I, o, I, Nq, Nk, N_HEADS, D, D);
-  sam_linear (pool, o, Nq, I, I, sam_model_wd (m, "%s.out_proj.weight", name),
-      sam_model_wd (m, "%s.out_proj.bias", name), C, out, C);
+  sam_model_linearf (m, pool, q_in, Nq, C, q, I, "%s.q_proj", name);
+  sam_model_linearf (m, pool, k_in, Nk, C, k, I, "%s.k_proj", name);
+  sam_model_linearf (m, pool, v_in, Nk, C, v, I, "%s.v_proj", name);
+  sam_model_attention (m, pool, name, q, I, k, I, v, I, o, I, Nq, Nk,
+      N_HEADS, D, D);
+  sam_model_linearf (m, pool, o, Nq, I, out, C, "%s.out_proj", name);
   g_free (q);
   g_free (k);
   g_free (v);

@@ -78,23 +78,15 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
 {
   const int C = s->C;
 
-  sam_linear (pool, q_in, s->N, C, C,
-      sam_model_wd (m, "%s.q_proj.weight", prefix),
-      sam_model_wd (m, "%s.q_proj.bias", prefix), C, s->q, C);
-  sam_linear (pool, k_in, Nk, kv_dim, kv_dim,
-      sam_model_wd (m, "%s.k_proj.weight", prefix),
-      sam_model_wd (m, "%s.k_proj.bias", prefix), C, s->k, C);
-  sam_linear (pool, v_in, Nk, kv_dim, kv_dim,
-      sam_model_wd (m, "%s.v_proj.weight", prefix),
-      sam_model_wd (m, "%s.v_proj.bias", prefix), C, s->v, C);
+  sam_model_linearf (m, pool, q_in, s->N, C, s->q, C, "%s.q_proj", prefix);
+  sam_model_linearf (m, pool, k_in, Nk, kv_dim, s->k, C, "%s.k_proj", prefix);
+  sam_model_linearf (m, pool, v_in, Nk, kv_dim, s->v, C, "%s.v_proj", prefix);
   /* num_heads is 1: the rotation covers the whole 256-wide head. */
   sam_rope_apply (s->q, s->N, C, C, s->cos_t, s->sin_t, s->N);
   sam_rope_apply (s->k, n_rope, C, C, s->cos_t, s->sin_t, s->N);
-  sam_attention (pool, s->q, C, s->k, C, s->v, C, s->a, C, s->N, Nk, 1, C,
-      C);
-  sam_linear (pool, s->a, s->N, C, C,
-      sam_model_wd (m, "%s.out_proj.weight", prefix),
-      sam_model_wd (m, "%s.out_proj.bias", prefix), C, out, C);
+  sam_model_attention (m, pool, prefix, s->q, C, s->k, C, s->v, C, s->a, C,
+      s->N, Nk, 1, C, C);
+  sam_model_linearf (m, pool, s->a, s->N, C, out, C, "%s.out_proj", prefix);
 }
 
 /* ref: sam2/modeling/memory_attention.py MemoryAttentionLayer.forward
@@ -138,15 +130,11 @@ memory_attention_layer (const SamModel * m, SamPool * pool, int l,
       sam_model_wd (m, "memory_attention.layers.%d.norm3.weight", l),
       sam_model_wd (m, "memory_attention.layers.%d.norm3.bias", l),
       SAM_MEMATTN_LN_EPS, s->t);
-  sam_linear (pool, s->t, N, C, C,
-      sam_model_wd (m, "memory_attention.layers.%d.linear1.weight", l),
-      sam_model_wd (m, "memory_attention.layers.%d.linear1.bias", l),
-      ffn, s->h, ffn);
+  sam_model_linearf (m, pool, s->t, N, C, s->h, ffn,
+      "memory_attention.layers.%d.linear1", l);
   sam_relu (s->h, N * ffn);
-  sam_linear (pool, s->h, N, ffn, ffn,
-      sam_model_wd (m, "memory_attention.layers.%d.linear2.weight", l),
-      sam_model_wd (m, "memory_attention.layers.%d.linear2.bias", l),
-      C, s->t, C);
+  sam_model_linearf (m, pool, s->h, N, ffn, s->t, C,
+      "memory_attention.layers.%d.linear2", l);
   sam_add (x, s->t, N * C);
 }
 
@@ -230,7 +218,6 @@ sam_obj_ptr_tpos (const SamModel * m, const float *t_rel, int n, float *out)
   float *pe = g_new (float, (size_t) n * C);
 
   sam_pos_enc_sine_1d (t_rel, n, C, 10000.f, pe);
-  sam_linear (NULL, pe, n, C, C, sam_model_wd (m, "obj_ptr_tpos_proj.weight"),
-      sam_model_wd (m, "obj_ptr_tpos_proj.bias"), D, out, D);
+  sam_model_linear (m, NULL, "obj_ptr_tpos_proj", pe, n, C, out, D);
   g_free (pe);
 }

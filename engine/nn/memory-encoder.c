@@ -45,10 +45,8 @@ mask_downsample (const SamModel * m, SamPool * pool, float *mask, int S,
     x = y;
     H = Ho;
   }
-  sam_linear (pool, x, (int64_t) H * H, 256, 256,
-      sam_model_wd (m, "memory_encoder.mask_downsampler.encoder.12.weight"),
-      sam_model_wd (m, "memory_encoder.mask_downsampler.encoder.12.bias"),
-      256, out, 256);
+  sam_model_linear (m, pool, "memory_encoder.mask_downsampler.encoder.12",
+      x, (int64_t) H * H, 256, out, 256);
   g_free (x);
 }
 
@@ -71,15 +69,11 @@ cx_block (const SamModel * m, SamPool * pool, int l, float *x, int H, int W,
       sam_model_wd (m, "memory_encoder.fuser.layers.%d.norm.weight", l),
       sam_model_wd (m, "memory_encoder.fuser.layers.%d.norm.bias", l),
       SAM_MEMENC_LN_EPS, t);
-  sam_linear (pool, t, N, C, C,
-      sam_model_wd (m, "memory_encoder.fuser.layers.%d.pwconv1.weight", l),
-      sam_model_wd (m, "memory_encoder.fuser.layers.%d.pwconv1.bias", l),
-      4 * C, h, 4 * C);
+  sam_model_linearf (m, pool, t, N, C, h, 4 * C,
+      "memory_encoder.fuser.layers.%d.pwconv1", l);
   sam_gelu (pool, h, N * 4 * C);
-  sam_linear (pool, h, N, 4 * C, 4 * C,
-      sam_model_wd (m, "memory_encoder.fuser.layers.%d.pwconv2.weight", l),
-      sam_model_wd (m, "memory_encoder.fuser.layers.%d.pwconv2.bias", l),
-      C, t, C);
+  sam_model_linearf (m, pool, h, N, 4 * C, t, C,
+      "memory_encoder.fuser.layers.%d.pwconv2", l);
   gamma = sam_model_wd (m, "memory_encoder.fuser.layers.%d.gamma", l);
   for (int64_t i = 0; i < N; i++)
     for (int c = 0; c < C; c++)
@@ -119,15 +113,13 @@ sam_memory_encoder_run (const SamModel * m, SamPool * pool,
   mask_downsample (m, pool, mask, S, md);
   g_free (mask);
 
-  sam_linear (pool, f->feat, N, C, C,
-      sam_model_wd (m, "memory_encoder.pix_feat_proj.weight"),
-      sam_model_wd (m, "memory_encoder.pix_feat_proj.bias"), C, x, C);
+  sam_model_linear (m, pool, "memory_encoder.pix_feat_proj", f->feat, N, C,
+      x, C);
   sam_add (x, md, N * C);
   for (int l = 0; l < 2; l++)
     cx_block (m, pool, l, x, H, H, C);
-  sam_linear (pool, x, N, C, C,
-      sam_model_wd (m, "memory_encoder.out_proj.weight"),
-      sam_model_wd (m, "memory_encoder.out_proj.bias"), D, out_feat, D);
+  sam_model_linear (m, pool, "memory_encoder.out_proj", x, N, C, out_feat,
+      D);
   g_free (md);
   g_free (x);
 

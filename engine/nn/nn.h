@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include "model/model.h"
+#include "model/quantized.h"
 #include "kernels/ops.h"
 
 /* ---- debugging taps ------------------------------------------------------ */

@@ -61,6 +61,10 @@ gint sam_model_default_input_size (const SamModel * m);
  * small one; 1 KiB at its start, middle and end of a large one). Computed
  * on each call (a few ms). Session snapshots carry it. */
 guint64 sam_model_fingerprint (const SamModel * m);
+/* Which layers of the model run quantized (bits, granularity, quantizer,
+ * int8 GEMM or simulated) and which stay float, one line per layer; a
+ * float model says so in one line. (transfer full) */
+gchar *sam_model_quant_summary (const SamModel * m);
 
 /* ---- session ---------------------------------------------------------- */
 

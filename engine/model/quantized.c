@@ -1,0 +1,673 @@
+/* quantized.c — the per-layer Linear / attention dispatch (float or
+ * quantized), the quantized-file side tensors, observers. See quantized.h.
+ */
+#include "model/quantized.h"
+#include "kernels/gemm-i8.h"
+#include "kernels/ops.h"
+#include "quant/quant.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+  ACT_NONE,
+  ACT_UNIFORM,                  /* per tensor */
+  ACT_CHANNEL,                  /* per input channel (CAG), folded weights */
+  ACT_HLUQ,                     /* simulated only */
+} ActKind;
+
+typedef struct {
+  char *name;
+  int N, K;
+  const float *w, *b;           /* float weights (NULL if quantized), bias */
+  gboolean quant;
+  int wbits, abits;
+  const int8_t *wq;             /* [N, K] in the mapping */
+  const float *wscale;          /* [N] */
+  ActKind akind;
+  float as;
+  int32_t az;
+  const float *cs, *czf;        /* [K] channel scale / zero */
+  SamHluqParams hluq;
+  SamGemmI8Weights *packed;
+  float *fscale;
+  int32_t *bias_i32;
+  float *wdeq;                  /* dequantized weights, built on demand */
+} Lin;
+
+typedef enum { ATT_AGQ, ATT_LNQ, ATT_DRQ } AttKind;
+
+typedef struct {
+  char *name;
+  AttKind kind;
+  SamAgqParams agq;
+  float lut[256];
+  SamLnqParams lnq;
+  SamDrqSoftmaxParams drq;
+} Att;
+
+struct _SamQState {
+  GMutex lock;
+  GHashTable *lin;              /* name -> Lin* */
+  GHashTable *att;              /* name -> Att* */
+  SamLinearObserver obs_lin;
+  SamAttentionObserver obs_att;
+  void *obs_ud;
+  gboolean sim;
+  int n_quant_lin, n_quant_att;
+  const char *meta;             /* __metadata__ samseg.quant */
+};
+
+static void
+lin_free (gpointer p)
+{
+  Lin *l = p;
+  if (l->packed)
+    sam_gemm_i8_weights_free (l->packed);
+  g_free (l->fscale);
+  g_free (l->bias_i32);
+  g_free (l->wdeq);
+  g_free (l->name);
+  g_free (l);
+}
+
+static void
+att_free (gpointer p)
+{
+  Att *a = p;
+  g_free (a->name);
+  g_free (a);
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static const SamStTensor *
+side (const SamModel * m, const char *base, const char *suffix)
+{
+  char name[300];
+  g_snprintf (name, sizeof name, "%s%s", base, suffix);
+  return sam_safetensors_find (m->st, name);
+}
+
+gboolean
+sam_quant_tensor_ok (const SamModel * m, const SamStTensor * t,
+    const char *name)
+{
+  if (t->dtype != SAM_DTYPE_I8 || !g_str_has_suffix (name, ".weight"))
+    return FALSE;
+  const SamStTensor *s = side (m, name, "#scale");
+  return s && s->dtype == SAM_DTYPE_F32 && s->ndim == 1
+      && s->shape[0] == t->shape[0];
+}
+
+static gboolean
+f32_vec (const SamStTensor * t, int64_t n)
+{
+  return t && t->dtype == SAM_DTYPE_F32 && t->ndim == 1 && t->shape[0] == n
+      && ((uintptr_t) t->data % 4) == 0;
+}
+
+#define QFAIL(...) do { g_set_error (error, SAM_ERROR, SAM_ERROR_FORMAT, \
+      __VA_ARGS__); return FALSE; } while (0)
+
+static gboolean
+build_lin (SamModel * m, const char *wname, GError ** error)
+{
+  const char *path = sam_safetensors_path (m->st);
+  const SamStTensor *t = sam_safetensors_find (m->st, wname);
+  const SamStTensor *ws = side (m, wname, "#scale");
+  char *L = g_strndup (wname, strlen (wname) - strlen (".weight"));
+  Lin *l = g_new0 (Lin, 1);
+  l->name = L;
+  l->N = (int) t->shape[0];
+  l->K = (int) (t->numel / t->shape[0]);
+  l->quant = TRUE;
+  l->wq = t->data;
+  if (!f32_vec (ws, l->N)) {
+    lin_free (l);
+    QFAIL ("%s: '%s#scale' must be F32 [%d] (4-byte aligned)", path, wname,
+        l->N);
+  }
+  l->wscale = ws->data;
+  char bname[300];
+  g_snprintf (bname, sizeof bname, "%s.bias", L);
+  const SamW *bw = g_hash_table_lookup (m->tensors, bname);
+  l->b = bw ? bw->data : NULL;
+  int wmax = 0;
+  for (int64_t i = 0; i < t->numel; i++)
+    wmax = MAX (wmax, abs ((int) l->wq[i]));
+  l->wbits = 2;
+  while (l->wbits < 8 && wmax > (1 << (l->wbits - 1)) - 1)
+    l->wbits++;
+  if (wmax > 127) {
+    lin_free (l);
+    QFAIL ("%s: '%s' has -128 (weights are symmetric)", path, wname);
+  }
+  const SamStTensor *qp = side (m, L, ".input#qparams");
+  const SamStTensor *cs = side (m, L, ".input#scale");
+  const SamStTensor *cz = side (m, L, ".input#zero");
+  const SamStTensor *hl = side (m, L, ".input#hluq");
+  int n_kinds = !!qp + !!(cs || cz) + !!hl;
+  if (n_kinds != 1) {
+    lin_free (l);
+    QFAIL ("%s: quantized '%s' needs exactly one activation quantizer "
+        "(input#qparams, input#scale + input#zero or input#hluq)", path, L);
+  }
+  if (qp) {
+    const float *p;
+    if (!f32_vec (qp, 3) || !((p = qp->data)[0] > 0.f) || p[2] < 2
+        || p[2] > 8 || p[1] < 0 || p[1] > (1 << (int) p[2]) - 1) {
+      lin_free (l);
+      QFAIL ("%s: '%s.input#qparams' must be F32 [3] (scale > 0, zero, "
+          "bits 2..8)", path, L);
+    }
+    l->akind = ACT_UNIFORM;
+    l->as = p[0];
+    l->az = (int32_t) p[1];
+    l->abits = (int) p[2];
+  } else if (cs || cz) {
+    const SamStTensor *bits = side (m, L, ".input#bits");
+    if (!f32_vec (cs, l->K) || !f32_vec (cz, l->K) || !f32_vec (bits, 1)) {
+      lin_free (l);
+      QFAIL ("%s: '%s.input#scale/#zero/#bits' must be F32 [%d], [%d], [1]",
+          path, L, l->K, l->K);
+    }
+    l->akind = ACT_CHANNEL;
+    l->cs = cs->data;
+    l->czf = cz->data;
+    l->abits = (int) ((const float *) bits->data)[0];
+    for (int c = 0; c < l->K; c++)
+      if (!(l->cs[c] > 0.f) || l->czf[c] < 0
+          || l->czf[c] > (1 << l->abits) - 1) {
+        lin_free (l);
+        QFAIL ("%s: '%s.input#scale/#zero' out of range", path, L);
+      }
+  } else {
+    const float *p;
+    if (!f32_vec (hl, 5) || !((p = hl->data)[1] > 0.f)) {
+      lin_free (l);
+      QFAIL ("%s: '%s.input#hluq' must be F32 [5] (m, R, r, g, bits)", path,
+          L);
+    }
+    l->akind = ACT_HLUQ;
+    l->hluq = (SamHluqParams) {
+    p[0], p[1], p[2], p[3], (int) p[4]};
+    l->abits = (int) p[4];
+  }
+  if (l->abits < 2 || l->abits > 8) {
+    lin_free (l);
+    QFAIL ("%s: '%s' activation bits %d (2..8)", path, L, l->abits);
+  }
+  /* int8 GEMM operands (uniform and per-channel codes are linear). */
+  if (l->akind == ACT_UNIFORM || l->akind == ACT_CHANNEL) {
+    l->packed = sam_gemm_i8_weights_pack (l->wq, l->N, l->K, l->K);
+    l->fscale = g_new (float, l->N);
+    for (int n = 0; n < l->N; n++)
+      l->fscale[n] = l->akind == ACT_UNIFORM ? l->as * l->wscale[n]
+          : l->wscale[n];
+    if (l->akind == ACT_CHANNEL) {
+      l->bias_i32 = g_new (int32_t, l->N);
+      for (int n = 0; n < l->N; n++) {
+        int64_t s = 0;
+        for (int c = 0; c < l->K; c++)
+          s += (int64_t) l->wq[(int64_t) n * l->K + c] * (int32_t) l->czf[c];
+        l->bias_i32[n] = (int32_t) - s;
+      }
+    }
+  }
+  g_hash_table_insert (m->q->lin, l->name, l);
+  m->q->n_quant_lin++;
+  return TRUE;
+}
+
+static gboolean
+is_attention (const SamModel * m, const char *A)
+{
+  char n[300];
+  g_snprintf (n, sizeof n, "%s.q_proj.weight", A);
+  if (g_hash_table_contains (m->tensors, n))
+    return TRUE;
+  g_snprintf (n, sizeof n, "%s.qkv.weight", A);
+  return g_hash_table_contains (m->tensors, n);
+}
+
+static gboolean
+build_att (SamModel * m, const SamStTensor * t, GError ** error)
+{
+  const char *path = sam_safetensors_path (m->st);
+  const char *hash = strrchr (t->name, '#');
+  char *A = g_strndup (t->name, hash - t->name);
+  if (!is_attention (m, A)) {
+    g_free (A);
+    QFAIL ("%s: '%s' does not name an attention module", path, t->name);
+  }
+  Att *a = g_hash_table_lookup (m->q->att, A);
+  if (a) {
+    g_free (A);
+    QFAIL ("%s: two quantizers for attention '%s'", path, a->name);
+  }
+  a = g_new0 (Att, 1);
+  a->name = A;
+  int n = strcmp (hash, "#drq") == 0 ? 2 : 3;
+  const float *p = t->data;
+  if (!f32_vec (t, n) || !(p[0] > 0.f) || p[n - 1] < 2 || p[n - 1] > 8) {
+    att_free (a);
+    QFAIL ("%s: '%s' must be F32 [%d] with bits 2..8", path, t->name, n);
+  }
+  if (strcmp (hash, "#agq") == 0) {
+    a->kind = ATT_AGQ;
+    a->agq = (SamAgqParams) {
+    p[0], (int) p[1], (int) p[2]};
+    if (a->agq.tau != 1 && a->agq.tau != 2 && a->agq.tau != 4) {
+      att_free (a);
+      QFAIL ("%s: '%s': tau must be 1, 2 or 4", path, t->name);
+    }
+    sam_agq_decode_lut (&a->agq, a->lut);
+  } else if (strcmp (hash, "#lnq") == 0) {
+    a->kind = ATT_LNQ;
+    a->lnq = (SamLnqParams) {
+    p[0], p[1], (int) p[2]};
+    if (!(p[1] > 0.f)) {
+      att_free (a);
+      QFAIL ("%s: '%s': alpha must be > 0", path, t->name);
+    }
+  } else {
+    a->kind = ATT_DRQ;
+    a->drq = (SamDrqSoftmaxParams) {
+    p[0], (int) p[1], false};
+  }
+  g_hash_table_insert (m->q->att, a->name, a);
+  m->q->n_quant_att++;
+  return TRUE;
+}
+
+gboolean
+sam_quant_state_init (SamModel * m, GError ** error)
+{
+  const char *path = sam_safetensors_path (m->st);
+  SamQState *q = m->q = g_new0 (SamQState, 1);
+  g_mutex_init (&q->lock);
+  q->lin = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, lin_free);
+  q->att = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, att_free);
+  q->meta = sam_safetensors_metadata (m->st, "samseg.quant");
+  const char *env = g_getenv ("SAMSEG_QUANT_SIM");
+  q->sim = env && *env && strcmp (env, "0") != 0;
+
+  for (int i = 0; i < sam_safetensors_n_tensors (m->st); i++) {
+    const SamStTensor *t = sam_safetensors_tensor (m->st, i);
+    const char *hash = strchr (t->name, '#');
+    if (!hash) {
+      if (t->dtype == SAM_DTYPE_I8 && !build_lin (m, t->name, error))
+        return FALSE;
+      continue;
+    }
+    if (strcmp (hash, "#agq") == 0 || strcmp (hash, "#lnq") == 0
+        || strcmp (hash, "#drq") == 0) {
+      if (!build_att (m, t, error))
+        return FALSE;
+      continue;
+    }
+    /* the others belong to an I8 weight */
+    char *base = NULL;
+    if (strcmp (hash, "#scale") == 0 && g_str_has_suffix (t->name,
+            ".weight#scale"))
+      base = g_strndup (t->name, hash - t->name);
+    else {
+      static const char *sfx[] = { ".input#qparams", ".input#scale",
+        ".input#zero", ".input#bits", ".input#hluq"
+      };
+      for (guint k = 0; k < G_N_ELEMENTS (sfx) && !base; k++)
+        if (g_str_has_suffix (t->name, sfx[k])) {
+          char *L = g_strndup (t->name, strlen (t->name) - strlen (sfx[k]));
+          base = g_strconcat (L, ".weight", NULL);
+          g_free (L);
+        }
+    }
+    const SamStTensor *w = base ? sam_safetensors_find (m->st, base) : NULL;
+    gboolean ok = w && w->dtype == SAM_DTYPE_I8
+        && g_hash_table_contains (m->tensors, base);
+    g_free (base);
+    if (!ok) {
+      g_set_error (error, SAM_ERROR, SAM_ERROR_SHAPE,
+          "%s: unknown tensor '%s' (no quantized SAM 2.1 %s weight it "
+          "belongs to)", path, t->name, m->hp.variant);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+void
+sam_quant_state_free (SamModel * m)
+{
+  SamQState *q = m->q;
+  if (!q)
+    return;
+  g_hash_table_destroy (q->lin);
+  g_hash_table_destroy (q->att);
+  g_mutex_clear (&q->lock);
+  g_free (q);
+  m->q = NULL;
+}
+
+void
+sam_model_set_observers (SamModel * m, SamLinearObserver lin,
+    SamAttentionObserver att, void *user_data)
+{
+  m->q->obs_lin = lin;
+  m->q->obs_att = att;
+  m->q->obs_ud = user_data;
+}
+
+void
+sam_model_set_quant_sim (SamModel * m, gboolean sim)
+{
+  m->q->sim = sim;
+}
+
+/* ---- Linear ------------------------------------------------------------- */
+
+static Lin *
+get_lin (const SamModel * m, const char *name)
+{
+  SamQState *q = m->q;
+  g_mutex_lock (&q->lock);
+  Lin *l = g_hash_table_lookup (q->lin, name);
+  if (!l) {
+    char wn[300], bn[300];
+    g_snprintf (wn, sizeof wn, "%s.weight", name);
+    g_snprintf (bn, sizeof bn, "%s.bias", name);
+    const SamW *w = g_hash_table_lookup (m->tensors, wn);
+    const SamW *b = g_hash_table_lookup (m->tensors, bn);
+    if (!w || !w->data) {
+      g_mutex_unlock (&q->lock);
+      g_critical ("samseg: internal error: no linear '%s'", name);
+      return NULL;
+    }
+    l = g_new0 (Lin, 1);
+    l->name = g_strdup (name);
+    l->N = (int) w->shape[0];
+    l->K = (int) (w->numel / w->shape[0]);
+    l->w = w->data;
+    l->b = b ? b->data : NULL;
+    g_hash_table_insert (q->lin, l->name, l);
+  }
+  if (l->quant && !l->wdeq && (q->sim || l->akind == ACT_HLUQ)) {
+    float *d = g_new (float, (size_t) l->N * l->K);
+    for (int n = 0; n < l->N; n++)
+      for (int c = 0; c < l->K; c++) {
+        float v = (float) l->wq[(int64_t) n * l->K + c] * l->wscale[n];
+        d[(int64_t) n * l->K + c] = l->akind == ACT_CHANNEL ? v / l->cs[c] : v;
+      }
+    l->wdeq = d;
+  }
+  g_mutex_unlock (&q->lock);
+  return l;
+}
+
+/* code = clamp (floor (x · inv + z + 0.5), 0, qmax): the round half up of
+ * sam_quant_f32_u8, with a qmax below 255 for A < 8. */
+static inline int
+act_code (float x, float inv, float z, float qmax)
+{
+  float v = x * inv + z;
+  v = v < 0.f ? 0.f : v > qmax ? qmax : v;
+  return (int) (v + 0.5f);
+}
+
+typedef struct {
+  const Lin *l;
+  const float *x;
+  int64_t ldx;
+  uint8_t *codes;               /* int8 path: [M, K] */
+  float *xh;                    /* sim path: [M, K] */
+} QuantCtx;
+
+static void
+quant_rows (void *vc, int64_t r0, int64_t r1)
+{
+  const QuantCtx *c = vc;
+  const Lin *l = c->l;
+  const int K = l->K;
+  const float qmax = (float) ((1 << l->abits) - 1);
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = c->x + r * c->ldx;
+    if (l->akind == ACT_HLUQ) {
+      for (int k = 0; k < K; k++)
+        c->xh[r * K + k] = sam_hluq_fake (x[k], &l->hluq);
+      continue;
+    }
+    for (int k = 0; k < K; k++) {
+      float s = l->akind == ACT_UNIFORM ? l->as : l->cs[k];
+      float z = l->akind == ACT_UNIFORM ? (float) l->az : l->czf[k];
+      int q = act_code (x[k], 1.f / s, z, qmax);
+      if (c->codes)
+        c->codes[r * K + k] = (uint8_t) q;
+      else
+        c->xh[r * K + k] = ((float) q - z) * s;
+    }
+  }
+}
+
+void
+sam_model_linear (const SamModel * m, SamPool * pool, const char *name,
+    const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy)
+{
+  const Lin *l = get_lin (m, name);
+  SamQState *q = m->q;
+  if (!l)
+    return;
+  if (!l->quant) {
+    sam_linear (pool, x, M, l->K, ldx, l->w, l->b, l->N, y, ldy);
+  } else {
+    QuantCtx c = { l, x, ldx, NULL, NULL };
+    gboolean sim = q->sim || l->akind == ACT_HLUQ;
+    if (sim)
+      c.xh = g_new (float, (size_t) M * l->K);
+    else
+      c.codes = g_new (uint8_t, (size_t) M * l->K);
+    sam_pool_for (pool, M, 16, quant_rows, &c);
+    if (sim) {
+      sam_linear (pool, c.xh, M, l->K, l->K, l->wdeq, l->b, l->N, y, ldy);
+      g_free (c.xh);
+    } else {
+      SamGemmI8Epilogue ep = { 0 };
+      ep.out = SAM_GEMM_I8_OUT_F32;
+      ep.bias_i32 = l->bias_i32;
+      ep.fscale = l->fscale;
+      ep.bias = l->b;
+      sam_k_gemm_i8 (pool, c.codes, M, l->K, SAM_GEMM_I8_X_U8,
+          l->akind == ACT_UNIFORM ? l->az : 0, l->packed, &ep, y, ldy);
+      g_free (c.codes);
+    }
+  }
+  if (q->obs_lin)
+    q->obs_lin (name, x, M, l->K, ldx, y, l->N, ldy, q->obs_ud);
+}
+
+void
+sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
+    int64_t M, int64_t ldx, float *y, int64_t ldy, const char *fmt, ...)
+{
+  char name[256];
+  va_list ap;
+  va_start (ap, fmt);
+  g_vsnprintf (name, sizeof name, fmt, ap);
+  va_end (ap);
+  sam_model_linear (m, pool, name, x, M, ldx, y, ldy);
+}
+
+/* ---- attention ---------------------------------------------------------- */
+
+#define ATT_ROWS 32
+
+typedef struct {
+  const Att *a;
+  const float *q, *kt, *v;
+  int64_t ldq, ldv, ldo, Nq, Nk;
+  int D, Dv, h;
+  float *out;
+} QAttCtx;
+
+static void
+qatt_rows (void *vc, int64_t b0, int64_t b1)
+{
+  const QAttCtx *c = vc;
+  const int64_t Nk = c->Nk;
+  float *S = g_new (float, (size_t) ATT_ROWS * Nk);
+  const float scale = 1.f / sqrtf ((float) c->D);
+  for (int64_t b = b0; b < b1; b++) {
+    int64_t r0 = b * ATT_ROWS, nr = MIN (ATT_ROWS, c->Nq - r0);
+    sam_matmul (NULL, c->q + r0 * c->ldq + (int64_t) c->h * c->D, c->ldq,
+        c->kt, Nk, S, Nk, nr, Nk, c->D, false);
+    for (int64_t r = 0; r < nr; r++) {
+      float *s = S + r * Nk, mx = -INFINITY;
+      for (int64_t j = 0; j < Nk; j++)
+        mx = MAX (mx, s[j]);
+      double sum = 0;
+      for (int64_t j = 0; j < Nk; j++) {
+        s[j] = expf ((s[j] - mx) * scale);
+        sum += s[j];
+      }
+      const float inv = (float) (1.0 / sum);
+      for (int64_t j = 0; j < Nk; j++) {
+        float p = s[j] * inv;
+        switch (c->a->kind) {
+          case ATT_AGQ:
+            p = c->a->lut[sam_agq_encode (p, &c->a->agq)];
+            break;
+          case ATT_LNQ:
+            p = sam_lnq_fake (p, &c->a->lnq);
+            break;
+          case ATT_DRQ:
+            p = sam_drq_softmax_fake (p, &c->a->drq);
+            break;
+        }
+        s[j] = p;
+      }
+    }
+    sam_matmul (NULL, S, Nk, c->v + (int64_t) c->h * c->Dv, c->ldv,
+        c->out + r0 * c->ldo + (int64_t) c->h * c->Dv, c->ldo, nr, c->Dv, Nk,
+        false);
+  }
+  g_free (S);
+}
+
+void
+sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
+    const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
+    int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H,
+    int D, int Dv)
+{
+  SamQState *qs = m->q;
+  if (qs->obs_att)
+    qs->obs_att (name, q, ldq, k, ldk, v, ldv, Nq, Nk, H, D, Dv, qs->obs_ud);
+  const Att *a = qs->n_quant_att ? g_hash_table_lookup (qs->att, name) : NULL;
+  if (!a) {
+    sam_attention (pool, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D, Dv);
+    return;
+  }
+  float *kt = g_new (float, (size_t) D * Nk);
+  for (int h = 0; h < H; h++) {
+    for (int64_t j = 0; j < Nk; j++)
+      for (int d = 0; d < D; d++)
+        kt[(int64_t) d * Nk + j] = k[j * ldk + (int64_t) h * D + d];
+    QAttCtx c = { a, q, kt, v, ldq, ldv, ldo, Nq, Nk, D, Dv, h, out };
+    sam_pool_for (pool, (Nq + ATT_ROWS - 1) / ATT_ROWS, 1, qatt_rows, &c);
+  }
+  g_free (kt);
+}
+
+/* ---- reporting ---------------------------------------------------------- */
+
+int64_t
+sam_model_weight_bytes (const SamModel * m)
+{
+  int64_t bytes = 0;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, m->tensors);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    const SamW *w = v;
+    bytes += w->data ? w->numel * 4 : w->numel;
+  }
+  g_mutex_lock (&m->q->lock);
+  g_hash_table_iter_init (&it, m->q->lin);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    const Lin *l = v;
+    if (l->quant)
+      bytes += 4 * (int64_t) l->N;
+    if (l->packed)
+      bytes += (int64_t) l->packed->N16 * l->packed->K4 * 64 + 4 * l->N;
+    if (l->fscale)
+      bytes += 4 * (int64_t) l->N;
+    if (l->bias_i32)
+      bytes += 4 * (int64_t) l->N;
+    if (l->wdeq)
+      bytes += 4 * (int64_t) l->N * l->K;
+  }
+  g_mutex_unlock (&m->q->lock);
+  return bytes;
+}
+
+static gint
+cmp_str (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+gchar *
+sam_model_quant_summary (const SamModel * m)
+{
+  g_return_val_if_fail (m != NULL, NULL);
+  SamQState *q = m->q;
+  GString *s = g_string_new (NULL);
+  if (!q->n_quant_lin && !q->n_quant_att) {
+    g_string_append (s, "float32 model (no quantized layers)\n");
+    return g_string_free (s, FALSE);
+  }
+  g_string_append_printf (s, "quantized model: %d linears, %d attentions "
+      "quantized%s\n", q->n_quant_lin, q->n_quant_att,
+      q->sim ? " (simulated: fake quantization in float)" : "");
+  GPtrArray *names = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer k, v;
+  g_mutex_lock (&q->lock);
+  g_hash_table_iter_init (&it, q->lin);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (((Lin *) v)->quant)
+      g_ptr_array_add (names, k);
+  g_ptr_array_sort (names, cmp_str);
+  for (guint i = 0; i < names->len; i++) {
+    const Lin *l = g_hash_table_lookup (q->lin, names->pdata[i]);
+    g_string_append_printf (s, "  linear %-58s W%d per-channel  A%d %s%s\n",
+        l->name, l->wbits, l->abits,
+        l->akind == ACT_UNIFORM ? "per-tensor" : l->akind == ACT_CHANNEL ?
+        "per-channel-group (CAG)" : "HLUQ", (l->akind == ACT_HLUQ || q->sim)
+        ? " [sim]" : " [int8 GEMM]");
+  }
+  g_mutex_unlock (&q->lock);
+  g_ptr_array_set_size (names, 0);
+  g_hash_table_iter_init (&it, q->att);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    g_ptr_array_add (names, k);
+  g_ptr_array_sort (names, cmp_str);
+  for (guint i = 0; i < names->len; i++) {
+    const Att *a = g_hash_table_lookup (q->att, names->pdata[i]);
+    if (a->kind == ATT_AGQ)
+      g_string_append_printf (s, "  softmax %-57s AGQ %d-bit tau %d s %.4g\n",
+          a->name, a->agq.bits, a->agq.tau, a->agq.s);
+    else if (a->kind == ATT_LNQ)
+      g_string_append_printf (s, "  softmax %-57s LNQ %d-bit alpha %g s %.4g\n",
+          a->name, a->lnq.bits, a->lnq.alpha, a->lnq.s);
+    else
+      g_string_append_printf (s, "  softmax %-57s DRQ %d-bit split %g\n",
+          a->name, a->drq.bits, a->drq.split);
+  }
+  g_ptr_array_unref (names);
+  if (q->meta)
+    g_string_append_printf (s, "metadata samseg.quant: %s\n", q->meta);
+  return g_string_free (s, FALSE);
+}

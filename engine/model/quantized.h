@@ -1,0 +1,82 @@
+/* quantized.h — one dispatch point for every Linear (and the quantizable
+ * attentions) of the model, float or quantized, plus calibration observers.
+ *
+ * Modules call sam_model_linear (m, pool, name, x, M, ldx, y, ldy) with the
+ * layer's name (the weight's name without ".weight"); the layer is a float
+ * Linear (sam_linear on the checkpoint's weights: bit-identical to calling
+ * it directly) unless the file carries quantization side tensors for it:
+ *
+ *   <L>.weight          I8  (same shape as the float weight) integer weights,
+ *                           symmetric per output channel, |q| <= 2^(wb-1) - 1
+ *   <L>.weight#scale    F32 [N]  per output channel step
+ *   <L>.input#qparams   F32 [3]  (scale, zero, bits): per-tensor asymmetric
+ *                                activation quantizer (u8 codes)
+ *   <L>.input#scale     F32 [K]  \ per input channel (CAG groups expanded);
+ *   <L>.input#zero      F32 [K]  / the weights are stored pre-multiplied by
+ *                                the channel scales (W'[n,c] = W[n,c] s_c)
+ *   <L>.input#hluq      F32 [5]  (m, R, r, g, bits) HLUQ (simulated)
+ *   <A>#agq             F32 [3]  (s, tau, bits) AGQ on the softmax output
+ *   <A>#lnq             F32 [3]  (s, alpha, bits) LNQ on the softmax output
+ *   <A>#drq             F32 [2]  (split, bits) DRQ (disjoint regions)
+ *
+ * and __metadata__ "samseg.quant" (JSON: per layer quantizer, bits,
+ * granularity, method; the modules kept float). <A> is an attention module
+ * name (a Hiera block's "....blocks.N.attn", a memory-attention or decoder
+ * attention prefix).
+ *
+ * Execution of a quantized Linear: activation codes (per tensor or per
+ * channel) → sam_k_gemm_i8 (int32 accumulation) → float epilogue
+ * acc · x_scale · w_scale[n] + bias[n]. SAMSEG_QUANT_SIM=1 (or
+ * sam_model_set_quant_sim) runs the same quantizers as fake quantization in
+ * float instead (x̂ = s (q − z), Ŵ = w_scale q_w): the reference the int8
+ * path is tested against, and the only path for the non-uniform
+ * quantizers (HLUQ), whose codes are not linear integers. Quantized
+ * attention computes the softmax in float, quantizes P with the layer's
+ * quantizer (AGQ codes and LUT decode, LNQ, DRQ) and runs P·V in float.
+ */
+#ifndef SAM_MODEL_QUANTIZED_H
+#define SAM_MODEL_QUANTIZED_H
+
+#include "model/model.h"
+#include "core/threadpool.h"
+
+/* Calibration observers: x is the layer input before quantization, y its
+ * output. Called from the thread that runs the module. */
+typedef void (*SamLinearObserver) (const char *name, const float *x,
+    int64_t M, int K, int64_t ldx, const float *y, int N, int64_t ldy,
+    void *user_data);
+typedef void (*SamAttentionObserver) (const char *name, const float *q,
+    int64_t ldq, const float *k, int64_t ldk, const float *v, int64_t ldv,
+    int64_t Nq, int64_t Nk, int H, int D, int Dv, void *user_data);
+
+void sam_model_set_observers (SamModel * m, SamLinearObserver lin,
+    SamAttentionObserver att, void *user_data);
+
+/* Forces fake quantization (simulation) instead of the int8 GEMM. */
+void sam_model_set_quant_sim (SamModel * m, gboolean sim);
+
+/* y[M, N] = Linear @name (x[M, K]). */
+void sam_model_linear (const SamModel * m, SamPool * pool, const char *name,
+    const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy);
+/* Same, the name printf-formatted. */
+void sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
+    int64_t M, int64_t ldx, float *y, int64_t ldy, const char *fmt, ...)
+    G_GNUC_PRINTF (8, 9);
+
+/* sam_attention () of attention module @name, quantized if the file says. */
+void sam_model_attention (const SamModel * m, SamPool * pool,
+    const char *name, const float *q, int64_t ldq, const float *k,
+    int64_t ldk, const float *v, int64_t ldv, float *out, int64_t ldo,
+    int64_t Nq, int64_t Nk, int H, int D, int Dv);
+
+/* Loader hooks (model.c). */
+gboolean sam_quant_tensor_ok (const SamModel * m, const SamStTensor * t,
+    const char *name);
+gboolean sam_quant_state_init (SamModel * m, GError ** error);
+void sam_quant_state_free (SamModel * m);
+
+/* Bytes of weights as the engine holds them (float views, int8 + scales,
+ * packed GEMM copies). */
+int64_t sam_model_weight_bytes (const SamModel * m);
+
+#endif
