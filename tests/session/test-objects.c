@@ -1,0 +1,229 @@
+/* test-objects — objects of a session on the t256 fixture's model and
+ * frames: the cap on objects, removal and re-adding (objects are
+ * independent: the others' results do not change by a bit), correction
+ * clicks on a tracked object, reset, and bounded memory. */
+#include "session-util.h"
+
+static T256 t;
+
+static const float click1[2] = { 56.064f, 165.888f };
+static const float click2[2] = { 172.8f, 121.6f };
+static const gint32 positive[1] = { 1 };
+
+static void
+click (SamSession * s, guint32 id, const float *xy)
+{
+  SamPrompt p = { 0 };
+  GError *err = NULL;
+  p.n_points = 1;
+  p.points = xy;
+  p.labels = positive;
+  p.clear_old = TRUE;
+  g_assert_true (sam_session_add_prompt (s, id, &p, &err));
+  g_assert_no_error (err);
+}
+
+/* The results of object @id in @r, as bytes (empty when absent). */
+static GByteArray *
+object_bytes (const SamFrameResult * r, guint32 id)
+{
+  GByteArray *a = g_byte_array_new ();
+  for (int i = 0; i < r->n_objects; i++)
+    if (r->objects[i].obj_id == id) {
+      SamFrameResult one = *r;
+      one.n_objects = 1;
+      one.objects = &r->objects[i];
+      one.frame_index = 0;
+      append_result (a, &one);
+    }
+  return a;
+}
+
+static GByteArray *
+step_object (SamSession * s, int f, guint32 id)
+{
+  SamImage img = t256_frame (&t, f);
+  SamFrameResult r;
+  GError *err = NULL;
+  g_assert_true (sam_session_process_frame (s, &img, &r, &err));
+  g_assert_no_error (err);
+  return object_bytes (&r, id);
+}
+
+static GByteArray *step_object (SamSession * s, int f, guint32 id);
+
+/* Processes @f on @s tracking objects 1 and 2 and their clones; returns
+ * object 1's bytes after checking object 2 against @alone's. */
+#define step_both(s, f) step_pair (s, alone, f)
+
+static void assert_same (GByteArray * a, GByteArray * b);
+
+static GByteArray *
+step_pair (SamSession * s, SamSession * alone, int f)
+{
+  SamImage img = t256_frame (&t, f);
+  SamFrameResult r;
+  GError *err = NULL;
+  g_assert_true (sam_session_process_frame (s, &img, &r, &err));
+  g_assert_no_error (err);
+  g_assert_cmpint (r.n_objects, ==, 2);
+  GByteArray *one = object_bytes (&r, 1);
+  assert_same (object_bytes (&r, 2), step_object (alone, f, 2));
+  return one;
+}
+
+static void
+assert_same (GByteArray * a, GByteArray * b)
+{
+  g_assert_cmpuint (a->len, >, 0);
+  g_assert_cmpuint (a->len, ==, b->len);
+  g_assert_true (memcmp (a->data, b->data, a->len) == 0);
+  g_byte_array_unref (a);
+  g_byte_array_unref (b);
+}
+
+static void
+test_cap (void)
+{
+  SamSession *s = t256_session (&t, 0, 2);
+  SamPrompt p = { 0 };
+  GError *err = NULL;
+  click (s, 7, click1);
+  click (s, 9, click2);
+  p.n_points = 1;
+  p.points = click1;
+  p.labels = positive;
+  g_assert_false (sam_session_add_prompt (s, 11, &p, &err));
+  g_assert_error (err, SAM_ERROR, SAM_ERROR_LIMIT);
+  g_assert_nonnull (strstr (err->message, "max_objects = 2"));
+  g_clear_error (&err);
+  /* a known id is a correction, not a new object */
+  g_assert_true (sam_session_add_prompt (s, 9, &p, &err));
+  g_assert_cmpint (sam_session_n_objects (s), ==, 2);
+  /* removing one makes room */
+  sam_session_remove_object (s, 7);
+  sam_session_remove_object (s, 12345);       /* unknown: nothing */
+  g_assert_true (sam_session_add_prompt (s, 11, &p, &err));
+  g_assert_no_error (err);
+  g_assert_cmpint (sam_session_n_objects (s), ==, 2);
+  sam_session_free (s);
+
+  SamSessionParams sp;
+  sam_session_params_init (&sp);
+  sp.input_size = t.S;
+  sp.max_objects = 65;
+  g_assert_null (sam_session_new (t.model, &sp, &err));
+  g_assert_error (err, SAM_ERROR, SAM_ERROR_LIMIT);
+  g_clear_error (&err);
+  sp.max_objects = 16;
+  sp.memory_precision = 3;
+  g_assert_null (sam_session_new (t.model, &sp, &err));
+  g_assert_error (err, SAM_ERROR, SAM_ERROR_LIMIT);
+  g_clear_error (&err);
+}
+
+/* Object 2 tracked alone and next to object 1 (added, removed, re-added)
+ * gives the same bytes: objects share only the image features. */
+static void
+test_remove_readd (void)
+{
+  SamSession *alone = t256_session (&t, 0, 0);
+  SamSession *both = t256_session (&t, 0, 0);
+  SamSession *fresh = t256_session (&t, 0, 0);
+  click (alone, 2, click2);
+  click (both, 1, click1);
+  click (both, 2, click2);
+  for (int f = 0; f < 6; f++) {
+    if (f == 2) {
+      sam_session_remove_object (both, 1);
+      g_assert_cmpint (sam_session_n_objects (both), ==, 1);
+    }
+    if (f == 4) {
+      /* id 1 comes back as a new object prompted on frame 4: its result
+       * there is that of a first prompt (no memory) */
+      click (both, 1, click1);
+      click (fresh, 1, click1);
+      assert_same (step_object (fresh, f, 1), step_both (both, f));
+      continue;
+    }
+    assert_same (step_object (both, f, 2), step_object (alone, f, 2));
+  }
+  sam_session_free (alone);
+  sam_session_free (both);
+  sam_session_free (fresh);
+}
+
+static void
+test_reprompt_reset (void)
+{
+  SamSession *s = t256_session (&t, 0, 0);
+  SamImage img;
+  SamFrameResult r;
+  GError *err = NULL;
+  click (s, 5, click1);
+  GByteArray *first = step_object (s, 0, 5);
+  img = t256_frame (&t, 1);
+  g_assert_true (sam_session_process_frame (s, &img, &r, &err));
+  g_assert_false (r.objects[0].is_cond_frame);
+  /* a correction click: frame 2 becomes a conditioning frame */
+  SamPrompt p = { 0 };
+  const float neg[2] = { 60.f, 150.f };
+  const gint32 negative[1] = { 0 };
+  p.n_points = 1;
+  p.points = neg;
+  p.labels = negative;
+  g_assert_true (sam_session_add_prompt (s, 5, &p, &err));
+  img = t256_frame (&t, 2);
+  g_assert_true (sam_session_process_frame (s, &img, &r, &err));
+  g_assert_cmpint (r.n_objects, ==, 1);
+  g_assert_true (r.objects[0].is_cond_frame);
+  img = t256_frame (&t, 3);
+  g_assert_true (sam_session_process_frame (s, &img, &r, &err));
+  g_assert_false (r.objects[0].is_cond_frame);
+  g_assert_cmpuint (sam_session_memory_bytes (s), >, 0);
+
+  /* reset: back to a fresh session, whose first frame is bit-identical */
+  sam_session_reset (s);
+  g_assert_cmpint (sam_session_n_objects (s), ==, 0);
+  g_assert_cmpuint (sam_session_frame_index (s), ==, 0);
+  g_assert_cmpuint (sam_session_memory_bytes (s), ==, 0);
+  img = t256_frame (&t, 0);
+  g_assert_true (sam_session_process_frame (s, &img, &r, &err));
+  g_assert_cmpint (r.n_objects, ==, 0);
+  sam_session_reset (s);
+  click (s, 5, click1);
+  assert_same (step_object (s, 0, 5), first);
+  sam_session_free (s);
+}
+
+/* Memory stops growing once the banks are full (7 memories, 16 pointers). */
+static void
+test_bounded (void)
+{
+  SamSession *s = t256_session (&t, 0, 0);
+  gsize full = 0;
+  click (s, 1, click1);
+  for (int f = 0; f < 24; f++) {
+    if (f % 10 == 5)
+      click (s, 1, click1);     /* more conditioning frames too */
+    g_byte_array_unref (step_object (s, f, 1));
+    if (f == 19)
+      full = sam_session_memory_bytes (s);
+  }
+  g_assert_cmpuint (sam_session_memory_bytes (s), ==, full);
+  sam_session_free (s);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  t256_open (&t);
+  g_test_add_func ("/session/objects/cap", test_cap);
+  g_test_add_func ("/session/objects/remove-readd", test_remove_readd);
+  g_test_add_func ("/session/objects/reprompt-reset", test_reprompt_reset);
+  g_test_add_func ("/session/objects/bounded", test_bounded);
+  int rc = g_test_run ();
+  t256_close (&t);
+  return rc;
+}
