@@ -11,6 +11,7 @@
 #include "kernels/gemm-i8.h"
 
 #include <glib.h>
+#include <cpuid.h>
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,17 @@ sam_isa_name (SamIsa isa)
   return isa >= 0 && isa < SAM_ISA_COUNT ? isa_names[isa] : "?";
 }
 
+/* AVX-VNNI: CPUID.(EAX=7, ECX=1):EAX[4]. Read directly: clang < 16 does not
+ * know "avxvnni" in __builtin_cpu_supports. */
+static bool
+cpu_has_avxvnni (void)
+{
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count (7, 1, &a, &b, &c, &d))
+    return false;
+  return (a >> 4) & 1u;
+}
+
 bool
 sam_gemm_i8_isa_supported (SamIsa isa)
 {
@@ -93,7 +105,7 @@ sam_gemm_i8_isa_supported (SamIsa isa)
       return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
     case SAM_ISA_AVXVNNI:
       return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
-          && __builtin_cpu_supports ("avxvnni");
+          && cpu_has_avxvnni ();
     case SAM_ISA_AVX512VNNI:
       return __builtin_cpu_supports ("avx512f")
           && __builtin_cpu_supports ("avx512bw")
