@@ -1,6 +1,7 @@
 /* samseg-kbench — f32 kernel micro-benchmark on the SAM 2.1 hot shapes.
  *
  *   samseg-kbench [-t THREADS] [-r RUNS] [-i ref|avx2|avx512|all] [-s FILTER]
+ *                 [-m MODEL.safetensors [-S SIZE]]
  *
  * For each ISA (default: the detected one) measures the FMA peak of one core
  * (independent FMA chains, no memory traffic), then runs each shape RUNS
@@ -12,9 +13,13 @@
  * imbalance between our threads). Linear timings include
  * packing the weight, as sam_linear does on every call. The ref ISA runs the
  * shapes with M divided by 16 (it would take minutes otherwise).
+ * With -m, also times the whole image encoder at SIZE (default 1024) on a
+ * random image with the selected ISA (SAMSEG_FORCE_ISA picks another).
  */
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
+#include "nn/nn.h"
+#include "sam/sam.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -291,9 +296,39 @@ alloc_shape (const Shape * s, int64_t mdiv, void **bufs)
   }
 }
 
+static void
+bench_encoder (SamPool * pool, const char *path, int S, int runs)
+{
+  GError *err = NULL;
+  SamModel *m = sam_model_load (path, NULL, &err);
+  if (!m) {
+    fprintf (stderr, "samseg-kbench: %s\n", err->message);
+    g_error_free (err);
+    return;
+  }
+  float *img = rand_buf ((int64_t) S * S * 3, 5);
+  SamImageFeatures f;
+  sam_image_features_alloc (&f, S);
+  double best = INFINITY, bestc = INFINITY;
+  for (int r = 0; r < runs; r++) {
+    gint64 t0 = g_get_monotonic_time ();
+    double c0 = cpu_seconds ();
+    sam_image_encoder_run (m, pool, img, S, &f, NULL, "enc0");
+    best = MIN (best, (g_get_monotonic_time () - t0) / 1e3);
+    bestc = MIN (bestc, (cpu_seconds () - c0) * 1e3);
+  }
+  printf ("\n[%s] image encoder %dx%d: best %.1f ms wall, %.1f ms CPU "
+      "(all threads)\n", sam_cpu_isa_name (sam_cpu_isa ()), S, S, best, bestc);
+  sam_image_features_clear (&f);
+  g_free (img);
+  sam_model_unref (m);
+}
+
 int
 main (int argc, char **argv)
 {
+  const char *model = NULL;
+  int size = 1024;
   int threads = 0, runs = 3;
   const char *isa_arg = NULL, *filter = NULL;
   for (int i = 1; i < argc; i++) {
@@ -305,9 +340,13 @@ main (int argc, char **argv)
       isa_arg = argv[++i];
     else if (!strcmp (argv[i], "-s") && i + 1 < argc)
       filter = argv[++i];
+    else if (!strcmp (argv[i], "-m") && i + 1 < argc)
+      model = argv[++i];
+    else if (!strcmp (argv[i], "-S") && i + 1 < argc)
+      size = atoi (argv[++i]);
     else {
       fprintf (stderr, "usage: samseg-kbench [-t THREADS] [-r RUNS] "
-          "[-i ref|avx2|avx512|all] [-s FILTER]\n");
+          "[-i ref|avx2|avx512|all] [-s FILTER] [-m MODEL [-S SIZE]]\n");
       return 2;
     }
   }
@@ -375,6 +414,8 @@ main (int argc, char **argv)
         g_free (bufs[b]);
     }
   }
+  if (model)
+    bench_encoder (pool, model, size, runs);
   sam_pool_free (pool);
   return 0;
 }

@@ -361,6 +361,108 @@ test_threads (void)
   g_rand_free (r);
 }
 
+/* ---- elementwise (public ops, the selected ISA) --------------------------- */
+
+static void
+test_gelu (void)
+{
+  const int64_t n = 1 << 20;
+  float *x = g_new (float, n), *y = g_new (float, n);
+  for (int64_t i = 0; i < n; i++)
+    x[i] = -14.f + 28.f * (float) i / (float) (n - 1);
+  memcpy (y, x, sizeof (float) * n);
+  SamPool *pool = sam_pool_new (2);
+  sam_gelu (pool, y, n - 5);    /* odd length: tails */
+  /* bound: relative 1e-6, plus the float rounding of 1 + erf(z) (what
+   * erff-based code, and PyTorch, have in the negative tail) */
+  double worst = 0;
+  for (int64_t i = 0; i < n - 5; i++) {
+    double xd = x[i], ref = 0.5 * xd * (1.0 + erf (xd * M_SQRT1_2));
+    double e = fabs (y[i] - ref), bound = 1e-6 * fabs (ref) + 1e-7 * fabs (xd);
+    if (e > bound) {
+      g_test_message ("gelu(%.9g) = %.9g, expected %.9g", xd, y[i], ref);
+      g_test_fail ();
+      break;
+    }
+    if (fabs (ref) > 1e-6)
+      worst = MAX (worst, e / fabs (ref));
+  }
+  g_test_message ("%s gelu: max rel error %.3g where |gelu| > 1e-6",
+      sam_cpu_isa_name (sam_cpu_isa ()), worst);
+  float sx[] = { 0.f, -0.f, INFINITY, -40.f, NAN, 1.f, -1.f };
+  sam_gelu (NULL, sx, G_N_ELEMENTS (sx));
+  g_assert_cmpfloat (sx[0], ==, 0.f);
+  g_assert_cmpfloat (sx[1], ==, 0.f);
+  g_assert_true (isinf (sx[2]) && sx[2] > 0);
+  g_assert_cmpfloat (fabs (sx[3]), ==, 0.f);
+  g_assert_true (isnan (sx[4]));
+  g_assert_cmpfloat (fabs (sx[5] - 0.8413447460685429), <, 1e-7);
+  g_assert_cmpfloat (fabs (sx[6] + 0.15865525393145707), <, 1e-7);
+  sam_pool_free (pool);
+  g_free (x);
+  g_free (y);
+}
+
+static void
+test_layernorm (void)
+{
+  GRand *r = g_rand_new_with_seed (5);
+  const int M = 67;
+  const int Cs[] = { 1, 7, 96, 100, 256 };
+  for (guint ci = 0; ci < G_N_ELEMENTS (Cs); ci++) {
+    const int C = Cs[ci];
+    float *x = rnd (r, (int64_t) M * C), *g = rnd (r, C), *b = rnd (r, C);
+    for (int64_t i = 0; i < (int64_t) M * C; i++)
+      x[i] = x[i] * 3.f + 10.f;
+    float *y = g_new (float, (int64_t) M * C);
+    sam_layernorm (NULL, x, M, C, g, b, 1e-6f, y);
+    for (int i = 0; i < M; i++) {
+      double mean = 0, var = 0;
+      for (int k = 0; k < C; k++)
+        mean += x[i * C + k];
+      mean /= C;
+      for (int k = 0; k < C; k++)
+        var += (x[i * C + k] - mean) * (x[i * C + k] - mean);
+      var /= C;
+      for (int k = 0; k < C; k++) {
+        double ref = (x[i * C + k] - mean) / sqrt (var + 1e-6) * g[k] + b[k];
+        g_assert_cmpfloat (fabs (y[i * C + k] - ref), <, 1e-5 * (1 + fabs
+                (ref)));
+      }
+    }
+    /* in place, threads */
+    SamPool *pool = sam_pool_new (3);
+    sam_layernorm (pool, x, M, C, g, b, 1e-6f, x);
+    g_assert_cmpint (memcmp (x, y, sizeof (float) * M * C), ==, 0);
+    sam_pool_free (pool);
+    g_free (x);
+    g_free (g);
+    g_free (b);
+    g_free (y);
+  }
+  g_rand_free (r);
+}
+
+static void
+test_transpose (void)
+{
+  const int64_t shapes[][2] = { {1, 1}, {3, 70}, {64, 64}, {100, 37},
+  {257, 513}
+  };
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    int64_t R = shapes[s][0], C = shapes[s][1];
+    float *a = g_new (float, R * C), *t = g_new (float, R * C);
+    for (int64_t i = 0; i < R * C; i++)
+      a[i] = (float) i;
+    sam_transpose (a, R, C, t);
+    for (int64_t r = 0; r < R; r++)
+      for (int64_t c = 0; c < C; c++)
+        g_assert_cmpfloat (t[c * R + r], ==, a[r * C + c]);
+    g_free (a);
+    g_free (t);
+  }
+}
+
 /* SAMSEG_FORCE_ISA caps the selected ISA (run by meson with the variable set). */
 static void
 test_isa (void)
@@ -396,5 +498,8 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/attention", test_attention);
   g_test_add_func ("/kernels/conv", test_conv);
   g_test_add_func ("/kernels/threads", test_threads);
+  g_test_add_func ("/kernels/gelu", test_gelu);
+  g_test_add_func ("/kernels/layernorm", test_layernorm);
+  g_test_add_func ("/kernels/transpose", test_transpose);
   return g_test_run ();
 }
