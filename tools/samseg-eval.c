@@ -6,6 +6,7 @@
  *
  *   samseg-eval --model M --dataset DIR [--input-size N] [--threads N]
  *               [--clip NAME]... [--frames N] [--json]
+ *               [--memory-precision bf16|f32|int8]
  */
 #include "core/safetensors.h"
 #include "io/video-decode.h"
@@ -26,6 +27,7 @@ typedef struct {
   gint max_frames;
   gchar **clips;
   gboolean json;
+  gint memory_precision;        /* SamMemoryPrecision */
 } Options;
 
 typedef struct {
@@ -237,6 +239,7 @@ eval_clip (SamModel * model, const Options * opt, SamSafetensors * st,
   sam_session_params_init (&sp);
   sp.input_size = opt->input_size;
   sp.n_threads = opt->n_threads;
+  sp.memory_precision = opt->memory_precision;
   /* The reference ran the offline predictor, which knows the video length. */
   sp.num_frames = n_gt;
   s = sam_session_new (model, &sp, error);
@@ -502,7 +505,7 @@ int
 main (int argc, char **argv)
 {
   Options opt = { 0 };
-  gchar *model = NULL, *dataset = NULL;
+  gchar *model = NULL, *dataset = NULL, *precision = NULL;
   GOptionEntry entries[] = {
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
         "SAM 2.1 model (safetensors)", "PATH"},
@@ -518,6 +521,8 @@ main (int argc, char **argv)
         "Only the first N frames of each clip", "N"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &opt.json,
         "Print {\"clips\": {...}, \"j_mean\", \"j_ref_mean\"} as JSON", NULL},
+    {"memory-precision", 'p', 0, G_OPTION_ARG_STRING, &precision,
+        "Memory bank storage: bf16 (default), f32, int8", "P"},
     {NULL}
   };
   GError *err = NULL;
@@ -536,6 +541,17 @@ main (int argc, char **argv)
         "(see --help)\n");
     return 2;
   }
+  if (!precision || strcmp (precision, "bf16") == 0)
+    opt.memory_precision = SAM_MEMORY_PRECISION_BF16;
+  else if (strcmp (precision, "f32") == 0)
+    opt.memory_precision = SAM_MEMORY_PRECISION_F32;
+  else if (strcmp (precision, "int8") == 0)
+    opt.memory_precision = SAM_MEMORY_PRECISION_INT8;
+  else {
+    g_printerr ("samseg-eval: --memory-precision is bf16, f32 or int8\n");
+    return 2;
+  }
+  g_free (precision);
   opt.model_path = model;
   opt.dataset = dataset;
   int rc = run (&opt);
