@@ -523,6 +523,8 @@ sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
     c.bq -= MR;
   c.nqb = (Nq + c.bq - 1) / c.bq;
   (void) NR;
+  sam_k_hint_hugepages (out, (int64_t) sizeof (float) * ((Nq - 1) * ldo +
+          (int64_t) H * Dv));
   sam_pool_for (pool, c.nqb * H, 1, flash_tasks, &c);
   sam_k_scratch_put (SAM_SCRATCH_PACK_B, Kp);
   sam_k_scratch_put (SAM_SCRATCH_PACK_V, Vp);

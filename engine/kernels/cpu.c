@@ -3,6 +3,9 @@
 
 #include <string.h>
 #include <glib.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 static SamIsa
 probe (void)
@@ -164,4 +167,20 @@ sam_k_scratch_put (SamScratchSlot slot, float *p)
     s->busy[slot] = false;
   else
     g_aligned_free (p);
+}
+
+/* ---- huge-page hint ---------------------------------------------------- */
+
+void
+sam_k_hint_hugepages (void *p, int64_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t) 2 << 20;
+  if (bytes < (int64_t) (4 * huge))
+    return;
+  uintptr_t b = ((uintptr_t) p + huge - 1) & ~(huge - 1);
+  uintptr_t e = ((uintptr_t) p + (uintptr_t) bytes) & ~(huge - 1);
+  if (e > b)
+    (void) madvise ((void *) b, e - b, MADV_HUGEPAGE);
+#endif
 }

@@ -124,6 +124,13 @@ typedef enum
 float *sam_k_scratch_get (SamScratchSlot slot, int64_t n_floats);
 void sam_k_scratch_put (SamScratchSlot slot, float *p);
 
+/* Output buffers the kernels are about to fill for the first time cost a
+ * page fault per 4 KiB (expensive, notably in VMs). For a large output this
+ * advises transparent huge pages on the 2 MiB-aligned part of [p, p+bytes)
+ * (Linux MADV_HUGEPAGE; a hint only, contents unchanged, no-op elsewhere).
+ * Pages already present are not affected. */
+void sam_k_hint_hugepages (void *p, int64_t bytes);
+
 /* ---- GEMM (gemm-f32.c) ------------------------------------------------ */
 
 /* Floats needed to pack a K x N B for table kt. */

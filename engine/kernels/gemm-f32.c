@@ -446,5 +446,6 @@ sam_k_gemm_f32 (const SamKernelsF32 * kt, SamPool * pool, const float *A,
   int64_t pp = (np + ncb - 1) / ncb;    /* panels per column block */
   c.nc = pp * NR;
   c.nbn = (np + pp - 1) / pp;
+  sam_k_hint_hugepages (C, (int64_t) sizeof (float) * ((M - 1) * ldc + N));
   sam_pool_for (pool, nbm * c.nbn, 1, gemm_tasks, &c);
 }
