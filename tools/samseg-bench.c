@@ -9,20 +9,17 @@
  * Object 1..N are clicked on frame 0; later frames carry no prompt, so after
  * num_maskmem frames the memory bank is full and every timed frame does the
  * steady-state work. Times are medians over the frames after --warmup.
- * Each configuration runs in a child process so that its peak RSS (VmHWM)
- * is its own (not the other size's, nor writing the synthetic model's).
+ * Each configuration runs in a fresh child process so that its peak RSS
+ * (VmHWM) is its own.
  */
 #include "model/synth.h"
 #include "sam/sam.h"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 enum
 { ST_IMAGE_ENCODER, ST_MEMORY_ATTENTION, ST_DECODER, ST_MEMORY_ENCODER,
@@ -180,56 +177,71 @@ out:
   g_free (stage_ms);
 }
 
-/* Runs one configuration in a child so VmHWM is not shared between sizes. */
+/* Runs one configuration in a fresh process (this program, re-executed with
+ * --in-process) so that VmHWM is its own: not the other size's, nor that of
+ * writing the synthetic model. Reads its row back from its JSON. */
 static void
-run_config_isolated (const Options * opt, gint input_size, Row * row)
+run_config_child (const Options * opt, gint input_size, Row * row)
 {
-  int fds[2];
+  gchar *self = g_file_read_link ("/proc/self/exe", NULL);
+  gchar *a_size = g_strdup_printf ("%d", input_size);
+  gchar *a_obj = g_strdup_printf ("%d", opt->objects);
+  gchar *a_frames = g_strdup_printf ("%d", opt->frames);
+  gchar *a_warmup = g_strdup_printf ("%d", opt->warmup);
+  gchar *a_threads = g_strdup_printf ("%d", opt->n_threads);
+  const gchar *argv[] = { self, "--in-process", "--json",
+    "--model", opt->model_path, "--input-size", a_size, "--objects", a_obj,
+    "--frames", a_frames, "--warmup", a_warmup, "--threads", a_threads, NULL
+  };
+  gchar *out = NULL;
+  gint status = 0;
+  GError *err = NULL;
+  JsonParser *p = json_parser_new ();
+
   memset (row, 0, sizeof *row);
-  if (pipe (fds) != 0) {
-    g_snprintf (row->error, sizeof row->error, "pipe: %s", strerror (errno));
-    return;
+  if (!self) {
+    g_strlcpy (row->error, "cannot find /proc/self/exe", sizeof row->error);
+    goto out;
   }
-  fflush (NULL);
-  pid_t pid = fork ();
-  if (pid == 0) {
-    Row r;
-    close (fds[0]);
-    run_config (opt, input_size, &r);
-    const char *p = (const char *) &r;
-    gsize left = sizeof r;
-    while (left > 0) {
-      ssize_t n = write (fds[1], p, left);
-      if (n <= 0)
-        _exit (1);
-      p += n;
-      left -= (gsize) n;
-    }
-    _exit (0);
+  /* The child's stderr goes straight to ours. */
+  if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_CHILD_INHERITS_STDIN,
+          NULL, NULL, &out, NULL, &status, &err)
+      || !g_spawn_check_wait_status (status, &err)
+      || !json_parser_load_from_data (p, out, -1, &err)) {
+    g_snprintf (row->error, sizeof row->error, "input size %d: %s",
+        input_size, err->message);
+    goto out;
   }
-  close (fds[1]);
-  if (pid < 0) {
-    g_snprintf (row->error, sizeof row->error, "fork: %s", strerror (errno));
-    close (fds[0]);
-    return;
+  JsonNode *root = json_parser_get_root (p);
+  JsonArray *rows = root && JSON_NODE_HOLDS_ARRAY (root) ?
+      json_node_get_array (root) : NULL;
+  JsonObject *o = rows && json_array_get_length (rows) == 1 ?
+      json_array_get_object_element (rows, 0) : NULL;
+  JsonObject *st = o ? json_object_get_object_member (o, "stages_ms") : NULL;
+  if (!st) {
+    g_snprintf (row->error, sizeof row->error, "input size %d: unexpected "
+        "output", input_size);
+    goto out;
   }
-  gsize got = 0;
-  while (got < sizeof *row) {
-    ssize_t n = read (fds[0], (char *) row + got, sizeof *row - got);
-    if (n <= 0)
-      break;
-    got += (gsize) n;
-  }
-  close (fds[0]);
-  int status = 0;
-  waitpid (pid, &status, 0);
-  if (got != sizeof *row) {
-    memset (row, 0, sizeof *row);
-    g_snprintf (row->error, sizeof row->error, "the benchmark process for "
-        "input size %d died (%s %d)", input_size,
-        WIFSIGNALED (status) ? "signal" : "status",
-        WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
-  }
+  row->input_size = (gint) json_object_get_int_member (o, "input_size");
+  row->objects = (gint) json_object_get_int_member (o, "objects");
+  row->frames_timed = opt->frames - opt->warmup;
+  row->frame_ms = json_object_get_double_member (o, "frame_ms");
+  for (gint k = 0; k < N_STAGES; k++)
+    row->stages_ms[k] = json_object_get_double_member (st, stage_names[k]);
+  row->rss_kb = json_object_get_int_member (o, "rss_kb");
+  row->ok = TRUE;
+
+out:
+  g_clear_error (&err);
+  g_object_unref (p);
+  g_free (out);
+  g_free (self);
+  g_free (a_size);
+  g_free (a_obj);
+  g_free (a_frames);
+  g_free (a_warmup);
+  g_free (a_threads);
 }
 
 static void
@@ -296,6 +308,7 @@ main (int argc, char **argv)
   Options opt = { NULL, 1, 12, 8, 0, FALSE };
   gchar *model = NULL;
   gint input_size = 0;
+  gboolean in_process = FALSE;
   GOptionEntry entries[] = {
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
         "SAM 2.1 model (default: a synthetic tiny model)", "PATH"},
@@ -311,6 +324,9 @@ main (int argc, char **argv)
         "Worker threads (default: all cores)", "N"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &opt.json,
         "Print a JSON list of rows", NULL},
+    {"in-process", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &in_process,
+        "Measure in this process (used for the per-size child processes)",
+        NULL},
     {NULL}
   };
   GError *err = NULL;
@@ -332,6 +348,10 @@ main (int argc, char **argv)
     opt.warmup = opt.frames - 1;
 
   gchar *tmpdir = NULL, *tmpmodel = NULL;
+  if (in_process && (!model || !input_size)) {
+    g_printerr ("samseg-bench: --in-process needs --model and --input-size\n");
+    return 2;
+  }
   if (!model) {
     tmpdir = g_dir_make_tmp ("samseg-bench-XXXXXX", &err);
     if (!tmpdir) {
@@ -363,7 +383,10 @@ main (int argc, char **argv)
   Row rows[2];
   int rc = 0;
   for (gint i = 0; i < n; i++) {
-    run_config_isolated (&opt, sizes[i], &rows[i]);
+    if (in_process)
+      run_config (&opt, sizes[i], &rows[i]);
+    else
+      run_config_child (&opt, sizes[i], &rows[i]);
     if (!rows[i].ok) {
       g_printerr ("samseg-bench: input size %d: %s\n", sizes[i],
           rows[i].error);
