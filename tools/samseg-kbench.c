@@ -221,11 +221,11 @@ run_shape (const SamKernelsF32 * kt, SamPool * pool, const Shape * s,
       int64_t M = MAX (1, s->a / mdiv), K = s->b, N = s->c;
       float *x = bufs[0], *W = bufs[1], *b = bufs[2], *y = bufs[3];
       t0 = g_get_monotonic_time ();
-      float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, N),
-          sizeof (float), 64);
+      float *Bp = sam_k_scratch_get (SAM_SCRATCH_PACK_B,
+          sam_k_pack_b_size (kt, K, N));
       sam_k_pack_b_nk (kt, pool, W, K, K, N, Bp);
       sam_k_gemm_f32 (kt, pool, x, K, Bp, y, N, M, N, K, false, b);
-      g_aligned_free (Bp);
+      sam_k_scratch_put (SAM_SCRATCH_PACK_B, Bp);
       *flops = 2.0 * M * K * N;
       break;
     }
