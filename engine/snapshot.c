@@ -442,8 +442,13 @@ sam_session_load (SamModel * m, const gchar * path,
   JsonParser *parser = json_parser_new ();
   if (!check_header (st, m, path, error))
     goto fail;
-  if (!json_parser_load_from_data (parser, sam_safetensors_metadata (st,
-              "state"), -1, NULL)
+  const char *state = sam_safetensors_metadata (st, "state");
+  if (sam_json_depth (state, strlen (state), SAM_ST_MAX_JSON_DEPTH) >
+      SAM_ST_MAX_JSON_DEPTH) {
+    bad (error, path, "state nests too deep");
+    goto fail;
+  }
+  if (!json_parser_load_from_data (parser, state, -1, NULL)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
     bad (error, path, "state is not JSON");
     goto fail;

@@ -143,9 +143,10 @@ bad:
 /* The deepest bracket nesting of a JSON text (outside strings), stopping
  * early past @max. json-glib's parser recurses per level, so a header of a
  * few MiB of '[' would overflow the stack: check before handing it over. */
-static int
-json_depth (const guint8 * p, size_t n, int max)
+int
+sam_json_depth (const void *text, size_t n, int max)
 {
+  const guint8 *p = text;
   int depth = 0, deepest = 0;
   gboolean in_str = FALSE;
   for (size_t i = 0; i < n && deepest <= max; i++) {
@@ -190,7 +191,7 @@ parse (SamSafetensors * st, GError ** error)
   guint64 blob_len = st->len - 8 - hlen;
 
   /* a safetensors header nests 3 deep ({name: {shape: [...]}}) */
-  if (json_depth (st->bytes + 8, hlen, SAM_ST_MAX_JSON_DEPTH) >
+  if (sam_json_depth (st->bytes + 8, hlen, SAM_ST_MAX_JSON_DEPTH) >
       SAM_ST_MAX_JSON_DEPTH) {
     g_set_error (error, SAM_ERROR, SAM_ERROR_FORMAT,
         "%s: header nests JSON deeper than %d levels", st->path,

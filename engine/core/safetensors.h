@@ -34,6 +34,11 @@ size_t sam_dtype_size (SamDtype t);
 #define SAM_ST_MAX_HEADER (100u * 1024u * 1024u)
 #define SAM_ST_MAX_JSON_DEPTH 32        /* bracket nesting in the header */
 
+/* The deepest bracket nesting of JSON text (outside strings), counted up
+ * to a little past @max. json-glib recurses per level: check untrusted JSON
+ * with this before parsing it, or a few MiB of '[' overflow the stack. */
+int sam_json_depth (const void *text, size_t n, int max);
+
 typedef struct {
   const char *name;
   SamDtype dtype;
