@@ -1,11 +1,13 @@
 /* conv.c — 2-D convolution, channels-last (see ops.h).
  *
  * groups == 1: im2col per group of output rows into a patch matrix whose
- * columns follow (ky, kx, ci) — contiguous channel runs of the input — and
- * one GEMM against the weight reordered to the same column order and packed
- * once per call. Depthwise (groups == Cin == Cout): vectorized over
- * channels, the weight transposed to [KH][KW][C] once per call, one FMA
- * chain per output over (ky, kx) and the bias added last.
+ * columns follow PyTorch's weight order (ci, ky, kx), and one GEMM against
+ * the weight packed once per call. (A (ky, kx, ci) order would copy
+ * contiguous channel runs, but changes the summation order, and the memory
+ * encoder's bf16-rounded outputs moved further from the fixtures with it.)
+ * Depthwise (groups == Cin == Cout): vectorized over channels, the weight
+ * transposed to [KH][KW][C] once per call, one FMA chain per output over
+ * (ky, kx) starting from the bias.
  * Both partition over output rows, so results do not depend on the thread
  * count.
  */
@@ -79,17 +81,15 @@ conv_tasks (void *vctx, int64_t t0, int64_t t1)
     float *p = patch;
     for (int oy = oy0; oy < oy1; oy++)
       for (int ox = 0; ox < c->Wo; ox++)
-        for (int ky = 0; ky < c->KH; ky++) {
-          int iy = oy * c->stride - c->pad + ky;
-          for (int kx = 0; kx < c->KW; kx++, p += Cin) {
-            int ix = ox * c->stride - c->pad + kx;
-            if (iy >= 0 && iy < c->H && ix >= 0 && ix < c->W)
-              memcpy (p, c->x + ((size_t) iy * c->W + ix) * Cin,
-                  sizeof (float) * Cin);
-            else
-              memset (p, 0, sizeof (float) * Cin);
+        for (int ci = 0; ci < Cin; ci++)
+          for (int ky = 0; ky < c->KH; ky++) {
+            int iy = oy * c->stride - c->pad + ky;
+            for (int kx = 0; kx < c->KW; kx++) {
+              int ix = ox * c->stride - c->pad + kx;
+              *p++ = (iy >= 0 && iy < c->H && ix >= 0 && ix < c->W)
+                  ? c->x[((size_t) iy * c->W + ix) * Cin + ci] : 0.f;
+            }
           }
-        }
     sam_k_gemm_f32 (c->kt, NULL, patch, K, c->Bp,
         c->y + (size_t) oy0 * c->Wo * c->Cout, c->Cout,
         (int64_t) (oy1 - oy0) * c->Wo, c->Cout, K, false, c->b);
@@ -102,17 +102,9 @@ conv_im2col (const SamKernelsF32 * kt, SamPool * pool, ConvCtx * c,
     const float *w)
 {
   const int K = c->Cin * c->KH * c->KW;
-  /* weight [Cout, Cin, KH, KW] → [Cout, KH, KW, Cin], then B panels */
-  float *wr = g_new (float, (size_t) c->Cout * K);
-  for (int co = 0; co < c->Cout; co++)
-    for (int ci = 0; ci < c->Cin; ci++)
-      for (int k = 0; k < c->KH * c->KW; k++)
-        wr[(size_t) co * K + (size_t) k * c->Cin + ci] =
-            w[((size_t) co * c->Cin + ci) * c->KH * c->KW + k];
   float *Bp = sam_k_scratch_get (SAM_SCRATCH_PACK_B,
       sam_k_pack_b_size (kt, K, c->Cout));
-  sam_k_pack_b_nk (kt, pool, wr, K, K, c->Cout, Bp);
-  g_free (wr);
+  sam_k_pack_b_nk (kt, pool, w, K, K, c->Cout, Bp);
   c->kt = kt;
   c->Bp = Bp;
   c->rows = MAX (1, 256 / MAX (1, c->Wo));
@@ -157,7 +149,7 @@ dw_rows_c (void *vctx, int64_t r0, int64_t r1)
       int kx0, kx1;
       taps (ox, c->stride, c->pad, c->KW, c->W, &kx0, &kx1);
       for (int ch = 0; ch < C; ch++)
-        acc[ch] = 0.f;
+        acc[ch] = c->b ? c->b[ch] : 0.f;
       for (int ky = ky0; ky < ky1; ky++)
         for (int kx = kx0; kx < kx1; kx++) {
           int iy = (int) oy * c->stride - c->pad + ky;
@@ -168,8 +160,7 @@ dw_rows_c (void *vctx, int64_t r0, int64_t r1)
             acc[ch] += xp[ch] * wp[ch];
         }
       float *yr = c->y + ((size_t) oy * c->Wo + ox) * C;
-      for (int ch = 0; ch < C; ch++)
-        yr[ch] = c->b ? acc[ch] + c->b[ch] : acc[ch];
+      memcpy (yr, acc, sizeof (float) * C);
     }
   }
   g_free (acc);
@@ -196,7 +187,8 @@ dw_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
         for (int v = 0; v < 4; v++) {
           int n = MIN (16, MAX (0, C - c0 - 16 * v));
           mk[v] = (__mmask16) ((1u << n) - 1);
-          acc[v] = _mm512_setzero_ps ();
+          acc[v] = c->b ? _mm512_maskz_loadu_ps (mk[v], c->b + c0 + 16 * v)
+              : _mm512_setzero_ps ();
         }
         for (int ky = ky0; ky < ky1; ky++)
           for (int kx = kx0; kx < kx1; kx++) {
@@ -209,12 +201,8 @@ dw_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
                       xp + 16 * v), _mm512_maskz_loadu_ps (mk[v],
                       wp + 16 * v), acc[v]);
           }
-        for (int v = 0; v < 4; v++) {
-          if (c->b)
-            acc[v] = _mm512_add_ps (acc[v], _mm512_maskz_loadu_ps (mk[v],
-                    c->b + c0 + 16 * v));
+        for (int v = 0; v < 4; v++)
           _mm512_mask_storeu_ps (yr + c0 + 16 * v, mk[v], acc[v]);
-        }
       }
     }
   }
@@ -239,7 +227,8 @@ dw_rows_avx2 (void *vctx, int64_t r0, int64_t r1)
           int n = MIN (8, MAX (0, C - c0 - 8 * v));
           mk[v] = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (n),
               _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
-          acc[v] = _mm256_setzero_ps ();
+          acc[v] = c->b ? _mm256_maskload_ps (c->b + c0 + 8 * v, mk[v])
+              : _mm256_setzero_ps ();
         }
         for (int ky = ky0; ky < ky1; ky++)
           for (int kx = kx0; kx < kx1; kx++) {
@@ -251,12 +240,8 @@ dw_rows_avx2 (void *vctx, int64_t r0, int64_t r1)
               acc[v] = _mm256_fmadd_ps (_mm256_maskload_ps (xp + 8 * v,
                       mk[v]), _mm256_maskload_ps (wp + 8 * v, mk[v]), acc[v]);
           }
-        for (int v = 0; v < 4; v++) {
-          if (c->b)
-            acc[v] = _mm256_add_ps (acc[v], _mm256_maskload_ps (c->b + c0 +
-                    8 * v, mk[v]));
+        for (int v = 0; v < 4; v++)
           _mm256_maskstore_ps (yr + c0 + 8 * v, mk[v], acc[v]);
-        }
       }
     }
   }
