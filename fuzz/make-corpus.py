@@ -249,12 +249,60 @@ def event_seeds():
         b"points={ (double)1, (double)2 }, labels=<(boolean)true>;")
 
 
+def f32(*v):
+    return struct.pack("<%df" % len(v), *v)
+
+
+def quant_seeds():
+    T = "quant"
+    W = "image_encoder.trunk.blocks.0.attn.qkv"
+    A = "image_encoder.trunk.blocks.0.attn"
+    i8 = bytes([1, 255, 3, 4, 5, 250, 7, 8, 9, 10, 11, 12])  # [4, 3]
+    meta = {"samseg.quant": '{"method":"ptq4sam","bits":8}'}
+    base = [(W + ".weight", "I8", [4, 3], i8), (W + ".weight#scale", "F32", [4],
+            f32(0.1, 0.2, 0.3, 0.4)), (W + ".bias", "F32", [4], f32(0, 1, 2, 3))]
+    put(T, "uniform", st(base + [(W + ".input#qparams", "F32", [3],
+                                  f32(0.05, 128, 8))], meta))
+    put(T, "per-channel", st(base + [
+        (W + ".input#scale", "F32", [3], f32(0.1, 0.2, 0.3)),
+        (W + ".input#zero", "F32", [3], f32(1, 2, 3)),
+        (W + ".input#bits", "F32", [1], f32(8))]))
+    put(T, "per-channel-huge-bits", st(base + [
+        (W + ".input#scale", "F32", [3], f32(0.1, 0.2, 0.3)),
+        (W + ".input#zero", "F32", [3], f32(1, 2, 3)),
+        (W + ".input#bits", "F32", [1], f32(1e9))]))
+    put(T, "hluq", st(base + [(W + ".input#hluq", "F32", [5],
+                               f32(0.5, 4.0, 1.0, 0.1, 6))]))
+    put(T, "qparams-nan-bits", st(base + [(W + ".input#qparams", "F32", [3],
+                                           f32(0.05, 1, float("nan")))]))
+    put(T, "two-act-quantizers", st(base + [
+        (W + ".input#qparams", "F32", [3], f32(0.05, 1, 8)),
+        (W + ".input#hluq", "F32", [5], f32(0.5, 4.0, 1.0, 0.1, 6))]))
+    put(T, "minus-128", st([(W + ".weight", "I8", [2, 2], bytes([128, 1, 2, 3])),
+                            (W + ".weight#scale", "F32", [2], f32(1, 1)),
+                            (W + ".input#qparams", "F32", [3], f32(1, 0, 8))]))
+    put(T, "att-agq", st(base + [(W + ".input#qparams", "F32", [3], f32(0.05, 1, 8)),
+                                 (A + "#agq", "F32", [3], f32(0.5, 2, 4))]))
+    put(T, "att-lnq", st(base + [(W + ".input#qparams", "F32", [3], f32(0.05, 1, 8)),
+                                 (A + "#lnq", "F32", [3], f32(0.5, 1.5, 4))]))
+    put(T, "att-drq-qkv", st(base + [(W + ".input#qparams", "F32", [3], f32(0.05, 1, 8)),
+                                     (A + "#drq", "F32", [2], f32(0.01, 4)),
+                                     (A + "#qkv", "F32", [7], f32(0.1, 0, 0.1, 0, 0.1, 0, 8))]))
+    put(T, "att-agq-nan-tau", st(base + [(W + ".input#qparams", "F32", [3], f32(0.05, 1, 8)),
+                                         (A + "#agq", "F32", [3], f32(0.5, float("nan"), 4))]))
+    put(T, "att-not-attention", st([("x#agq", "F32", [3], f32(0.5, 2, 4))]))
+    put(T, "orphan-side", st([(W + ".input#zero", "F32", [3], f32(1, 2, 3))]))
+    put(T, "scalar-i8", st([(W + ".weight", "I8", [], b"\x01"),
+                            (W + ".weight#scale", "F32", [1], f32(1))]))
+
+
 if __name__ == "__main__":
     os.makedirs(DICT, exist_ok=True)
     safetensors_seeds()
     model_seeds()
     prompt_seeds()
     event_seeds()
+    quant_seeds()
     with open(os.path.join(DICT, "safetensors.dict"), "w") as f:
         for w in ["dtype", "shape", "data_offsets", "__metadata__"] + list(DTYPES):
             f.write('"\\"%s\\""\n' % w)
