@@ -176,7 +176,7 @@ sam_k_hint_hugepages (void *p, int64_t bytes)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const uintptr_t huge = (uintptr_t) 2 << 20;
-  if (bytes < (int64_t) (4 * huge))
+  if (bytes < (int64_t) (2 * huge))
     return;
   uintptr_t b = ((uintptr_t) p + huge - 1) & ~(huge - 1);
   uintptr_t e = ((uintptr_t) p + (uintptr_t) bytes) & ~(huge - 1);

@@ -148,6 +148,8 @@ sam_layernorm (SamPool * pool, const float *x, int64_t M, int C,
 {
   LnCtx c = { x, gamma, beta, y, C, eps };
   SamPoolFunc fn = ln_rows;
+  if (y != x)
+    sam_k_hint_hugepages (y, (int64_t) sizeof (float) * M * C);
 #ifdef SAM_X86
   if (sam_cpu_isa () == SAM_ISA_AVX512)
     fn = ln_rows_avx512;
