@@ -279,6 +279,13 @@ sam_session_n_objects (const SamSession * s)
   return (gint) s->objects->len;
 }
 
+guint32
+sam_session_object_id (const SamSession * s, gint i)
+{
+  g_return_val_if_fail (i >= 0 && i < (gint) s->objects->len, 0);
+  return ((SamObject *) s->objects->pdata[i])->id;
+}
+
 gsize
 sam_session_memory_bytes (const SamSession * s)
 {

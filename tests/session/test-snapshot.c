@@ -67,6 +67,8 @@ test_continuation (gconstpointer data)
   g_assert_no_error (err);
   g_assert_cmpuint (sam_session_frame_index (r), ==, 5);
   g_assert_cmpint (sam_session_n_objects (r), ==, 3);
+  for (int i = 0; i < 3; i++)
+    g_assert_cmpuint (sam_session_object_id (r, i), ==, (guint32) i + 1);
   /* the file written from a restored session is the same file */
   save (r, again);
   gchar *a, *b;

@@ -119,8 +119,10 @@ void sam_session_remove_object (SamSession * s, guint32 obj_id);
 void sam_session_reset (SamSession * s);
 /* Index of the next frame to be processed (0 after new/reset). */
 guint64 sam_session_frame_index (const SamSession * s);
-/* Tracked objects (in creation order). */
+/* Tracked objects, and the id of the @i-th (0 <= @i < n_objects) in
+ * creation order — e.g. to learn the ids after sam_session_load(). */
 gint sam_session_n_objects (const SamSession * s);
+guint32 sam_session_object_id (const SamSession * s, gint i);
 /* Bytes held by the objects' memory banks (bounded by the caps). */
 gsize sam_session_memory_bytes (const SamSession * s);
 
