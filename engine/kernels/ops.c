@@ -478,6 +478,7 @@ sam_resize_bicubic (const float *x, int H, int W, int C, float *y, int Ho,
 {
   float sh = area_scale (H, Ho, align_corners), sw = area_scale (W, Wo,
       align_corners);
+  sam_k_hint_hugepages (y, (int64_t) sizeof (float) * Ho * Wo * C);
   for (int oy = 0; oy < Ho; oy++) {
     float fy = src_index (sh, oy, align_corners, true);
     int iy = (int) floorf (fy);
@@ -489,15 +490,22 @@ sam_resize_bicubic (const float *x, int H, int W, int C, float *y, int Ho,
       float wx[4];
       cubic_coeffs (fx - ix, wx);
       float *o = y + ((size_t) oy * Wo + ox) * C;
+      /* the 16 source pixels, clamped once (channel loop vectorizes) */
+      const float *p[4][4];
+      for (int a = 0; a < 4; a++) {
+        int yy = CLAMP (iy - 1 + a, 0, H - 1);
+        for (int bb = 0; bb < 4; bb++) {
+          int xx = CLAMP (ix - 1 + bb, 0, W - 1);
+          p[a][bb] = x + ((size_t) yy * W + xx) * C;
+        }
+      }
+#pragma GCC ivdep
       for (int ch = 0; ch < C; ch++) {
         float rows[4];
         for (int a = 0; a < 4; a++) {
-          int yy = CLAMP (iy - 1 + a, 0, H - 1);
           float r = 0.f;
-          for (int bb = 0; bb < 4; bb++) {
-            int xx = CLAMP (ix - 1 + bb, 0, W - 1);
-            r += x[((size_t) yy * W + xx) * C + ch] * wx[bb];
-          }
+          for (int bb = 0; bb < 4; bb++)
+            r += p[a][bb][ch] * wx[bb];
           rows[a] = r;
         }
         o[ch] = rows[0] * wy[0] + rows[1] * wy[1] + rows[2] * wy[2] +
