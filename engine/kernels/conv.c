@@ -80,16 +80,27 @@ conv_tasks (void *vctx, int64_t t0, int64_t t1)
     const int oy0 = (int) t * c->rows, oy1 = MIN (c->Ho, oy0 + c->rows);
     float *p = patch;
     for (int oy = oy0; oy < oy1; oy++)
-      for (int ox = 0; ox < c->Wo; ox++)
+      for (int ox = 0; ox < c->Wo; ox++) {
+        const int ix0 = ox * c->stride - c->pad;
+        const bool inside = ix0 >= 0 && ix0 + c->KW <= c->W;
         for (int ci = 0; ci < Cin; ci++)
           for (int ky = 0; ky < c->KH; ky++) {
-            int iy = oy * c->stride - c->pad + ky;
-            for (int kx = 0; kx < c->KW; kx++) {
-              int ix = ox * c->stride - c->pad + kx;
-              *p++ = (iy >= 0 && iy < c->H && ix >= 0 && ix < c->W)
-                  ? c->x[((size_t) iy * c->W + ix) * Cin + ci] : 0.f;
-            }
+            const int iy = oy * c->stride - c->pad + ky;
+            if (iy < 0 || iy >= c->H) {
+              memset (p, 0, sizeof (float) * c->KW);
+              p += c->KW;
+            } else if (inside) {
+              const float *src = c->x + ((size_t) iy * c->W + ix0) * Cin + ci;
+              for (int kx = 0; kx < c->KW; kx++)
+                *p++ = src[(size_t) kx * Cin];
+            } else
+              for (int kx = 0; kx < c->KW; kx++) {
+                int ix = ix0 + kx;
+                *p++ = (ix >= 0 && ix < c->W)
+                    ? c->x[((size_t) iy * c->W + ix) * Cin + ci] : 0.f;
+              }
           }
+      }
     sam_k_gemm_f32 (c->kt, NULL, patch, K, c->Bp,
         c->y + (size_t) oy0 * c->Wo * c->Cout, c->Cout,
         (int64_t) (oy1 - oy0) * c->Wo, c->Cout, K, false, c->b);
