@@ -70,10 +70,14 @@ main (int argc, char **argv)
     return 2;
   }
   GError *err = NULL;
-  if (!sam_synth_write_model (variant, seed, (SamSynthOverride *) ov->data,
-          (int) ov->len, out, &err)) {
+  gboolean ok = sam_synth_write_model (variant, seed,
+      (SamSynthOverride *) ov->data, (int) ov->len, out, &err);
+  if (!ok) {
     fprintf (stderr, "samseg-mkmodel: %s\n", err->message);
-    return 1;
+    g_error_free (err);
   }
-  return 0;
+  for (guint i = 0; i < ov->len; i++)
+    g_free (g_array_index (ov, SamSynthOverride, i).name);
+  g_array_unref (ov);
+  return ok ? 0 : 1;
 }
