@@ -1,7 +1,7 @@
 /* samseg-check — parity of the engine against a reference fixture.
  *
  *   samseg-check [--json] [--threads N] [--memory-precision bf16|f32|int8]
- *                FIXTURE.safetensors...
+ *                [--compare QUANTIZED_MODEL] FIXTURE.safetensors...
  *
  * Rebuilds the fixture's synthetic model from its metadata (seed, overrides),
  * replays its prompt schedule frame by frame, and compares every tensor the
@@ -12,6 +12,16 @@
  * the reference (which stores bf16): expect it to fail the tolerances; the
  * summary's mean rel L2 and sign agreement over the per-frame outputs are
  * the numbers to read.
+ *
+ * --compare QUANTIZED_MODEL runs the fixture's frames and prompts through
+ * the float model and through QUANTIZED_MODEL (samseg-quantize of the same
+ * float model) and reports, instead of parity, the SQNR in dB
+ * (10 log10 Σ f² / Σ (f − q)²) of every tapped tensor and per-frame output,
+ * of every Linear's output (first call, end to end: upstream error
+ * included), mask-sign agreement on |float logit| > 0.02, and the pooled
+ * mask_logit_sqnr_db / sign_agree over all frames' low-res mask logits.
+ * Exits 1 below 30 dB or 99% sign agreement (the W8A8 target); --min-sqnr
+ * and --min-sign change the thresholds.
  */
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -21,6 +31,7 @@
 
 #include "fixture.h"
 #include "replay.h"
+#include "model/quantized.h"
 
 typedef struct
 {
@@ -175,11 +186,219 @@ summarise (Group * groups, int n_groups, const Row * r)
   }
 }
 
+static gint
+cmp_name (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
 static void
 usage (void)
 {
   fprintf (stderr, "usage: samseg-check [--json] [--threads N] "
-      "[--memory-precision bf16|f32|int8] FIXTURE.safetensors...\n");
+      "[--memory-precision bf16|f32|int8] [--compare QUANTIZED_MODEL "
+      "[--min-sqnr DB] [--min-sign F]] FIXTURE.safetensors...\n");
+}
+
+/* ---- --compare: float vs quantized ------------------------------------- */
+
+static void
+on_linear_first (const char *name, const float *x, int64_t M, int K,
+    int64_t ldx, const float *y, int N, int64_t ldy, void *ud)
+{
+  (void) x;
+  (void) K;
+  (void) ldx;
+  Collect *c = ud;
+  char key[300];
+  g_snprintf (key, sizeof key, "linear:%s", name);
+  if (g_hash_table_contains (c->ours, key))
+    return;
+  float *t = g_new (float, (size_t) M * N);
+  for (int64_t r = 0; r < M; r++)
+    memcpy (t + r * N, y + r * ldy, sizeof (float) * N);
+  put (c, key, t, M * N);
+  g_free (t);
+}
+
+static gboolean
+run_model (const SamFixture * fx, const SamFixtureMeta * meta, SamModel * m,
+    int threads, int precision, Collect * c, GError ** err)
+{
+  SamSessionParams sp;
+  sam_session_params_init (&sp);
+  sp.input_size = meta->image_size;
+  sp.n_threads = threads;
+  sp.num_frames = meta->num_frames;
+  sp.memory_precision = precision;
+  SamSession *s = sam_session_new (m, &sp, err);
+  if (!s)
+    return FALSE;
+  sam_session_set_tap (s, on_tap, c);
+  sam_model_set_observers (m, on_linear_first, NULL, c);
+  gboolean ok = sam_fixture_replay (fx, meta, s, on_frame, c, err);
+  sam_model_set_observers (m, NULL, NULL, NULL);
+  sam_session_free (s);
+  return ok;
+}
+
+static double
+sqnr_db (double sig, double noise)
+{
+  if (noise <= 0)
+    return sig > 0 ? INFINITY : 0;
+  return 10.0 * log10 (sig / noise);
+}
+
+static void
+add_db (JsonBuilder * b, double v)
+{
+  if (isfinite (v))
+    json_builder_add_double_value (b, v);
+  else
+    json_builder_add_double_value (b, 999.0);
+}
+
+static int
+run_compare (const SamFixture * fx, const SamFixtureMeta * meta,
+    SamModel * fmodel, const char *qpath, int threads, int precision,
+    gboolean json, double min_sqnr, double min_sign)
+{
+  GError *err = NULL;
+  SamModel *qm = sam_model_load (qpath, NULL, &err);
+  Collect cf = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+          ours_free) };
+  Collect cq = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+          ours_free) };
+  if (!qm || !run_model (fx, meta, fmodel, threads, precision, &cf, &err)
+      || !run_model (fx, meta, qm, threads, precision, &cq, &err)) {
+    fprintf (stderr, "samseg-check: %s\n", err ? err->message : "failed");
+    if (json)
+      printf ("{\"tensors\": {}, \"pass\": false}\n");
+    return 1;
+  }
+  GPtrArray *names = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, cf.ours);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (g_hash_table_contains (cq.ours, k))
+      g_ptr_array_add (names, k);
+  g_ptr_array_sort (names, (GCompareFunc) cmp_name);
+  double msig = 0, mnoise = 0, vsig = 0, vnoise = 0;
+  int64_t magree = 0, mn = 0, vagree = 0, vn = 0;
+  JsonBuilder *b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "tensors");
+  json_builder_begin_object (b);
+  GString *txt = g_string_new (NULL);
+  double worst_layer = INFINITY;
+  const char *worst_name = "";
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = names->pdata[i];
+    const Ours *f = g_hash_table_lookup (cf.ours, name);
+    const Ours *q = g_hash_table_lookup (cq.ours, name);
+    if (f->numel != q->numel)
+      continue;
+    double sig = 0, noise = 0;
+    int64_t agree = 0, n = 0;
+    gboolean mask = is_mask_logits (name);
+    for (int64_t j = 0; j < f->numel; j++) {
+      double d = (double) f->data[j] - q->data[j];
+      sig += (double) f->data[j] * f->data[j];
+      noise += d * d;
+      if (mask && fabsf (f->data[j]) > 0.02f) {
+        n++;
+        agree += (f->data[j] > 0) == (q->data[j] > 0);
+      }
+    }
+    if (g_str_has_suffix (name, ".pred_masks")) {
+      msig += sig;
+      mnoise += noise;
+      magree += agree;
+      mn += n;
+    } else if (g_str_has_suffix (name, ".video_res_logits")) {
+      vsig += sig;
+      vnoise += noise;
+      vagree += agree;
+      vn += n;
+    }
+    double db = sqnr_db (sig, noise);
+    if (g_str_has_prefix (name, "linear:") && db < worst_layer) {
+      worst_layer = db;
+      worst_name = name;
+    }
+    json_builder_set_member_name (b, name);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "sqnr_db");
+    add_db (b, db);
+    json_builder_set_member_name (b, "sign_agree");
+    if (mask && n)
+      json_builder_add_double_value (b, (double) agree / n);
+    else
+      json_builder_add_null_value (b);
+    json_builder_end_object (b);
+    g_string_append_printf (txt, "%-64s sqnr %7.2f dB", name, db);
+    if (mask && n)
+      g_string_append_printf (txt, "  sign %.5f", (double) agree / n);
+    g_string_append_c (txt, '\n');
+  }
+  json_builder_end_object (b);
+  const double m_db = sqnr_db (msig, mnoise), v_db = sqnr_db (vsig, vnoise);
+  const double m_sign = mn ? (double) magree / mn : 1.0;
+  const double v_sign = vn ? (double) vagree / vn : 1.0;
+  const gboolean pass = m_db >= min_sqnr && m_sign >= min_sign;
+  int64_t fbytes = sam_model_weight_bytes (fmodel);
+  int64_t qbytes = sam_model_weight_bytes (qm);
+  json_builder_set_member_name (b, "mask_logit_sqnr_db");
+  add_db (b, m_db);
+  json_builder_set_member_name (b, "sign_agree");
+  json_builder_add_double_value (b, m_sign);
+  json_builder_set_member_name (b, "video_res_sqnr_db");
+  add_db (b, v_db);
+  json_builder_set_member_name (b, "video_res_sign_agree");
+  json_builder_add_double_value (b, v_sign);
+  json_builder_set_member_name (b, "worst_layer");
+  json_builder_add_string_value (b, worst_name);
+  json_builder_set_member_name (b, "worst_layer_sqnr_db");
+  add_db (b, worst_layer);
+  json_builder_set_member_name (b, "float_weight_bytes");
+  json_builder_add_int_value (b, fbytes);
+  json_builder_set_member_name (b, "quant_weight_bytes");
+  json_builder_add_int_value (b, qbytes);
+  json_builder_set_member_name (b, "n_quantized");
+  json_builder_add_int_value (b, sam_model_n_quantized (qm));
+  json_builder_set_member_name (b, "pass");
+  json_builder_add_boolean_value (b, pass);
+  json_builder_end_object (b);
+  if (json) {
+    JsonGenerator *g = json_generator_new ();
+    JsonNode *root = json_builder_get_root (b);
+    json_generator_set_root (g, root);
+    gchar *t = json_generator_to_data (g, NULL);
+    printf ("%s\n", t);
+    g_free (t);
+    json_node_unref (root);
+    g_object_unref (g);
+  } else {
+    printf ("%s", txt->str);
+    printf ("mask logits (low-res, all frames): sqnr %.2f dB, sign agreement "
+        "%.5f (|logit| > 0.02)\n", m_db, m_sign);
+    printf ("video-res logits: sqnr %.2f dB, sign agreement %.5f\n", v_db,
+        v_sign);
+    printf ("worst linear: %s %.2f dB\n", worst_name, worst_layer);
+    printf ("weights in memory: float %.1f MiB, quantized %.1f MiB\n",
+        fbytes / 1048576.0, qbytes / 1048576.0);
+    printf ("samseg-check --compare: %s (thresholds %.1f dB, sign %.3f)\n",
+        pass ? "PASS" : "FAIL", min_sqnr, min_sign);
+  }
+  g_string_free (txt, TRUE);
+  g_object_unref (b);
+  g_ptr_array_unref (names);
+  g_hash_table_destroy (cf.ours);
+  g_hash_table_destroy (cq.ours);
+  sam_model_unref (qm);
+  return pass ? 0 : 1;
 }
 
 int
@@ -188,12 +407,20 @@ main (int argc, char **argv)
   gboolean json = FALSE;
   int threads = 0;
   int precision = SAM_MEMORY_PRECISION_BF16;
+  const char *compare = NULL;
+  double min_sqnr = 30.0, min_sign = 0.99;
   GPtrArray *files = g_ptr_array_new ();
   for (int i = 1; i < argc; i++) {
     if (strcmp (argv[i], "--json") == 0)
       json = TRUE;
     else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc)
       threads = atoi (argv[++i]);
+    else if (strcmp (argv[i], "--compare") == 0 && i + 1 < argc)
+      compare = argv[++i];
+    else if (strcmp (argv[i], "--min-sqnr") == 0 && i + 1 < argc)
+      min_sqnr = g_ascii_strtod (argv[++i], NULL);
+    else if (strcmp (argv[i], "--min-sign") == 0 && i + 1 < argc)
+      min_sign = g_ascii_strtod (argv[++i], NULL);
     else if (strcmp (argv[i], "--memory-precision") == 0 && i + 1 < argc) {
       const char *v = argv[++i];
       if (strcmp (v, "bf16") == 0)
@@ -231,6 +458,15 @@ main (int argc, char **argv)
   model = sam_fixture_build_model (&meta, &err);
   if (!model)
     goto fail;
+  if (compare) {
+    int rc = run_compare (fx, &meta, model, compare, threads, precision, json,
+        min_sqnr, min_sign);
+    sam_model_unref (model);
+    sam_fixture_meta_clear (&meta);
+    sam_fixture_free (fx);
+    g_ptr_array_unref (files);
+    return rc;
+  }
   SamSessionParams sp;
   sam_session_params_init (&sp);
   sp.input_size = meta.image_size;

@@ -41,11 +41,15 @@ typedef enum { ATT_AGQ, ATT_LNQ, ATT_DRQ } AttKind;
 
 typedef struct {
   char *name;
+  gboolean prob;                /* a post-softmax quantizer */
   AttKind kind;
   SamAgqParams agq;
   float lut[256];
   SamLnqParams lnq;
   SamDrqSoftmaxParams drq;
+  gboolean qkv;                 /* per-tensor quantizers on q, k, v */
+  float qkv_s[3], qkv_z[3];
+  int qkv_bits;
 } Att;
 
 struct _SamQState {
@@ -244,16 +248,37 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
     QFAIL ("%s: '%s' does not name an attention module", path, t->name);
   }
   Att *a = g_hash_table_lookup (m->q->att, A);
-  if (a) {
+  gboolean is_qkv = strcmp (hash, "#qkv") == 0;
+  if (a && (is_qkv ? a->qkv : a->prob)) {
     g_free (A);
     QFAIL ("%s: two quantizers for attention '%s'", path, a->name);
   }
-  a = g_new0 (Att, 1);
-  a->name = A;
+  if (a)
+    g_free (A);
+  else {
+    a = g_new0 (Att, 1);
+    a->name = A;
+    g_hash_table_insert (m->q->att, a->name, a);
+    m->q->n_quant_att++;
+  }
+  if (is_qkv) {
+    const float *p = t->data;
+    if (!f32_vec (t, 7) || !(p[0] > 0.f && p[2] > 0.f && p[4] > 0.f)
+        || p[6] < 2 || p[6] > 8)
+      QFAIL ("%s: '%s' must be F32 [7] (s, z of q, k, v; bits 2..8)", path,
+          t->name);
+    a->qkv = TRUE;
+    for (int i = 0; i < 3; i++) {
+      a->qkv_s[i] = p[2 * i];
+      a->qkv_z[i] = p[2 * i + 1];
+    }
+    a->qkv_bits = (int) p[6];
+    return TRUE;
+  }
+  a->prob = TRUE;
   int n = strcmp (hash, "#drq") == 0 ? 2 : 3;
   const float *p = t->data;
   if (!f32_vec (t, n) || !(p[0] > 0.f) || p[n - 1] < 2 || p[n - 1] > 8) {
-    att_free (a);
     QFAIL ("%s: '%s' must be F32 [%d] with bits 2..8", path, t->name, n);
   }
   if (strcmp (hash, "#agq") == 0) {
@@ -261,7 +286,6 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
     a->agq = (SamAgqParams) {
     p[0], (int) p[1], (int) p[2]};
     if (a->agq.tau != 1 && a->agq.tau != 2 && a->agq.tau != 4) {
-      att_free (a);
       QFAIL ("%s: '%s': tau must be 1, 2 or 4", path, t->name);
     }
     sam_agq_decode_lut (&a->agq, a->lut);
@@ -270,7 +294,6 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
     a->lnq = (SamLnqParams) {
     p[0], p[1], (int) p[2]};
     if (!(p[1] > 0.f)) {
-      att_free (a);
       QFAIL ("%s: '%s': alpha must be > 0", path, t->name);
     }
   } else {
@@ -278,8 +301,6 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
     a->drq = (SamDrqSoftmaxParams) {
     p[0], (int) p[1], false};
   }
-  g_hash_table_insert (m->q->att, a->name, a);
-  m->q->n_quant_att++;
   return TRUE;
 }
 
@@ -304,7 +325,7 @@ sam_quant_state_init (SamModel * m, GError ** error)
       continue;
     }
     if (strcmp (hash, "#agq") == 0 || strcmp (hash, "#lnq") == 0
-        || strcmp (hash, "#drq") == 0) {
+        || strcmp (hash, "#drq") == 0 || strcmp (hash, "#qkv") == 0) {
       if (!build_att (m, t, error))
         return FALSE;
       continue;
@@ -534,7 +555,8 @@ qatt_rows (void *vc, int64_t b0, int64_t b1)
       const float inv = (float) (1.0 / sum);
       for (int64_t j = 0; j < Nk; j++) {
         float p = s[j] * inv;
-        switch (c->a->kind) {
+        if (c->a->prob)
+          switch (c->a->kind) {
           case ATT_AGQ:
             p = c->a->lut[sam_agq_encode (p, &c->a->agq)];
             break;
@@ -569,6 +591,39 @@ sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
     sam_attention (pool, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D, Dv);
     return;
   }
+  float *fq = NULL, *fk = NULL, *fv = NULL;
+  if (a->qkv) {
+    /* fake-quantized copies (per-tensor u8 codes) */
+    const float *src[3] = { q, k, v };
+    const int64_t ld[3] = { ldq, ldk, ldv }, rows[3] = { Nq, Nk, Nk };
+    const int cols[3] = { H * D, H * D, H * Dv };
+    float *dst[3];
+    const float qmax = (float) ((1 << a->qkv_bits) - 1);
+    for (int t = 0; t < 3; t++) {
+      dst[t] = g_new (float, (size_t) rows[t] * cols[t]);
+      const float s = a->qkv_s[t], z = a->qkv_z[t], inv = 1.f / s;
+      for (int64_t r = 0; r < rows[t]; r++)
+        for (int c2 = 0; c2 < cols[t]; c2++)
+          dst[t][r * cols[t] + c2] = ((float) act_code (src[t][r * ld[t] +
+                      c2], inv, z, qmax) - z) * s;
+    }
+    fq = dst[0];
+    fk = dst[1];
+    fv = dst[2];
+    q = fq;
+    k = fk;
+    v = fv;
+    ldq = ldk = H * D;
+    ldv = H * Dv;
+    if (!a->prob) {
+      sam_attention (pool, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D,
+          Dv);
+      g_free (fq);
+      g_free (fk);
+      g_free (fv);
+      return;
+    }
+  }
   float *kt = g_new (float, (size_t) D * Nk);
   for (int h = 0; h < H; h++) {
     for (int64_t j = 0; j < Nk; j++)
@@ -578,9 +633,18 @@ sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
     sam_pool_for (pool, (Nq + ATT_ROWS - 1) / ATT_ROWS, 1, qatt_rows, &c);
   }
   g_free (kt);
+  g_free (fq);
+  g_free (fk);
+  g_free (fv);
 }
 
 /* ---- reporting ---------------------------------------------------------- */
+
+int
+sam_model_n_quantized (const SamModel * m)
+{
+  return m->q->n_quant_lin + m->q->n_quant_att;
+}
 
 int64_t
 sam_model_weight_bytes (const SamModel * m)
@@ -656,6 +720,11 @@ sam_model_quant_summary (const SamModel * m)
   g_ptr_array_sort (names, cmp_str);
   for (guint i = 0; i < names->len; i++) {
     const Att *a = g_hash_table_lookup (q->att, names->pdata[i]);
+    if (a->qkv)
+      g_string_append_printf (s, "  q,k,v   %-57s A%d per-tensor [sim]\n",
+          a->name, a->qkv_bits);
+    if (!a->prob)
+      continue;
     if (a->kind == ATT_AGQ)
       g_string_append_printf (s, "  softmax %-57s AGQ %d-bit tau %d s %.4g\n",
           a->name, a->agq.bits, a->agq.tau, a->agq.s);

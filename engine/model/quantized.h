@@ -18,6 +18,8 @@
  *   <A>#agq             F32 [3]  (s, tau, bits) AGQ on the softmax output
  *   <A>#lnq             F32 [3]  (s, alpha, bits) LNQ on the softmax output
  *   <A>#drq             F32 [2]  (split, bits) DRQ (disjoint regions)
+ *   <A>#qkv             F32 [7]  (s_q, z_q, s_k, z_k, s_v, z_v, bits) per-
+ *                                tensor quantizers on q, k, v (simulated)
  *
  * and __metadata__ "samseg.quant" (JSON: per layer quantizer, bits,
  * granularity, method; the modules kept float). <A> is an attention module
@@ -74,6 +76,9 @@ gboolean sam_quant_tensor_ok (const SamModel * m, const SamStTensor * t,
     const char *name);
 gboolean sam_quant_state_init (SamModel * m, GError ** error);
 void sam_quant_state_free (SamModel * m);
+
+/* Number of quantized linears + attentions (0: a float model). */
+int sam_model_n_quantized (const SamModel * m);
 
 /* Bytes of weights as the engine holds them (float views, int8 + scales,
  * packed GEMM copies). */
