@@ -640,6 +640,22 @@ sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
 
 /* ---- reporting ---------------------------------------------------------- */
 
+gboolean
+sam_model_layer_plain (const SamModel * m, const char *name)
+{
+  SamQState *q = m->q;
+  if (q->obs_lin || q->obs_att)
+    return FALSE;
+  if (!q->n_quant_lin && !q->n_quant_att)
+    return TRUE;
+  g_mutex_lock (&q->lock);
+  const Lin *l = g_hash_table_lookup (q->lin, name);
+  const Att *a = g_hash_table_lookup (q->att, name);
+  gboolean plain = !(l && l->quant) && !a;
+  g_mutex_unlock (&q->lock);
+  return plain;
+}
+
 int
 sam_model_n_quantized (const SamModel * m)
 {

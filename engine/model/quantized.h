@@ -77,6 +77,14 @@ gboolean sam_quant_tensor_ok (const SamModel * m, const SamStTensor * t,
 gboolean sam_quant_state_init (SamModel * m, GError ** error);
 void sam_quant_state_free (SamModel * m);
 
+/* TRUE when the Linear or attention module @name runs as plain float
+ * (sam_linear / sam_attention on the checkpoint's weights) and no
+ * calibration observer is installed: callers may then evaluate it in an
+ * algebraically equivalent order (e.g. move a Linear past an attention's
+ * weighted sum). FALSE for a quantized layer or while observers are set,
+ * where the layer must see exactly its documented inputs. */
+gboolean sam_model_layer_plain (const SamModel * m, const char *name);
+
 /* Number of quantized linears + attentions (0: a float model). */
 int sam_model_n_quantized (const SamModel * m);
 
