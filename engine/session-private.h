@@ -49,6 +49,11 @@ struct _SamSession
   float *img;
   float *maskmem_pos;           /* [H2*H2, 64], the same for every memory */
   gboolean have_maskmem_pos;
+  /* memory attention's object-independent start on the current frame
+   * (sam_memory_attention_shared), [H2*H2, 256] each; computed by the
+   * first object that tracks from memory on a frame */
+  float *memattn_x1, *memattn_q0;
+  gboolean have_memattn_shared;
   GArray *results;              /* SamObjectResult */
   SamTimings timings;
   /* reference call counters for taps (heads{n}, memattn{n}, memenc{n}) */

@@ -124,6 +124,8 @@ sam_session_free (SamSession * s)
   sam_image_features_clear (&s->feats);
   g_free (s->img);
   g_free (s->maskmem_pos);
+  g_free (s->memattn_x1);
+  g_free (s->memattn_q0);
   g_array_unref (s->results);
   sam_pool_free (s->pool);
   sam_model_unref (s->model);

@@ -167,8 +167,17 @@ track_with_memory (SamSession * s, SamObject * o, GError ** error)
     g_snprintf (name, sizeof name, "%s.memory_len", prefix);
     sam_tap_raw (&s->tap, name, &len, 1, shape);
   }
-  sam_memory_attention_run (s->model, s->pool, s->feats.feat, s->feats.pos,
-      H2, H2, memory, memory_pos, n_mem, n_ptr, pix, &s->tap, prefix);
+  if (!s->have_memattn_shared) {
+    if (!s->memattn_x1) {
+      s->memattn_x1 = g_new (float, (size_t) n * SAM_HIDDEN);
+      s->memattn_q0 = g_new (float, (size_t) n * SAM_HIDDEN);
+    }
+    sam_memory_attention_shared (s->model, s->pool, s->feats.feat,
+        s->feats.pos, H2, H2, s->memattn_x1, s->memattn_q0);
+    s->have_memattn_shared = TRUE;
+  }
+  sam_memory_attention_run_shared (s->model, s->pool, H2, H2, s->memattn_x1,
+      s->memattn_q0, memory, memory_pos, n_mem, n_ptr, pix, &s->tap, prefix);
   s->timings.memory_attention_ms += now_ms () - t0;
   g_free (memory);
   g_free (memory_pos);
@@ -258,6 +267,7 @@ sam_session_process_frame (SamSession * s, const SamImage * frame,
   s->frame_h = frame->height;
   memset (&s->timings, 0, sizeof s->timings);
   double t_start = now_ms ();
+  s->have_memattn_shared = FALSE;       /* new frame features */
 
   g_array_set_size (s->results, 0);
   if (s->objects->len > 0) {

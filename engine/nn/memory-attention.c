@@ -70,50 +70,108 @@ typedef struct
   float *h;                     /* [N, ffn] scratch */
 } MemAttnScratch;
 
+#define SAM_CROSS_FMT "memory_attention.layers.%d.cross_attn_image"
+
+/* Layer @l's cross-attention runs P·V in the memory space (see
+ * rope_attention): both of its quantizable modules are plain float. */
+static gboolean
+cross_v_late (const SamModel * m, int l)
+{
+  char name[96];
+  g_snprintf (name, sizeof name, SAM_CROSS_FMT, l);
+  if (m->hp.mem_dim >= m->hp.d_model || !sam_model_layer_plain (m, name))
+    return FALSE;
+  g_strlcat (name, ".v_proj", sizeof name);
+  return sam_model_layer_plain (m, name);
+}
+
 /* ref: sam2/modeling/sam/transformer.py RoPEAttention.forward
  * q_in [Nq, C]; k_in, v_in [Nk, kv_dim]; the first n_rope keys are rotated
- * (table repeated every Nq keys), the rest are not. out [Nq, C]. */
+ * (table repeated every Nq keys), the rest are not. out [Nq, C].
+ * q_ready: the projected, rotated queries when the caller has them (then
+ * q_in is unused). */
 static void
 rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
-    MemAttnScratch * s, const float *q_in, const float *k_in,
-    const float *v_in, int64_t Nk, int kv_dim, int64_t n_rope, float *out)
+    MemAttnScratch * s, const float *q_in, const float *q_ready,
+    const float *k_in, const float *v_in, int64_t Nk, int kv_dim,
+    int64_t n_rope, gboolean v_late, float *out)
 {
   const int C = s->C;
   char vname[96];
 
   g_snprintf (vname, sizeof vname, "%s.v_proj", prefix);
-  /* Softmax rows sum to 1 and V is not rotated, so
+  /* v_late: softmax rows sum to 1 and V is not rotated, so
    *   Σ_j p_ij (W_v m_j + b_v) = W_v (Σ_j p_ij m_j) + b_v:
-   * the weighted sum can run in the narrow memory space (kv_dim = 64
-   * instead of C = 256: 4x fewer P·V multiply-adds) and v_proj on the
-   * N query rows instead of the Nk memory rows. Exact algebra (rounding
-   * differs); only where both modules are plain float and unobserved. */
-  const gboolean v_late = kv_dim < C && s->am
-      && sam_model_layer_plain (m, vname) && sam_model_layer_plain (m, prefix);
-
-  sam_model_linearf (m, pool, q_in, s->N, C, s->q, C, "%s.q_proj", prefix);
+   * the weighted sum runs in the narrow memory space (kv_dim = 64 instead
+   * of C = 256: 4x fewer P·V multiply-adds) and v_proj on the N query rows
+   * instead of the Nk memory rows. Exact algebra (rounding differs); only
+   * where both modules are plain float and unobserved (cross_v_late). */
+  if (!q_ready) {
+    sam_model_linearf (m, pool, q_in, s->N, C, s->q, C, "%s.q_proj", prefix);
+    /* num_heads is 1: the rotation covers the whole 256-wide head. */
+    sam_rope_apply (s->q, s->N, C, C, s->cos_t, s->sin_t, s->N);
+    q_ready = s->q;
+  }
   sam_model_linearf (m, pool, k_in, Nk, kv_dim, s->k, C, "%s.k_proj", prefix);
   if (!v_late)
     sam_model_linear (m, pool, vname, v_in, Nk, kv_dim, s->v, C);
-  /* num_heads is 1: the rotation covers the whole 256-wide head. */
-  sam_rope_apply (s->q, s->N, C, C, s->cos_t, s->sin_t, s->N);
   sam_rope_apply (s->k, n_rope, C, C, s->cos_t, s->sin_t, s->N);
   if (v_late) {
-    sam_attention (pool, s->q, C, s->k, C, v_in, kv_dim, s->am, kv_dim,
+    sam_attention (pool, q_ready, C, s->k, C, v_in, kv_dim, s->am, kv_dim,
         s->N, Nk, 1, C, kv_dim);
     sam_model_linear (m, pool, vname, s->am, s->N, kv_dim, s->a, C);
   } else
-    sam_model_attention (m, pool, prefix, s->q, C, s->k, C, s->v, C, s->a,
+    sam_model_attention (m, pool, prefix, q_ready, C, s->k, C, s->v, C, s->a,
         C, s->N, Nk, 1, C, C);
   sam_model_linearf (m, pool, s->a, s->N, C, out, C, "%s.out_proj", prefix);
 }
 
-/* ref: sam2/modeling/memory_attention.py MemoryAttentionLayer.forward
- * x [N, C] is updated in place. */
+/* ref: sam2/modeling/memory_attention.py MemoryAttentionLayer.forward,
+ * self-attention part: x [N, C] is updated in place. */
 static void
-memory_attention_layer (const SamModel * m, SamPool * pool, int l,
-    MemAttnScratch * s, float *x, const float *mem_k, const float *memory,
-    int n_mem, int num_obj_ptr_tokens)
+self_attention_block (const SamModel * m, SamPool * pool, int l,
+    MemAttnScratch * s, float *x)
+{
+  const int64_t N = s->N;
+  const int C = s->C;
+  char prefix[64];
+
+  /* q = k = v = norm1(x), no positional term added (pos_enc_at_attn
+   * false): position enters through RoPE only. */
+  sam_layernorm (pool, x, N, C,
+      sam_model_wd (m, "memory_attention.layers.%d.norm1.weight", l),
+      sam_model_wd (m, "memory_attention.layers.%d.norm1.bias", l),
+      SAM_MEMATTN_LN_EPS, s->t);
+  g_snprintf (prefix, sizeof prefix, "memory_attention.layers.%d.self_attn",
+      l);
+  rope_attention (m, pool, prefix, s, s->t, NULL, s->t, s->t, N, C, N, FALSE,
+      s->t);
+  sam_add (x, s->t, N * C);
+}
+
+/* The cross-attention's queries: RoPE (q_proj (norm2 (x))) into q. */
+static void
+cross_queries (const SamModel * m, SamPool * pool, int l, MemAttnScratch * s,
+    const float *x, float *q)
+{
+  const int64_t N = s->N;
+  const int C = s->C;
+
+  sam_layernorm (pool, x, N, C,
+      sam_model_wd (m, "memory_attention.layers.%d.norm2.weight", l),
+      sam_model_wd (m, "memory_attention.layers.%d.norm2.bias", l),
+      SAM_MEMATTN_LN_EPS, s->t);
+  sam_model_linearf (m, pool, s->t, N, C, q, C, SAM_CROSS_FMT ".q_proj", l);
+  sam_rope_apply (q, N, C, C, s->cos_t, s->sin_t, N);
+}
+
+/* The rest of the layer: cross-attention (q = norm2(x), no query pos;
+ * k = memory + pos, v = memory; object-pointer tokens, the tail, are not
+ * rotated) and the MLP. q_ready: cross_queries () of x, or NULL. */
+static void
+cross_mlp_block (const SamModel * m, SamPool * pool, int l,
+    MemAttnScratch * s, float *x, const float *q_ready, const float *mem_k,
+    const float *memory, int n_mem, int num_obj_ptr_tokens)
 {
   const int64_t N = s->N;
   const int C = s->C, D = m->hp.mem_dim;
@@ -121,27 +179,13 @@ memory_attention_layer (const SamModel * m, SamPool * pool, int l,
       "memory_attention.layers.%d.linear1.weight", l)->shape[0];
   char prefix[64];
 
-  /* Self-attention: q = k = v = norm1(x), no positional term added
-   * (pos_enc_at_attn false): position enters through RoPE only. */
-  sam_layernorm (pool, x, N, C,
-      sam_model_wd (m, "memory_attention.layers.%d.norm1.weight", l),
-      sam_model_wd (m, "memory_attention.layers.%d.norm1.bias", l),
-      SAM_MEMATTN_LN_EPS, s->t);
-  g_snprintf (prefix, sizeof prefix, "memory_attention.layers.%d.self_attn",
-      l);
-  rope_attention (m, pool, prefix, s, s->t, s->t, s->t, N, C, N, s->t);
-  sam_add (x, s->t, N * C);
-
-  /* Cross-attention: q = norm2(x) (no query pos), k = memory + pos,
-   * v = memory; object-pointer tokens (the tail) are not rotated. */
-  sam_layernorm (pool, x, N, C,
-      sam_model_wd (m, "memory_attention.layers.%d.norm2.weight", l),
-      sam_model_wd (m, "memory_attention.layers.%d.norm2.bias", l),
-      SAM_MEMATTN_LN_EPS, s->t);
-  g_snprintf (prefix, sizeof prefix,
-      "memory_attention.layers.%d.cross_attn_image", l);
-  rope_attention (m, pool, prefix, s, s->t, mem_k, memory, n_mem, D,
-      n_mem - num_obj_ptr_tokens, s->t);
+  if (!q_ready) {
+    cross_queries (m, pool, l, s, x, s->q);
+    q_ready = s->q;
+  }
+  g_snprintf (prefix, sizeof prefix, SAM_CROSS_FMT, l);
+  rope_attention (m, pool, prefix, s, NULL, q_ready, mem_k, memory, n_mem, D,
+      n_mem - num_obj_ptr_tokens, cross_v_late (m, l), s->t);
   sam_add (x, s->t, N * C);
 
   /* MLP */
@@ -157,54 +201,115 @@ memory_attention_layer (const SamModel * m, SamPool * pool, int l,
   sam_add (x, s->t, N * C);
 }
 
-/* ref: sam2/modeling/memory_attention.py MemoryAttention.forward */
-void
-sam_memory_attention_run (const SamModel * m, SamPool * pool,
-    const float *curr, const float *curr_pos, int H, int W,
-    const float *memory, const float *memory_pos, int n_mem,
-    int num_obj_ptr_tokens, float *out, const SamTap * tap,
-    const char *tap_prefix)
+/* Scratch for N queries and up to n_mem memory tokens (0: the shared
+ * prefix only). */
+static void
+scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
+    int n_mem)
 {
   const int N = H * W, C = m->hp.d_model, D = m->hp.mem_dim;
   const int ffn = (int) sam_model_w (m,
       "memory_attention.layers.0.linear1.weight")->shape[0];
-  const int64_t kmax = MAX (N, n_mem);
-  MemAttnScratch s = { N, C, H, W };
-  float *cos_t, *sin_t, *mem_k;
+  gboolean all_late = TRUE;
+  for (int l = 0; l < m->hp.mem_attn_layers; l++)
+    all_late &= cross_v_late (m, l);
 
-  g_return_if_fail (n_mem > 0 && n_mem >= num_obj_ptr_tokens);
-  /* The spatial keys must be whole frames for the repeated rotation. */
-  g_return_if_fail ((n_mem - num_obj_ptr_tokens) % N == 0);
-
-  cos_t = g_new (float, (size_t) N * C / 2);
-  sin_t = g_new (float, (size_t) N * C / 2);
-  mem_k = g_new (float, (size_t) n_mem * D);
-
+  memset (s, 0, sizeof *s);
+  s->N = N;
+  s->C = C;
+  s->H = H;
+  s->W = W;
+  float *cos_t = g_new (float, (size_t) N * C / 2);
+  float *sin_t = g_new (float, (size_t) N * C / 2);
   /* The reference recomputes its table for sqrt(N)×sqrt(N) when the
    * feature size differs from its 64×64 default; H×W is the same for the
    * square inputs it supports. */
   sam_rope_axial_table (H, W, C, SAM_ROPE_THETA, cos_t, sin_t);
-  s.cos_t = cos_t;
-  s.sin_t = sin_t;
-  s.t = g_new (float, (size_t) N * C);
-  s.q = g_new (float, (size_t) N * C);
-  s.a = g_new (float, (size_t) N * C);
-  s.k = g_new (float, (size_t) kmax * C);
-  s.v = g_new (float, (size_t) kmax * C);
-  s.h = g_new (float, (size_t) N * ffn);
-  s.am = g_new (float, (size_t) N * D);
+  s->cos_t = cos_t;
+  s->sin_t = sin_t;
+  s->t = g_new (float, (size_t) N * C);
+  s->q = g_new (float, (size_t) N * C);
+  s->a = g_new (float, (size_t) N * C);
+  s->k = g_new (float, (size_t) MAX (N, n_mem) * C);
+  /* v holds the self-attention values, and the memory values unless every
+   * layer takes the weighted sum in the memory space */
+  s->v = g_new (float, (size_t) (all_late ? N : MAX (N, n_mem)) * C);
+  s->h = g_new (float, (size_t) N * ffn);
+  s->am = g_new (float, (size_t) N * D);
+}
+
+static void
+scratch_clear (MemAttnScratch * s)
+{
+  g_free (s->am);
+  g_free (s->h);
+  g_free (s->v);
+  g_free (s->k);
+  g_free (s->a);
+  g_free (s->q);
+  g_free (s->t);
+  g_free ((float *) s->sin_t);
+  g_free ((float *) s->cos_t);
+}
+
+/* ref: sam2/modeling/memory_attention.py MemoryAttention.forward up to
+ * layer 0's cross-attention queries: pos_enc_at_input and layer 0's
+ * self-attention block see only the frame, so they are the same for every
+ * object tracked on it. */
+static void
+shared_prefix (const SamModel * m, SamPool * pool, MemAttnScratch * s,
+    const float *curr, const float *curr_pos, float *x1, float *q0)
+{
+  const int64_t NC = (int64_t) s->N * s->C;
 
   /* pos_enc_at_input: the only place curr_pos enters. */
-  for (int64_t i = 0; i < (int64_t) N * C; i++)
-    out[i] = curr[i] + 0.1f * curr_pos[i];
+  for (int64_t i = 0; i < NC; i++)
+    x1[i] = curr[i] + 0.1f * curr_pos[i];
+  self_attention_block (m, pool, 0, s, x1);
+  cross_queries (m, pool, 0, s, x1, q0);
+}
+
+void
+sam_memory_attention_shared (const SamModel * m, SamPool * pool,
+    const float *curr, const float *curr_pos, int H, int W, float *x1,
+    float *q0)
+{
+  MemAttnScratch s;
+  scratch_init (m, &s, H, W, 0);
+  shared_prefix (m, pool, &s, curr, curr_pos, x1, q0);
+  scratch_clear (&s);
+}
+
+static void
+run_from (const SamModel * m, SamPool * pool, MemAttnScratch * s,
+    const float *curr, const float *curr_pos, const float *x1,
+    const float *q0, const float *memory, const float *memory_pos,
+    int n_mem, int num_obj_ptr_tokens, float *out, const SamTap * tap,
+    const char *tap_prefix)
+{
+  const int64_t N = s->N;
+  const int C = s->C, D = m->hp.mem_dim;
+  float *mem_k = g_new (float, (size_t) n_mem * D);
+  float *q0_own = NULL;
+
+  if (x1) {
+    memcpy (out, x1, sizeof (float) * N * C);
+  } else {
+    q0_own = g_new (float, (size_t) N * C);
+    shared_prefix (m, pool, s, curr, curr_pos, out, q0_own);
+    q0 = q0_own;
+  }
   /* pos_enc_at_cross_attn_keys: the keys see memory + memory_pos in every
    * layer; compute it once. */
   for (int64_t i = 0; i < (int64_t) n_mem * D; i++)
     mem_k[i] = memory[i] + memory_pos[i];
 
-  for (int l = 0; l < m->hp.mem_attn_layers; l++)
-    memory_attention_layer (m, pool, l, &s, out, mem_k, memory, n_mem,
-        num_obj_ptr_tokens);
+  for (int l = 0; l < m->hp.mem_attn_layers; l++) {
+    if (l > 0)
+      self_attention_block (m, pool, l, s, out);
+    cross_mlp_block (m, pool, l, s, out, l == 0 ? q0 : NULL, mem_k, memory,
+        n_mem, num_obj_ptr_tokens);
+  }
   sam_layernorm (pool, out, N, C,
       sam_model_wd (m, "memory_attention.norm.weight"),
       sam_model_wd (m, "memory_attention.norm.bias"), SAM_MEMATTN_LN_EPS,
@@ -217,17 +322,44 @@ sam_memory_attention_run (const SamModel * m, SamPool * pool,
     sam_tap_raw (tap, name, out, 3, shape);
     g_free (name);
   }
-
-  g_free (s.am);
-  g_free (s.h);
-  g_free (s.v);
-  g_free (s.k);
-  g_free (s.a);
-  g_free (s.q);
-  g_free (s.t);
+  g_free (q0_own);
   g_free (mem_k);
-  g_free (sin_t);
-  g_free (cos_t);
+}
+
+/* ref: sam2/modeling/memory_attention.py MemoryAttention.forward */
+void
+sam_memory_attention_run_shared (const SamModel * m, SamPool * pool,
+    int H, int W, const float *x1, const float *q0, const float *memory,
+    const float *memory_pos, int n_mem, int num_obj_ptr_tokens, float *out,
+    const SamTap * tap, const char *tap_prefix)
+{
+  MemAttnScratch s;
+
+  g_return_if_fail (x1 != NULL && q0 != NULL);
+  g_return_if_fail (n_mem > 0 && n_mem >= num_obj_ptr_tokens);
+  /* The spatial keys must be whole frames for the repeated rotation. */
+  g_return_if_fail ((n_mem - num_obj_ptr_tokens) % (H * W) == 0);
+  scratch_init (m, &s, H, W, n_mem);
+  run_from (m, pool, &s, NULL, NULL, x1, q0, memory, memory_pos, n_mem,
+      num_obj_ptr_tokens, out, tap, tap_prefix);
+  scratch_clear (&s);
+}
+
+void
+sam_memory_attention_run (const SamModel * m, SamPool * pool,
+    const float *curr, const float *curr_pos, int H, int W,
+    const float *memory, const float *memory_pos, int n_mem,
+    int num_obj_ptr_tokens, float *out, const SamTap * tap,
+    const char *tap_prefix)
+{
+  MemAttnScratch s;
+
+  g_return_if_fail (n_mem > 0 && n_mem >= num_obj_ptr_tokens);
+  g_return_if_fail ((n_mem - num_obj_ptr_tokens) % (H * W) == 0);
+  scratch_init (m, &s, H, W, n_mem);
+  run_from (m, pool, &s, curr, curr_pos, NULL, NULL, memory, memory_pos,
+      n_mem, num_obj_ptr_tokens, out, tap, tap_prefix);
+  scratch_clear (&s);
 }
 
 /* ref: sam2/modeling/sam2_base.py _prepare_memory_conditioned_features

@@ -118,6 +118,20 @@ void sam_memory_attention_run (const SamModel * m, SamPool * pool,
     int num_obj_ptr_tokens, float *out, const SamTap * tap,
     const char *tap_prefix);
 
+/* The same in two parts. Memory attention's input and layer 0's
+ * self-attention block depend on the frame only, so for several objects
+ * on one frame sam_memory_attention_shared () computes them once: x1, q0
+ * [H*W, 256] (x after layer 0's self-attention, and layer 0's rotated
+ * cross-attention queries); sam_memory_attention_run_shared () then does
+ * the rest for one object. Bit-identical to sam_memory_attention_run (). */
+void sam_memory_attention_shared (const SamModel * m, SamPool * pool,
+    const float *curr, const float *curr_pos, int H, int W, float *x1,
+    float *q0);
+void sam_memory_attention_run_shared (const SamModel * m, SamPool * pool,
+    int H, int W, const float *x1, const float *q0, const float *memory,
+    const float *memory_pos, int n_mem, int num_obj_ptr_tokens, float *out,
+    const SamTap * tap, const char *tap_prefix);
+
 /* Temporal encoding of object pointers: obj_ptr_tpos_proj(get_1d_sine_pe(
  * t_diff / t_diff_max, 256)) → out [n, 64]. */
 void sam_obj_ptr_tpos (const SamModel * m, const float *t_rel, int n,

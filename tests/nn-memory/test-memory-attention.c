@@ -171,6 +171,21 @@ check_memattn (SamPool * pool, const SamImageFeatures * f,
       "rel L2 %.3g", call, (int) frame, n_mem, n_ptr, err);
   g_assert_cmpfloat (err, <=, 1e-3);
 
+  /* The frame-shared prefix + per-object rest give the same bits. */
+  {
+    float *x1 = g_new (float, (size_t) N * C);
+    float *q0 = g_new (float, (size_t) N * C);
+    float *out2 = g_new (float, (size_t) N * C);
+    sam_memory_attention_shared (model, pool, f->feat, f->pos, H, H, x1, q0);
+    sam_memory_attention_run_shared (model, pool, H, H, x1, q0, memory,
+        memory_pos, n_mem, n_ptr, out2, NULL, NULL);
+    g_assert_cmpmem (out2, sizeof (float) * N * C, out,
+        sizeof (float) * N * C);
+    g_free (out2);
+    g_free (q0);
+    g_free (x1);
+  }
+
   g_free (ref);
   g_free (len);
   g_free (memory);
