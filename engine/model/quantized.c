@@ -113,6 +113,17 @@ f32_vec (const SamStTensor * t, int64_t n)
       && ((uintptr_t) t->data % 4) == 0;
 }
 
+/* A bit width read from a float side tensor: NaN, fractions and values out
+ * of 2..8 are refused before any (int) cast or shift uses them. */
+static gboolean
+bits_ok (float b)
+{
+  return b >= 2 && b <= 8 && b == (float) (int) b;
+}
+
+/* The message may name the layer (l->name) or its sizes: set it, then free. */
+#define LFAIL(...) do { g_set_error (error, SAM_ERROR, SAM_ERROR_FORMAT, \
+      __VA_ARGS__); lin_free (l); return FALSE; } while (0)
 #define QFAIL(...) do { g_set_error (error, SAM_ERROR, SAM_ERROR_FORMAT, \
       __VA_ARGS__); return FALSE; } while (0)
 
@@ -130,8 +141,7 @@ build_lin (SamModel * m, const char *wname, GError ** error)
   l->quant = TRUE;
   l->wq = t->data;
   if (!f32_vec (ws, l->N)) {
-    lin_free (l);
-    QFAIL ("%s: '%s#scale' must be F32 [%d] (4-byte aligned)", path, wname,
+    LFAIL ("%s: '%s#scale' must be F32 [%d] (4-byte aligned)", path, wname,
         l->N);
   }
   l->wscale = ws->data;
@@ -146,8 +156,7 @@ build_lin (SamModel * m, const char *wname, GError ** error)
   while (l->wbits < 8 && wmax > (1 << (l->wbits - 1)) - 1)
     l->wbits++;
   if (wmax > 127) {
-    lin_free (l);
-    QFAIL ("%s: '%s' has -128 (weights are symmetric)", path, wname);
+    LFAIL ("%s: '%s' has -128 (weights are symmetric)", path, wname);
   }
   const SamStTensor *qp = side (m, L, ".input#qparams");
   const SamStTensor *cs = side (m, L, ".input#scale");
@@ -155,16 +164,14 @@ build_lin (SamModel * m, const char *wname, GError ** error)
   const SamStTensor *hl = side (m, L, ".input#hluq");
   int n_kinds = !!qp + !!(cs || cz) + !!hl;
   if (n_kinds != 1) {
-    lin_free (l);
-    QFAIL ("%s: quantized '%s' needs exactly one activation quantizer "
+    LFAIL ("%s: quantized '%s' needs exactly one activation quantizer "
         "(input#qparams, input#scale + input#zero or input#hluq)", path, L);
   }
   if (qp) {
     const float *p;
-    if (!f32_vec (qp, 3) || !((p = qp->data)[0] > 0.f) || p[2] < 2
-        || p[2] > 8 || p[1] < 0 || p[1] > (1 << (int) p[2]) - 1) {
-      lin_free (l);
-      QFAIL ("%s: '%s.input#qparams' must be F32 [3] (scale > 0, zero, "
+    if (!f32_vec (qp, 3) || !((p = qp->data)[0] > 0.f) || !bits_ok (p[2])
+        || !(p[1] >= 0 && p[1] <= (1 << (int) p[2]) - 1)) {
+      LFAIL ("%s: '%s.input#qparams' must be F32 [3] (scale > 0, zero, "
           "bits 2..8)", path, L);
     }
     l->akind = ACT_UNIFORM;
@@ -174,25 +181,25 @@ build_lin (SamModel * m, const char *wname, GError ** error)
   } else if (cs || cz) {
     const SamStTensor *bits = side (m, L, ".input#bits");
     if (!f32_vec (cs, l->K) || !f32_vec (cz, l->K) || !f32_vec (bits, 1)) {
-      lin_free (l);
-      QFAIL ("%s: '%s.input#scale/#zero/#bits' must be F32 [%d], [%d], [1]",
+      LFAIL ("%s: '%s.input#scale/#zero/#bits' must be F32 [%d], [%d], [1]",
           path, L, l->K, l->K);
     }
     l->akind = ACT_CHANNEL;
     l->cs = cs->data;
     l->czf = cz->data;
+    if (!bits_ok (((const float *) bits->data)[0])) {
+      LFAIL ("%s: '%s.input#bits' must be 2..8", path, L);
+    }
     l->abits = (int) ((const float *) bits->data)[0];
     for (int c = 0; c < l->K; c++)
-      if (!(l->cs[c] > 0.f) || l->czf[c] < 0
-          || l->czf[c] > (1 << l->abits) - 1) {
-        lin_free (l);
-        QFAIL ("%s: '%s.input#scale/#zero' out of range", path, L);
+      if (!(l->cs[c] > 0.f) || !(l->czf[c] >= 0
+              && l->czf[c] <= (1 << l->abits) - 1)) {
+        LFAIL ("%s: '%s.input#scale/#zero' out of range", path, L);
       }
   } else {
     const float *p;
-    if (!f32_vec (hl, 5) || !((p = hl->data)[1] > 0.f)) {
-      lin_free (l);
-      QFAIL ("%s: '%s.input#hluq' must be F32 [5] (m, R, r, g, bits)", path,
+    if (!f32_vec (hl, 5) || !((p = hl->data)[1] > 0.f) || !bits_ok (p[4])) {
+      LFAIL ("%s: '%s.input#hluq' must be F32 [5] (m, R, r, g, bits)", path,
           L);
     }
     l->akind = ACT_HLUQ;
@@ -201,8 +208,7 @@ build_lin (SamModel * m, const char *wname, GError ** error)
     l->abits = (int) p[4];
   }
   if (l->abits < 2 || l->abits > 8) {
-    lin_free (l);
-    QFAIL ("%s: '%s' activation bits %d (2..8)", path, L, l->abits);
+    LFAIL ("%s: '%s' activation bits %d (2..8)", path, L, l->abits);
   }
   /* int8 GEMM operands (uniform and per-channel codes are linear). */
   if (l->akind == ACT_UNIFORM || l->akind == ACT_CHANNEL) {
@@ -264,7 +270,7 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
   if (is_qkv) {
     const float *p = t->data;
     if (!f32_vec (t, 7) || !(p[0] > 0.f && p[2] > 0.f && p[4] > 0.f)
-        || p[6] < 2 || p[6] > 8)
+        || !bits_ok (p[6]))
       QFAIL ("%s: '%s' must be F32 [7] (s, z of q, k, v; bits 2..8)", path,
           t->name);
     a->qkv = TRUE;
@@ -278,16 +284,16 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
   a->prob = TRUE;
   int n = strcmp (hash, "#drq") == 0 ? 2 : 3;
   const float *p = t->data;
-  if (!f32_vec (t, n) || !(p[0] > 0.f) || p[n - 1] < 2 || p[n - 1] > 8) {
+  if (!f32_vec (t, n) || !(p[0] > 0.f) || !bits_ok (p[n - 1])) {
     QFAIL ("%s: '%s' must be F32 [%d] with bits 2..8", path, t->name, n);
   }
   if (strcmp (hash, "#agq") == 0) {
     a->kind = ATT_AGQ;
-    a->agq = (SamAgqParams) {
-    p[0], (int) p[1], (int) p[2]};
-    if (a->agq.tau != 1 && a->agq.tau != 2 && a->agq.tau != 4) {
+    if (p[1] != 1 && p[1] != 2 && p[1] != 4) {
       QFAIL ("%s: '%s': tau must be 1, 2 or 4", path, t->name);
     }
+    a->agq = (SamAgqParams) {
+    p[0], (int) p[1], (int) p[2]};
     sam_agq_decode_lut (&a->agq, a->lut);
   } else if (strcmp (hash, "#lnq") == 0) {
     a->kind = ATT_LNQ;
