@@ -89,9 +89,18 @@ win_attention (void *vctx, int64_t w0, int64_t w1)
   }
 }
 
+/* Big intermediates are made in pieces of about this many floats (16 MiB):
+ * GEMM rows are independent (cpu.h: results do not depend on the tiling),
+ * so this changes no bit, and it keeps the peak memory of the 256×256
+ * stages small (a [65536, 576] qkv would be 151 MB) and every buffer under
+ * glibc's mmap threshold, where freed memory is reused without fresh page
+ * faults on the next frame. */
+#define PIECE_FLOATS ((int64_t) 4 << 20)
+
 /* ref: sam2/modeling/backbones/hieradet.py MultiScaleAttention.forward
  * xw: [nW * wh * ww, C] windows; returns [nW * nq, Co] after proj, where
- * nq = (wh/2)*(ww/2) with q-pooling, else wh*ww. */
+ * nq = (wh/2)*(ww/2) with q-pooling, else wh*ww. Windows are independent:
+ * qkv, attention and proj run over groups of windows. */
 static float *
 multiscale_attention (const SamModel * m, SamPool * pool, int i,
     const float *xw, int nW, int wh, int ww, bool q_pool, int64_t * p_nq)
@@ -100,40 +109,43 @@ multiscale_attention (const SamModel * m, SamPool * pool, int i,
   const int C = hp->blk_dim[i], Co = hp->blk_dim_out[i];
   const int64_t nk = (int64_t) wh * ww, ld = 3 * (int64_t) Co;
   const int64_t nq = q_pool ? (int64_t) (wh / 2) * (ww / 2) : nk;
-  float *qkv = g_new (float, nW * nk * ld);
+  const int gw = (int) CLAMP (PIECE_FLOATS / (nk * ld), 1, nW);
+  float *qkv = g_new (float, gw * nk * ld);
+  float *qpooled = q_pool ? g_new (float, gw * nq * Co) : NULL;
+  float *att = g_new (float, gw * nq * Co);
+  float *y = g_new (float, nW * nq * Co);
 
-  sam_model_linearf (m, pool, xw, nW * nk, C, qkv, ld,
-      TRUNK ".blocks.%d.attn.qkv", i);
+  for (int w0 = 0; w0 < nW; w0 += gw) {
+    const int n = MIN (gw, nW - w0);
+    sam_model_linearf (m, pool, xw + w0 * nk * C, n * nk, C, qkv, ld,
+        TRUNK ".blocks.%d.attn.qkv", i);
 
-  /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
-  const float *q = qkv;
-  int64_t ldq = ld;
-  float *qpooled = NULL;
-  if (q_pool) {
-    qpooled = g_new (float, nW * nq * Co);
-    for (int w = 0; w < nW; w++)
-      maxpool2x2_strided (qkv + w * nk * ld, ld, wh, ww, Co,
-          qpooled + w * nq * Co);
-    q = qpooled;
-    ldq = Co;
+    /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
+    const float *q = qkv;
+    int64_t ldq = ld;
+    if (q_pool) {
+      for (int w = 0; w < n; w++)
+        maxpool2x2_strided (qkv + w * nk * ld, ld, wh, ww, Co,
+            qpooled + w * nq * Co);
+      q = qpooled;
+      ldq = Co;
+    }
+
+    WinAttCtx ctx = { q, qkv, att, ldq, nq, nk, Co, hp->blk_heads[i] };
+    if (nW == 1) {
+      /* global attention: quantizable (post-softmax quantizer) */
+      char name[96];
+      g_snprintf (name, sizeof name, TRUNK ".blocks.%d.attn", i);
+      sam_model_attention (m, pool, name, q, ldq, qkv + Co, ld, qkv + 2 * Co,
+          ld, att, Co, nq, nk, ctx.heads, Co / ctx.heads, Co / ctx.heads);
+    } else
+      sam_pool_for (pool, n, 1, win_attention, &ctx);
+
+    sam_model_linearf (m, pool, att, n * nq, Co, y + w0 * nq * Co, Co,
+        TRUNK ".blocks.%d.attn.proj", i);
   }
-
-  float *att = g_new (float, nW * nq * Co);
-  WinAttCtx ctx = { q, qkv, att, ldq, nq, nk, Co, hp->blk_heads[i] };
-  if (nW == 1) {
-    /* global attention: quantizable (post-softmax quantizer) */
-    char name[96];
-    g_snprintf (name, sizeof name, TRUNK ".blocks.%d.attn", i);
-    sam_model_attention (m, pool, name, q, ldq, qkv + Co, ld, qkv + 2 * Co,
-        ld, att, Co, nq, nk, ctx.heads, Co / ctx.heads, Co / ctx.heads);
-  } else
-    sam_pool_for (pool, nW, 1, win_attention, &ctx);
   g_free (qkv);
   g_free (qpooled);
-
-  float *y = g_new (float, nW * nq * Co);
-  sam_model_linearf (m, pool, att, nW * nq, Co, y, Co,
-      TRUNK ".blocks.%d.attn.proj", i);
   g_free (att);
   *p_nq = nq;
   return y;
@@ -163,13 +175,21 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
 
   /* out starts as the shortcut: pooled proj(norm1(x)) at a dim change */
   float *out = g_new (float, No * Co);
-  if (C != Co) {
-    float *t = q_pool ? g_new (float, N * Co) : out;
-    sam_model_linearf (m, pool, xn, N, C, t, Co, TRUNK ".blocks.%d.proj", i);
-    if (q_pool) {
-      sam_maxpool2x2 (t, H, W, Co, out);
-      g_free (t);
+  if (C != Co && q_pool) {
+    /* in bands of an even number of map rows (the 2×2 pool stays inside) */
+    const int band = (int) CLAMP (PIECE_FLOATS / ((int64_t) 2 * W * Co), 1,
+        (H + 1) / 2) * 2;
+    float *t = g_new (float, (int64_t) MIN (band, H) * W * Co);
+    for (int y0 = 0; y0 < H; y0 += band) {
+      const int nh = MIN (band, H - y0);
+      sam_model_linearf (m, pool, xn + (int64_t) y0 * W * C,
+          (int64_t) nh * W, C, t, Co, TRUNK ".blocks.%d.proj", i);
+      sam_maxpool2x2 (t, nh, W, Co, out + (int64_t) (y0 / 2) * Wo * Co);
     }
+    g_free (t);
+  } else if (C != Co) {
+    sam_model_linearf (m, pool, xn, N, C, out, Co, TRUNK ".blocks.%d.proj",
+        i);
   } else {
     memcpy (out, x, sizeof (float) * N * C);
   }
@@ -211,18 +231,23 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
     }
   g_free (a);
 
-  /* x = x + mlp(norm2(x)), MLP with exact GELU */
-  float *h = g_new (float, No * Co);
-  float *hid = g_new (float, No * 4 * Co);
-  sam_layernorm (pool, out, No, Co,
-      sam_model_wd (m, TRUNK ".blocks.%d.norm2.weight", i),
-      sam_model_wd (m, TRUNK ".blocks.%d.norm2.bias", i), LN_EPS, h);
-  sam_model_linearf (m, pool, h, No, Co, hid, 4 * Co,
-      TRUNK ".blocks.%d.mlp.layers.0", i);
-  sam_gelu (pool, hid, No * 4 * Co);
-  sam_model_linearf (m, pool, hid, No, 4 * Co, h, Co,
-      TRUNK ".blocks.%d.mlp.layers.1", i);
-  sam_add (out, h, No * Co);
+  /* x = x + mlp(norm2(x)), MLP with exact GELU, in pieces of rows */
+  const int64_t rows = CLAMP (PIECE_FLOATS / (4 * (int64_t) Co), 1, No);
+  float *h = g_new (float, rows * Co);
+  float *hid = g_new (float, rows * 4 * Co);
+  for (int64_t r0 = 0; r0 < No; r0 += rows) {
+    const int64_t n = MIN (rows, No - r0);
+    float *o = out + r0 * Co;
+    sam_layernorm (pool, o, n, Co,
+        sam_model_wd (m, TRUNK ".blocks.%d.norm2.weight", i),
+        sam_model_wd (m, TRUNK ".blocks.%d.norm2.bias", i), LN_EPS, h);
+    sam_model_linearf (m, pool, h, n, Co, hid, 4 * Co,
+        TRUNK ".blocks.%d.mlp.layers.0", i);
+    sam_gelu (pool, hid, n * 4 * Co);
+    sam_model_linearf (m, pool, hid, n, 4 * Co, h, Co,
+        TRUNK ".blocks.%d.mlp.layers.1", i);
+    sam_add (o, h, n * Co);
+  }
   g_free (hid);
   g_free (h);
 
