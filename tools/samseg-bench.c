@@ -43,6 +43,7 @@ typedef struct {
   gint input_size, objects, frames_timed;
   double frame_ms;
   double frame_cpu_ms;          /* CPU time of the process (all threads) */
+  double frame_faults;          /* minor page faults per frame */
   double stages_ms[N_STAGES];   /* sums over objects for per-object stages */
   gint64 rss_kb;
   gboolean ok;
@@ -66,10 +67,11 @@ peak_rss_kb (void)
 /* CPU time of the whole process (every thread), in ms: on a loaded
  * machine it moves much less than the wall time. */
 static double
-process_cpu_ms (void)
+process_cpu_ms (double *minflt)
 {
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
+  *minflt = (double) ru.ru_minflt;
   return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
@@ -124,6 +126,7 @@ run_config (const Options * opt, gint input_size, Row * row)
   gint n_timed = opt->frames - opt->warmup;
   double *frame_ms = g_new0 (double, n_timed);
   double *frame_cpu = g_new0 (double, n_timed);
+  double *frame_flt = g_new0 (double, n_timed);
   double *stage_ms = g_new0 (double, (gsize) n_timed * N_STAGES);
   gint w = input_size, h = input_size;
   guint8 *rgb = g_malloc ((gsize) 3 * w * h);
@@ -157,17 +160,19 @@ run_config (const Options * opt, gint input_size, Row * row)
     SamImage img = { SAM_PIXEL_RGB, w, h, 3 * w, rgb };
     SamFrameResult res;
     gint64 t0 = g_get_monotonic_time ();
-    double c0 = process_cpu_ms ();
+    double f0, f1;
+    double c0 = process_cpu_ms (&f0);
     if (!sam_session_process_frame (s, &img, &res, &err))
       goto out;
     double ms = (g_get_monotonic_time () - t0) / 1e3;
-    double cpu = process_cpu_ms () - c0;
+    double cpu = process_cpu_ms (&f1) - c0;
     gint i = f - opt->warmup;
     if (i >= 0) {
       SamTimings t;
       sam_session_get_timings (s, &t);
       frame_ms[i] = ms;
       frame_cpu[i] = cpu;
+      frame_flt[i] = f1 - f0;
       stage_ms[ST_IMAGE_ENCODER * n_timed + i] = t.image_encoder_ms;
       stage_ms[ST_MEMORY_ATTENTION * n_timed + i] = t.memory_attention_ms;
       stage_ms[ST_DECODER * n_timed + i] = t.decoder_ms;
@@ -177,6 +182,7 @@ run_config (const Options * opt, gint input_size, Row * row)
   }
   row->frame_ms = median (frame_ms, n_timed);
   row->frame_cpu_ms = median (frame_cpu, n_timed);
+  row->frame_faults = median (frame_flt, n_timed);
   for (gint k = 0; k < N_STAGES; k++)
     row->stages_ms[k] = median (stage_ms + (gsize) k * n_timed, n_timed);
   row->rss_kb = peak_rss_kb ();
@@ -193,6 +199,7 @@ out:
   g_free (rgb);
   g_free (frame_ms);
   g_free (frame_cpu);
+  g_free (frame_flt);
   g_free (stage_ms);
 }
 
@@ -247,6 +254,7 @@ run_config_child (const Options * opt, gint input_size, Row * row)
   row->frames_timed = opt->frames - opt->warmup;
   row->frame_ms = json_object_get_double_member (o, "frame_ms");
   row->frame_cpu_ms = json_object_get_double_member (o, "frame_cpu_ms");
+  row->frame_faults = json_object_get_double_member (o, "page_faults");
   for (gint k = 0; k < N_STAGES; k++)
     row->stages_ms[k] = json_object_get_double_member (st, stage_names[k]);
   row->rss_kb = json_object_get_int_member (o, "rss_kb");
@@ -282,6 +290,8 @@ print_json (const Row * rows, gint n)
     json_builder_add_double_value (b, r->frame_ms);
     json_builder_set_member_name (b, "frame_cpu_ms");
     json_builder_add_double_value (b, r->frame_cpu_ms);
+    json_builder_set_member_name (b, "page_faults");
+    json_builder_add_double_value (b, r->frame_faults);
     json_builder_set_member_name (b, "stages_ms");
     json_builder_begin_object (b);
     for (gint k = 0; k < N_STAGES; k++) {
@@ -313,15 +323,15 @@ print_markdown (const Options * opt, const Row * rows, gint n)
       opt->n_threads, opt->frames - opt->warmup, opt->warmup);
   printf ("| precision | input | objects | frame ms | frame CPU ms | "
       "image enc ms | mem attn ms | decoder ms | mem enc ms | "
-      "peak RSS MiB |\n");
-  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "peak RSS MiB | page faults |\n");
+  printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (gint i = 0; i < n; i++) {
     const Row *r = &rows[i];
     printf ("| f32 | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | "
-        "%.1f |\n", r->input_size, r->objects, r->frame_ms, r->frame_cpu_ms,
+        "%.1f | %.0f |\n", r->input_size, r->objects, r->frame_ms, r->frame_cpu_ms,
         r->stages_ms[ST_IMAGE_ENCODER], r->stages_ms[ST_MEMORY_ATTENTION],
         r->stages_ms[ST_DECODER], r->stages_ms[ST_MEMORY_ENCODER],
-        r->rss_kb / 1024.0);
+        r->rss_kb / 1024.0, r->frame_faults);
   }
 }
 
