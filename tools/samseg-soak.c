@@ -6,9 +6,10 @@
  *
  * Runs a session on synthetic frames (discs drifting over a textured
  * background) for N frames (default 100000) with objects coming and going:
- * up to --objects tracked at once, the oldest removed and a new id clicked
- * every 61 frames, and a correction click every 37 frames (so conditioning
- * frames pile up past max_cond_frames). Every K frames it prints the frame,
+ * up to --objects tracked at once; object 1 stays and gets a correction
+ * click every 37 frames (so its conditioning frames pass max_cond_frames
+ * after 592 frames and the bank demotes), the others are replaced in turn
+ * by a new id every 61 frames, and every 53 frames one object is clicked. Every K frames it prints the frame,
  * VmRSS, the memory banks' bytes, the number of objects and the mean time
  * per frame since the last line.
  *
@@ -30,7 +31,8 @@
 #include <string.h>
 
 #define OBJ_PERIOD 61           /* remove the oldest, add a new id */
-#define CLICK_PERIOD 37         /* correction click on one object */
+#define CLICK_PERIOD 37         /* correction click on object slot 0 */
+#define OTHER_CLICK_PERIOD 53   /* correction click on each slot in turn */
 #define MAX_SOAK_OBJECTS 16
 
 static gint64
@@ -89,23 +91,32 @@ typedef struct {
   gint n;                       /* slots (objects tracked at once) */
   guint32 ids[MAX_SOAK_OBJECTS];
   guint32 next_id;
-  gint oldest;
+  gint oldest;                  /* next of slots 1..n-1 to replace, minus 1 */
+  guint32 old_id;               /* the id the last replacement removed */
 } Schedule;
 
 /* What happens before frame @f: returns the slot whose object is replaced
- * (-1: none) and the slot clicked again (-1: none). */
+ * (-1: none) and the slot clicked again (-1: none). Slot 0 is never
+ * replaced and gets a correction click every CLICK_PERIOD frames, so its
+ * conditioning store fills (after 16 × 37 frames) and then demotes; the
+ * other slots are replaced in turn every OBJ_PERIOD frames; every
+ * OTHER_CLICK_PERIOD frames one slot (in turn) is clicked. */
 static void
 schedule_step (Schedule * sc, gint64 f, gint * replaced, gint * clicked)
 {
   *replaced = *clicked = -1;
   if (f == 0)
     return;
-  if (f % OBJ_PERIOD == 0) {
-    *replaced = sc->oldest;
-    sc->ids[sc->oldest] = sc->next_id++;
-    sc->oldest = (sc->oldest + 1) % sc->n;
+  if (f % OBJ_PERIOD == 0 && sc->n > 1) {
+    gint k = 1 + sc->oldest;
+    *replaced = k;
+    sc->old_id = sc->ids[k];
+    sc->ids[k] = sc->next_id++;
+    sc->oldest = (sc->oldest + 1) % (sc->n - 1);
   } else if (f % CLICK_PERIOD == 0) {
-    *clicked = (gint) ((f / CLICK_PERIOD) % sc->n);
+    *clicked = 0;
+  } else if (f % OTHER_CLICK_PERIOD == 0) {
+    *clicked = (gint) ((f / OTHER_CLICK_PERIOD) % sc->n);
   }
 }
 
@@ -158,7 +169,7 @@ soak_engine (const Options * o, SamModel * m, GError ** error)
       if (f != 0 && k != replaced && k != clicked)
         continue;
       if (k == replaced)
-        sam_session_remove_object (s, sc.ids[k] - (guint32) o->objects);
+        sam_session_remove_object (s, sc.old_id);
       float pt[2];
       gint32 label = 1;
       disc_center (k, o->objects, (gint) (f % 100000), o->S, &pt[0], &pt[1]);
@@ -214,7 +225,7 @@ soak_bank (const Options * o, SamModel * m, GError ** error)
     gint replaced, clicked;
     schedule_step (&sc, f, &replaced, &clicked);
     if (replaced >= 0)
-      sam_memory_bank_set_remove (set, sc.ids[replaced] - (guint32) o->objects);
+      sam_memory_bank_set_remove (set, sc.old_id);
     for (gsize i = 0; i < (gsize) T * c.mem_dim; i++)
       feat[i] = (float) ((f + (gint64) i) % 97) / 97.f - 0.5f;
     for (gint i = 0; i < 256; i++)
