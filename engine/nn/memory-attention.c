@@ -67,7 +67,8 @@ typedef struct
   float *k, *v;                 /* [max(N, n_mem), C] scratch */
   float *am;                    /* [N, kv_dim] scratch (attention in the
                                  * memory space, see rope_attention) */
-  float *h;                     /* [N, ffn] scratch */
+  float *h;                     /* [h_rows, ffn] scratch */
+  int64_t h_rows;
 } MemAttnScratch;
 
 #define SAM_CROSS_FMT "memory_attention.layers.%d.cross_attn_image"
@@ -188,16 +189,20 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
       n_mem - num_obj_ptr_tokens, cross_v_late (m, l), s->t);
   sam_add (x, s->t, N * C);
 
-  /* MLP */
+  /* MLP, in pieces of rows (same bits: rows are independent) so that the
+   * hidden buffer stays small */
   sam_layernorm (pool, x, N, C,
       sam_model_wd (m, "memory_attention.layers.%d.norm3.weight", l),
       sam_model_wd (m, "memory_attention.layers.%d.norm3.bias", l),
       SAM_MEMATTN_LN_EPS, s->t);
-  sam_model_linearf (m, pool, s->t, N, C, s->h, ffn,
-      "memory_attention.layers.%d.linear1", l);
-  sam_relu (s->h, N * ffn);
-  sam_model_linearf (m, pool, s->h, N, ffn, s->t, C,
-      "memory_attention.layers.%d.linear2", l);
+  for (int64_t r0 = 0; r0 < N; r0 += s->h_rows) {
+    const int64_t n = MIN (s->h_rows, N - r0);
+    sam_model_linearf (m, pool, s->t + r0 * C, n, C, s->h, ffn,
+        "memory_attention.layers.%d.linear1", l);
+    sam_relu (s->h, n * ffn);
+    sam_model_linearf (m, pool, s->h, n, ffn, s->t + r0 * C, C,
+        "memory_attention.layers.%d.linear2", l);
+  }
   sam_add (x, s->t, N * C);
 }
 
@@ -234,7 +239,9 @@ scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
   /* v holds the self-attention values, and the memory values unless every
    * layer takes the weighted sum in the memory space */
   s->v = g_new (float, (size_t) (all_late ? N : MAX (N, n_mem)) * C);
-  s->h = g_new (float, (size_t) N * ffn);
+  /* 2 Mi floats (8 MiB) of MLP hidden units at a time */
+  s->h_rows = CLAMP (((int64_t) 2 << 20) / ffn, 1, N);
+  s->h = g_new (float, (size_t) s->h_rows * ffn);
   s->am = g_new (float, (size_t) N * D);
 }
 
