@@ -523,6 +523,7 @@ typedef struct
   int ndim;
   int64_t shape[SAM_ST_MAX_DIMS];
   GBytes *data;
+  guint64 off;                  /* data offset */
 } WEntry;
 
 struct _SamStWriter
@@ -582,11 +583,38 @@ cmp_entry_name (gconstpointer a, gconstpointer b)
   return strcmp (x->name, y->name);
 }
 
+/* Data order: wider elements first (8, 4, 2, then 1-byte types), by name
+ * within a width. Every tensor's size is a multiple of its element size,
+ * so after the 8-byte aligned header each tensor starts aligned to its
+ * element (F32 data mixed with odd-sized BF16 or I8 tensors in name order
+ * would be misaligned for readers that map it as float). The header keys
+ * stay sorted by name; offsets stay contiguous, as safetensors requires. */
+static int
+cmp_entry_layout (gconstpointer a, gconstpointer b)
+{
+  const WEntry *x = *(WEntry * const *) a, *y = *(WEntry * const *) b;
+  size_t sx = sam_dtype_size (x->dtype), sy = sam_dtype_size (y->dtype);
+  if (sx != sy)
+    return sx > sy ? -1 : 1;
+  return strcmp (x->name, y->name);
+}
+
 gboolean
 sam_st_writer_write (SamStWriter * w, const char *path, GError ** error)
 {
   /* Sorted by name, as the Python writer does, so output is deterministic. */
-  g_ptr_array_sort (w->entries, cmp_entry_name);
+  g_ptr_array_sort (w->entries, cmp_entry_layout);
+  guint64 off = 0;
+  for (guint i = 0; i < w->entries->len; i++) {
+    WEntry *e = w->entries->pdata[i];
+    e->off = off;
+    off += g_bytes_get_size (e->data);
+  }
+  /* (no g_ptr_array_copy: the copy would inherit the entries' free func) */
+  GPtrArray *by_name = g_ptr_array_sized_new (w->entries->len);
+  for (guint i = 0; i < w->entries->len; i++)
+    g_ptr_array_add (by_name, w->entries->pdata[i]);
+  g_ptr_array_sort (by_name, cmp_entry_name);
   JsonBuilder *b = json_builder_new ();
   json_builder_begin_object (b);
   if (g_hash_table_size (w->metadata) > 0) {
@@ -602,9 +630,8 @@ sam_st_writer_write (SamStWriter * w, const char *path, GError ** error)
     g_list_free (keys);
     json_builder_end_object (b);
   }
-  guint64 off = 0;
-  for (guint i = 0; i < w->entries->len; i++) {
-    WEntry *e = w->entries->pdata[i];
+  for (guint i = 0; i < by_name->len; i++) {
+    WEntry *e = by_name->pdata[i];
     json_builder_set_member_name (b, e->name);
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "dtype");
@@ -616,13 +643,13 @@ sam_st_writer_write (SamStWriter * w, const char *path, GError ** error)
     json_builder_end_array (b);
     json_builder_set_member_name (b, "data_offsets");
     json_builder_begin_array (b);
-    json_builder_add_int_value (b, (gint64) off);
-    off += g_bytes_get_size (e->data);
-    json_builder_add_int_value (b, (gint64) off);
+    json_builder_add_int_value (b, (gint64) e->off);
+    json_builder_add_int_value (b, (gint64) (e->off + g_bytes_get_size (e->data)));
     json_builder_end_array (b);
     json_builder_end_object (b);
   }
   json_builder_end_object (b);
+  g_ptr_array_unref (by_name);
   JsonGenerator *g = json_generator_new ();
   JsonNode *root = json_builder_get_root (b);
   json_generator_set_root (g, root);
