@@ -47,18 +47,29 @@
 
 #define MAX_ROWS 256            /* row reservoir per Linear */
 #define VAL_SAMPLE 2048         /* values for the MSE / percentile / OMSE search */
-#define ATT_SAMPLES 3           /* softmax samples per attention */
+#define ATT_SAMPLES 4           /* softmax samples per attention (2 per stratum) */
 #define ATT_ROWS 8
+
+/* Calibration strata: calls made while the prompted (conditioning) frame is
+ * processed, and calls on tracked frames. Most calls are tracked-frame
+ * calls, yet the prompted frame's decoder inputs (prompt tokens, the
+ * memory-free image embedding) have larger ranges: statistics that average
+ * or sample over all calls clip them. Every observer keeps both strata
+ * apart; ranges are searched per stratum and their union is used. */
+#define N_STRATA 2
 
 typedef struct {
   char *name;
   int K, N;
-  int64_t calls, seen_rows;
+  int64_t calls, seen_rows[N_STRATA];
   double sum_min, sum_max;
   float gmin, gmax;             /* over all calls */
-  float *rows;                  /* [n_rows, K] reservoir */
-  int n_rows;
-  float *yrows;                 /* [n_rows, N] outputs (BIG candidates) */
+  float smin[N_STRATA], smax[N_STRATA];
+  gboolean has[N_STRATA];
+  float *cmin, *cmax;           /* [K] per input channel, over all calls */
+  float *rows[N_STRATA];        /* [n_rows, K] reservoir per stratum */
+  int n_rows[N_STRATA];
+  float *yrows[N_STRATA];       /* [n_rows, N] outputs (BIG candidates) */
 } LinObs;
 
 typedef struct {
@@ -69,20 +80,22 @@ typedef struct {
 
 typedef struct {
   char *name;
-  int64_t calls;
+  int64_t calls[N_STRATA];
   AttSample s[ATT_SAMPLES];
   int n;
   double sum_min[3], sum_max[3];
   float gmin[3], gmax[3];
-  float *vals[3];               /* value reservoirs of q, k, v */
-  int n_vals[3];
-  int64_t seen_vals[3];
+  float *vals[N_STRATA][3];     /* value reservoirs of q, k, v per stratum */
+  int n_vals[N_STRATA][3];
+  int64_t seen_vals[N_STRATA][3];
+  float smin[N_STRATA][3], smax[N_STRATA][3];
 } AttObs;
 
 typedef struct {
   GHashTable *lin, *att;
   GRand *rng;
   gboolean want_y;
+  int stratum;                  /* 0 prompted frame, 1 tracked frames */
 } Calib;
 
 static gboolean
@@ -104,44 +117,100 @@ on_linear (const char *name, const float *x, int64_t M, int K, int64_t ldx,
     o->name = g_strdup (name);
     o->K = K;
     o->N = N;
-    o->rows = g_new (float, (size_t) MAX_ROWS * K);
-    if (is_big_k (name))
-      o->yrows = g_new (float, (size_t) MAX_ROWS * N);
+    o->cmin = g_new (float, K);
+    o->cmax = g_new (float, K);
+    for (int k = 0; k < K; k++) {
+      o->cmin[k] = INFINITY;
+      o->cmax[k] = -INFINITY;
+    }
+    for (int s = 0; s < N_STRATA; s++) {
+      o->rows[s] = g_new (float, (size_t) MAX_ROWS * K);
+      if (is_big_k (name))
+        o->yrows[s] = g_new (float, (size_t) MAX_ROWS * N);
+    }
     g_hash_table_insert (c->lin, o->name, o);
   }
+  const int st = c->stratum;
   float mn = INFINITY, mx = -INFINITY;
   for (int64_t r = 0; r < M; r++)
     for (int k = 0; k < K; k++) {
       float v = x[r * ldx + k];
       mn = MIN (mn, v);
       mx = MAX (mx, v);
+      o->cmin[k] = MIN (o->cmin[k], v);
+      o->cmax[k] = MAX (o->cmax[k], v);
     }
   o->sum_min += mn;
   o->sum_max += mx;
   o->gmin = o->calls ? MIN (o->gmin, mn) : mn;
   o->gmax = o->calls ? MAX (o->gmax, mx) : mx;
+  o->smin[st] = o->has[st] ? MIN (o->smin[st], mn) : mn;
+  o->smax[st] = o->has[st] ? MAX (o->smax[st], mx) : mx;
+  o->has[st] = TRUE;
   o->calls++;
   for (int64_t r = 0; r < M; r++) {
-    int64_t slot = o->seen_rows < MAX_ROWS ? o->seen_rows :
-        g_rand_int_range (c->rng, 0, (gint32) MIN (o->seen_rows + 1,
+    int64_t slot = o->seen_rows[st] < MAX_ROWS ? o->seen_rows[st] :
+        g_rand_int_range (c->rng, 0, (gint32) MIN (o->seen_rows[st] + 1,
             G_MAXINT32));
-    o->seen_rows++;
+    o->seen_rows[st]++;
     if (slot >= MAX_ROWS)
       continue;
-    memcpy (o->rows + slot * K, x + r * ldx, sizeof (float) * K);
-    if (o->yrows)
-      memcpy (o->yrows + slot * N, y + r * ldy, sizeof (float) * N);
-    o->n_rows = MAX (o->n_rows, (int) slot + 1);
+    memcpy (o->rows[st] + slot * K, x + r * ldx, sizeof (float) * K);
+    if (o->yrows[st])
+      memcpy (o->yrows[st] + slot * N, y + r * ldy, sizeof (float) * N);
+    o->n_rows[st] = MAX (o->n_rows[st], (int) slot + 1);
   }
+}
+
+/* Both strata's row samples, stacked: [*n, K] (or the outputs, [*n, N]). */
+static float *
+stacked_rows (const LinObs * o, gboolean outputs, int max_per, int *n)
+{
+  int w = outputs ? o->N : o->K, tot = 0;
+  for (int s = 0; s < N_STRATA; s++)
+    tot += MIN (o->n_rows[s], max_per);
+  float *r = g_new (float, (size_t) MAX (tot, 1) * w);
+  int at = 0;
+  for (int s = 0; s < N_STRATA; s++) {
+    int k = MIN (o->n_rows[s], max_per);
+    memcpy (r + (size_t) at * w, outputs ? o->yrows[s] : o->rows[s],
+        sizeof (float) * k * w);
+    at += k;
+  }
+  *n = tot;
+  return r;
+}
+
+/* A stride for picking about @target of @n row-major values with @cols
+ * columns that visits every column: a stride sharing a factor with @cols
+ * would sample a few channels only (and miss the outlier channels of
+ * trained models). */
+static int64_t
+sample_step (int64_t n, int64_t target, int64_t cols)
+{
+  int64_t step = MAX (1, n / target);
+  while (step > 1 && cols > 1) {
+    int64_t a = step, b = cols;
+    while (b) {
+      int64_t t = a % b;
+      a = b;
+      b = t;
+    }
+    if (a == 1)
+      break;
+    step++;
+  }
+  return step;
 }
 
 static void
 reservoir_vals (Calib * c, AttObs * o, int t, const float *x, int64_t rows,
     int cols, int64_t ld)
 {
+  const int st = c->stratum;
   float mn = INFINITY, mx = -INFINITY;
-  if (!o->vals[t])
-    o->vals[t] = g_new (float, VAL_SAMPLE);
+  if (!o->vals[st][t])
+    o->vals[st][t] = g_new (float, VAL_SAMPLE);
   for (int64_t r = 0; r < rows; r++)
     for (int k = 0; k < cols; k++) {
       float v = x[r * ld + k];
@@ -154,16 +223,18 @@ reservoir_vals (Calib * c, AttObs * o, int t, const float *x, int64_t rows,
       mx) : mx;
   o->sum_min[t] += mn;
   o->sum_max[t] += mx;
+  o->smin[st][t] = o->calls[st] ? MIN (o->smin[st][t], mn) : mn;
+  o->smax[st][t] = o->calls[st] ? MAX (o->smax[st][t], mx) : mx;
   /* a strided pick of 512 values per call into the reservoir */
-  int64_t n = rows * cols, step = MAX (1, n / 512);
+  int64_t n = rows * cols, step = sample_step (n, 512, cols);
   for (int64_t i = 0; i < n; i += step) {
-    int64_t slot = o->seen_vals[t] < VAL_SAMPLE ? o->seen_vals[t] :
-        g_rand_int_range (c->rng, 0, (gint32) MIN (o->seen_vals[t] + 1,
+    int64_t slot = o->seen_vals[st][t] < VAL_SAMPLE ? o->seen_vals[st][t] :
+        g_rand_int_range (c->rng, 0, (gint32) MIN (o->seen_vals[st][t] + 1,
             G_MAXINT32));
-    o->seen_vals[t]++;
+    o->seen_vals[st][t]++;
     if (slot < VAL_SAMPLE) {
-      o->vals[t][slot] = x[(i / cols) * ld + i % cols];
-      o->n_vals[t] = MAX (o->n_vals[t], (int) slot + 1);
+      o->vals[st][t][slot] = x[(i / cols) * ld + i % cols];
+      o->n_vals[st][t] = MAX (o->n_vals[st][t], (int) slot + 1);
     }
   }
 }
@@ -183,12 +254,17 @@ on_attention (const char *name, const float *q, int64_t ldq, const float *k,
   reservoir_vals (c, o, 0, q, Nq, H * D, ldq);
   reservoir_vals (c, o, 1, k, Nk, H * D, ldk);
   reservoir_vals (c, o, 2, v, Nk, H * Dv, ldv);
-  int64_t call = o->calls++;
-  int slot = call < ATT_SAMPLES ? (int) call :
-      g_rand_int_range (c->rng, 0, (gint32) (call + 1));
-  if (slot >= ATT_SAMPLES)
+  /* softmax samples: ATT_SAMPLES / 2 slots per stratum (a reservoir in each) */
+  const int per = ATT_SAMPLES / N_STRATA, st = c->stratum;
+  int64_t call = o->calls[st]++;
+  int slot = call < per ? (int) call :
+      g_rand_int_range (c->rng, 0, (gint32) MIN (call + 1, G_MAXINT32));
+  if (slot >= per)
     return;
+  slot += st * per;
   AttSample *s = &o->s[slot];
+  if (!s->A)
+    o->n++;                     /* filled slots */
   g_free (s->A);
   g_free (s->V);
   const int h = (int) (call % H);
@@ -215,7 +291,6 @@ on_attention (const char *name, const float *q, int64_t ldq, const float *k,
   }
   for (int64_t j = 0; j < Nk; j++)
     memcpy (s->V + j * Dv, v + j * ldv + h * Dv, sizeof (float) * Dv);
-  o->n = MAX (o->n, slot + 1);
 }
 
 /* ---- options ------------------------------------------------------------ */
@@ -351,8 +426,8 @@ progress (int done, int total, const char *what)
 }
 
 static gboolean
-calibrate_video (SamModel * m, const char *path, int input_size, int frames,
-    int grid, GArray * clicks, int threads, int *done, int total,
+calibrate_video (SamModel * m, Calib * c, const char *path, int input_size,
+    int frames, int grid, GArray * clicks, int threads, int *done, int total,
     GError ** error)
 {
   SamVideoDecoder *d = sam_video_decoder_open (path, error);
@@ -372,6 +447,7 @@ calibrate_video (SamModel * m, const char *path, int input_size, int frames,
         ok = FALSE;
       break;
     }
+    c->stratum = f == 0 ? 0 : 1;
     if (f == 0) {
       guint32 id = 1;
       if (clicks && clicks->len) {
@@ -483,11 +559,34 @@ fast_mse (const float *x, int64_t n, int bits, gboolean symmetric, double pn)
   return best;
 }
 
-static SamQParams
-act_params (const LinObs * o, const float *rows, int64_t n_rows,
-    const Methods * mt)
+static float
+range_lo (const SamQParams * p)
 {
-  int64_t n = n_rows * o->K;
+  return (float) (p->qmin - p->zero) * p->scale;
+}
+
+static float
+range_hi (const SamQParams * p)
+{
+  return (float) (p->qmax - p->zero) * p->scale;
+}
+
+/* One stratum's search on a value sample. */
+static SamQParams
+search_params (const float *v, int64_t n, const Methods * mt)
+{
+  if (mt->base == SAM_OBSERVER_MSE)
+    return fast_mse (v, n, mt->abits, FALSE, 2.4);
+  SamObserverParams op;
+  sam_observer_params_init (&op, mt->base, mt->abits, false);
+  if (mt->base == SAM_OBSERVER_PERCENTILE)
+    op.percentile = 1e-4f;
+  return sam_observe (v, n, 1, &op);
+}
+
+static SamQParams
+act_params (const LinObs * o, const Methods * mt)
+{
   if (mt->base == SAM_OBSERVER_MINMAX)
     /* MinMax over every call. PTQ4SAM's AvgMinMaxObserver (the mean of
      * per-batch min and max) clips the prompted frames: on video most calls
@@ -495,20 +594,28 @@ act_params (const LinObs * o, const float *rows, int64_t n_rows,
      * range than the conditioning frames' (measured: -3 dB mask logits on
      * prompted frames with the average, see docs/quantization.md). */
     return sam_qparams_from_range (o->gmin, o->gmax, mt->abits, false);
-  SamObserverParams op;
-  sam_observer_params_init (&op, mt->base, mt->abits, false);
-  if (mt->base == SAM_OBSERVER_PERCENTILE)
-    op.percentile = 1e-4f;
-  /* the search runs on a strided sample */
-  int64_t step = MAX (1, n / VAL_SAMPLE);
-  int64_t ns = (n + step - 1) / step;
-  float *v = g_new (float, ns);
-  for (int64_t i = 0; i < ns; i++)
-    v[i] = rows[i * step];
-  SamQParams p = mt->base == SAM_OBSERVER_MSE ?
-      fast_mse (v, ns, mt->abits, FALSE, 2.4) : sam_observe (v, ns, 1, &op);
-  g_free (v);
-  return p;
+  /* the search runs per stratum on a strided sample of its rows; the
+   * union of the strata's ranges is used */
+  float lo = 0, hi = 0;
+  for (int st = 0; st < N_STRATA; st++) {
+    int64_t n = (int64_t) o->n_rows[st] * o->K;
+    if (!n)
+      continue;
+    int64_t step = sample_step (n, VAL_SAMPLE, o->K);
+    int64_t ns = (n + step - 1) / step;
+    float *v = g_new (float, ns + 2);
+    for (int64_t i = 0; i < ns; i++)
+      v[i] = o->rows[st][i * step];
+    /* the stratum's extremes over every call: the search's candidates
+     * are fractions of the sample's range, which may miss them */
+    v[ns] = o->smin[st];
+    v[ns + 1] = o->smax[st];
+    SamQParams p = search_params (v, ns + 2, mt);
+    g_free (v);
+    lo = MIN (lo, range_lo (&p));
+    hi = MAX (hi, range_hi (&p));
+  }
+  return sam_qparams_from_range (lo, hi, mt->abits, false);
 }
 
 static SamQParams
@@ -516,13 +623,21 @@ vals_params (const AttObs * o, int t, const Methods * mt)
 {
   if (mt->base == SAM_OBSERVER_MINMAX)
     return sam_qparams_from_range (o->gmin[t], o->gmax[t], mt->abits, false);
-  SamObserverParams op;
-  sam_observer_params_init (&op, mt->base, mt->abits, false);
-  if (mt->base == SAM_OBSERVER_PERCENTILE)
-    op.percentile = 1e-4f;
-  if (mt->base == SAM_OBSERVER_MSE)
-    return fast_mse (o->vals[t], o->n_vals[t], mt->abits, FALSE, 2.4);
-  return sam_observe (o->vals[t], o->n_vals[t], 1, &op);
+  float lo = 0, hi = 0;
+  for (int st = 0; st < N_STRATA; st++) {
+    int nv = o->n_vals[st][t];
+    if (!nv)
+      continue;
+    float *v = g_new (float, nv + 2);
+    memcpy (v, o->vals[st][t], sizeof (float) * nv);
+    v[nv] = o->smin[st][t];
+    v[nv + 1] = o->smax[st][t];
+    SamQParams p = search_params (v, nv + 2, mt);
+    g_free (v);
+    lo = MIN (lo, range_lo (&p));
+    hi = MAX (hi, range_hi (&p));
+  }
+  return sam_qparams_from_range (lo, hi, mt->abits, false);
 }
 
 /* symmetric per-row integer weights of W [N, K] */
@@ -552,21 +667,28 @@ stack_samples (const AttObs * o, float **pA, float **pV, int64_t * rows,
     int *n, int *dv)
 {
   int64_t Ntot = 0;
-  for (int i = 0; i < o->n; i++)
-    Ntot += o->s[i].Nk;
+  *dv = 0;
+  for (int i = 0; i < ATT_SAMPLES; i++)
+    if (o->s[i].A) {
+      Ntot += o->s[i].Nk;
+      if (!*dv)
+        *dv = o->s[i].Dv;
+    }
   *rows = (int64_t) o->n * ATT_ROWS;
   *n = (int) Ntot;
-  *dv = o->s[0].Dv;
   float *A = g_new0 (float, (size_t) * rows * Ntot);
   float *V = g_new0 (float, (size_t) Ntot * *dv);
   int64_t off = 0;
-  for (int i = 0; i < o->n; i++) {
+  for (int i = 0, j = 0; i < ATT_SAMPLES; i++) {
     const AttSample *s = &o->s[i];
+    if (!s->A)
+      continue;
     for (int r = 0; r < ATT_ROWS; r++)
-      memcpy (A + ((int64_t) i * ATT_ROWS + r) * Ntot + off,
+      memcpy (A + ((int64_t) j * ATT_ROWS + r) * Ntot + off,
           s->A + (int64_t) r * s->Nk, sizeof (float) * s->Nk);
     memcpy (V + off * *dv, s->V, sizeof (float) * s->Nk * MIN (s->Dv, *dv));
     off += s->Nk;
+    j++;
   }
   *pA = A;
   *pV = V;
@@ -692,7 +814,7 @@ main (int argc, char **argv)
   sam_model_set_observers (m, on_linear, on_attention, &c);
   int done = 0, total = frames * (int) calib->len;
   for (guint v = 0; v < calib->len; v++)
-    if (!calibrate_video (m, calib->pdata[v], input_size, frames, grid,
+    if (!calibrate_video (m, &c, calib->pdata[v], input_size, frames, grid,
             clicks, threads, &done, total, &err)) {
       fprintf (stderr, "\nsamseg-quantize: %s: %s\n",
           (char *) calib->pdata[v], err->message);
@@ -754,16 +876,29 @@ main (int argc, char **argv)
   if (mt.big)
     for (guint i = 0; i < lnames->len; i++) {
       LinObs *o = g_hash_table_lookup (c.lin, lnames->pdata[i]);
-      if (!o->yrows)
+      if (!o->yrows[0])
         continue;
-      gboolean bimodal = sam_big_detect (o->yrows, (int64_t) o->n_rows * o->N);
-      fprintf (stderr, "big: %s %s\n", o->name, bimodal ? "bimodal: folded" :
-          "not bimodal");
-      if (!bimodal)
-        continue;
-      json_builder_add_string_value (jb, o->name);
+      int ny;
+      float *yr = stacked_rows (o, TRUE, MAX_ROWS, &ny);
+      gboolean bimodal = sam_big_detect (yr, (int64_t) ny * o->N);
       float *gamma = g_new (float, o->N);
-      sam_big_signs (o->yrows, o->n_rows, o->N, gamma);
+      sam_big_signs (yr, ny, o->N, gamma);
+      int flips = 0;
+      for (int ch = 0; ch < o->N; ch++)
+        flips += gamma[ch] < 0;
+      g_free (yr);
+      fprintf (stderr, "big: %s: %s (%d of %d channels negative)\n", o->name,
+          bimodal ? "bimodal, folded" : "not bimodal", flips, o->N);
+      if (!bimodal) {
+        g_free (gamma);
+        continue;
+      }
+      json_builder_begin_object (jb);
+      json_builder_set_member_name (jb, "layer");
+      json_builder_add_string_value (jb, o->name);
+      json_builder_set_member_name (jb, "flipped");
+      json_builder_add_int_value (jb, flips);
+      json_builder_end_object (jb);
       char *A = g_strndup (o->name, strlen (o->name) - strlen (".k_proj"));
       const char *parts[2] = { "q_proj", "k_proj" };
       float *wb[4];
@@ -803,30 +938,58 @@ main (int argc, char **argv)
     SamHluqParams hp;
     gboolean use_hluq = mt.hluq && is_hluq_layer (o->name);
     gboolean use_cag = mt.cag && is_cag_layer (o->name) && !use_hluq;
+    int nrows;
+    float *rows = stacked_rows (o, FALSE, MAX_ROWS, &nrows);
     if (use_hluq) {
-      int nr = MIN (o->n_rows, 64);
-      sam_hluq_search (o->rows, nr, o->K, W, o->N, mt.abits, &hp);
+      /* the search on 32 rows of each stratum; the range (m, R) then
+       * widened to every call's min / max (the sample misses the prompted
+       * frame's extremes) */
+      int nh;
+      float *hr = stacked_rows (o, FALSE, 32, &nh);
+      sam_hluq_search (hr, nh, o->K, W, o->N, mt.abits, &hp);
+      g_free (hr);
+      float top = hp.m + hp.R;
+      hp.m = MIN (hp.m, o->gmin);
+      hp.R = MAX (top, o->gmax) - hp.m;
       akind = "HLUQ (hybrid log-uniform, simulated)";
     } else if (use_cag) {
-      SamCag *cg = sam_cag_fit (o->rows, o->n_rows, o->K, mt.abits, 4, 7);
+      /* k-means on the per-channel (s, z) of every call's per-channel
+       * extremes (a two-row "sample": the min row and the max row); each
+       * group's range is the union of its channels' ranges (the code's
+       * centroid would clip half the channels without the LSQ training of
+       * block reconstruction, which samseg does not run) */
+      float *ext = g_new (float, 2 * (size_t) o->K);
+      memcpy (ext, o->cmin, sizeof (float) * o->K);
+      memcpy (ext + o->K, o->cmax, sizeof (float) * o->K);
+      SamCag *cg = sam_cag_fit (ext, 2, o->K, mt.abits, 4, 7);
+      g_free (ext);
+      float glo[4] = { 0, 0, 0, 0 }, ghi[4] = { 0, 0, 0, 0 };
+      for (int ch = 0; ch < o->K; ch++) {
+        int g = cg->label[ch];
+        glo[g] = MIN (glo[g], o->cmin[ch]);
+        ghi[g] = MAX (ghi[g], o->cmax[ch]);
+      }
       cs = g_new (float, o->K);
       cz = g_new (float, o->K);
       for (int ch = 0; ch < o->K; ch++) {
-        cs[ch] = cg->group[cg->label[ch]].scale;
-        cz[ch] = (float) cg->group[cg->label[ch]].zero;
+        int g = cg->label[ch];
+        SamQParams gp = sam_qparams_from_range (glo[g], ghi[g], mt.abits,
+            false);
+        cs[ch] = gp.scale;
+        cz[ch] = (float) gp.zero;
       }
       sam_cag_free (cg);
       akind = "CAG 4 groups (per-channel codes, scales folded in weights)";
     } else
-      ap = act_params (o, o->rows, o->n_rows, &mt);
+      ap = act_params (o, &mt);
     gboolean acnr_done = FALSE;
     if (mt.acnr && sw->ndim == 2 && !use_hluq) {
       /* dX = X - Q(X) on the row sample (the code's X_fp - Q(X_q) with the
        * float model's inputs: one pass) */
-      float *dX = g_new (float, (size_t) o->n_rows * o->K);
-      for (int64_t r = 0; r < o->n_rows; r++)
+      float *dX = g_new (float, (size_t) nrows * o->K);
+      for (int64_t r = 0; r < nrows; r++)
         for (int ch = 0; ch < o->K; ch++) {
-          float x = o->rows[r * o->K + ch];
+          float x = rows[r * o->K + ch];
           SamQParams pp = ap;
           if (cs) {
             pp = (SamQParams) {
@@ -837,7 +1000,7 @@ main (int argc, char **argv)
       SamAcnrParams acp;
       sam_acnr_params_init (&acp);
       double kb = 0, ka = 0;
-      acnr_done = sam_acnr_apply (W, o->N, o->K, dX, o->n_rows, &acp, &kb,
+      acnr_done = sam_acnr_apply (W, o->N, o->K, dX, nrows, &acp, &kb,
           &ka) == 1;
       if (acnr_done)
         fprintf (stderr, "acnr: %s kappa %.1f -> %.1f\n", o->name, kb, ka);
@@ -896,6 +1059,7 @@ main (int argc, char **argv)
     g_free (cs);
     g_free (cz);
     g_free (W);
+    g_free (rows);
     n_q++;
   }
   json_builder_end_object (jb);
