@@ -47,8 +47,37 @@ typedef struct {
   double stages_ms[N_STAGES];   /* sums over objects for per-object stages */
   gint64 rss_kb;
   gboolean ok;
+  char precision[48];           /* "f32", or "W8A8 int8" / "W8A8 sim" */
   char error[512];
 } Row;
+
+/* The model's precision from sam_model_quant_summary (): "f32" for a float
+ * model, else the file's bits ("samseg.quant" metadata) and whether the
+ * quantized layers run on the int8 GEMM or as fake quantization. */
+static void
+model_precision (const SamModel * m, char *out, gsize n)
+{
+  gchar *sum = sam_model_quant_summary (m);
+  if (!sum || g_str_has_prefix (sum, "float32")) {
+    g_strlcpy (out, "f32", n);
+    g_free (sum);
+    return;
+  }
+  char bits[16] = "quantized";
+  const char *b = strstr (sum, "\"bits\":\"");
+  if (b) {
+    b += strlen ("\"bits\":\"");
+    gsize k = 0;
+    while (b[k] && b[k] != '"' && k + 1 < sizeof bits) {
+      bits[k] = b[k];
+      k++;
+    }
+    bits[k] = 0;
+  }
+  g_snprintf (out, n, "%s %s", bits, strstr (sum, "(simulated") ? "sim" :
+      "int8");
+  g_free (sum);
+}
 
 static gint64
 peak_rss_kb (void)
@@ -138,6 +167,7 @@ run_config (const Options * opt, gint input_size, Row * row)
 
   if (!(m = sam_model_load (opt->model_path, NULL, &err)))
     goto out;
+  model_precision (m, row->precision, sizeof row->precision);
   SamSessionParams sp;
   sam_session_params_init (&sp);
   sp.input_size = input_size;
@@ -258,6 +288,9 @@ run_config_child (const Options * opt, gint input_size, Row * row)
   for (gint k = 0; k < N_STAGES; k++)
     row->stages_ms[k] = json_object_get_double_member (st, stage_names[k]);
   row->rss_kb = json_object_get_int_member (o, "rss_kb");
+  g_strlcpy (row->precision, json_object_has_member (o, "precision") ?
+      json_object_get_string_member (o, "precision") : "f32",
+      sizeof row->precision);
   row->ok = TRUE;
 
 out:
@@ -281,7 +314,7 @@ print_json (const Row * rows, gint n)
     const Row *r = &rows[i];
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "precision");
-    json_builder_add_string_value (b, "f32");
+    json_builder_add_string_value (b, r->precision[0] ? r->precision : "f32");
     json_builder_set_member_name (b, "input_size");
     json_builder_add_int_value (b, r->input_size);
     json_builder_set_member_name (b, "objects");
@@ -327,8 +360,8 @@ print_markdown (const Options * opt, const Row * rows, gint n)
   printf ("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (gint i = 0; i < n; i++) {
     const Row *r = &rows[i];
-    printf ("| f32 | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | "
-        "%.1f | %.0f |\n", r->input_size, r->objects, r->frame_ms, r->frame_cpu_ms,
+    printf ("| %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | "
+        "%.1f | %.0f |\n", r->precision[0] ? r->precision : "f32", r->input_size, r->objects, r->frame_ms, r->frame_cpu_ms,
         r->stages_ms[ST_IMAGE_ENCODER], r->stages_ms[ST_MEMORY_ATTENTION],
         r->stages_ms[ST_DECODER], r->stages_ms[ST_MEMORY_ENCODER],
         r->rss_kb / 1024.0, r->frame_faults);
