@@ -148,7 +148,8 @@ typedef struct
 {
   const char *name;
   Op op;
-  /* linear: M K N; attention: Nq Nk H D (Dv = D), windows for OP_ATTN_WIN;
+  /* linear: M K N; attention: Nq Nk H D [Dv (0: D)], windows for
+   * OP_ATTN_WIN (Dv = D);
    * conv: H(=W) Cin Cout KH stride pad groups */
   int64_t a, b, c, d, e, f, g;
 } Shape;
@@ -167,6 +168,8 @@ static const Shape shapes[] = {
   {"memattn-kproj", OP_LINEAR, 28736, 64, 256},
   {"decoder-tok", OP_LINEAR, 7, 256, 256},
   {"memattn-cross", OP_ATTN, 4096, 28736, 1, 256},
+  /* the engine's cross-attention: P·V over the 64-dim memory values */
+  {"memattn-cross-v64", OP_ATTN, 4096, 28736, 1, 256, 64},
   {"memattn-self", OP_ATTN, 4096, 4096, 1, 256},
   {"hiera-global", OP_ATTN, 4096, 4096, 4, 96},
   {"hiera-s1-win", OP_ATTN_WIN, 64, 64, 1, 96, 1024},
@@ -231,10 +234,11 @@ run_shape (const SamKernelsF32 * kt, SamPool * pool, const Shape * s,
     }
     case OP_ATTN:{
       int64_t Nq = MAX (1, s->a / mdiv), Nk = s->b, ld = s->c * s->d;
+      int64_t Dv = s->e ? s->e : s->d, ldv = s->c * Dv;
       t0 = g_get_monotonic_time ();
-      sam_k_attention_f32 (kt, pool, bufs[0], ld, bufs[1], ld, bufs[2], ld,
-          bufs[3], ld, Nq, Nk, (int) s->c, (int) s->d, (int) s->d);
-      *flops = 2.0 * Nq * Nk * ld * 2;
+      sam_k_attention_f32 (kt, pool, bufs[0], ld, bufs[1], ld, bufs[2], ldv,
+          bufs[3], ldv, Nq, Nk, (int) s->c, (int) s->d, (int) Dv);
+      *flops = 2.0 * Nq * Nk * (ld + ldv);
       break;
     }
     case OP_ATTN_WIN:{
