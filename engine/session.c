@@ -269,6 +269,12 @@ sam_session_reset (SamSession * s)
   s->frame_w = s->frame_h = 0;
 }
 
+gint
+sam_session_input_size (const SamSession * s)
+{
+  return s->S;
+}
+
 guint64
 sam_session_frame_index (const SamSession * s)
 {

@@ -80,6 +80,8 @@ enum
   SIGNAL_ADD_PROMPT,
   SIGNAL_REMOVE_OBJECT,
   SIGNAL_RESET,
+  SIGNAL_SAVE_STATE,
+  SIGNAL_LOAD_STATE,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -267,6 +269,92 @@ gst_samseg_reset (GstSamSeg * self)
   PendingOp op = { OP_RESET, GST_CLOCK_TIME_NONE };
   op.origin = "reset signal";
   queue_op (self, &op);
+}
+
+/* Snapshots: the whole tracking state (objects, memories, pointers, frame
+ * counter, model identity) to a file and back, so an application restarts
+ * without losing its tracks. Synchronous: waits for the frame in progress. */
+static gboolean
+gst_samseg_save_state (GstSamSeg * self, const gchar * path)
+{
+  GError *err = NULL;
+  gboolean ok = FALSE;
+
+  g_mutex_lock (&self->session_lock);
+  if (!self->session)
+    g_set_error (&err, SAM_ERROR, SAM_ERROR_BAD_STATE,
+        "the element is not started (no session to save)");
+  else if (!path || !*path)
+    g_set_error (&err, SAM_ERROR, SAM_ERROR_IO, "no path given");
+  else
+    ok = sam_session_save (self->session, path, &err);
+  g_mutex_unlock (&self->session_lock);
+  if (!ok) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Could not save the tracking state"), ("%s: %s", path ? path : "",
+            err->message));
+    g_clear_error (&err);
+  }
+  return ok;
+}
+
+static gboolean
+gst_samseg_load_state (GstSamSeg * self, const gchar * path)
+{
+  GError *err = NULL;
+  SamSession *loaded = NULL;
+  gint threads, max_objects;
+
+  GST_OBJECT_LOCK (self);
+  threads = self->threads;
+  max_objects = self->max_objects;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->session_lock);
+  if (!self->session || !self->model)
+    g_set_error (&err, SAM_ERROR, SAM_ERROR_BAD_STATE,
+        "the element is not started (load the state once it is PAUSED or "
+        "PLAYING)");
+  else if (!path || !*path)
+    g_set_error (&err, SAM_ERROR, SAM_ERROR_IO, "no path given");
+  else {
+    SamSessionParams sp;
+    sam_session_params_init (&sp);
+    sp.n_threads = threads;
+    sp.max_objects = max_objects;
+    loaded = sam_session_load (self->model, path, &sp, &err);
+    if (loaded && sam_session_input_size (loaded) != self->model_input) {
+      g_set_error (&err, SAM_ERROR, SAM_ERROR_UNSUPPORTED,
+          "the snapshot was taken at input size %d, the element runs at %d",
+          sam_session_input_size (loaded), self->model_input);
+      sam_session_free (loaded);
+      loaded = NULL;
+    }
+  }
+  if (loaded) {
+    sam_session_free (self->session);
+    self->session = loaded;
+    g_array_set_size (self->objects, 0);
+    clear_last (self);
+    for (gint i = 0; i < sam_session_n_objects (loaded); i++) {
+      guint32 id = sam_session_object_id (loaded, i);
+      g_array_append_val (self->objects, id);
+      GST_OBJECT_LOCK (self);
+      self->max_id_seen = MAX (self->max_id_seen, id);
+      GST_OBJECT_UNLOCK (self);
+    }
+  }
+  g_mutex_unlock (&self->session_lock);
+  if (!loaded) {
+    GST_ELEMENT_WARNING (self, RESOURCE, READ,
+        ("Could not load the tracking state"), ("%s: %s", path ? path : "",
+            err->message));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "tracking state loaded from %s (%d objects)", path,
+      sam_session_n_objects (loaded));
+  return TRUE;
 }
 
 /* ---- properties -------------------------------------------------------- */
@@ -510,6 +598,8 @@ gst_samseg_stop (GstBaseTransform * trans)
   GstSamSeg *self = GST_SAMSEG (trans);
   SamSession *session;
 
+  /* session_lock: a save-state/load-state call may be running */
+  g_mutex_lock (&self->session_lock);
   GST_OBJECT_LOCK (self);
   session = self->session;
   self->session = NULL;
@@ -521,6 +611,7 @@ gst_samseg_stop (GstBaseTransform * trans)
     sam_model_unref (self->model);
     self->model = NULL;
   }
+  g_mutex_unlock (&self->session_lock);
   gst_samseg_converter_free (self->conv);
   self->conv = NULL;
   g_clear_pointer (&self->rgb, g_free);
@@ -1039,6 +1130,7 @@ gst_samseg_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame)
   }
   GST_OBJECT_UNLOCK (self);
 
+  g_mutex_lock (&self->session_lock);
   if (need_reset) {
     GST_DEBUG_OBJECT (self, "flushed: resetting tracking state");
     reset_tracking (self);
@@ -1171,6 +1263,7 @@ gst_samseg_transform_frame_ip (GstVideoFilter * filter, GstVideoFrame * frame)
     GST_LOG_OBJECT (self, "inference skipped (QoS)");
   self->frame_index++;
   self->frame_count++;
+  g_mutex_unlock (&self->session_lock);
   return GST_FLOW_OK;
 }
 
@@ -1185,6 +1278,7 @@ gst_samseg_finalize (GObject * object)
   g_free (self->prompt);
   g_free (self->prompt_file);
   g_queue_clear_full (&self->pending, g_free);
+  g_mutex_clear (&self->session_lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -1300,6 +1394,31 @@ gst_samseg_class_init (GstSamSegClass * klass)
   signals[SIGNAL_RESET] = g_signal_new_class_handler ("reset",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
       G_CALLBACK (gst_samseg_reset), NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * GstSamSeg::save-state:
+   * @path: file to write
+   *
+   * Writes the whole tracking state (objects, memories, object pointers,
+   * frame counter, model identity) to @path, waiting for the frame in
+   * progress. Returns FALSE (and posts a warning) on failure.
+   */
+  signals[SIGNAL_SAVE_STATE] = g_signal_new_class_handler ("save-state",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_samseg_save_state), NULL, NULL, NULL, G_TYPE_BOOLEAN, 1,
+      G_TYPE_STRING);
+  /**
+   * GstSamSeg::load-state:
+   * @path: a file written by save-state with the same model and input size
+   *
+   * Replaces the tracking state with the one in @path; tracking continues
+   * from it on the next frame. A file from another model, another input
+   * size, a corrupt or truncated file is refused: returns FALSE, posts a
+   * warning, and the current state is kept.
+   */
+  signals[SIGNAL_LOAD_STATE] = g_signal_new_class_handler ("load-state",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_samseg_load_state), NULL, NULL, NULL, G_TYPE_BOOLEAN, 1,
+      G_TYPE_STRING);
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -1332,6 +1451,7 @@ gst_samseg_init (GstSamSeg * self)
   self->memory_frames = DEFAULT_MEMORY_FRAMES;
   self->post_messages = DEFAULT_POST_MESSAGES;
   g_queue_init (&self->pending);
+  g_mutex_init (&self->session_lock);
   self->qos_earliest = GST_CLOCK_TIME_NONE;
   /* never drop late frames: QoS only skips inference (see transform) */
   gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), FALSE);

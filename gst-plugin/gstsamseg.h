@@ -49,7 +49,11 @@ struct _GstSamSeg
   GstClockTime cost_ns;         /* measured per-frame inference cost */
   GstClockTime reported_latency;
 
-  /* streaming thread only */
+  /* Held by the streaming thread while it uses the session, and by the
+   * save-state / load-state signals, which run on the caller's thread. */
+  GMutex session_lock;
+
+  /* streaming thread only (and session_lock holders) */
   SamModel *model;
   SamSession *session;
   gint model_input;             /* input size S actually used */

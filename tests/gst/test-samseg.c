@@ -738,6 +738,80 @@ GST_END_TEST;
 
 /* ---- a real pipeline: meta survives videoscale ------------------------ */
 
+/* save-state / load-state: a new element continues from the file exactly
+ * as the original does; bad files are refused and keep the current state. */
+static GArray *
+frame_signature (GstBuffer * b)
+{
+  GstSamSegMeta *m = meta_of (b);
+  GArray *sig = g_array_new (FALSE, TRUE, 1);
+  for (guint i = 0; i < m->n_objects; i++) {
+    GstSamSegObject *o = &m->objects[i];
+    guint8 *mask = g_malloc0 ((gsize) m->width * m->height);
+    gst_samseg_meta_rasterize (m, o, mask, m->width, 1);
+    g_array_append_vals (sig, &o->id, sizeof o->id);
+    g_array_append_vals (sig, &o->object_score, sizeof o->object_score);
+    g_array_append_vals (sig, mask, m->width * m->height);
+    g_free (mask);
+  }
+  return sig;
+}
+
+GST_START_TEST (test_save_load_state)
+{
+  GstHarness *a = harness (NULL, "RGB", 96, 64);
+  GstBuffer *b;
+  gboolean ok = FALSE;
+  gchar *path = NULL;
+  gint fd = g_file_open_tmp ("samseg-state-XXXXXX", &path, NULL);
+  GArray *want[2];
+
+  close (fd);
+  g_signal_emit_by_name (seg (a), "add-point", 3u, 40.0, 25.0, TRUE, &ok);
+  fail_unless (ok);
+  g_signal_emit_by_name (seg (a), "add-box", 5u, 60.0, 30.0, 90.0, 60.0, &ok);
+  for (gint n = 0; n < 3; n++)
+    gst_buffer_unref (push_pull (a, "RGB", 96, 64, n));
+  g_signal_emit_by_name (seg (a), "save-state", path, &ok);
+  fail_unless (ok, "save-state failed");
+  for (gint n = 3; n < 5; n++) {
+    b = push_pull (a, "RGB", 96, 64, n);
+    fail_unless_equals_int (n_objects (b), 2);
+    want[n - 3] = frame_signature (b);
+    gst_buffer_unref (b);
+  }
+  gst_harness_teardown (a);
+
+  GstHarness *c = harness (NULL, "RGB", 96, 64);
+  GstBus *bus = attach_bus (c);
+  gchar *junk = g_strdup_printf ("%s.junk", path);
+  fail_unless (g_file_set_contents (junk, "not a snapshot", -1, NULL));
+  g_signal_emit_by_name (seg (c), "load-state", junk, &ok);
+  fail_if (ok, "a junk file was loaded");
+  fail_unless (bus_has (bus, GST_MESSAGE_WARNING, "load"));
+  g_signal_emit_by_name (seg (c), "load-state", path, &ok);
+  fail_unless (ok, "load-state failed");
+  for (gint n = 3; n < 5; n++) {
+    b = push_pull (c, "RGB", 96, 64, n);
+    GArray *got = frame_signature (b);
+    fail_unless_equals_int (got->len, want[n - 3]->len);
+    fail_unless (memcmp (got->data, want[n - 3]->data, got->len) == 0,
+        "frame %d differs after load-state", n);
+    g_array_unref (got);
+    g_array_unref (want[n - 3]);
+    gst_buffer_unref (b);
+  }
+  gst_element_set_bus (c->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (c);
+  g_unlink (junk);
+  g_unlink (path);
+  g_free (junk);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_meta_survives_videoscale)
 {
   gchar *desc = g_strdup_printf ("videotestsrc num-buffers=2 pattern=ball ! "
@@ -801,6 +875,7 @@ samseg_suite (void)
   tcase_add_test (tc, test_bad_model_and_prompts);
   tcase_add_test (tc, test_bad_runtime_prompts);
   tcase_add_test (tc, test_meta_survives_videoscale);
+  tcase_add_test (tc, test_save_load_state);
   return s;
 }
 

@@ -117,6 +117,8 @@ gboolean sam_session_add_prompt (SamSession * s, guint32 obj_id,
 void sam_session_remove_object (SamSession * s, guint32 obj_id);
 /* Forget all objects and memory (flush/seek). Also clears a poisoned state. */
 void sam_session_reset (SamSession * s);
+/* The model input size S the session runs at. */
+gint sam_session_input_size (const SamSession * s);
 /* Index of the next frame to be processed (0 after new/reset). */
 guint64 sam_session_frame_index (const SamSession * s);
 /* Tracked objects, and the id of the @i-th (0 <= @i < n_objects) in
