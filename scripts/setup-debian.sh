@@ -15,4 +15,4 @@ $SUDO apt-get install -y --no-install-recommends \
   gstreamer1.0-plugins-bad \
   gstreamer1.0-libav \
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
-  check
+  check valgrind
