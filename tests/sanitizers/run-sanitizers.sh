@@ -1,6 +1,6 @@
 #!/bin/bash
-# The sanitizer and valgrind part of CI (.ci/run calls it after the plain
-# test suite), each step timed:
+# The sanitizer and valgrind checks, each step timed (.ci/run runs asan and
+# tsan after the plain suite; valgrind is too slow for CI):
 #   1. AddressSanitizer + UndefinedBehaviorSanitizer (gcc): the whole suite
 #      except the 'slow' one (fuzz targets included: they replay the corpus
 #      and run their mutations under ASan/UBSan);
