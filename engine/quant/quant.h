@@ -1,5 +1,5 @@
 /* quant.h — post-training quantizers for SAM 2.1 (offline, plain C, float
- * math; no engine state). Formulas follow /work/shared/design/QUANTIZATION.md,
+ * math; no engine state). Formulas follow the design notes summarized in docs/quantization.md,
  * which transcribes the papers' released code; each function names its paper.
  *
  *   uniform affine   PTQ4SAM util_quant / observer.py (MinMax, percentile,
