@@ -1,68 +1,13 @@
 /* quantized.c — the per-layer Linear / attention dispatch (float or
  * quantized), the quantized-file side tensors, observers. See quantized.h.
  */
-#include "model/quantized.h"
-#include "kernels/gemm-i8.h"
+#include "model/quantized-private.h"
 #include "kernels/ops.h"
-#include "quant/quant.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef enum {
-  ACT_NONE,
-  ACT_UNIFORM,                  /* per tensor */
-  ACT_CHANNEL,                  /* per input channel (CAG), folded weights */
-  ACT_HLUQ,                     /* simulated only */
-} ActKind;
-
-typedef struct {
-  char *name;
-  int N, K;
-  const float *w, *b;           /* float weights (NULL if quantized), bias */
-  gboolean quant;
-  int wbits, abits;
-  const int8_t *wq;             /* [N, K] in the mapping */
-  const float *wscale;          /* [N] */
-  ActKind akind;
-  float as;
-  int32_t az;
-  const float *cs, *czf;        /* [K] channel scale / zero */
-  SamHluqParams hluq;
-  SamGemmI8Weights *packed;
-  float *fscale;
-  int32_t *bias_i32;
-  float *wdeq;                  /* dequantized weights, built on demand */
-} Lin;
-
-typedef enum { ATT_AGQ, ATT_LNQ, ATT_DRQ } AttKind;
-
-typedef struct {
-  char *name;
-  gboolean prob;                /* a post-softmax quantizer */
-  AttKind kind;
-  SamAgqParams agq;
-  float lut[256];
-  SamLnqParams lnq;
-  SamDrqSoftmaxParams drq;
-  gboolean qkv;                 /* per-tensor quantizers on q, k, v */
-  float qkv_s[3], qkv_z[3];
-  int qkv_bits;
-} Att;
-
-struct _SamQState {
-  GMutex lock;
-  GHashTable *lin;              /* name -> Lin* */
-  GHashTable *att;              /* name -> Att* */
-  SamLinearObserver obs_lin;
-  SamAttentionObserver obs_att;
-  void *obs_ud;
-  gboolean sim;
-  int n_quant_lin, n_quant_att;
-  const char *meta;             /* __metadata__ samseg.quant */
-};
 
 static void
 lin_free (gpointer p)
@@ -434,15 +379,6 @@ get_lin (const SamModel * m, const char *name)
   return l;
 }
 
-/* code = clamp (floor (x · inv + z + 0.5), 0, qmax): the round half up of
- * sam_quant_f32_u8, with a qmax below 255 for A < 8. */
-static inline int
-act_code (float x, float inv, float z, float qmax)
-{
-  float v = x * inv + z;
-  v = v < 0.f ? 0.f : v > qmax ? qmax : v;
-  return (int) (v + 0.5f);
-}
 
 typedef struct {
   const Lin *l;
@@ -524,124 +460,6 @@ sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
   g_vsnprintf (name, sizeof name, fmt, ap);
   va_end (ap);
   sam_model_linear (m, pool, name, x, M, ldx, y, ldy);
-}
-
-/* ---- attention ---------------------------------------------------------- */
-
-#define ATT_ROWS 32
-
-typedef struct {
-  const Att *a;
-  const float *q, *kt, *v;
-  int64_t ldq, ldv, ldo, Nq, Nk;
-  int D, Dv, h;
-  float *out;
-} QAttCtx;
-
-static void
-qatt_rows (void *vc, int64_t b0, int64_t b1)
-{
-  const QAttCtx *c = vc;
-  const int64_t Nk = c->Nk;
-  float *S = g_new (float, (size_t) ATT_ROWS * Nk);
-  const float scale = 1.f / sqrtf ((float) c->D);
-  for (int64_t b = b0; b < b1; b++) {
-    int64_t r0 = b * ATT_ROWS, nr = MIN (ATT_ROWS, c->Nq - r0);
-    sam_matmul (NULL, c->q + r0 * c->ldq + (int64_t) c->h * c->D, c->ldq,
-        c->kt, Nk, S, Nk, nr, Nk, c->D, false);
-    for (int64_t r = 0; r < nr; r++) {
-      float *s = S + r * Nk, mx = -INFINITY;
-      for (int64_t j = 0; j < Nk; j++)
-        mx = MAX (mx, s[j]);
-      double sum = 0;
-      for (int64_t j = 0; j < Nk; j++) {
-        s[j] = expf ((s[j] - mx) * scale);
-        sum += s[j];
-      }
-      const float inv = (float) (1.0 / sum);
-      for (int64_t j = 0; j < Nk; j++) {
-        float p = s[j] * inv;
-        if (c->a->prob)
-          switch (c->a->kind) {
-          case ATT_AGQ:
-            p = c->a->lut[sam_agq_encode (p, &c->a->agq)];
-            break;
-          case ATT_LNQ:
-            p = sam_lnq_fake (p, &c->a->lnq);
-            break;
-          case ATT_DRQ:
-            p = sam_drq_softmax_fake (p, &c->a->drq);
-            break;
-        }
-        s[j] = p;
-      }
-    }
-    sam_matmul (NULL, S, Nk, c->v + (int64_t) c->h * c->Dv, c->ldv,
-        c->out + r0 * c->ldo + (int64_t) c->h * c->Dv, c->ldo, nr, c->Dv, Nk,
-        false);
-  }
-  g_free (S);
-}
-
-void
-sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
-    const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
-    int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H,
-    int D, int Dv)
-{
-  SamQState *qs = m->q;
-  if (qs->obs_att)
-    qs->obs_att (name, q, ldq, k, ldk, v, ldv, Nq, Nk, H, D, Dv, qs->obs_ud);
-  const Att *a = qs->n_quant_att ? g_hash_table_lookup (qs->att, name) : NULL;
-  if (!a) {
-    sam_attention (pool, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D, Dv);
-    return;
-  }
-  float *fq = NULL, *fk = NULL, *fv = NULL;
-  if (a->qkv) {
-    /* fake-quantized copies (per-tensor u8 codes) */
-    const float *src[3] = { q, k, v };
-    const int64_t ld[3] = { ldq, ldk, ldv }, rows[3] = { Nq, Nk, Nk };
-    const int cols[3] = { H * D, H * D, H * Dv };
-    float *dst[3];
-    const float qmax = (float) ((1 << a->qkv_bits) - 1);
-    for (int t = 0; t < 3; t++) {
-      dst[t] = g_new (float, (size_t) rows[t] * cols[t]);
-      const float s = a->qkv_s[t], z = a->qkv_z[t], inv = 1.f / s;
-      for (int64_t r = 0; r < rows[t]; r++)
-        for (int c2 = 0; c2 < cols[t]; c2++)
-          dst[t][r * cols[t] + c2] = ((float) act_code (src[t][r * ld[t] +
-                      c2], inv, z, qmax) - z) * s;
-    }
-    fq = dst[0];
-    fk = dst[1];
-    fv = dst[2];
-    q = fq;
-    k = fk;
-    v = fv;
-    ldq = ldk = H * D;
-    ldv = H * Dv;
-    if (!a->prob) {
-      sam_attention (pool, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D,
-          Dv);
-      g_free (fq);
-      g_free (fk);
-      g_free (fv);
-      return;
-    }
-  }
-  float *kt = g_new (float, (size_t) D * Nk);
-  for (int h = 0; h < H; h++) {
-    for (int64_t j = 0; j < Nk; j++)
-      for (int d = 0; d < D; d++)
-        kt[(int64_t) d * Nk + j] = k[j * ldk + (int64_t) h * D + d];
-    QAttCtx c = { a, q, kt, v, ldq, ldv, ldo, Nq, Nk, D, Dv, h, out };
-    sam_pool_for (pool, (Nq + ATT_ROWS - 1) / ATT_ROWS, 1, qatt_rows, &c);
-  }
-  g_free (kt);
-  g_free (fq);
-  g_free (fk);
-  g_free (fv);
 }
 
 /* ---- reporting ---------------------------------------------------------- */
