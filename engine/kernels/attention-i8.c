@@ -1,0 +1,597 @@
+/* attention-i8.c — integer attention (see attention-i8.h for the contract):
+ * packing of K and V per head, the row-block driver, the float per-row
+ * softmax + post-softmax quantizer (shared with the oracle), and the two
+ * integer inner products per ISA: QKᵀ (u8 · s8 → int32, vpdpbusd) and P·V
+ * (s16 · s16 → int32, vpdpwssd). Every variant is bit-exact with
+ * sam_k_attention_i8_ref (tests/quant/test-attention-i8.c).
+ */
+#include "kernels/attention-i8.h"
+#include "kernels/requant.h"
+
+#include <glib.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
+#define T_AVXVNNI __attribute__((target("avx2,avxvnni,fma")))
+#define T_AVX2 __attribute__((target("avx2,fma")))
+
+#define KT 256                  /* keys per tile: int32 P·V sums stay exact */
+#define RB 16                   /* query rows per block (multiple of 4) */
+#define PONE 32767              /* fixed-point one of P */
+
+static inline int64_t
+rup (int64_t x, int64_t m)
+{
+  return (x + m - 1) / m * m;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The float part of a row (every variant and the oracle) */
+
+/* round (32767 · 2^(−i/τ)) for τ = 1, 2, 4 and i = 0..255 */
+static const int16_t *
+agq_fixed_table (int tau)
+{
+  static gsize once = 0;
+  static int16_t t[3][256];
+  if (g_once_init_enter (&once)) {
+    for (int l = 0; l < 3; l++)
+      for (int i = 0; i < 256; i++)
+        t[l][i] = (int16_t) floor (PONE * exp2 (-(double) i / (1 << l))
+            + 0.5);
+    g_once_init_leave (&once, 1);
+  }
+  return t[tau == 1 ? 0 : tau == 2 ? 1 : 2];
+}
+
+static float
+row_sum (const float *e, int64_t n)
+{
+  float s = 0.f;
+  for (int64_t j = 0; j < n; j++)
+    s += e[j];
+  return s;
+}
+
+double
+sam_att_i8_row_probs (float *y, int64_t n, float c, const SamAttI8Params * p,
+    int16_t * P, void *tmp)
+{
+  float *e = tmp;
+  uint8_t *a = (uint8_t *) (e + n);
+  float m = -INFINITY;
+  for (int64_t j = 0; j < n; j++)
+    m = y[j] > m ? y[j] : m;
+  sam_exp2_sub_f32 (e, y, m, c, (int) n);
+  switch (p->pkind) {
+    case SAM_ATT_P_NONE:{
+      int64_t sum = 0;
+      for (int64_t j = 0; j < n; j++) {
+        P[j] = (int16_t) (int32_t) (e[j] * (float) PONE + 0.5f);
+        sum += P[j];
+      }
+      return sum > 0 ? 1.0 / (double) sum : 0.0;
+    }
+    case SAM_ATT_P_AGQ:{
+      float sum = row_sum (e, n);
+      int qmax = (1 << p->agq.bits) - 1;
+      float cc = log2f (sum) + log2f (p->agq.s);
+      sam_log2q_f32_u8 (a, y, m, c, cc, (float) p->agq.tau, (float) qmax,
+          (int) n);
+      int a0 = qmax;
+      for (int64_t j = 0; j < n; j++)
+        a0 = a[j] < a0 ? a[j] : a0;
+      if (a0 == qmax) {
+        memset (P, 0, (size_t) n * sizeof *P);
+        return 0.0;
+      }
+      const int16_t *T = agq_fixed_table (p->agq.tau);
+      for (int64_t j = 0; j < n; j++)
+        P[j] = a[j] == qmax ? 0 : T[a[j] - a0];
+      return p->agq.s * exp2 (-(double) a0 / p->agq.tau) / PONE;
+    }
+    case SAM_ATT_P_LNQ:
+    case SAM_ATT_P_DRQ:{
+      float inv = 1.f / row_sum (e, n), pm = 0.f;
+      for (int64_t j = 0; j < n; j++) {
+        float v = e[j] * inv;
+        v = p->pkind == SAM_ATT_P_LNQ ? sam_lnq_fake (v, &p->lnq)
+            : sam_drq_softmax_fake (v, &p->drq);
+        e[j] = v;
+        pm = v > pm ? v : pm;
+      }
+      if (!(pm > 0.f)) {
+        memset (P, 0, (size_t) n * sizeof *P);
+        return 0.0;
+      }
+      float f = (float) PONE / pm;
+      for (int64_t j = 0; j < n; j++) {
+        int32_t v = (int32_t) (e[j] * f + 0.5f);
+        P[j] = (int16_t) (v > PONE ? PONE : v);
+      }
+      return (double) pm / PONE;
+    }
+  }
+  return 0.0;
+}
+
+static float
+logit_scale (const SamAttI8Params * p, int D)
+{
+  return (float) ((double) p->sq * p->sk / sqrt ((double) D) *
+      1.4426950408889634);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Oracle */
+
+void
+sam_k_attention_i8_ref (const uint8_t * q, int64_t ldq, const uint8_t * k,
+    int64_t ldk, const uint8_t * v, int64_t ldv, float *out, int64_t ldo,
+    int64_t Nq, int64_t Nk, int H, int D, int Dv, const SamAttI8Params * p)
+{
+  if (Nq <= 0)
+    return;
+  if (Nk <= 0) {
+    for (int64_t i = 0; i < Nq; i++)
+      memset (out + i * ldo, 0, (size_t) H * Dv * sizeof (float));
+    return;
+  }
+  float *y = g_new (float, Nk);
+  int16_t *P = g_new (int16_t, Nk);
+  void *tmp = g_malloc ((size_t) Nk * 5);
+  int64_t *acc = g_new (int64_t, Dv);
+  const float c = logit_scale (p, D);
+  for (int h = 0; h < H; h++)
+    for (int64_t i = 0; i < Nq; i++) {
+      const uint8_t *qi = q + i * ldq + (int64_t) h * D;
+      for (int64_t j = 0; j < Nk; j++) {
+        const uint8_t *kj = k + j * ldk + (int64_t) h * D;
+        int32_t s = 0;
+        for (int d = 0; d < D; d++)
+          s += ((int32_t) qi[d] - p->zq) * ((int32_t) kj[d] - p->zk);
+        y[j] = (float) s;
+      }
+      double rho = sam_att_i8_row_probs (y, Nk, c, p, P, tmp);
+      memset (acc, 0, (size_t) Dv * sizeof *acc);
+      for (int64_t j = 0; j < Nk; j++) {
+        const uint8_t *vj = v + j * ldv + (int64_t) h * Dv;
+        for (int d = 0; d < Dv; d++)
+          acc[d] += (int64_t) P[j] * ((int32_t) vj[d] - p->zv);
+      }
+      float *o = out + i * ldo + (int64_t) h * Dv;
+      for (int d = 0; d < Dv; d++)
+        o[d] = (float) ((double) acc[d] * rho * p->sv);
+    }
+  g_free (y);
+  g_free (P);
+  g_free (tmp);
+  g_free (acc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Inner products. QK: Qb [4·r4 rows][D4·4] u8 (zero padded), K8 blocks of
+ * 16 keys × 4 d ([g][D4][16][4], s8 = k − 128), out[r][g·16 + lane] int32
+ * (row stride KT). PV: P [rows][ldp] s16 (pairs of keys), V16 [pair][Dv16][2]
+ * s16, acc[r][Dv16] int32. */
+
+typedef void (*QkFn) (const uint8_t * Qb, int nr4, int D4, const int8_t * K8,
+    int ng, int32_t * out);
+typedef void (*PvFn) (const int16_t * P, int64_t ldp, int nr4,
+    const int16_t * V16, int npairs, int Dv16, int32_t * acc);
+
+static void
+qk_c (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
+    int32_t * out)
+{
+  for (int r = 0; r < nr4; r++)
+    for (int g = 0; g < ng; g++)
+      for (int l = 0; l < 16; l++) {
+        int32_t s = 0;
+        for (int d4 = 0; d4 < D4; d4++) {
+          const uint8_t *qq = Qb + (int64_t) r * D4 * 4 + d4 * 4;
+          const int8_t *kk = K8 + ((int64_t) g * D4 + d4) * 64 + l * 4;
+          for (int t = 0; t < 4; t++)
+            s += (int32_t) qq[t] * kk[t];
+        }
+        out[(int64_t) r * KT + g * 16 + l] = s;
+      }
+}
+
+static void
+pv_c (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
+    int npairs, int Dv16, int32_t * acc)
+{
+  for (int r = 0; r < nr4; r++)
+    for (int d = 0; d < Dv16; d++) {
+      int32_t s = 0;
+      for (int pr = 0; pr < npairs; pr++) {
+        const int16_t *vv = V16 + ((int64_t) pr * Dv16 + d) * 2;
+        s += (int32_t) P[r * ldp + 2 * pr] * vv[0]
+            + (int32_t) P[r * ldp + 2 * pr + 1] * vv[1];
+      }
+      acc[(int64_t) r * Dv16 + d] = s;
+    }
+}
+
+/* ---- AVX-512 VNNI: 4 rows × up to 4 zmm of keys / output dims ---- */
+
+ALWAYS_INLINE T_AVX512 void
+qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int32_t * out,
+    const int GN)
+{
+  __m512i acc[4][4];
+  for (int r = 0; r < 4; r++)
+    for (int g = 0; g < GN; g++)
+      acc[r][g] = _mm512_setzero_si512 ();
+  for (int d4 = 0; d4 < D4; d4++) {
+    __m512i kv[4];
+    for (int g = 0; g < GN; g++)
+      kv[g] = _mm512_load_si512 (K8 + ((int64_t) g * D4 + d4) * 64);
+    for (int r = 0; r < 4; r++) {
+      int32_t w;
+      memcpy (&w, Qb + (int64_t) r * D4 * 4 + d4 * 4, 4);
+      __m512i qb = _mm512_set1_epi32 (w);
+      for (int g = 0; g < GN; g++)
+        acc[r][g] = _mm512_dpbusd_epi32 (acc[r][g], qb, kv[g]);
+    }
+  }
+  for (int r = 0; r < 4; r++)
+    for (int g = 0; g < GN; g++)
+      _mm512_storeu_si512 (out + (int64_t) r * KT + g * 16, acc[r][g]);
+}
+
+T_AVX512 static void
+qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
+    int32_t * out)
+{
+  for (int r = 0; r < nr4; r += 4)
+    for (int g = 0; g < ng; g += 4) {
+      const uint8_t *qr = Qb + (int64_t) r * D4 * 4;
+      const int8_t *kg = K8 + (int64_t) g * D4 * 64;
+      int32_t *o = out + (int64_t) r * KT + g * 16;
+      switch (ng - g >= 4 ? 4 : ng - g) {
+        case 4:
+          qk512_tile (qr, D4, kg, o, 4);
+          break;
+        case 3:
+          qk512_tile (qr, D4, kg, o, 3);
+          break;
+        case 2:
+          qk512_tile (qr, D4, kg, o, 2);
+          break;
+        default:
+          qk512_tile (qr, D4, kg, o, 1);
+      }
+    }
+}
+
+ALWAYS_INLINE T_AVX512 void
+pv512_tile (const int16_t * P, int64_t ldp, const int16_t * V16, int npairs,
+    int Dv16, int32_t * acc, const int VN)
+{
+  __m512i a[4][4];
+  for (int r = 0; r < 4; r++)
+    for (int v = 0; v < VN; v++)
+      a[r][v] = _mm512_setzero_si512 ();
+  for (int pr = 0; pr < npairs; pr++) {
+    __m512i vv[4];
+    for (int v = 0; v < VN; v++)
+      vv[v] = _mm512_loadu_si512 (V16 + ((int64_t) pr * Dv16 + v * 16) * 2);
+    for (int r = 0; r < 4; r++) {
+      int32_t w;
+      memcpy (&w, P + r * ldp + 2 * pr, 4);
+      __m512i pb = _mm512_set1_epi32 (w);
+      for (int v = 0; v < VN; v++)
+        a[r][v] = _mm512_dpwssd_epi32 (a[r][v], pb, vv[v]);
+    }
+  }
+  for (int r = 0; r < 4; r++)
+    for (int v = 0; v < VN; v++)
+      _mm512_storeu_si512 (acc + (int64_t) r * Dv16 + v * 16, a[r][v]);
+}
+
+T_AVX512 static void
+pv_avx512 (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
+    int npairs, int Dv16, int32_t * acc)
+{
+  const int NV = Dv16 / 16;
+  for (int r = 0; r < nr4; r += 4)
+    for (int v = 0; v < NV; v += 4) {
+      const int16_t *pr = P + r * ldp;
+      const int16_t *vv = V16 + v * 32;
+      int32_t *o = acc + (int64_t) r * Dv16 + v * 16;
+      switch (NV - v >= 4 ? 4 : NV - v) {
+        case 4:
+          pv512_tile (pr, ldp, vv, npairs, Dv16, o, 4);
+          break;
+        case 3:
+          pv512_tile (pr, ldp, vv, npairs, Dv16, o, 3);
+          break;
+        case 2:
+          pv512_tile (pr, ldp, vv, npairs, Dv16, o, 2);
+          break;
+        default:
+          pv512_tile (pr, ldp, vv, npairs, Dv16, o, 1);
+      }
+    }
+}
+
+/* ---- ymm (AVX-VNNI, and AVX2 with exact vpmaddwd emulation): 4 rows ×
+ * one 16-key block (two ymm halves) / 2 ymm of output dims ---- */
+
+#define YMM_KERNELS(SFX, TGT, DPBUSD, DPWSSD)                                 \
+TGT static void                                                              \
+qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
+    int32_t * out)                                                           \
+{                                                                            \
+  for (int r = 0; r < nr4; r += 4)                                           \
+    for (int g = 0; g < ng; g++) {                                           \
+      __m256i acc[4][2];                                                     \
+      for (int i = 0; i < 4; i++)                                            \
+        acc[i][0] = acc[i][1] = _mm256_setzero_si256 ();                     \
+      const int8_t *kg = K8 + (int64_t) g * D4 * 64;                         \
+      for (int d4 = 0; d4 < D4; d4++) {                                      \
+        __m256i k0 = _mm256_load_si256 ((const __m256i *) (kg + d4 * 64));  \
+        __m256i k1 = _mm256_load_si256 ((const __m256i *) (kg + d4 * 64 + 32)); \
+        for (int i = 0; i < 4; i++) {                                        \
+          int32_t w;                                                         \
+          memcpy (&w, Qb + (int64_t) (r + i) * D4 * 4 + d4 * 4, 4);          \
+          __m256i qb = _mm256_set1_epi32 (w);                                \
+          acc[i][0] = DPBUSD (acc[i][0], qb, k0);                            \
+          acc[i][1] = DPBUSD (acc[i][1], qb, k1);                            \
+        }                                                                    \
+      }                                                                      \
+      for (int i = 0; i < 4; i++) {                                          \
+        int32_t *o = out + (int64_t) (r + i) * KT + g * 16;                  \
+        _mm256_storeu_si256 ((__m256i *) o, acc[i][0]);                      \
+        _mm256_storeu_si256 ((__m256i *) (o + 8), acc[i][1]);                \
+      }                                                                      \
+    }                                                                        \
+}                                                                            \
+                                                                             \
+TGT static void                                                              \
+pv_##SFX (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,      \
+    int npairs, int Dv16, int32_t * acc)                                     \
+{                                                                            \
+  for (int r = 0; r < nr4; r += 4)                                           \
+    for (int v = 0; v < Dv16; v += 16) {                                     \
+      __m256i a[4][2];                                                       \
+      for (int i = 0; i < 4; i++)                                            \
+        a[i][0] = a[i][1] = _mm256_setzero_si256 ();                         \
+      for (int pr = 0; pr < npairs; pr++) {                                  \
+        const int16_t *vp = V16 + ((int64_t) pr * Dv16 + v) * 2;             \
+        __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);              \
+        __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 16));       \
+        for (int i = 0; i < 4; i++) {                                        \
+          int32_t w;                                                         \
+          memcpy (&w, P + (r + i) * ldp + 2 * pr, 4);                        \
+          __m256i pb = _mm256_set1_epi32 (w);                                \
+          a[i][0] = DPWSSD (a[i][0], pb, v0);                                \
+          a[i][1] = DPWSSD (a[i][1], pb, v1);                                \
+        }                                                                    \
+      }                                                                      \
+      for (int i = 0; i < 4; i++) {                                          \
+        int32_t *o = acc + (int64_t) (r + i) * Dv16 + v;                     \
+        _mm256_storeu_si256 ((__m256i *) o, a[i][0]);                        \
+        _mm256_storeu_si256 ((__m256i *) (o + 8), a[i][1]);                  \
+      }                                                                      \
+    }                                                                        \
+}
+
+/* u8 · s8 dot of 4 bytes per lane without VNNI: even and odd bytes as s16
+ * (q zero-extended, k sign-extended) through two vpmaddwd — exact, where
+ * vpmaddubsw would saturate. */
+ALWAYS_INLINE T_AVX2 __m256i
+dpbusd_avx2 (__m256i acc, __m256i q, __m256i k)
+{
+  const __m256i lo8 = _mm256_set1_epi16 (0x00ff);
+  __m256i qe = _mm256_and_si256 (q, lo8);
+  __m256i qo = _mm256_srli_epi16 (q, 8);
+  __m256i ke = _mm256_srai_epi16 (_mm256_slli_epi16 (k, 8), 8);
+  __m256i ko = _mm256_srai_epi16 (k, 8);
+  acc = _mm256_add_epi32 (acc, _mm256_madd_epi16 (qe, ke));
+  return _mm256_add_epi32 (acc, _mm256_madd_epi16 (qo, ko));
+}
+
+ALWAYS_INLINE T_AVX2 __m256i
+dpwssd_avx2 (__m256i acc, __m256i p, __m256i v)
+{
+  return _mm256_add_epi32 (acc, _mm256_madd_epi16 (p, v));
+}
+
+#define DPBUSD_VNNI(a, b, c) _mm256_dpbusd_avx_epi32 (a, b, c)
+#define DPWSSD_VNNI(a, b, c) _mm256_dpwssd_avx_epi32 (a, b, c)
+
+YMM_KERNELS (avxvnni, T_AVXVNNI, DPBUSD_VNNI, DPWSSD_VNNI)
+YMM_KERNELS (avx2, T_AVX2, dpbusd_avx2, dpwssd_avx2)
+
+/* ------------------------------------------------------------------------ */
+/* Driver */
+
+typedef struct {
+  const uint8_t *q, *k, *v;
+  int64_t ldq, ldk, ldv, ldo, Nq, Nk;
+  int H, D, Dv, D4, Dv16;
+  int64_t Nk16, Nk2, nblk;
+  const SamAttI8Params *p;
+  int8_t *K8;                   /* [H][Nk16][D4][64] */
+  int32_t *kcs;                 /* [H][Nk] Σ_d k */
+  int16_t *V16;                 /* [H][Nk2][Dv16][2] */
+  float *out;
+  QkFn qk;
+  PvFn pv;
+} Ctx;
+
+/* pack task t = h · Nk16 + key group */
+static void
+pack_kv (void *vc, int64_t t0, int64_t t1)
+{
+  const Ctx *c = vc;
+  for (int64_t t = t0; t < t1; t++) {
+    int h = (int) (t / c->Nk16);
+    int64_t g = t % c->Nk16;
+    int8_t *kb = c->K8 + ((int64_t) h * c->Nk16 + g) * c->D4 * 64;
+    memset (kb, 0, (size_t) c->D4 * 64);
+    for (int l = 0; l < 16; l++) {
+      int64_t j = g * 16 + l;
+      if (j >= c->Nk)
+        break;
+      const uint8_t *kj = c->k + j * c->ldk + (int64_t) h * c->D;
+      int32_t s = 0;
+      for (int d = 0; d < c->D; d++) {
+        kb[(d / 4) * 64 + l * 4 + d % 4] = (int8_t) (kj[d] - 128);
+        s += kj[d];
+      }
+      c->kcs[(int64_t) h * c->Nk + j] = s;
+    }
+    /* the V pairs of these 16 keys (8 pairs) */
+    for (int64_t pr = g * 8; pr < g * 8 + 8 && pr < c->Nk2; pr++) {
+      int16_t *vb = c->V16 + ((int64_t) h * c->Nk2 + pr) * c->Dv16 * 2;
+      memset (vb, 0, (size_t) c->Dv16 * 2 * sizeof *vb);
+      for (int t2 = 0; t2 < 2; t2++) {
+        int64_t j = 2 * pr + t2;
+        if (j >= c->Nk)
+          break;
+        const uint8_t *vj = c->v + j * c->ldv + (int64_t) h * c->Dv;
+        for (int d = 0; d < c->Dv; d++)
+          vb[d * 2 + t2] = (int16_t) ((int32_t) vj[d] - c->p->zv);
+      }
+    }
+  }
+}
+
+/* block task t = h · nblk + row block */
+static void
+att_blocks (void *vc, int64_t t0, int64_t t1)
+{
+  const Ctx *c = vc;
+  const int64_t Nk = c->Nk, ldS = c->Nk16 * 16, ldp = rup (Nk, KT);
+  const int D4 = c->D4, Dv16 = c->Dv16, D = c->D;
+  uint8_t *Qb = g_malloc0 ((size_t) RB * D4 * 4);
+  float *S = g_new (float, RB * ldS);
+  int16_t *P = g_new0 (int16_t, RB * ldp);
+  int32_t *tile = g_new (int32_t, RB * (int64_t) (KT > Dv16 ? KT : Dv16));
+  int64_t *acc = g_new (int64_t, RB * (int64_t) Dv16);
+  void *tmp = g_malloc ((size_t) Nk * 5);
+  double rho[RB];
+  int32_t rowc[RB];
+  const float cs = logit_scale (c->p, D);
+  const int32_t zq = c->p->zq, zk = c->p->zk;
+  for (int64_t t = t0; t < t1; t++) {
+    int h = (int) (t / c->nblk);
+    int64_t i0 = (t % c->nblk) * RB;
+    int nr = (int) MIN (RB, c->Nq - i0), nr4 = (nr + 3) & ~3;
+    const int8_t *K8 = c->K8 + (int64_t) h * c->Nk16 * D4 * 64;
+    const int32_t *kcs = c->kcs + (int64_t) h * Nk;
+    const int16_t *V16 = c->V16 + (int64_t) h * c->Nk2 * Dv16 * 2;
+    memset (Qb, 0, (size_t) RB * D4 * 4);
+    for (int r = 0; r < nr; r++) {
+      const uint8_t *qi = c->q + (i0 + r) * c->ldq + (int64_t) h * D;
+      memcpy (Qb + (int64_t) r * D4 * 4, qi, (size_t) D);
+      int32_t sq = 0;
+      for (int d = 0; d < D; d++)
+        sq += qi[d];
+      rowc[r] = (128 - zk) * sq + D * zq * zk;
+    }
+    /* S rows of the block, one key tile at a time */
+    for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
+      int nt = (int) MIN (KT, Nk - j0), ng = (nt + 15) / 16;
+      c->qk (Qb, nr4, D4, K8 + (j0 / 16) * D4 * 64, ng, tile);
+      for (int r = 0; r < nr; r++)
+        for (int j = 0; j < nt; j++)
+          S[r * ldS + j0 + j] = (float) (tile[(int64_t) r * KT + j]
+              + rowc[r] - zq * kcs[j0 + j]);
+    }
+    for (int r = 0; r < nr; r++)
+      rho[r] = sam_att_i8_row_probs (S + r * ldS, Nk, cs, c->p, P + r * ldp,
+          tmp);
+    for (int r = nr; r < nr4; r++)
+      memset (P + r * ldp, 0, (size_t) ldp * sizeof *P);
+    /* P·V by key tiles; the P padding past Nk stays 0 (never written) */
+    memset (acc, 0, (size_t) RB * Dv16 * sizeof *acc);
+    for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
+      int nt = (int) MIN (KT, Nk - j0), npairs = (nt + 1) / 2;
+      c->pv (P + j0, ldp, nr4, V16 + (j0 / 2) * Dv16 * 2, npairs, Dv16,
+          tile);
+      for (int r = 0; r < nr; r++)
+        for (int d = 0; d < c->Dv; d++)
+          acc[r * Dv16 + d] += tile[(int64_t) r * Dv16 + d];
+    }
+    for (int r = 0; r < nr; r++) {
+      float *o = c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv;
+      for (int d = 0; d < c->Dv; d++)
+        o[d] = (float) ((double) acc[r * Dv16 + d] * rho[r] * c->p->sv);
+    }
+  }
+  g_free (Qb);
+  g_free (S);
+  g_free (P);
+  g_free (tile);
+  g_free (acc);
+  g_free (tmp);
+}
+
+void
+sam_k_attention_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * q,
+    int64_t ldq, const uint8_t * k, int64_t ldk, const uint8_t * v,
+    int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H,
+    int D, int Dv, const SamAttI8Params * p)
+{
+  if (Nq <= 0)
+    return;
+  if (Nk <= 0) {
+    sam_k_attention_i8_ref (q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D,
+        Dv, p);
+    return;
+  }
+  Ctx c = {
+    .q = q,.k = k,.v = v,.ldq = ldq,.ldk = ldk,.ldv = ldv,.ldo = ldo,
+    .Nq = Nq,.Nk = Nk,.H = H,.D = D,.Dv = Dv,.p = p,.out = out,
+  };
+  c.D4 = (D + 3) / 4;
+  c.Dv16 = (int) rup (Dv, 16);
+  c.Nk16 = (Nk + 15) / 16;
+  c.Nk2 = c.Nk16 * 8;
+  c.nblk = (Nq + RB - 1) / RB;
+  switch (isa) {
+    case SAM_ISA_AVX512VNNI:
+      c.qk = qk_avx512;
+      c.pv = pv_avx512;
+      break;
+    case SAM_ISA_AVXVNNI:
+      c.qk = qk_avxvnni;
+      c.pv = pv_avxvnni;
+      break;
+    case SAM_ISA_AVX2:
+      c.qk = qk_avx2;
+      c.pv = pv_avx2;
+      break;
+    default:
+      c.qk = qk_c;
+      c.pv = pv_c;
+  }
+  size_t kbytes = (size_t) H * c.Nk16 * c.D4 * 64;
+  c.K8 = aligned_alloc (64, kbytes);
+  c.kcs = g_new (int32_t, (int64_t) H * Nk);
+  c.V16 = aligned_alloc (64, rup ((int64_t) H * c.Nk2 * c.Dv16 * 4, 64));
+  sam_pool_for (pool, (int64_t) H * c.Nk16, 16, pack_kv, &c);
+  sam_pool_for (pool, (int64_t) H * c.nblk, 1, att_blocks, &c);
+  free (c.K8);
+  free (c.V16);
+  g_free (c.kcs);
+}
+
+void
+sam_k_attention_i8 (SamPool * pool, const uint8_t * q, int64_t ldq,
+    const uint8_t * k, int64_t ldk, const uint8_t * v, int64_t ldv,
+    float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D, int Dv,
+    const SamAttI8Params * p)
+{
+  sam_k_attention_i8_isa (sam_gemm_i8_isa (), pool, q, ldq, k, ldk, v, ldv,
+      out, ldo, Nq, Nk, H, D, Dv, p);
+}

@@ -1,0 +1,254 @@
+/* test-attention-i8.c — the integer attention kernel: every variant the
+ * CPU supports against the oracle sam_k_attention_i8_ref bit for bit (odd
+ * sizes, strides, several heads, Nk around the 256-key tile, every post-
+ * softmax quantizer), 1 vs 2 threads identical, the P·V overflow edge
+ * (flat rows of P = 32767 against v − zv = 255 over whole tiles), and the
+ * kernel against a float fake-quantization reference of the same
+ * quantizers (q̂ = s (q − z), softmax in double, the quantizer's p̂, P̂·V̂ in
+ * double) within an error bound. */
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels/attention-i8.h"
+
+typedef struct {
+  int64_t Nq, Nk, ldq, ldk, ldv, ldo;
+  int H, D, Dv;
+  uint8_t *q, *k, *v;
+} Case;
+
+static void
+case_init (Case * c, GRand * r, int64_t Nq, int64_t Nk, int H, int D, int Dv,
+    int flat)
+{
+  c->Nq = Nq;
+  c->Nk = Nk;
+  c->H = H;
+  c->D = D;
+  c->Dv = Dv;
+  c->ldq = H * D + g_rand_int_range (r, 0, 5);
+  c->ldk = H * D + g_rand_int_range (r, 0, 5);
+  c->ldv = H * Dv + g_rand_int_range (r, 0, 5);
+  c->ldo = H * Dv + g_rand_int_range (r, 0, 3);
+  c->q = g_malloc (Nq * c->ldq + 1);
+  c->k = g_malloc (Nk * c->ldk + 1);
+  c->v = g_malloc (Nk * c->ldv + 1);
+  for (int64_t i = 0; i < Nq * c->ldq; i++)
+    c->q[i] = (uint8_t) g_rand_int (r);
+  for (int64_t i = 0; i < Nk * c->ldk; i++)
+    c->k[i] = flat ? 200 : (uint8_t) g_rand_int (r);
+  for (int64_t i = 0; i < Nk * c->ldv; i++)
+    c->v[i] = flat ? 255 : (uint8_t) g_rand_int (r);
+}
+
+static void
+case_clear (Case * c)
+{
+  g_free (c->q);
+  g_free (c->k);
+  g_free (c->v);
+}
+
+static float *
+run (const Case * c, const SamAttI8Params * p, int isa, SamPool * pool)
+{
+  float *o = g_new0 (float, c->Nq * c->ldo + 1);
+  if (isa < 0)
+    sam_k_attention_i8_ref (c->q, c->ldq, c->k, c->ldk, c->v, c->ldv, o,
+        c->ldo, c->Nq, c->Nk, c->H, c->D, c->Dv, p);
+  else
+    sam_k_attention_i8_isa (isa, pool, c->q, c->ldq, c->k, c->ldk, c->v,
+        c->ldv, o, c->ldo, c->Nq, c->Nk, c->H, c->D, c->Dv, p);
+  return o;
+}
+
+static gboolean
+same (const Case * c, const float *a, const float *b)
+{
+  for (int64_t i = 0; i < c->Nq; i++)
+    if (memcmp (a + i * c->ldo, b + i * c->ldo,
+            (size_t) c->H * c->Dv * sizeof (float)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+static SamAttI8Params
+params (SamAttPKind kind, int tau, GRand * r)
+{
+  SamAttI8Params p = {
+    .sq = 0.02f,.sk = 0.025f,.sv = 0.01f,
+    .zq = g_rand_int_range (r, 100, 156),.zk = g_rand_int_range (r, 100, 156),
+    .zv = g_rand_int_range (r, 0, 256),.pkind = kind,
+  };
+  p.agq = (SamAgqParams) {
+  0.5f, tau, 8};
+  p.lnq = (SamLnqParams) {
+  0.6f, 20.f, 8};
+  p.drq = (SamDrqSoftmaxParams) {
+  1.f / 64, 8, false};
+  return p;
+}
+
+static const SamAttPKind kinds[] = { SAM_ATT_P_NONE, SAM_ATT_P_AGQ,
+  SAM_ATT_P_AGQ, SAM_ATT_P_AGQ, SAM_ATT_P_LNQ, SAM_ATT_P_DRQ
+};
+static const int taus[] = { 1, 1, 2, 4, 1, 1 };
+
+static void
+test_variants (void)
+{
+  static const int shapes[][5] = {
+    /* Nq, Nk, H, D, Dv */
+    {1, 1, 1, 1, 1}, {3, 2, 1, 3, 5}, {5, 17, 2, 6, 5}, {17, 255, 1, 16, 16},
+    {9, 256, 3, 12, 20}, {21, 257, 1, 64, 64}, {33, 600, 2, 33, 48},
+    {6, 513, 8, 32, 32}, {40, 31, 1, 96, 96}, {7, 1000, 1, 256, 64},
+  };
+  GRand *r = g_rand_new_with_seed (7);
+  SamPool *pool = sam_pool_new (2);
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (guint kk = 0; kk < G_N_ELEMENTS (kinds); kk++) {
+      const int *sh = shapes[s];
+      Case c;
+      case_init (&c, r, sh[0], sh[1], sh[2], sh[3], sh[4], 0);
+      SamAttI8Params p = params (kinds[kk], taus[kk], r);
+      float *ref = run (&c, &p, -1, NULL);
+      for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+        if (!sam_gemm_i8_isa_supported (isa))
+          continue;
+        float *o1 = run (&c, &p, isa, NULL);
+        float *o2 = run (&c, &p, isa, pool);
+        if (!same (&c, ref, o1) || !same (&c, ref, o2))
+          g_error ("variant %s differs from the oracle: shape %u kind %u",
+              sam_isa_name (isa), s, kk);
+        g_free (o1);
+        g_free (o2);
+      }
+      g_free (ref);
+      case_clear (&c);
+    }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
+/* Every key identical: e = 1 everywhere, P = 32767 on 600 keys, v − zv =
+ * 255: the int32 tile sums sit just under 2^31. */
+static void
+test_overflow_edge (void)
+{
+  GRand *r = g_rand_new_with_seed (3);
+  Case c;
+  case_init (&c, r, 9, 600, 1, 8, 40, 1);
+  SamAttI8Params p = params (SAM_ATT_P_NONE, 1, r);
+  p.zv = 0;
+  float *ref = run (&c, &p, -1, NULL);
+  for (int64_t i = 0; i < c.Nq; i++)
+    for (int d = 0; d < c.Dv; d++)
+      g_assert_cmpfloat (fabsf (ref[i * c.ldo + d] - 255 * p.sv), <, 1e-5f);
+  for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+    if (!sam_gemm_i8_isa_supported (isa))
+      continue;
+    float *o = run (&c, &p, isa, NULL);
+    g_assert_true (same (&c, ref, o));
+    g_free (o);
+  }
+  g_free (ref);
+  case_clear (&c);
+  g_rand_free (r);
+}
+
+/* Float fake-quant reference of the same quantization. */
+static void
+fake_ref (const Case * c, const SamAttI8Params * p, double *out)
+{
+  double *s = g_new (double, c->Nk), *pr = g_new (double, c->Nk);
+  float lut[256];
+  sam_agq_decode_lut (&p->agq, lut);
+  for (int h = 0; h < c->H; h++)
+    for (int64_t i = 0; i < c->Nq; i++) {
+      double m = -INFINITY, sum = 0;
+      for (int64_t j = 0; j < c->Nk; j++) {
+        double a = 0;
+        for (int d = 0; d < c->D; d++)
+          a += (double) p->sq * (c->q[i * c->ldq + h * c->D + d] - p->zq)
+              * p->sk * (c->k[j * c->ldk + h * c->D + d] - p->zk);
+        s[j] = a / sqrt ((double) c->D);
+        m = fmax (m, s[j]);
+      }
+      for (int64_t j = 0; j < c->Nk; j++)
+        sum += pr[j] = exp (s[j] - m);
+      for (int64_t j = 0; j < c->Nk; j++) {
+        float x = (float) (pr[j] / sum);
+        switch (p->pkind) {
+          case SAM_ATT_P_NONE:
+            break;
+          case SAM_ATT_P_AGQ:
+            x = lut[sam_agq_encode (x, &p->agq)];
+            break;
+          case SAM_ATT_P_LNQ:
+            x = sam_lnq_fake (x, &p->lnq);
+            break;
+          case SAM_ATT_P_DRQ:
+            x = sam_drq_softmax_fake (x, &p->drq);
+            break;
+        }
+        pr[j] = x;
+      }
+      for (int d = 0; d < c->Dv; d++) {
+        double a = 0;
+        for (int64_t j = 0; j < c->Nk; j++)
+          a += pr[j] * p->sv * (c->v[j * c->ldv + h * c->Dv + d] - p->zv);
+        out[(i * c->H + h) * c->Dv + d] = a;
+      }
+    }
+  g_free (s);
+  g_free (pr);
+}
+
+/* Error against fake quantization, relative to max |v̂| (= 255 sv at most):
+ * P carries 15 fractional bits relative to the row maximum and AGQ codes
+ * may flip at a rounding boundary between float logits and exact integer
+ * ones, so the bound is on the mean (and a looser one on the max). */
+static void
+test_fake_quant (void)
+{
+  GRand *r = g_rand_new_with_seed (11);
+  for (guint kk = 0; kk < G_N_ELEMENTS (kinds); kk++) {
+    Case c;
+    case_init (&c, r, 24, 700, 2, 32, 24, 0);
+    SamAttI8Params p = params (kinds[kk], taus[kk], r);
+    float *o = run (&c, &p, sam_gemm_i8_isa (), NULL);
+    double *f = g_new (double, c.Nq * c.H * c.Dv);
+    fake_ref (&c, &p, f);
+    double vmax = 0, emax = 0, esum = 0, omax = 0;
+    for (int64_t i = 0; i < c.Nk * c.ldv; i++)
+      vmax = fmax (vmax, fabs ((c.v[i] - p.zv) * (double) p.sv));
+    for (int64_t i = 0; i < c.Nq; i++)
+      for (int hd = 0; hd < c.H * c.Dv; hd++) {
+        double e = fabs (o[i * c.ldo + hd] - f[i * c.H * c.Dv + hd]);
+        emax = fmax (emax, e);
+        esum += e;
+        omax = fmax (omax, fabs (f[i * c.H * c.Dv + hd]));
+      }
+    double emean = esum / (c.Nq * c.H * c.Dv);
+    g_test_message ("kind %u: max |err| %.3g, mean %.3g, max |out| %.3g, "
+        "max |v| %.3g", kk, emax, emean, omax, vmax);
+    g_assert_cmpfloat (omax, >, 0.01 * vmax);   /* not a trivial output */
+    g_assert_cmpfloat (emean, <, 1e-3 * vmax);
+    g_assert_cmpfloat (emax, <, 2e-2 * vmax);
+    g_free (o);
+    g_free (f);
+    case_clear (&c);
+  }
+  g_rand_free (r);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/quant/attention-i8/variants", test_variants);
+  g_test_add_func ("/quant/attention-i8/overflow-edge", test_overflow_edge);
+  g_test_add_func ("/quant/attention-i8/fake-quant", test_fake_quant);
+  return g_test_run ();
+}
