@@ -94,13 +94,21 @@ fp_one (const char *name, int ndim, const int64_t * shape, void *ud)
   }
 }
 
+/* The weights never change after load, so the hash (a few ms) is computed
+ * once and kept in the model: every save and load asks for it. Threads
+ * that ask at the same time may both compute it; they store the same
+ * value, atomically. */
 guint64
 sam_model_fingerprint (const SamModel * m)
 {
   g_return_val_if_fail (m != NULL, 0);
+  guint64 h = __atomic_load_n (&m->fingerprint, __ATOMIC_RELAXED);
+  if (h)
+    return h;
   FpCtx c = { m, FNV_OFFSET };
   c.h = fnv_str (c.h, m->hp.variant);
   sam_manifest_foreach (&m->hp, fp_one, &c);
+  __atomic_store_n (&((SamModel *) m)->fingerprint, c.h, __ATOMIC_RELAXED);
   return c.h;
 }
 
@@ -213,14 +221,14 @@ state_json (const SamSession * s)
   return txt;
 }
 
-gboolean
-sam_session_save (SamSession * s, const gchar * path, GError ** error)
+/* The snapshot of @s in a writer, ready to write (NULL if poisoned). */
+static SamStWriter *
+snapshot_writer (SamSession * s, GError ** error)
 {
-  g_return_val_if_fail (s != NULL && path != NULL, FALSE);
   if (s->poisoned) {
     g_set_error (error, SAM_ERROR, SAM_ERROR_BAD_STATE,
         "cannot save a session that failed; call sam_session_reset()");
-    return FALSE;
+    return NULL;
   }
   Out o = { sam_st_writer_new (), g_array_new (FALSE, FALSE,
           sizeof (TensorRef)), g_ptr_array_new_with_free_func (g_free)
@@ -274,15 +282,37 @@ sam_session_save (SamSession * s, const gchar * path, GError ** error)
   sam_st_writer_add_metadata (o.w, "model_fingerprint", fp);
   sam_st_writer_add_metadata (o.w, "state", state);
   sam_st_writer_add_metadata (o.w, "checksum", sum);
-  gboolean ok = sam_st_writer_write (o.w, path, error);
   g_free (sum);
   g_free (version);
   g_free (fp);
   g_free (state);
-  sam_st_writer_free (o.w);
   g_array_unref (o.refs);
-  g_ptr_array_unref (o.keep);
+  g_ptr_array_unref (o.keep);   /* the writer copied the tensors */
+  return o.w;
+}
+
+gboolean
+sam_session_save (SamSession * s, const gchar * path, GError ** error)
+{
+  g_return_val_if_fail (s != NULL && path != NULL, FALSE);
+  SamStWriter *w = snapshot_writer (s, error);
+  if (!w)
+    return FALSE;
+  gboolean ok = sam_st_writer_write (w, path, error);
+  sam_st_writer_free (w);
   return ok;
+}
+
+guint8 *
+sam_session_save_to_data (SamSession * s, gsize * len, GError ** error)
+{
+  g_return_val_if_fail (s != NULL && len != NULL, NULL);
+  SamStWriter *w = snapshot_writer (s, error);
+  if (!w)
+    return NULL;
+  guint8 *data = sam_st_writer_to_data (w, len);
+  sam_st_writer_free (w);
+  return data;
 }
 
 /* ---- load ------------------------------------------------------------- */
@@ -426,18 +456,13 @@ load_object (SamSession * s, const SamSafetensors * st, guint i,
   return TRUE;
 }
 
-SamSession *
-sam_session_load (SamModel * m, const gchar * path,
+/* The session in the opened snapshot @st (closed here); @path names it in
+ * messages. */
+static SamSession *
+load_snapshot (SamModel * m, SamSafetensors * st, const gchar * path,
     const SamSessionParams * p, GError ** error)
 {
-  g_return_val_if_fail (m != NULL && path != NULL, NULL);
   GError *err = NULL;
-  SamSafetensors *st = sam_safetensors_open (path, &err);
-  if (!st) {
-    g_propagate_prefixed_error (error, err,
-        "cannot read session snapshot: ");
-    return NULL;
-  }
   SamSession *s = NULL;
   JsonParser *parser = json_parser_new ();
   if (!check_header (st, m, path, error))
@@ -539,4 +564,34 @@ fail:
   g_object_unref (parser);
   sam_safetensors_close (st);
   return NULL;
+}
+
+SamSession *
+sam_session_load (SamModel * m, const gchar * path,
+    const SamSessionParams * p, GError ** error)
+{
+  g_return_val_if_fail (m != NULL && path != NULL, NULL);
+  GError *err = NULL;
+  SamSafetensors *st = sam_safetensors_open (path, &err);
+  if (!st) {
+    g_propagate_prefixed_error (error, err,
+        "cannot read session snapshot: ");
+    return NULL;
+  }
+  return load_snapshot (m, st, path, p, error);
+}
+
+SamSession *
+sam_session_load_from_data (SamModel * m, const void *data, gsize len,
+    const SamSessionParams * p, GError ** error)
+{
+  g_return_val_if_fail (m != NULL && (data != NULL || len == 0), NULL);
+  GError *err = NULL;
+  SamSafetensors *st = sam_safetensors_open_memory (data, len, &err);
+  if (!st) {
+    g_propagate_prefixed_error (error, err,
+        "cannot read session snapshot: ");
+    return NULL;
+  }
+  return load_snapshot (m, st, "snapshot in memory", p, error);
 }

@@ -9,7 +9,13 @@
  * metadata and writes the checksum snapshot.c expects) and with flag 2 it
  * also stamps this model's fingerprint, which lets mutations reach the
  * parsers behind those checks. A loaded session must respect its caps, save
- * again and load back with the same objects and frame index.
+ * again and load back with the same objects and frame index, and that
+ * reload must save the very same bytes.
+ *
+ * Everything stays in memory (sam_session_load_from_data /
+ * sam_session_save_to_data, the file functions' only difference being the
+ * mmap of the file) and the sessions run one thread: no file and no thread
+ * per input.
  *
  * The model: $SAMSEG_FUZZ_MODEL, else $SAMSEG_TEST_MODEL, else the
  * synthetic tiny model (seed 1), written to a temporary file at start. */
@@ -24,21 +30,11 @@
 #include <unistd.h>
 
 static SamModel *model;
-static gchar *in_path, *out_path, *tmp_dir;
+static SamSessionParams params;
 
 static void
 cleanup (void)
 {
-  if (in_path)
-    g_unlink (in_path);
-  if (out_path)
-    g_unlink (out_path);
-  if (tmp_dir) {
-    gchar *m = g_build_filename (tmp_dir, "model.safetensors", NULL);
-    g_unlink (m);
-    g_free (m);
-    g_rmdir (tmp_dir);
-  }
   sam_model_unref (model);
 }
 
@@ -50,11 +46,12 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   gchar *synth = NULL;
 
   fuzz_quiet_glib ();
+  gchar *tmp_dir = NULL;
   if (!mp)
     mp = g_getenv ("SAMSEG_TEST_MODEL");
-  tmp_dir = g_dir_make_tmp ("samseg-fuzz-snapshot-XXXXXX", &err);
-  FUZZ_CHECK (tmp_dir != NULL, "%s", err ? err->message : "");
   if (!mp) {
+    tmp_dir = g_dir_make_tmp ("samseg-fuzz-snapshot-XXXXXX", &err);
+    FUZZ_CHECK (tmp_dir != NULL, "%s", err ? err->message : "");
     synth = g_build_filename (tmp_dir, "model.safetensors", NULL);
     FUZZ_CHECK (sam_synth_write_model ("tiny", 1, NULL, 0, synth, &err),
         "%s", err ? err->message : "");
@@ -62,11 +59,14 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   }
   model = sam_model_load (mp, NULL, &err);
   FUZZ_CHECK (model != NULL, "%s", err ? err->message : "");
-  if (synth)
+  if (synth) {
     g_unlink (synth);
+    g_rmdir (tmp_dir);
+  }
   g_free (synth);
-  in_path = g_build_filename (tmp_dir, "in.samseg", NULL);
-  out_path = g_build_filename (tmp_dir, "out.samseg", NULL);
+  g_free (tmp_dir);
+  sam_session_params_init (&params);
+  params.n_threads = 1;
   atexit (cleanup);
   return 0;
 }
@@ -101,10 +101,10 @@ cmp_tensor (gconstpointer a, gconstpointer b)
   return strcmp (x->name, y->name);
 }
 
-/* Writes @st's tensors and snapshot metadata to @path with a valid checksum
- * (and this model's fingerprint if @stamp). */
-static gboolean
-resign (SamSafetensors * st, gboolean stamp, const gchar * path)
+/* @st's tensors and snapshot metadata with a valid checksum (and this
+ * model's fingerprint if @stamp), as a new file image. */
+static guint8 *
+resign (SamSafetensors * st, gboolean stamp, gsize * len)
 {
   static const char *keys[] = { "format", "version", "model_variant",
     "model_fingerprint", "state"
@@ -115,7 +115,7 @@ resign (SamSafetensors * st, gboolean stamp, const gchar * path)
   gchar fpbuf[17];
   SamStWriter *w = sam_st_writer_new ();
   GPtrArray *ts = g_ptr_array_new ();
-  gboolean ok;
+  guint8 *out;
 
   if (stamp) {
     g_snprintf (fpbuf, sizeof fpbuf, "%016" G_GINT64_MODIFIER "x",
@@ -155,18 +155,18 @@ resign (SamSafetensors * st, gboolean stamp, const gchar * path)
     const SamStTensor *t = ts->pdata[i];
     sam_st_writer_add (w, t->name, t->dtype, t->ndim, t->shape, t->data);
   }
-  ok = sam_st_writer_write (w, path, NULL);
+  out = sam_st_writer_to_data (w, len);
   sam_st_writer_free (w);
   g_ptr_array_unref (ts);
-  return ok;
+  return out;
 }
 
 int
 LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 {
   GError *err = NULL;
-  guint8 flags;
-  gboolean written = FALSE;
+  guint8 flags, *signed_ = NULL, *saved, *saved2;
+  gsize signed_len = 0, saved_len, saved2_len;
 
   if (size < 1)
     return 0;
@@ -176,15 +176,18 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   if (flags & 3) {
     SamSafetensors *st = sam_safetensors_open_memory (data, size, NULL);
     if (st) {
-      written = resign (st, (flags & 2) != 0, in_path);
+      signed_ = resign (st, (flags & 2) != 0, &signed_len);
       sam_safetensors_close (st);
     }
   }
-  if (!written)
-    FUZZ_CHECK (g_file_set_contents (in_path, (const gchar *) data,
-            (gssize) size, NULL), "cannot write %s", in_path);
+  if (signed_) {
+    data = signed_;
+    size = signed_len;
+  }
 
-  SamSession *s = sam_session_load (model, in_path, NULL, &err);
+  SamSession *s = sam_session_load_from_data (model, data, size, &params,
+      &err);
+  g_free (signed_);             /* the session must not keep it */
   if (!s) {
     FUZZ_CHECK (err && err->domain == SAM_ERROR && err->message[0],
         "refused without a message");
@@ -200,13 +203,19 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   FUZZ_CHECK (n >= 0 && n <= 64, "%d objects", n);
   FUZZ_CHECK (sam_session_memory_bytes (s) < ((gsize) 1 << 32), "memory");
   /* what was loaded saves and loads back the same */
-  FUZZ_CHECK (sam_session_save (s, out_path, &err), "save: %s",
-      err ? err->message : "");
+  saved = sam_session_save_to_data (s, &saved_len, &err);
+  FUZZ_CHECK (saved != NULL, "save: %s", err ? err->message : "");
   sam_session_free (s);
-  s = sam_session_load (model, out_path, NULL, &err);
+  s = sam_session_load_from_data (model, saved, saved_len, &params, &err);
   FUZZ_CHECK (s != NULL, "reload: %s", err ? err->message : "");
   FUZZ_CHECK (sam_session_n_objects (s) == n && sam_session_frame_index (s)
       == fi, "reload differs");
+  saved2 = sam_session_save_to_data (s, &saved2_len, &err);
+  FUZZ_CHECK (saved2 != NULL, "save again: %s", err ? err->message : "");
+  FUZZ_CHECK (saved2_len == saved_len
+      && memcmp (saved, saved2, saved_len) == 0, "a reload saves other bytes");
+  g_free (saved);
+  g_free (saved2);
   sam_session_free (s);
   return 0;
 }

@@ -599,8 +599,10 @@ cmp_entry_layout (gconstpointer a, gconstpointer b)
   return strcmp (x->name, y->name);
 }
 
-gboolean
-sam_st_writer_write (SamStWriter * w, const char *path, GError ** error)
+/* Lays the data out (sets every entry's offset) and returns the JSON
+ * header, unpadded. */
+static gchar *
+writer_header (SamStWriter * w, gsize * hlen)
 {
   /* Sorted by name, as the Python writer does, so output is deterministic. */
   g_ptr_array_sort (w->entries, cmp_entry_layout);
@@ -653,11 +655,18 @@ sam_st_writer_write (SamStWriter * w, const char *path, GError ** error)
   JsonGenerator *g = json_generator_new ();
   JsonNode *root = json_builder_get_root (b);
   json_generator_set_root (g, root);
-  gsize hlen = 0;
-  gchar *header = json_generator_to_data (g, &hlen);
+  gchar *header = json_generator_to_data (g, hlen);
   json_node_unref (root);
   g_object_unref (g);
   g_object_unref (b);
+  return header;
+}
+
+gboolean
+sam_st_writer_write (SamStWriter * w, const char *path, GError ** error)
+{
+  gsize hlen = 0;
+  gchar *header = writer_header (w, &hlen);
   /* Pad the header with spaces so the data section starts 8-byte aligned. */
   gsize padded = (hlen + 7) & ~(gsize) 7;
 
@@ -696,6 +705,33 @@ out:
   g_free (header);
   g_free (tmp);
   return ok;
+}
+
+guint8 *
+sam_st_writer_to_data (SamStWriter * w, gsize * len)
+{
+  gsize hlen = 0;
+  gchar *header = writer_header (w, &hlen);
+  gsize padded = (hlen + 7) & ~(gsize) 7, total = 8 + padded;
+  for (guint i = 0; i < w->entries->len; i++)
+    total += g_bytes_get_size (((WEntry *) w->entries->pdata[i])->data);
+  guint8 *out = g_malloc (total), *p = out;
+  for (int i = 0; i < 8; i++)
+    p[i] = (guint8) ((guint64) padded >> (8 * i));
+  memcpy (p + 8, header, hlen);
+  memset (p + 8 + hlen, ' ', padded - hlen);
+  p += 8 + padded;
+  for (guint i = 0; i < w->entries->len; i++) {
+    gsize sz;
+    const void *d = g_bytes_get_data (((WEntry *) w->entries->pdata[i])->data,
+        &sz);
+    if (sz)
+      memcpy (p, d, sz);
+    p += sz;
+  }
+  g_free (header);
+  *len = total;
+  return out;
 }
 
 void

@@ -85,6 +85,8 @@ void sam_st_writer_add_metadata (SamStWriter * w, const char *key,
     const char *value);
 gboolean sam_st_writer_write (SamStWriter * w, const char *path,
     GError ** error);
+/* The same file image in memory (g_free it); @len gets its size. */
+guint8 *sam_st_writer_to_data (SamStWriter * w, gsize * len);
 void sam_st_writer_free (SamStWriter * w);
 
 #endif

@@ -57,6 +57,7 @@ struct _SamModel {
   GHashTable *tensors;          /* name -> SamW* */
   GPtrArray *owned;             /* float buffers converted from F16/BF16 */
   SamQState *q;                 /* per-layer linear dispatch (quantized.c) */
+  guint64 fingerprint;          /* sam_model_fingerprint's cache; 0: not yet */
 };
 
 /* The loader behind sam_model_load() on an opened file (the fuzzer gives it

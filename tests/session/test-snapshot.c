@@ -2,7 +2,8 @@
  *   - continuing from a snapshot is bit-identical to never having stopped
  *     (snapshot after frame 4, and after frame 3 with frame 4's prompts
  *     pending, one of them creating an object), in bf16 and int8 storage;
- *   - save → load → save gives the same file;
+ *   - save → load → save gives the same file, and the in-memory snapshot
+ *     (sam_session_save_to_data / _load_from_data) the same bytes;
  *   - snapshots of another model, corrupt, truncated, of another format
  *     version, or not snapshots at all are refused with clear errors.
  */
@@ -78,6 +79,12 @@ test_continuation (gconstpointer data)
   g_assert_cmpmem (a, la, b, lb);
   g_test_message ("snapshot after frame 4, 3 objects, precision %d: %zu "
       "bytes", precision, la);
+  /* and the in-memory snapshot is that file's image */
+  gsize lm;
+  guint8 *mem = sam_session_save_to_data (r, &lm, &err);
+  g_assert_no_error (err);
+  g_assert_cmpmem (mem, lm, a, la);
+  g_free (mem);
   g_free (a);
   g_free (b);
   GByteArray *got = g_byte_array_new ();
@@ -90,8 +97,10 @@ test_continuation (gconstpointer data)
   assert_same_bytes (got, tail);
   g_byte_array_unref (tail);
 
-  /* restored with frame 4's prompts pending: frames 4..7 */
-  r = load (pending, &err);
+  /* restored with frame 4's prompts pending, from memory: frames 4..7 */
+  g_assert_true (g_file_get_contents (pending, &a, &la, NULL));
+  r = sam_session_load_from_data (t.model, a, la, NULL, &err);
+  g_free (a);                   /* not kept by the session */
   g_assert_no_error (err);
   g_assert_cmpuint (sam_session_frame_index (r), ==, 4);
   g_assert_cmpint (sam_session_n_objects (r), ==, 3);

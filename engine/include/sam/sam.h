@@ -59,7 +59,7 @@ gint sam_model_default_input_size (const SamModel * m);
 /* A stable 64-bit identity of the weights: FNV-1a over the variant, every
  * tensor's name and shape, and float32 values of each tensor (all of a
  * small one; 1 KiB at its start, middle and end of a large one). Computed
- * on each call (a few ms). Session snapshots carry it. */
+ * on the first call (a few ms) and kept. Session snapshots carry it. */
 guint64 sam_model_fingerprint (const SamModel * m);
 /* Which layers of the model run quantized (bits, granularity, quantizer,
  * int8 GEMM or simulated) and which stay float, one line per layer; a
@@ -145,6 +145,12 @@ gboolean sam_session_save (SamSession * s, const gchar * path,
  * another model (variant or weights fingerprint). (transfer full) */
 SamSession *sam_session_load (SamModel * m, const gchar * path,
     const SamSessionParams * p, GError ** error);
+/* The same without a file: the snapshot bytes (g_free them; @len gets
+ * their size), and a session loaded from such bytes (@data is not kept). */
+guint8 *sam_session_save_to_data (SamSession * s, gsize * len,
+    GError ** error);
+SamSession *sam_session_load_from_data (SamModel * m, const void *data,
+    gsize len, const SamSessionParams * p, GError ** error);
 
 typedef enum {
   SAM_PIXEL_RGB,                /* packed 8-bit R,G,B */
