@@ -6,6 +6,7 @@
  * sam_k_attention_i8_ref (tests/quant/test-attention-i8.c).
  */
 #include "kernels/attention-i8.h"
+#include "kernels/gemm-i8.h"
 #include "kernels/requant.h"
 
 #include <glib.h>
@@ -48,35 +49,48 @@ agq_fixed_table (int tau)
   return t[tau == 1 ? 0 : tau == 2 ? 1 : 2];
 }
 
+/* Σ e in 16 interleaved partial sums (j mod 16), then those in order: a
+ * fixed order that the compiler can vectorize. */
 static float
 row_sum (const float *e, int64_t n)
 {
+  float acc[16] = { 0 };
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int l = 0; l < 16; l++)
+      acc[l] += e[j + l];
+  for (int l = 0; j + l < n; l++)
+    acc[l] += e[j + l];
   float s = 0.f;
-  for (int64_t j = 0; j < n; j++)
-    s += e[j];
+  for (int l = 0; l < 16; l++)
+    s += acc[l];
   return s;
 }
 
-double
-sam_att_i8_row_probs (float *y, int64_t n, float c, const SamAttI8Params * p,
-    int16_t * P, void *tmp)
+/* P = sam_exp2_p15_f32_s16 (y, m, c) in chunks (its int32 sum), Σ P */
+static int64_t
+row_p15 (int16_t * P, const float *y, int64_t n, float m, float c)
 {
-  float *e = tmp;
-  uint8_t *a = (uint8_t *) (e + n);
-  float m = -INFINITY;
-  for (int64_t j = 0; j < n; j++)
-    m = y[j] > m ? y[j] : m;
-  sam_exp2_sub_f32 (e, y, m, c, (int) n);
+  int64_t sum = 0;
+  for (int64_t j = 0; j < n; j += 65536)
+    sum += sam_exp2_p15_f32_s16 (P + j, y + j, m, c, (int) MIN (65536,
+            n - j));
+  return sum;
+}
+
+double
+sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
+    const SamAttI8Params * p, int16_t * P, void *tmp)
+{
   switch (p->pkind) {
     case SAM_ATT_P_NONE:{
-      int64_t sum = 0;
-      for (int64_t j = 0; j < n; j++) {
-        P[j] = (int16_t) (int32_t) (e[j] * (float) PONE + 0.5f);
-        sum += P[j];
-      }
+      int64_t sum = row_p15 (P, y, n, m, c);
       return sum > 0 ? 1.0 / (double) sum : 0.0;
     }
     case SAM_ATT_P_AGQ:{
+      float *e = tmp;
+      uint8_t *a = (uint8_t *) tmp;     /* over e once Σ is taken */
+      sam_exp2_sub_f32 (e, y, m, c, (int) n);
       float sum = row_sum (e, n);
       int qmax = (1 << p->agq.bits) - 1;
       float cc = log2f (sum) + log2f (p->agq.s);
@@ -96,6 +110,8 @@ sam_att_i8_row_probs (float *y, int64_t n, float c, const SamAttI8Params * p,
     }
     case SAM_ATT_P_LNQ:
     case SAM_ATT_P_DRQ:{
+      float *e = tmp;
+      sam_exp2_sub_f32 (e, y, m, c, (int) n);
       float inv = 1.f / row_sum (e, n), pm = 0.f;
       for (int64_t j = 0; j < n; j++) {
         float v = e[j] * inv;
@@ -156,7 +172,10 @@ sam_k_attention_i8_ref (const uint8_t * q, int64_t ldq, const uint8_t * k,
           s += ((int32_t) qi[d] - p->zq) * ((int32_t) kj[d] - p->zk);
         y[j] = (float) s;
       }
-      double rho = sam_att_i8_row_probs (y, Nk, c, p, P, tmp);
+      float m = -INFINITY;
+      for (int64_t j = 0; j < Nk; j++)
+        m = y[j] > m ? y[j] : m;
+      double rho = sam_att_i8_row_probs (y, Nk, m, c, p, P, tmp);
       memset (acc, 0, (size_t) Dv * sizeof *acc);
       for (int64_t j = 0; j < Nk; j++) {
         const uint8_t *vj = v + j * ldv + (int64_t) h * Dv;
@@ -479,7 +498,7 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
   int64_t *acc = g_new (int64_t, RB * (int64_t) Dv16);
   void *tmp = g_malloc ((size_t) Nk * 5);
   double rho[RB];
-  int32_t rowc[RB];
+  int32_t rowc[RB], rmax[RB];
   const float cs = logit_scale (c->p, D);
   const int32_t zq = c->p->zq, zk = c->p->zk;
   for (int64_t t = t0; t < t1; t++) {
@@ -490,6 +509,8 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
     const int32_t *kcs = c->kcs + (int64_t) h * Nk;
     const int16_t *V16 = c->V16 + (int64_t) h * c->Nk2 * Dv16 * 2;
     memset (Qb, 0, (size_t) RB * D4 * 4);
+    for (int r = 0; r < RB; r++)
+      rmax[r] = INT32_MIN;
     for (int r = 0; r < nr; r++) {
       const uint8_t *qi = c->q + (i0 + r) * c->ldq + (int64_t) h * D;
       memcpy (Qb + (int64_t) r * D4 * 4, qi, (size_t) D);
@@ -502,14 +523,21 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
     for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
       int nt = (int) MIN (KT, Nk - j0), ng = (nt + 15) / 16;
       c->qk (Qb, nr4, D4, K8 + (j0 / 16) * D4 * 64, ng, tile);
-      for (int r = 0; r < nr; r++)
-        for (int j = 0; j < nt; j++)
-          S[r * ldS + j0 + j] = (float) (tile[(int64_t) r * KT + j]
-              + rowc[r] - zq * kcs[j0 + j]);
+      for (int r = 0; r < nr; r++) {
+        const int32_t *ti = tile + (int64_t) r * KT;
+        float *Sr = S + r * ldS + j0;
+        int32_t mx = rmax[r];
+        for (int j = 0; j < nt; j++) {
+          int32_t sv = ti[j] + rowc[r] - zq * kcs[j0 + j];
+          Sr[j] = (float) sv;
+          mx = sv > mx ? sv : mx;
+        }
+        rmax[r] = mx;
+      }
     }
     for (int r = 0; r < nr; r++)
-      rho[r] = sam_att_i8_row_probs (S + r * ldS, Nk, cs, c->p, P + r * ldp,
-          tmp);
+      rho[r] = sam_att_i8_row_probs (S + r * ldS, Nk, (float) rmax[r], cs,
+          c->p, P + r * ldp, tmp);
     for (int r = nr; r < nr4; r++)
       memset (P + r * ldp, 0, (size_t) ldp * sizeof *P);
     /* P·V by key tiles; the P padding past Nk stays 0 (never written) */
@@ -537,7 +565,7 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
 }
 
 void
-sam_k_attention_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * q,
+sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
     int64_t ldq, const uint8_t * k, int64_t ldk, const uint8_t * v,
     int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H,
     int D, int Dv, const SamAttI8Params * p)
@@ -594,4 +622,10 @@ sam_k_attention_i8 (SamPool * pool, const uint8_t * q, int64_t ldq,
 {
   sam_k_attention_i8_isa (sam_gemm_i8_isa (), pool, q, ldq, k, ldk, v, ldv,
       out, ldo, Nq, Nk, H, D, Dv, p);
+}
+
+const char *
+sam_k_attention_i8_isa_name (void)
+{
+  return sam_isa_name (sam_gemm_i8_isa ());
 }

@@ -9,15 +9,18 @@
  *   S[j]  = Σ_d (q[i,d] − zq)(k[j,d] − zk)               exact int32
  *   y[j]  = (float) S[j],  m = max_j y[j]
  *   e[j]  = sam_exp2_sub_f32 (y, m, c),  c = sq·sk·log2(e)/√D   (ORC, e ≤ 1)
- *   Σ     = Σ_j e[j]   (float, sequential in j)
  *   P[j] ∈ [0, 32767] and a row scale ρ, by the post-softmax quantizer:
- *     NONE: P = trunc (32767 e + 0.5), ρ = 1 / Σ_j P[j]         (P ∝ softmax)
- *     AGQ : codes a[j] = sam_log2q_f32_u8 (y, m, c, log2 Σ + log2 s, τ,
- *           2^b − 1) (the softmax-consistent code of sam_agq_encode_row),
- *           a0 = min_j a[j]; P = 0 for the zero code 2^b − 1, else
- *           round (32767 · 2^(−(a − a0)/τ)); ρ = s · 2^(−a0/τ) / 32767
- *     LNQ, DRQ: p̂[j] = sam_lnq_fake / sam_drq_softmax_fake (e[j] · (1/Σ)),
- *           p̂max = max_j p̂[j]; P = trunc (p̂ · (32767 / p̂max) + 0.5),
+ *     NONE: P = sam_exp2_p15_f32_s16 (y, m, c) = trunc (32767 e + 0.5),
+ *           ρ = 1 / Σ_j P[j]                              (P ∝ softmax)
+ *     AGQ : Σ = Σ_j e[j] (16 interleaved float partial sums, then in
+ *           order); codes a[j] =
+ *           sam_log2q_f32_u8 (y, m, c, log2 Σ + log2 s, τ, 2^b − 1) (the
+ *           softmax-consistent code of sam_agq_encode_row), a0 = min_j a[j];
+ *           P = 0 for the zero code 2^b − 1, else round (32767 ·
+ *           2^(−(a − a0)/τ)); ρ = s · 2^(−a0/τ) / 32767
+ *     LNQ, DRQ: Σ = Σ_j e[j] (16 interleaved float partial sums, then in
+ *           order); p̂[j] = sam_lnq_fake / sam_drq_softmax_fake (e[j] ·
+ *           (1/Σ)), p̂max = max_j p̂[j]; P = trunc (p̂ · (32767 / p̂max) + 0.5),
  *           ρ = p̂max / 32767
  *   out[i, h·Dv + d] = (float) ((double) Σ_j P[j] (v[j,d] − zv) · ρ · sv)
  *                                                          exact int64 sum
@@ -42,7 +45,6 @@
 
 #include <stdint.h>
 #include "core/threadpool.h"
-#include "kernels/gemm-i8.h"
 #include "quant/quant.h"
 
 typedef enum {
@@ -70,11 +72,16 @@ void sam_k_attention_i8 (SamPool * pool, const uint8_t * q, int64_t ldq,
     float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D, int Dv,
     const SamAttI8Params * p);
 
-/* Same on an explicit variant (must be supported). */
-void sam_k_attention_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * q,
+/* Same on an explicit variant: isa is a gemm-i8.h SamIsa (an int here so
+ * that this header can sit next to cpu.h, whose f32 SamIsa differs); it
+ * must be supported. */
+void sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
     int64_t ldq, const uint8_t * k, int64_t ldk, const uint8_t * v,
     int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H,
     int D, int Dv, const SamAttI8Params * p);
+
+/* Name of the variant sam_k_attention_i8 runs ("avx512vnni", ...). */
+const char *sam_k_attention_i8_isa_name (void);
 
 /* The oracle: the contract above as plain loops, one row at a time. */
 void sam_k_attention_i8_ref (const uint8_t * q, int64_t ldq,
@@ -83,9 +90,9 @@ void sam_k_attention_i8_ref (const uint8_t * q, int64_t ldq,
     const SamAttI8Params * p);
 
 /* The float-domain part of one row (shared by every variant and the
- * oracle): from y[0..n) (float scores, overwritten) to P[0..n) and ρ.
- * tmp needs n floats + n bytes. */
-double sam_att_i8_row_probs (float *y, int64_t n, float c,
+ * oracle): from y[0..n) (float scores, m = their maximum) to P[0..n),
+ * returns ρ. tmp needs n floats. */
+double sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp);
 
 #endif

@@ -279,6 +279,31 @@ sam_exp2_sub_f32 (float *d, const float *s, float max, float scale, int n)
   sam_orc_exp2_sub_f32 (d, s, max, scale, n);
 }
 
+int32_t
+sam_exp2_p15_f32_s16_ref (int16_t * d, const float *s, float max,
+    float scale, int n)
+{
+  int32_t acc = 0;
+  for (int i = 0; i < n; i++) {
+    float p = o_mulf (exp2_sub_one (s[i], max, scale), 32767.0f);
+    int32_t l = o_convfl (o_addf (p, 0.5f));
+    d[i] = (int16_t) l;
+    acc += l;
+  }
+  return acc;
+}
+
+int32_t
+sam_exp2_p15_f32_s16 (int16_t * d, const float *s, float max, float scale,
+    int n)
+{
+  sam_orc_exp2_p15_f32_s16 (d, s, max, scale, 32767.0f, 0.5f, n);
+  int32_t acc = 0;
+  for (int i = 0; i < n; i++)
+    acc += d[i];
+  return acc;
+}
+
 void
 sam_scale_f32_ref (float *d, const float *s, float scale, int n)
 {

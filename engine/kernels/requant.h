@@ -51,6 +51,13 @@ void sam_exp2_sub_f32_ref (float *d, const float *s, float max, float scale,
     int n);
 void sam_exp2_sub_f32 (float *d, const float *s, float max, float scale,
     int n);
+/* d = trunc (32767 · 2^max ((s − max) · scale, −125) + 0.5) (the same
+ * polynomial; 15-bit fixed-point softmax numerators for the integer P·V of
+ * attention-i8.c); returns Σ d. n ≤ 65536 (the sum is int32). */
+int32_t sam_exp2_p15_f32_s16_ref (int16_t * d, const float *s, float max,
+    float scale, int n);
+int32_t sam_exp2_p15_f32_s16 (int16_t * d, const float *s, float max,
+    float scale, int n);
 void sam_scale_f32_ref (float *d, const float *s, float scale, int n);
 void sam_scale_f32 (float *d, const float *s, float scale, int n);
 

@@ -91,6 +91,7 @@ void sam_orc_exp2_sub_f32_ip (float * ORC_RESTRICT d1, float p1, float p2, int n
 void sam_orc_scale_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, int n);
 void sam_orc_scale_f32_ip (float * ORC_RESTRICT d1, float p1, int n);
 void sam_orc_log2q_f32_u8 (orc_uint8 * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, float p2, float p3, float p4, float p5, int n);
+void sam_orc_exp2_p15_f32_s16 (orc_int16 * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, float p2, float p3, float p4, int n);
 
 
 /* begin Orc C target preamble */
@@ -3226,6 +3227,698 @@ sam_orc_log2q_f32_u8 (orc_uint8 * ORC_RESTRICT d1, const float * ORC_RESTRICT s1
     orc_union32 tmp;
     tmp.f = p5;
     ex->params[ORC_VAR_P5] = tmp.i;
+  }
+
+  func = c->exec;
+  func (ex);
+}
+#endif
+
+
+/* sam_orc_exp2_p15_f32_s16 */
+#ifdef DISABLE_ORC
+void
+sam_orc_exp2_p15_f32_s16 (orc_int16 * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, float p2, float p3, float p4, int n){
+  int i;
+  orc_union16 * ORC_RESTRICT ptr0;
+  const orc_union32 * ORC_RESTRICT ptr4;
+  orc_union32 var36;
+  orc_union32 var37;
+  orc_union32 var38;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var39;
+#else
+  orc_union32 var39;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var40;
+#else
+  orc_union32 var40;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var41;
+#else
+  orc_union32 var41;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var42;
+#else
+  orc_union32 var42;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var43;
+#else
+  orc_union32 var43;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var44;
+#else
+  orc_union32 var44;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var45;
+#else
+  orc_union32 var45;
+#endif
+  orc_union32 var46;
+  orc_union32 var47;
+  orc_union16 var48;
+  orc_union32 var49;
+  orc_union32 var50;
+  orc_union32 var51;
+  orc_union32 var52;
+  orc_union32 var53;
+  orc_union32 var54;
+  orc_union32 var55;
+  orc_union32 var56;
+  orc_union32 var57;
+  orc_union32 var58;
+  orc_union32 var59;
+  orc_union32 var60;
+  orc_union32 var61;
+  orc_union32 var62;
+  orc_union32 var63;
+  orc_union32 var64;
+  orc_union32 var65;
+  orc_union32 var66;
+  orc_union32 var67;
+  orc_union32 var68;
+  orc_union32 var69;
+
+  ptr0 = (orc_union16 *)d1;
+  ptr4 = (orc_union32 *)s1;
+
+    /* 1: loadpl */
+    var37.f = p1;
+    /* 3: loadpl */
+    var38.f = p2;
+    /* 5: loadpl */
+    var39.i = 0xc2fa0000; /* -1023803392 or -nanf */
+    /* 10: loadpl */
+    var40.i = 0x3a75ec0a; /* 980806666 or 4.84583e-315f */
+    /* 12: loadpl */
+    var41.i = 0x3c168490; /* 1008108688 or 4.98072e-315f */
+    /* 15: loadpl */
+    var42.i = 0x3d626b54; /* 1029860180 or 5.08819e-315f */
+    /* 18: loadpl */
+    var43.i = 0x3e75ef8b; /* 1047916427 or 5.1774e-315f */
+    /* 21: loadpl */
+    var44.i = 0x3f3171c4; /* 1060204996 or 5.23811e-315f */
+    /* 24: loadpl */
+    var45.i = 0x3f800000; /* 1065353216 or 5.26354e-315f */
+    /* 28: loadpl */
+    var46.f = p3;
+    /* 30: loadpl */
+    var47.f = p4;
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadl */
+    var36 = ptr4[i];
+    /* 2: subf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var36.i);
+       _src2.i = ORC_DENORMAL(var37.i);
+       _dest1.f = _src1.f - _src2.f;
+       var49.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 4: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var49.i);
+       _src2.i = ORC_DENORMAL(var38.i);
+       _dest1.f = _src1.f * _src2.f;
+       var50.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 6: maxf */
+    {
+      orc_union32 _src1;
+      orc_union32 _src2;
+      _src1.i = ORC_DENORMAL(var50.i);
+      _src2.i = ORC_DENORMAL(var39.i);
+      if (ORC_ISNAN(_src1.i)) var51.i = _src1.i;
+      else if (ORC_ISNAN(_src2.i)) var51.i = _src2.i;
+      else var51.i = (_src1.f > _src2.f) ? _src1.i : _src2.i;
+    }
+    /* 7: convfl */
+    {
+       int tmp;
+       tmp = (int)var51.f;
+       if (tmp == 0x80000000 && !(var51.i&0x80000000)) tmp = 0x7fffffff;
+       var52.i = tmp;
+    }
+    /* 8: convlf */
+    var53.f = var52.i;
+    /* 9: subf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var51.i);
+       _src2.i = ORC_DENORMAL(var53.i);
+       _dest1.f = _src1.f - _src2.f;
+       var54.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 11: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var54.i);
+       _src2.i = ORC_DENORMAL(var40.i);
+       _dest1.f = _src1.f * _src2.f;
+       var55.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 13: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var55.i);
+       _src2.i = ORC_DENORMAL(var41.i);
+       _dest1.f = _src1.f + _src2.f;
+       var56.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 14: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var56.i);
+       _src2.i = ORC_DENORMAL(var54.i);
+       _dest1.f = _src1.f * _src2.f;
+       var57.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 16: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var57.i);
+       _src2.i = ORC_DENORMAL(var42.i);
+       _dest1.f = _src1.f + _src2.f;
+       var58.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 17: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var58.i);
+       _src2.i = ORC_DENORMAL(var54.i);
+       _dest1.f = _src1.f * _src2.f;
+       var59.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 19: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var59.i);
+       _src2.i = ORC_DENORMAL(var43.i);
+       _dest1.f = _src1.f + _src2.f;
+       var60.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 20: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var60.i);
+       _src2.i = ORC_DENORMAL(var54.i);
+       _dest1.f = _src1.f * _src2.f;
+       var61.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 22: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var61.i);
+       _src2.i = ORC_DENORMAL(var44.i);
+       _dest1.f = _src1.f + _src2.f;
+       var62.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 23: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var62.i);
+       _src2.i = ORC_DENORMAL(var54.i);
+       _dest1.f = _src1.f * _src2.f;
+       var63.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 25: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var63.i);
+       _src2.i = ORC_DENORMAL(var45.i);
+       _dest1.f = _src1.f + _src2.f;
+       var64.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 26: shll */
+    var65.i = ((orc_uint32)var52.i) << 23;
+    /* 27: addl */
+    var66.i = ((orc_uint32)var64.i) + ((orc_uint32)var65.i);
+    /* 29: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var66.i);
+       _src2.i = ORC_DENORMAL(var46.i);
+       _dest1.f = _src1.f * _src2.f;
+       var67.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 31: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var67.i);
+       _src2.i = ORC_DENORMAL(var47.i);
+       _dest1.f = _src1.f + _src2.f;
+       var68.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 32: convfl */
+    {
+       int tmp;
+       tmp = (int)var68.f;
+       if (tmp == 0x80000000 && !(var68.i&0x80000000)) tmp = 0x7fffffff;
+       var69.i = tmp;
+    }
+    /* 33: convlw */
+    var48.i = var69.i;
+    /* 34: storew */
+    ptr0[i] = var48;
+  }
+
+}
+
+#else
+static void
+_backup_sam_orc_exp2_p15_f32_s16 (OrcExecutor * ORC_RESTRICT ex)
+{
+  int i;
+  int n = ex->n;
+  orc_union16 * ORC_RESTRICT ptr0;
+  const orc_union32 * ORC_RESTRICT ptr4;
+  orc_union32 var36;
+  orc_union32 var37;
+  orc_union32 var38;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var39;
+#else
+  orc_union32 var39;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var40;
+#else
+  orc_union32 var40;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var41;
+#else
+  orc_union32 var41;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var42;
+#else
+  orc_union32 var42;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var43;
+#else
+  orc_union32 var43;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var44;
+#else
+  orc_union32 var44;
+#endif
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var45;
+#else
+  orc_union32 var45;
+#endif
+  orc_union32 var46;
+  orc_union32 var47;
+  orc_union16 var48;
+  orc_union32 var49;
+  orc_union32 var50;
+  orc_union32 var51;
+  orc_union32 var52;
+  orc_union32 var53;
+  orc_union32 var54;
+  orc_union32 var55;
+  orc_union32 var56;
+  orc_union32 var57;
+  orc_union32 var58;
+  orc_union32 var59;
+  orc_union32 var60;
+  orc_union32 var61;
+  orc_union32 var62;
+  orc_union32 var63;
+  orc_union32 var64;
+  orc_union32 var65;
+  orc_union32 var66;
+  orc_union32 var67;
+  orc_union32 var68;
+  orc_union32 var69;
+
+  ptr0 = (orc_union16 *)ex->arrays[0];
+  ptr4 = (orc_union32 *)ex->arrays[4];
+
+    /* 1: loadpl */
+    var37.i = ex->params[24];
+    /* 3: loadpl */
+    var38.i = ex->params[25];
+    /* 5: loadpl */
+    var39.i = 0xc2fa0000; /* -1023803392 or -nanf */
+    /* 10: loadpl */
+    var40.i = 0x3a75ec0a; /* 980806666 or 4.84583e-315f */
+    /* 12: loadpl */
+    var41.i = 0x3c168490; /* 1008108688 or 4.98072e-315f */
+    /* 15: loadpl */
+    var42.i = 0x3d626b54; /* 1029860180 or 5.08819e-315f */
+    /* 18: loadpl */
+    var43.i = 0x3e75ef8b; /* 1047916427 or 5.1774e-315f */
+    /* 21: loadpl */
+    var44.i = 0x3f3171c4; /* 1060204996 or 5.23811e-315f */
+    /* 24: loadpl */
+    var45.i = 0x3f800000; /* 1065353216 or 5.26354e-315f */
+    /* 28: loadpl */
+    var46.i = ex->params[26];
+    /* 30: loadpl */
+    var47.i = ex->params[27];
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadl */
+    var36 = ptr4[i];
+    /* 2: subf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var36.i);
+       _src2.i = ORC_DENORMAL(var37.i);
+       _dest1.f = _src1.f - _src2.f;
+       var49.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 4: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var49.i);
+       _src2.i = ORC_DENORMAL(var38.i);
+       _dest1.f = _src1.f * _src2.f;
+       var50.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 6: maxf */
+    {
+      orc_union32 _src1;
+      orc_union32 _src2;
+      _src1.i = ORC_DENORMAL(var50.i);
+      _src2.i = ORC_DENORMAL(var39.i);
+      if (ORC_ISNAN(_src1.i)) var51.i = _src1.i;
+      else if (ORC_ISNAN(_src2.i)) var51.i = _src2.i;
+      else var51.i = (_src1.f > _src2.f) ? _src1.i : _src2.i;
+    }
+    /* 7: convfl */
+    {
+       int tmp;
+       tmp = (int)var51.f;
+       if (tmp == 0x80000000 && !(var51.i&0x80000000)) tmp = 0x7fffffff;
+       var52.i = tmp;
+    }
+    /* 8: convlf */
+    var53.f = var52.i;
+    /* 9: subf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var51.i);
+       _src2.i = ORC_DENORMAL(var53.i);
+       _dest1.f = _src1.f - _src2.f;
+       var54.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 11: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var54.i);
+       _src2.i = ORC_DENORMAL(var40.i);
+       _dest1.f = _src1.f * _src2.f;
+       var55.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 13: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var55.i);
+       _src2.i = ORC_DENORMAL(var41.i);
+       _dest1.f = _src1.f + _src2.f;
+       var56.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 14: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var56.i);
+       _src2.i = ORC_DENORMAL(var54.i);
+       _dest1.f = _src1.f * _src2.f;
+       var57.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 16: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var57.i);
+       _src2.i = ORC_DENORMAL(var42.i);
+       _dest1.f = _src1.f + _src2.f;
+       var58.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 17: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var58.i);
+       _src2.i = ORC_DENORMAL(var54.i);
+       _dest1.f = _src1.f * _src2.f;
+       var59.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 19: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var59.i);
+       _src2.i = ORC_DENORMAL(var43.i);
+       _dest1.f = _src1.f + _src2.f;
+       var60.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 20: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var60.i);
+       _src2.i = ORC_DENORMAL(var54.i);
+       _dest1.f = _src1.f * _src2.f;
+       var61.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 22: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var61.i);
+       _src2.i = ORC_DENORMAL(var44.i);
+       _dest1.f = _src1.f + _src2.f;
+       var62.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 23: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var62.i);
+       _src2.i = ORC_DENORMAL(var54.i);
+       _dest1.f = _src1.f * _src2.f;
+       var63.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 25: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var63.i);
+       _src2.i = ORC_DENORMAL(var45.i);
+       _dest1.f = _src1.f + _src2.f;
+       var64.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 26: shll */
+    var65.i = ((orc_uint32)var52.i) << 23;
+    /* 27: addl */
+    var66.i = ((orc_uint32)var64.i) + ((orc_uint32)var65.i);
+    /* 29: mulf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var66.i);
+       _src2.i = ORC_DENORMAL(var46.i);
+       _dest1.f = _src1.f * _src2.f;
+       var67.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 31: addf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var67.i);
+       _src2.i = ORC_DENORMAL(var47.i);
+       _dest1.f = _src1.f + _src2.f;
+       var68.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 32: convfl */
+    {
+       int tmp;
+       tmp = (int)var68.f;
+       if (tmp == 0x80000000 && !(var68.i&0x80000000)) tmp = 0x7fffffff;
+       var69.i = tmp;
+    }
+    /* 33: convlw */
+    var48.i = var69.i;
+    /* 34: storew */
+    ptr0[i] = var48;
+  }
+
+}
+
+void
+sam_orc_exp2_p15_f32_s16 (orc_int16 * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, float p2, float p3, float p4, int n)
+{
+  OrcExecutor _ex, *ex = &_ex;
+  static volatile int p_inited = 0;
+  static OrcCode *c = 0;
+  void (*func) (OrcExecutor *);
+
+  if (!p_inited) {
+    orc_once_mutex_lock ();
+    if (!p_inited) {
+      OrcProgram *p;
+
+#if 1
+      static const orc_uint8 bc[] = {
+        1, 9, 24, 115, 97, 109, 95, 111, 114, 99, 95, 101, 120, 112, 50, 95, 
+        112, 49, 53, 95, 102, 51, 50, 95, 115, 49, 54, 11, 2, 2, 12, 4, 
+        4, 14, 4, 0, 0, 250, 194, 14, 4, 10, 236, 117, 58, 14, 4, 144, 
+        132, 22, 60, 14, 4, 84, 107, 98, 61, 14, 4, 139, 239, 117, 62, 14, 
+        4, 196, 113, 49, 63, 14, 4, 0, 0, 128, 63, 14, 4, 23, 0, 0, 
+        0, 17, 4, 17, 4, 17, 4, 17, 4, 20, 4, 20, 4, 20, 4, 20, 
+        4, 201, 32, 4, 24, 202, 32, 32, 25, 205, 32, 32, 16, 210, 33, 32, 
+        211, 34, 33, 201, 34, 32, 34, 202, 35, 34, 17, 200, 35, 35, 18, 202, 
+        35, 35, 34, 200, 35, 35, 19, 202, 35, 35, 34, 200, 35, 35, 20, 202, 
+        35, 35, 34, 200, 35, 35, 21, 202, 35, 35, 34, 200, 35, 35, 22, 124, 
+        33, 33, 23, 103, 35, 35, 33, 202, 35, 35, 26, 200, 35, 35, 27, 210, 
+        33, 35, 163, 0, 33, 2, 0, 
+      };
+      p = orc_program_new_from_static_bytecode (bc);
+      orc_program_set_backup_function (p, _backup_sam_orc_exp2_p15_f32_s16);
+#else
+      p = orc_program_new ();
+      orc_program_set_name (p, "sam_orc_exp2_p15_f32_s16");
+      orc_program_set_backup_function (p, _backup_sam_orc_exp2_p15_f32_s16);
+      orc_program_add_destination (p, 2, "d1");
+      orc_program_add_source (p, 4, "s1");
+      orc_program_add_constant (p, 4, 0xc2fa0000, "c1");
+      orc_program_add_constant (p, 4, 0x3a75ec0a, "c2");
+      orc_program_add_constant (p, 4, 0x3c168490, "c3");
+      orc_program_add_constant (p, 4, 0x3d626b54, "c4");
+      orc_program_add_constant (p, 4, 0x3e75ef8b, "c5");
+      orc_program_add_constant (p, 4, 0x3f3171c4, "c6");
+      orc_program_add_constant (p, 4, 0x3f800000, "c7");
+      orc_program_add_constant (p, 4, 0x00000017, "c8");
+      orc_program_add_parameter_float (p, 4, "p1");
+      orc_program_add_parameter_float (p, 4, "p2");
+      orc_program_add_parameter_float (p, 4, "p3");
+      orc_program_add_parameter_float (p, 4, "p4");
+      orc_program_add_temporary (p, 4, "t1");
+      orc_program_add_temporary (p, 4, "t2");
+      orc_program_add_temporary (p, 4, "t3");
+      orc_program_add_temporary (p, 4, "t4");
+
+      orc_program_append_2 (p, "subf", 0, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_P1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_P2, ORC_VAR_D1);
+      orc_program_append_2 (p, "maxf", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_C1, ORC_VAR_D1);
+      orc_program_append_2 (p, "convfl", 0, ORC_VAR_T2, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "convlf", 0, ORC_VAR_T3, ORC_VAR_T2, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "subf", 0, ORC_VAR_T3, ORC_VAR_T1, ORC_VAR_T3, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_T4, ORC_VAR_T3, ORC_VAR_C2, ORC_VAR_D1);
+      orc_program_append_2 (p, "addf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_C3, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_T3, ORC_VAR_D1);
+      orc_program_append_2 (p, "addf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_C4, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_T3, ORC_VAR_D1);
+      orc_program_append_2 (p, "addf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_C5, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_T3, ORC_VAR_D1);
+      orc_program_append_2 (p, "addf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_C6, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_T3, ORC_VAR_D1);
+      orc_program_append_2 (p, "addf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_C7, ORC_VAR_D1);
+      orc_program_append_2 (p, "shll", 0, ORC_VAR_T2, ORC_VAR_T2, ORC_VAR_C8, ORC_VAR_D1);
+      orc_program_append_2 (p, "addl", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_T2, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_P3, ORC_VAR_D1);
+      orc_program_append_2 (p, "addf", 0, ORC_VAR_T4, ORC_VAR_T4, ORC_VAR_P4, ORC_VAR_D1);
+      orc_program_append_2 (p, "convfl", 0, ORC_VAR_T2, ORC_VAR_T4, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "convlw", 0, ORC_VAR_D1, ORC_VAR_T2, ORC_VAR_D1, ORC_VAR_D1);
+#endif
+
+      orc_program_compile (p);
+      c = orc_program_take_code (p);
+      orc_program_free (p);
+    }
+    p_inited = TRUE;
+    orc_once_mutex_unlock ();
+  }
+  ex->arrays[ORC_VAR_A2] = c;
+  ex->program = 0;
+
+  ex->n = n;
+  ex->arrays[ORC_VAR_D1] = d1;
+  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  {
+    orc_union32 tmp;
+    tmp.f = p1;
+    ex->params[ORC_VAR_P1] = tmp.i;
+  }
+  {
+    orc_union32 tmp;
+    tmp.f = p2;
+    ex->params[ORC_VAR_P2] = tmp.i;
+  }
+  {
+    orc_union32 tmp;
+    tmp.f = p3;
+    ex->params[ORC_VAR_P3] = tmp.i;
+  }
+  {
+    orc_union32 tmp;
+    tmp.f = p4;
+    ex->params[ORC_VAR_P4] = tmp.i;
   }
 
   func = c->exec;

@@ -202,3 +202,43 @@ minf t, t, p_qmax
 convfl t, t
 convlw w, t
 convsuswb d1, w
+
+# Integer attention (attention-i8.c): softmax numerators as 15-bit fixed
+# point for P·V, d = trunc (2^y · p_one + p_half) (p_one = 32767, p_half =
+# 0.5: parameters, as ORC allows no more constants here), the 2^y of
+# sam_orc_exp2_sub_f32 (y ≤ 0, so d ≤ 32767). No accumulator for Σ d:
+# orcc 0.4.33's accl adds two garbage lanes on 2-element tails (n % 4 ∈
+# {2, 3} gave Σ + 65534); the caller sums in C.
+.function sam_orc_exp2_p15_f32_s16
+.dest 2 d1 int16_t
+.source 4 s1 float
+.floatparam 4 p_max
+.floatparam 4 p_scale
+.floatparam 4 p_one
+.floatparam 4 p_half
+.temp 4 t
+.temp 4 n
+.temp 4 f
+.temp 4 p
+subf t, s1, p_max
+mulf t, t, p_scale
+maxf t, t, -125.0
+convfl n, t
+convlf f, n
+subf f, t, f
+mulf p, f, 0.0009381180861964822
+addf p, p, 0.009186878800392151
+mulf p, p, f
+addf p, p, 0.05527813732624054
+mulf p, p, f
+addf p, p, 0.24017159640789032
+mulf p, p, f
+addf p, p, 0.6931421756744385
+mulf p, p, f
+addf p, p, 1.0
+shll n, n, 23
+addl p, p, n
+mulf p, p, p_one
+addf p, p, p_half
+convfl n, p
+convlw d1, n

@@ -1,33 +1,121 @@
 /* quantized-attention.c — attention dispatch of a quantized model: the
  * per-tensor q/k/v quantizers and the post-softmax quantizer (AGQ, LNQ,
  * DRQ) feeding P·V. Float models go straight to sam_attention.
+ *
+ * Integer path (the default): q, k, v → u8 codes (ORC quantizer, rows in
+ * parallel), then sam_k_attention_i8 (integer QKᵀ and P·V, the layer's
+ * post-softmax quantizer on P; attention-i8.h). Simulation
+ * (SAMSEG_QUANT_SIM / sam_model_set_quant_sim, and layers with a softmax
+ * quantizer but float q/k/v): the same codes dequantized to float, the
+ * scores by the float GEMM, and the same per-row function
+ * (sam_att_i8_row_probs) turning them into the quantized P, used as
+ * p̂ = P · ρ in a float P·V. So sim and int differ only by the float
+ * rounding of the scores (and float vs exact sums in P·V). Layers without a
+ * softmax quantizer simulate with float flash attention on q̂, k̂, v̂.
  */
 #include "model/quantized-private.h"
+#include "kernels/attention-i8.h"
 #include "kernels/ops.h"
+#include "kernels/requant.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- attention ---------------------------------------------------------- */
+/* ---- q, k, v codes ------------------------------------------------------ */
+
+typedef struct {
+  const float *x;
+  int64_t ldx;
+  int cols, bits;
+  float s, z;
+  uint8_t *codes;               /* [rows, cols] */
+  float *deq;                   /* optional [rows, cols]: (code − z) · s */
+} QuantCtx;
+
+static void
+quant_rows (void *vc, int64_t r0, int64_t r1)
+{
+  const QuantCtx *c = vc;
+  const float inv = 1.f / c->s, qmax = (float) ((1 << c->bits) - 1);
+  for (int64_t r = r0; r < r1; r++) {
+    const float *x = c->x + r * c->ldx;
+    uint8_t *q = c->codes + r * c->cols;
+    if (c->bits == 8)
+      sam_quant_f32_u8 (q, x, inv, (int32_t) c->z, c->cols);
+    else
+      for (int j = 0; j < c->cols; j++)
+        q[j] = (uint8_t) act_code (x[j], inv, c->z, qmax);
+    if (c->deq)
+      sam_dequant_u8_f32 (c->deq + r * c->cols, q, (int32_t) c->z, c->s,
+          c->cols);
+  }
+}
+
+static uint8_t *
+quantize (SamPool * pool, const Att * a, int t, const float *x, int64_t ldx,
+    int64_t rows, int cols, float **deq)
+{
+  QuantCtx c = { x, ldx, cols, a->qkv_bits, a->qkv_s[t], a->qkv_z[t],
+    g_malloc ((size_t) rows * cols + 1), NULL
+  };
+  if (deq)
+    c.deq = *deq = g_new (float, (size_t) rows * cols + 1);
+  sam_pool_for (pool, rows, MAX (1, 16384 / MAX (cols, 1)), quant_rows, &c);
+  return c.codes;
+}
+
+static SamAttI8Params
+att_params (const Att * a)
+{
+  SamAttI8Params p = {.pkind = SAM_ATT_P_NONE };
+  if (a->qkv) {
+    p.sq = a->qkv_s[0];
+    p.sk = a->qkv_s[1];
+    p.sv = a->qkv_s[2];
+    p.zq = (int32_t) a->qkv_z[0];
+    p.zk = (int32_t) a->qkv_z[1];
+    p.zv = (int32_t) a->qkv_z[2];
+  }
+  if (a->prob)
+    switch (a->kind) {
+      case ATT_AGQ:
+        p.pkind = SAM_ATT_P_AGQ;
+        p.agq = a->agq;
+        break;
+      case ATT_LNQ:
+        p.pkind = SAM_ATT_P_LNQ;
+        p.lnq = a->lnq;
+        break;
+      case ATT_DRQ:
+        p.pkind = SAM_ATT_P_DRQ;
+        p.drq = a->drq;
+        break;
+    }
+  return p;
+}
+
+/* ---- simulation: float scores, quantized P, float P·V ------------------- */
 
 #define ATT_ROWS 32
 
 typedef struct {
-  const Att *a;
+  const SamAttI8Params *p;
   const float *q, *kt, *v;
   int64_t ldq, ldv, ldo, Nq, Nk;
   int D, Dv, h;
   float *out;
-} QAttCtx;
+} SimCtx;
 
 static void
-qatt_rows (void *vc, int64_t b0, int64_t b1)
+sim_rows (void *vc, int64_t b0, int64_t b1)
 {
-  const QAttCtx *c = vc;
+  const SimCtx *c = vc;
   const int64_t Nk = c->Nk;
   float *S = g_new (float, (size_t) ATT_ROWS * Nk);
-  const float scale = 1.f / sqrtf ((float) c->D);
+  int16_t *P = g_new (int16_t, Nk);
+  void *tmp = g_malloc ((size_t) Nk * sizeof (float));
+  const float lg = (float) (1.4426950408889634 / sqrt ((double) c->D));
   for (int64_t b = b0; b < b1; b++) {
     int64_t r0 = b * ATT_ROWS, nr = MIN (ATT_ROWS, c->Nq - r0);
     sam_matmul (NULL, c->q + r0 * c->ldq + (int64_t) c->h * c->D, c->ldq,
@@ -36,35 +124,36 @@ qatt_rows (void *vc, int64_t b0, int64_t b1)
       float *s = S + r * Nk, mx = -INFINITY;
       for (int64_t j = 0; j < Nk; j++)
         mx = MAX (mx, s[j]);
-      double sum = 0;
-      for (int64_t j = 0; j < Nk; j++) {
-        s[j] = expf ((s[j] - mx) * scale);
-        sum += s[j];
-      }
-      const float inv = (float) (1.0 / sum);
-      for (int64_t j = 0; j < Nk; j++) {
-        float p = s[j] * inv;
-        if (c->a->prob)
-          switch (c->a->kind) {
-          case ATT_AGQ:
-            p = c->a->lut[sam_agq_encode (p, &c->a->agq)];
-            break;
-          case ATT_LNQ:
-            p = sam_lnq_fake (p, &c->a->lnq);
-            break;
-          case ATT_DRQ:
-            p = sam_drq_softmax_fake (p, &c->a->drq);
-            break;
-        }
-        s[j] = p;
-      }
+      double rho = sam_att_i8_row_probs (s, Nk, mx, lg, c->p, P, tmp);
+      for (int64_t j = 0; j < Nk; j++)
+        s[j] = (float) (P[j] * rho);
     }
     sam_matmul (NULL, S, Nk, c->v + (int64_t) c->h * c->Dv, c->ldv,
         c->out + r0 * c->ldo + (int64_t) c->h * c->Dv, c->ldo, nr, c->Dv, Nk,
         false);
   }
   g_free (S);
+  g_free (P);
+  g_free (tmp);
 }
+
+static void
+sim_attention (SamPool * pool, const SamAttI8Params * p, const float *q,
+    int64_t ldq, const float *k, int64_t ldk, const float *v, int64_t ldv,
+    float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D, int Dv)
+{
+  float *kt = g_new (float, (size_t) D * Nk + 1);
+  for (int h = 0; h < H; h++) {
+    for (int64_t j = 0; j < Nk; j++)
+      for (int d = 0; d < D; d++)
+        kt[(int64_t) d * Nk + j] = k[j * ldk + (int64_t) h * D + d];
+    SimCtx c = { p, q, kt, v, ldq, ldv, ldo, Nq, Nk, D, Dv, h, out };
+    sam_pool_for (pool, (Nq + ATT_ROWS - 1) / ATT_ROWS, 1, sim_rows, &c);
+  }
+  g_free (kt);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
 
 void
 sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
@@ -80,48 +169,35 @@ sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
     sam_attention (pool, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D, Dv);
     return;
   }
+  const SamAttI8Params p = att_params (a);
+  const int cq = H * D, cv = H * Dv;
+  if (a->qkv && !qs->sim) {
+    uint8_t *q8 = quantize (pool, a, 0, q, ldq, Nq, cq, NULL);
+    uint8_t *k8 = quantize (pool, a, 1, k, ldk, Nk, cq, NULL);
+    uint8_t *v8 = quantize (pool, a, 2, v, ldv, Nk, cv, NULL);
+    sam_k_attention_i8 (pool, q8, cq, k8, cq, v8, cv, out, ldo, Nq, Nk, H, D,
+        Dv, &p);
+    g_free (q8);
+    g_free (k8);
+    g_free (v8);
+    return;
+  }
   float *fq = NULL, *fk = NULL, *fv = NULL;
   if (a->qkv) {
-    /* fake-quantized copies (per-tensor u8 codes) */
-    const float *src[3] = { q, k, v };
-    const int64_t ld[3] = { ldq, ldk, ldv }, rows[3] = { Nq, Nk, Nk };
-    const int cols[3] = { H * D, H * D, H * Dv };
-    float *dst[3];
-    const float qmax = (float) ((1 << a->qkv_bits) - 1);
-    for (int t = 0; t < 3; t++) {
-      dst[t] = g_new (float, (size_t) rows[t] * cols[t]);
-      const float s = a->qkv_s[t], z = a->qkv_z[t], inv = 1.f / s;
-      for (int64_t r = 0; r < rows[t]; r++)
-        for (int c2 = 0; c2 < cols[t]; c2++)
-          dst[t][r * cols[t] + c2] = ((float) act_code (src[t][r * ld[t] +
-                      c2], inv, z, qmax) - z) * s;
-    }
-    fq = dst[0];
-    fk = dst[1];
-    fv = dst[2];
+    g_free (quantize (pool, a, 0, q, ldq, Nq, cq, &fq));
+    g_free (quantize (pool, a, 1, k, ldk, Nk, cq, &fk));
+    g_free (quantize (pool, a, 2, v, ldv, Nk, cv, &fv));
     q = fq;
     k = fk;
     v = fv;
-    ldq = ldk = H * D;
-    ldv = H * Dv;
-    if (!a->prob) {
-      sam_attention (pool, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D,
-          Dv);
-      g_free (fq);
-      g_free (fk);
-      g_free (fv);
-      return;
-    }
+    ldq = ldk = cq;
+    ldv = cv;
   }
-  float *kt = g_new (float, (size_t) D * Nk);
-  for (int h = 0; h < H; h++) {
-    for (int64_t j = 0; j < Nk; j++)
-      for (int d = 0; d < D; d++)
-        kt[(int64_t) d * Nk + j] = k[j * ldk + (int64_t) h * D + d];
-    QAttCtx c = { a, q, kt, v, ldq, ldv, ldo, Nq, Nk, D, Dv, h, out };
-    sam_pool_for (pool, (Nq + ATT_ROWS - 1) / ATT_ROWS, 1, qatt_rows, &c);
-  }
-  g_free (kt);
+  if (a->prob)
+    sim_attention (pool, &p, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D,
+        Dv);
+  else
+    sam_attention (pool, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D, Dv);
   g_free (fq);
   g_free (fk);
   g_free (fv);

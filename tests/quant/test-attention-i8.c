@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kernels/attention-i8.h"
+#include "kernels/gemm-i8.h"
 
 typedef struct {
   int64_t Nq, Nk, ldq, ldk, ldv, ldo;

@@ -162,6 +162,24 @@ test_softmax (void)
       sam_scale_f32_ref (a, x, sc, n);
       sam_scale_f32 (b, x, sc, n);
       g_assert_cmpmem (a, 4 * n, b, 4 * n);
+      /* 15-bit numerators of the integer attention: bit-exact, and
+       * within 0.5 of 32767 · 2^y */
+      {
+        int16_t *pa = (int16_t *) b, *pb = pa + n;
+        sam_exp2_sub_f32_ref (a, x, mx, sc * 1.4426950408889634f, n);
+        int32_t sa = sam_exp2_p15_f32_s16_ref (pa, x, mx,
+            sc * 1.4426950408889634f, n);
+        int32_t sb = sam_exp2_p15_f32_s16 (pb, x, mx,
+            sc * 1.4426950408889634f, n);
+        g_assert_cmpmem (pa, 2 * n, pb, 2 * n);
+        g_assert_cmpint (sa, ==, sb);
+        int64_t s2 = 0;
+        for (int i = 0; i < n; i++) {
+          g_assert_cmpfloat (fabs (pa[i] - 32767.0 * a[i]), <=, 0.5 + 1e-3);
+          s2 += pa[i];
+        }
+        g_assert_cmpint (s2, ==, sa);
+      }
       /* rows, out of place and in place */
       sam_softmax_row_f32_ref (a, x, sc, n);
       sam_softmax_row_f32 (b, x, sc, n);

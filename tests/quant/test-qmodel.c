@@ -13,7 +13,8 @@
  *    and refuses a corrupted side tensor.
  * 3. Every quantized Linear on random inputs: the int8 GEMM path equals
  *    the fake-quant float path (same codes, float accumulation) to 1e-4
- *    relative L2, and W4A4 codes (a 4-bit file) run on the same GEMM.
+ *    relative L2, and W4A4 codes (a 4-bit file) run on the same GEMM; a
+ *    memory and a decoder attention: integer kernel vs simulation to 2e-4.
  */
 #include "model/quantized.h"
 #include "sam/sam.h"
@@ -152,6 +153,42 @@ check_layer (SamModel * m, const char *name)
   g_rand_free (r);
 }
 
+/* A quantized attention on random q, k, v: the integer kernel against the
+ * simulation (same codes; float scores, float P·V). */
+static void
+check_attention (SamModel * m, const char *name, int64_t Nq, int64_t Nk,
+    int H, int D)
+{
+  g_assert_false (sam_model_layer_plain (m, name));
+  GRand *r = g_rand_new_with_seed (6);
+  const int64_t C = (int64_t) H * D;
+  float *q = g_new (float, Nq * C), *k = g_new (float, Nk * C);
+  float *v = g_new (float, Nk * C), *o8 = g_new (float, Nq * C);
+  float *os = g_new (float, Nq * C);
+  for (int64_t i = 0; i < Nq * C; i++)
+    q[i] = (float) g_rand_double_range (r, -1, 1);
+  for (int64_t i = 0; i < Nk * C; i++) {
+    k[i] = (float) g_rand_double_range (r, -1, 1);
+    v[i] = (float) g_rand_double_range (r, -1, 1);
+  }
+  sam_model_set_quant_sim (m, FALSE);
+  sam_model_attention (m, NULL, name, q, C, k, C, v, C, o8, C, Nq, Nk, H, D,
+      D);
+  sam_model_set_quant_sim (m, TRUE);
+  sam_model_attention (m, NULL, name, q, C, k, C, v, C, os, C, Nq, Nk, H, D,
+      D);
+  sam_model_set_quant_sim (m, FALSE);
+  double e = rel_l2 (o8, os, Nq * C);
+  g_test_message ("%s: integer vs simulated attention rel L2 %.2e", name, e);
+  g_assert_cmpfloat (e, <, 2e-4);
+  g_free (q);
+  g_free (k);
+  g_free (v);
+  g_free (o8);
+  g_free (os);
+  g_rand_free (r);
+}
+
 static void
 test_int8_vs_sim (void)
 {
@@ -163,6 +200,11 @@ test_int8_vs_sim (void)
   check_layer (m, "memory_attention.layers.0.cross_attn_image.k_proj");
   /* a decoder projection (per-channel CAG codes when quantized with cag) */
   check_layer (m, "sam_mask_decoder.transformer.layers.0.self_attn.q_proj");
+  check_attention (m, "memory_attention.layers.0.cross_attn_image", 100, 700,
+      1, 256);
+  check_attention (m,
+      "sam_mask_decoder.transformer.layers.0.cross_attn_token_to_image", 7,
+      300, 8, 16);
   sam_model_unref (m);
 }
 
