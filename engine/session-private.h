@@ -46,7 +46,6 @@ struct _SamSession
   int frame_w, frame_h;
   /* per-frame scratch */
   SamImageFeatures feats;
-  float *img;
   float *maskmem_pos;           /* [H2*H2, 64], the same for every memory */
   gboolean have_maskmem_pos;
   /* memory attention's object-independent start on the current frame

@@ -108,7 +108,6 @@ sam_session_new (SamModel * m, const SamSessionParams * p, GError ** error)
   s->objects = g_ptr_array_new_with_free_func ((GDestroyNotify)
       sam_object_free);
   sam_image_features_alloc (&s->feats, s->S);
-  s->img = g_new (float, (size_t) s->S * s->S * 3);
   int H2 = s->S / 16;
   s->maskmem_pos = g_new0 (float, (size_t) H2 * H2 * SAM_MEM_DIM);
   s->results = g_array_new (FALSE, TRUE, sizeof (SamObjectResult));
@@ -122,7 +121,6 @@ sam_session_free (SamSession * s)
     return;
   g_ptr_array_unref (s->objects);
   sam_image_features_clear (&s->feats);
-  g_free (s->img);
   g_free (s->maskmem_pos);
   g_free (s->memattn_x1);
   g_free (s->memattn_q0);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/preprocess.h"
+#include "kernels/cpu.h"
 #include "nn/memory-prep.h"
 
 G_STATIC_ASSERT ((int) SAM_MEMORY_PRECISION_BF16
@@ -272,13 +273,18 @@ sam_session_process_frame (SamSession * s, const SamImage * frame,
   g_array_set_size (s->results, 0);
   if (s->objects->len > 0) {
     double t0 = now_ms ();
+    /* The normalized frame feeds the patch embedding only: not kept
+     * between frames, it is off the memory-attention peak (12.6 MB at
+     * input 1024). */
+    float *img = g_new (float, (size_t) s->S * s->S * 3);
     sam_preprocess_rgb (frame->data, frame->width, frame->height,
-        frame->stride, s->S, s->img);
+        frame->stride, s->S, img);
     char prefix[32];
     g_snprintf (prefix, sizeof prefix, "enc%" G_GUINT64_FORMAT,
         s->frame_index);
-    sam_image_encoder_run (s->model, s->pool, s->img, s->S, &s->feats,
+    sam_image_encoder_run (s->model, s->pool, img, s->S, &s->feats,
         &s->tap, prefix);
+    g_free (img);
     s->timings.image_encoder_ms = now_ms () - t0;
 
     /* 1. prompted objects, in prompt order; their memory is encoded before
@@ -316,6 +322,11 @@ sam_session_process_frame (SamSession * s, const SamImage * frame,
     for (guint i = 0; i < s->objects->len; i++)
       finish_object (s, s->objects->pdata[i],
           &g_array_index (s->results, SamObjectResult, i));
+    /* The kernels' packing buffers keep their high-water mark per thread;
+     * memory attention's packed cross-attention keys and values (37 MB at
+     * input 1024) would otherwise sit idle through the next image encoder,
+     * on top of its own peak. Made again once per frame. */
+    sam_k_scratch_trim (SAM_SCRATCH_KEEP_BYTES);
   }
   out->frame_index = s->frame_index;
   out->n_objects = (gint) s->results->len;

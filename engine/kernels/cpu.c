@@ -169,6 +169,20 @@ sam_k_scratch_put (SamScratchSlot slot, float *p)
     g_aligned_free (p);
 }
 
+void
+sam_k_scratch_trim (int64_t keep_bytes)
+{
+  Scratch *s = g_private_get (&scratch_key);
+  if (!s)
+    return;
+  for (int i = 0; i < SAM_SCRATCH_N_SLOTS; i++)
+    if (!s->busy[i] && s->cap[i] * (int64_t) sizeof (float) > keep_bytes) {
+      g_aligned_free (s->p[i]);
+      s->p[i] = NULL;
+      s->cap[i] = 0;
+    }
+}
+
 /* ---- huge-page hint ---------------------------------------------------- */
 
 void

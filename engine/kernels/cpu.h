@@ -123,6 +123,13 @@ typedef enum
 
 float *sam_k_scratch_get (SamScratchSlot slot, int64_t n_floats);
 void sam_k_scratch_put (SamScratchSlot slot, float *p);
+/* Frees the calling thread's idle slots that hold more than @keep_bytes
+ * (a slot keeps its high-water mark otherwise). Slots in use are kept. */
+void sam_k_scratch_trim (int64_t keep_bytes);
+/* What a per-frame trim keeps: every packed weight of tiny fits (the
+ * largest, 768×3072, is 9.4 MB), so there only memory attention's packed
+ * cross-attention keys and values are made again. */
+#define SAM_SCRATCH_KEEP_BYTES ((int64_t) 16 << 20)
 
 /* Output buffers the kernels are about to fill for the first time cost a
  * page fault per 4 KiB (expensive, notably in VMs). For a large output this

@@ -2,9 +2,9 @@
  * position embedding, and the multi-scale blocks with windowed or global
  * attention and q-pooling at stage starts.
  *
- * Windows are gathered into a contiguous [n_windows * ws * ws, C] buffer so
- * that qkv, proj and the MLP are single big GEMMs; only the attention itself
- * runs per window. Padding tokens are zero after norm1, exactly as F.pad
+ * Groups of windows are gathered into a contiguous [n * ws * ws, C] buffer
+ * so that qkv and proj are big GEMMs; only the attention itself runs per
+ * window. Padding tokens are zero after norm1, exactly as F.pad
  * leaves them, and they stay in the windows as keys (their k and v are the
  * qkv bias), which the reference does too.
  */
@@ -90,34 +90,90 @@ win_attention (void *vctx, int64_t w0, int64_t w1)
 }
 
 /* Big intermediates are made in pieces of about this many floats (16 MiB):
- * GEMM rows are independent (cpu.h: results do not depend on the tiling),
- * so this changes no bit, and it keeps the peak memory of the 256×256
- * stages small (a [65536, 576] qkv would be 151 MB) and every buffer under
- * glibc's mmap threshold, where freed memory is reused without fresh page
- * faults on the next frame. */
+ * GEMM and LayerNorm rows are independent (cpu.h: results do not depend on
+ * the tiling), so this changes no bit, and it keeps the peak memory of the
+ * 256×256 stages small (a [65536, 576] qkv would be 151 MB; a whole-map
+ * norm1 copy, window copy and attention output were 25 MB each at stage 1)
+ * and every buffer under glibc's mmap threshold, where freed memory is
+ * reused without fresh page faults on the next frame. */
 #define PIECE_FLOATS ((int64_t) 4 << 20)
 
-/* ref: sam2/modeling/backbones/hieradet.py MultiScaleAttention.forward
- * xw: [nW * wh * ww, C] windows; returns [nW * nq, Co] after proj, where
- * nq = (wh/2)*(ww/2) with q-pooling, else wh*ww. Windows are independent:
- * qkv, attention and proj run over groups of windows. */
-static float *
-multiscale_attention (const SamModel * m, SamPool * pool, int i,
-    const float *xw, int nW, int wh, int ww, bool q_pool, int64_t * p_nq)
+/* The block's window grid: window_partition pads the map up to whole
+ * windows; a global block is one window over the whole map. */
+typedef struct
+{
+  int H, W;                     /* map */
+  int wh, ww;                   /* window (input resolution) */
+  int nwx, nW;                  /* windows per grid row, in all */
+} WinGrid;
+
+/* window_partition of norm1(x) for windows [w0, w0 + n): gather, normalize
+ * in place, zero the padding (F.pad runs after norm1, so the padded tokens
+ * are zeros, not norm1(0)). */
+static void
+partition_norm (const SamModel * m, SamPool * pool, int i, const float *x,
+    int C, const WinGrid * g, int w0, int n, float *xw)
+{
+  const int64_t nk = (int64_t) g->wh * g->ww;
+  bool padded = false;
+
+  for (int w = w0; w < w0 + n; w++) {
+    const int y0 = (w / g->nwx) * g->wh, x0 = (w % g->nwx) * g->ww;
+    float *dst = xw + (w - w0) * nk * C;
+    for (int r = 0; r < g->wh; r++) {
+      const int vw = y0 + r < g->H ? MIN (g->ww, g->W - x0) : 0;
+      if (vw > 0)
+        memcpy (dst + (int64_t) r * g->ww * C,
+            x + ((int64_t) (y0 + r) * g->W + x0) * C,
+            sizeof (float) * vw * C);
+      padded |= vw < g->ww;
+    }
+  }
+  sam_layernorm (pool, xw, n * nk, C,
+      sam_model_wd (m, TRUNK ".blocks.%d.norm1.weight", i),
+      sam_model_wd (m, TRUNK ".blocks.%d.norm1.bias", i), LN_EPS, xw);
+  if (!padded)
+    return;
+  for (int w = w0; w < w0 + n; w++) {
+    const int y0 = (w / g->nwx) * g->wh, x0 = (w % g->nwx) * g->ww;
+    float *dst = xw + (w - w0) * nk * C;
+    for (int r = 0; r < g->wh; r++) {
+      const int vw = y0 + r < g->H ? MIN (g->ww, g->W - x0) : 0;
+      memset (dst + ((int64_t) r * g->ww + vw) * C, 0,
+          sizeof (float) * (g->ww - vw) * C);
+    }
+  }
+}
+
+/* ref: sam2/modeling/backbones/hieradet.py MultiScaleAttention.forward,
+ * then window_unpartition (dropping the padding) and the residual add:
+ * out [Ho*Wo, Co] already holds the shortcut. Windows are independent:
+ * norm1, qkv, attention and proj run over groups of windows, each token of
+ * out gets its one add as before. */
+static void
+attention_residual (const SamModel * m, SamPool * pool, int i,
+    const float *x, const WinGrid * g, bool q_pool, float *out)
 {
   const SamHParams *hp = &m->hp;
   const int C = hp->blk_dim[i], Co = hp->blk_dim_out[i];
+  const int wh = g->wh, ww = g->ww, nW = g->nW, nwx = g->nwx;
   const int64_t nk = (int64_t) wh * ww, ld = 3 * (int64_t) Co;
   const int64_t nq = q_pool ? (int64_t) (wh / 2) * (ww / 2) : nk;
+  /* after q-pooling the windows are ws/2 wide (window_size // q_stride),
+   * on the same window grid */
+  const int qh = q_pool ? wh / 2 : wh, qw = q_pool ? ww / 2 : ww;
+  const int Ho = q_pool ? g->H / 2 : g->H, Wo = q_pool ? g->W / 2 : g->W;
   const int gw = (int) CLAMP (PIECE_FLOATS / (nk * ld), 1, nW);
+  float *xw = g_new (float, gw * nk * C);
   float *qkv = g_new (float, gw * nk * ld);
   float *qpooled = q_pool ? g_new (float, gw * nq * Co) : NULL;
   float *att = g_new (float, gw * nq * Co);
-  float *y = g_new (float, nW * nq * Co);
+  float *y = g_new (float, gw * nq * Co);
 
   for (int w0 = 0; w0 < nW; w0 += gw) {
     const int n = MIN (gw, nW - w0);
-    sam_model_linearf (m, pool, xw + w0 * nk * C, n * nk, C, qkv, ld,
+    partition_norm (m, pool, i, x, C, g, w0, n, xw);
+    sam_model_linearf (m, pool, xw, n * nk, C, qkv, ld,
         TRUNK ".blocks.%d.attn.qkv", i);
 
     /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
@@ -141,19 +197,35 @@ multiscale_attention (const SamModel * m, SamPool * pool, int i,
     } else
       sam_pool_for (pool, n, 1, win_attention, &ctx);
 
-    sam_model_linearf (m, pool, att, n * nq, Co, y + w0 * nq * Co, Co,
+    sam_model_linearf (m, pool, att, n * nq, Co, y, Co,
         TRUNK ".blocks.%d.attn.proj", i);
+
+    /* window_unpartition (dropping the padding) + residual */
+    for (int w = w0; w < w0 + n; w++)
+      for (int r = 0; r < qh; r++) {
+        int yy = (w / nwx) * qh + r;
+        if (yy >= Ho)
+          break;
+        for (int s = 0; s < qw; s++) {
+          int xx = (w % nwx) * qw + s;
+          if (xx >= Wo)
+            break;
+          sam_add (out + ((int64_t) yy * Wo + xx) * Co,
+              y + ((int64_t) (w - w0) * nq + (int64_t) r * qw + s) * Co, Co);
+        }
+      }
   }
+  g_free (xw);
   g_free (qkv);
   g_free (qpooled);
   g_free (att);
-  *p_nq = nq;
-  return y;
+  g_free (y);
 }
 
 /* ref: sam2/modeling/backbones/hieradet.py MultiScaleBlock.forward
  * x: [H*W, dim] → returns a new [Ho*Wo, dim_out] map (Ho = H/2 with
- * q-pooling). */
+ * q-pooling). norm1(x) is never held whole: the shortcut and the windows
+ * normalize the rows they take. */
 static float *
 multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
     int *pH, int *pW)
@@ -165,13 +237,10 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
   const int64_t N = (int64_t) H * W;
   const int Ho = q_pool ? H / 2 : H, Wo = q_pool ? W / 2 : W;
   const int64_t No = (int64_t) Ho * Wo;
+  const float *n1w = sam_model_wd (m, TRUNK ".blocks.%d.norm1.weight", i);
+  const float *n1b = sam_model_wd (m, TRUNK ".blocks.%d.norm1.bias", i);
 
   g_return_val_if_fail (!q_pool || C != Co, NULL);
-
-  float *xn = g_new (float, N * C);
-  sam_layernorm (pool, x, N, C,
-      sam_model_wd (m, TRUNK ".blocks.%d.norm1.weight", i),
-      sam_model_wd (m, TRUNK ".blocks.%d.norm1.bias", i), LN_EPS, xn);
 
   /* out starts as the shortcut: pooled proj(norm1(x)) at a dim change */
   float *out = g_new (float, No * Co);
@@ -179,57 +248,33 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
     /* in bands of an even number of map rows (the 2×2 pool stays inside) */
     const int band = (int) CLAMP (PIECE_FLOATS / ((int64_t) 2 * W * Co), 1,
         (H + 1) / 2) * 2;
+    float *xn = g_new (float, (int64_t) MIN (band, H) * W * C);
     float *t = g_new (float, (int64_t) MIN (band, H) * W * Co);
     for (int y0 = 0; y0 < H; y0 += band) {
       const int nh = MIN (band, H - y0);
-      sam_model_linearf (m, pool, xn + (int64_t) y0 * W * C,
-          (int64_t) nh * W, C, t, Co, TRUNK ".blocks.%d.proj", i);
+      sam_layernorm (pool, x + (int64_t) y0 * W * C, (int64_t) nh * W, C,
+          n1w, n1b, LN_EPS, xn);
+      sam_model_linearf (m, pool, xn, (int64_t) nh * W, C, t, Co,
+          TRUNK ".blocks.%d.proj", i);
       sam_maxpool2x2 (t, nh, W, Co, out + (int64_t) (y0 / 2) * Wo * Co);
     }
     g_free (t);
+    g_free (xn);
   } else if (C != Co) {
+    float *xn = g_new (float, N * C);
+    sam_layernorm (pool, x, N, C, n1w, n1b, LN_EPS, xn);
     sam_model_linearf (m, pool, xn, N, C, out, Co, TRUNK ".blocks.%d.proj",
         i);
+    g_free (xn);
   } else {
     memcpy (out, x, sizeof (float) * N * C);
   }
 
-  /* window_partition; a global block is one window over the whole map. The
-   * window size is in input resolution here; after q-pooling the windows
-   * are ws/2 wide (window_size // q_stride), on the same window grid. */
-  const int wh = ws > 0 ? ws : H, ww = ws > 0 ? ws : W;
-  const int nwy = (H + wh - 1) / wh, nwx = (W + ww - 1) / ww;
-  const int nW = nwy * nwx;
-  float *xw = g_new0 (float, (int64_t) nW * wh * ww * C);
-  for (int y = 0; y < H; y++)
-    for (int xx = 0; xx < W; xx++) {
-      int w = (y / wh) * nwx + xx / ww;
-      int64_t t = (int64_t) w * wh * ww + (y % wh) * ww + xx % ww;
-      memcpy (xw + t * C, xn + ((int64_t) y * W + xx) * C,
-          sizeof (float) * C);
-    }
-  g_free (xn);
-
-  int64_t nq;
-  float *a = multiscale_attention (m, pool, i, xw, nW, wh, ww, q_pool, &nq);
-  g_free (xw);
-
-  /* window_unpartition (dropping the padding) + residual */
-  const int qh = q_pool ? wh / 2 : wh, qw = q_pool ? ww / 2 : ww;
-  for (int w = 0; w < nW; w++)
-    for (int r = 0; r < qh; r++) {
-      int y = (w / nwx) * qh + r;
-      if (y >= Ho)
-        break;
-      for (int s = 0; s < qw; s++) {
-        int xx = (w % nwx) * qw + s;
-        if (xx >= Wo)
-          break;
-        sam_add (out + ((int64_t) y * Wo + xx) * Co,
-            a + ((int64_t) w * nq + (int64_t) r * qw + s) * Co, Co);
-      }
-    }
-  g_free (a);
+  /* The window size is in input resolution here. */
+  WinGrid g = { H, W, ws > 0 ? ws : H, ws > 0 ? ws : W, 0, 0 };
+  g.nwx = (W + g.ww - 1) / g.ww;
+  g.nW = ((H + g.wh - 1) / g.wh) * g.nwx;
+  attention_residual (m, pool, i, x, &g, q_pool, out);
 
   /* x = x + mlp(norm2(x)), MLP with exact GELU, in pieces of rows */
   const int64_t rows = CLAMP (PIECE_FLOATS / (4 * (int64_t) Co), 1, No);
@@ -259,7 +304,7 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
 /* ref: sam2/modeling/backbones/hieradet.py Hiera.forward */
 void
 sam_hiera_run (const SamModel * m, SamPool * pool, const float *img, int S,
-    SamHieraOut * out)
+    SamHieraStageFunc on_stage, void *user_data)
 {
   const SamHParams *hp = &m->hp;
   const int E = hp->embed_dim;
@@ -267,36 +312,18 @@ sam_hiera_run (const SamModel * m, SamPool * pool, const float *img, int S,
   int H = (S + 2 * 3 - 7) / 4 + 1, W = H;
   float *x = g_new (float, (int64_t) H * W * E);
 
-  memset (out, 0, sizeof *out);
   sam_conv2d (pool, img, S, S, 3,
       sam_model_wd (m, TRUNK ".patch_embed.proj.weight"),
       sam_model_wd (m, TRUNK ".patch_embed.proj.bias"), E, 7, 7, 4, 3, 1, x);
   add_pos_embed (m, x, H, W, E);
 
   int stage = 0;
-  bool keep = false;            /* x is a stage output owned by @out */
   for (int i = 0; i < hp->n_blocks; i++) {
     float *nx = multiscale_block (m, pool, i, x, &H, &W);
-    if (!keep)
-      g_free (x);
-    x = nx;
-    keep = false;
-    if (stage < 4 && i == hp->stage_ends[stage]) {
-      out->H[stage] = H;
-      out->W[stage] = W;
-      out->C[stage] = hp->blk_dim_out[i];
-      out->x[stage] = x;
-      keep = true;
-      stage++;
-    }
-  }
-  if (!keep)
     g_free (x);
-}
-
-void
-sam_hiera_out_clear (SamHieraOut * out)
-{
-  for (int s = 0; s < 4; s++)
-    g_clear_pointer (&out->x[s], g_free);
+    x = nx;
+    if (stage < 4 && i == hp->stage_ends[stage])
+      on_stage (stage++, x, H, W, hp->blk_dim_out[i], user_data);
+  }
+  g_free (x);
 }

@@ -6,14 +6,16 @@
 
 #include "nn.h"
 
-typedef struct {
-  int H[4], W[4], C[4];         /* per stage: S/4, S/8, S/16, S/32 (floor) */
-  float *x[4];                  /* [H*W, C] channels-last, g_free'd by _clear */
-} SamHieraOut;
+/* Called with each stage output as soon as the stage ends: x [H*W, C]
+ * channels-last (H, W: S/4, S/8, S/16, S/32 floor), valid during the call
+ * only. Consuming a stage there rather than keeping all four until the end
+ * saves the 256×256×96 stage-0 map (25 MB at input 1024) during the rest
+ * of the trunk. */
+typedef void (*SamHieraStageFunc) (int stage, const float *x, int H, int W,
+    int C, void *user_data);
 
-/* img: [S, S, 3] normalized. Fills @out with the stage outputs. */
+/* img: [S, S, 3] normalized. */
 void sam_hiera_run (const SamModel * m, SamPool * pool, const float *img,
-    int S, SamHieraOut * out);
-void sam_hiera_out_clear (SamHieraOut * out);
+    int S, SamHieraStageFunc on_stage, void *user_data);
 
 #endif

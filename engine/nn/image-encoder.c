@@ -52,6 +52,79 @@ conv1x1 (const SamModel * m, SamPool * pool, const char *name,
   sam_model_linear (m, pool, name, x, n, Cin, y, Cout);
 }
 
+typedef struct
+{
+  const SamModel *m;
+  SamPool *pool;
+  SamImageFeatures *out;
+  const SamTap *tap;
+  const char *tap_prefix;
+} Neck;
+
+/* Rows of a lateral level made at a time when nothing needs it whole
+ * (4 MiB at D = 256). */
+#define LATERAL_PIECE_ROWS 4096
+
+/* Levels 0 and 1 are lateral only: conv_s(convs[3 - l](x)). Both are 1×1
+ * convs, i.e. per pixel, so they run over pieces of rows and the
+ * [H0*W0, 256] level (67 MB at input 1024) is never held whole; the bits
+ * are the same (rows are independent). With a tap on, the whole level is
+ * made once for it. */
+static void
+lateral_level (const Neck * n, int l, const float *x, int H, int W, int C)
+{
+  const int D = n->m->hp.d_model, Ds = l == 0 ? D / 8 : D / 4;
+  const int64_t N = (int64_t) H * W;
+  const int64_t rows = sam_tap_on (n->tap) ? N : MIN (N, LATERAL_PIECE_ROWS);
+  float *dst = l == 0 ? n->out->feat_s0 : n->out->feat_s1;
+  float *lvl = g_new (float, rows * D);
+
+  for (int64_t r0 = 0; r0 < N; r0 += rows) {
+    const int64_t nr = MIN (rows, N - r0);
+    conv1x1 (n->m, n->pool, l == 1 ? NECK ".convs.2.conv" :
+        NECK ".convs.3.conv", x + r0 * C, nr, C, D, lvl);
+    if (nr == N)
+      tap_level (n->tap, n->tap_prefix, "backbone_fpn", l, lvl, H, W, D);
+    conv1x1 (n->m, n->pool, l == 0 ? "sam_mask_decoder.conv_s0" :
+        "sam_mask_decoder.conv_s1", lvl, nr, D, Ds, dst + r0 * Ds);
+  }
+  g_free (lvl);
+}
+
+/* FPN top-down over levels 3 → 2, as the trunk delivers them. convs[3 - i]
+ * takes trunk level i. Only level 2 (of fpn_top_down_levels 2, 3) receives
+ * the upsampled coarser level; level 3 is dropped by scalp but still feeds
+ * level 2. */
+static void
+on_stage (int stage, const float *x, int H, int W, int C, void *user_data)
+{
+  const Neck *n = user_data;
+  SamImageFeatures *out = n->out;
+  const int D = n->m->hp.d_model;
+  static const int expect_div[4] = { 4, 8, 16, 32 };
+
+  tap_level (n->tap, n->tap_prefix, "trunk", stage, x, H, W, C);
+  g_return_if_fail (stage == 3 || H == out->S / expect_div[stage]);
+  if (stage < 2) {
+    lateral_level (n, stage, x, H, W, C);
+  } else if (stage == 2) {
+    g_return_if_fail (H == out->H2 && W == out->H2);
+    conv1x1 (n->m, n->pool, NECK ".convs.1.conv", x, (int64_t) H * W, C, D,
+        out->feat);
+  } else {
+    const int64_t n3 = (int64_t) H * W;
+    float *l3 = g_new (float, n3 * D);
+    float *up = g_new (float, (size_t) out->H2 * out->H2 * D);
+    conv1x1 (n->m, n->pool, NECK ".convs.0.conv", x, n3, C, D, l3);
+    /* nearest ×2 (scale_factor 2); sizes that are not exactly 2× (S not a
+     * multiple of 32, which the reference rejects) map nearest by size. */
+    sam_upsample_nearest (l3, H, W, D, up, out->H2, out->H2);
+    sam_add (out->feat, up, (int64_t) out->H2 * out->H2 * D);
+    g_free (up);
+    g_free (l3);
+  }
+}
+
 /* ref: sam2/modeling/backbones/image_encoder.py ImageEncoder.forward,
  *      FpnNeck.forward; sam2/modeling/sam2_base.py SAM2Base.forward_image */
 void
@@ -59,58 +132,19 @@ sam_image_encoder_run (const SamModel * m, SamPool * pool, const float *img,
     int S, SamImageFeatures * out, const SamTap * tap, const char *tap_prefix)
 {
   const int D = m->hp.d_model;
-  SamHieraOut t;
   char name[64];
 
   g_return_if_fail (out->S == S && D == 256);
 
-  sam_hiera_run (m, pool, img, S, &t);
-  for (int s = 0; s < 4; s++)
-    tap_level (tap, tap_prefix, "trunk", s, t.x[s], t.H[s], t.W[s], t.C[s]);
-
-  /* FPN top-down over levels 3 → 0. convs[3 - i] takes trunk level i.
-   * Only levels 2 and 3 (fpn_top_down_levels) receive the upsampled
-   * coarser level; 0 and 1 are lateral only. Level 3 is dropped by scalp
-   * but still feeds level 2. */
-  float *lvl[3];
-  lvl[0] = g_new (float, (size_t) t.H[0] * t.W[0] * D);
-  lvl[1] = g_new (float, (size_t) t.H[1] * t.W[1] * D);
-  lvl[2] = out->feat;
-  g_return_if_fail (t.H[2] == out->H2 && t.W[2] == out->H2);
-  {
-    const int64_t n3 = (int64_t) t.H[3] * t.W[3];
-    float *l3 = g_new (float, n3 * D);
-    float *up = g_new (float, (size_t) t.H[2] * t.W[2] * D);
-    conv1x1 (m, pool, NECK ".convs.0.conv", t.x[3], n3, t.C[3], D, l3);
-    /* nearest ×2 (scale_factor 2); sizes that are not exactly 2× (S not a
-     * multiple of 32, which the reference rejects) map nearest by size. */
-    sam_upsample_nearest (l3, t.H[3], t.W[3], D, up, t.H[2], t.W[2]);
-    conv1x1 (m, pool, NECK ".convs.1.conv", t.x[2],
-        (int64_t) t.H[2] * t.W[2], t.C[2], D, lvl[2]);
-    sam_add (lvl[2], up, (int64_t) t.H[2] * t.W[2] * D);
-    g_free (up);
-    g_free (l3);
-  }
-  for (int l = 1; l >= 0; l--)
-    conv1x1 (m, pool, l == 1 ? NECK ".convs.2.conv" : NECK ".convs.3.conv",
-        t.x[l], (int64_t) t.H[l] * t.W[l], t.C[l], D, lvl[l]);
+  Neck n = { m, pool, out, tap, tap_prefix };
+  sam_hiera_run (m, pool, img, S, on_stage, &n);
 
   /* Only level 2's position encoding is used downstream. */
   sam_pos_enc_sine_2d (out->H2, out->H2, D, out->pos);
-
-  for (int l = 0; l < 3; l++)
-    tap_level (tap, tap_prefix, "backbone_fpn", l, lvl[l], t.H[l], t.W[l], D);
+  tap_level (tap, tap_prefix, "backbone_fpn", 2, out->feat, out->H2, out->H2,
+      D);
   if (sam_tap_on (tap)) {
     g_snprintf (name, sizeof name, "%s.vision_pos_enc.2", tap_prefix);
     sam_tap_hwc (tap, name, out->pos, out->H2, out->H2, D);
   }
-
-  conv1x1 (m, pool, "sam_mask_decoder.conv_s0", lvl[0],
-      (int64_t) t.H[0] * t.W[0], D, D / 8, out->feat_s0);
-  conv1x1 (m, pool, "sam_mask_decoder.conv_s1", lvl[1],
-      (int64_t) t.H[1] * t.W[1], D, D / 4, out->feat_s1);
-
-  g_free (lvl[0]);
-  g_free (lvl[1]);
-  sam_hiera_out_clear (&t);
 }
