@@ -67,9 +67,16 @@ row_sum (const float *e, int64_t n)
   return s;
 }
 
-/* P = sam_exp2_p15_f32_s16 (y, m, c) in chunks (its int32 sum), Σ P */
+/* P = sam_exp2_p15_f32_s16 (y, m, c), returns Σ P. The ORC kernel (4-wide
+ * SSE in ORC 0.4.33), and AVX2 / AVX-512 versions of the same operations
+ * in the same order (no FMA, truncating conversions; no denormal arises:
+ * y − m is 0 or ≥ 1 in magnitude and c ≥ 1e-30), bit-exact with its C
+ * reference (the variant tests compare them through the oracle). */
+typedef int64_t (*P15Fn) (int16_t * P, const float *y, int64_t n, float m,
+    float c);
+
 static int64_t
-row_p15 (int16_t * P, const float *y, int64_t n, float m, float c)
+p15_orc (int16_t * P, const float *y, int64_t n, float m, float c)
 {
   int64_t sum = 0;
   for (int64_t j = 0; j < n; j += 65536)
@@ -78,13 +85,13 @@ row_p15 (int16_t * P, const float *y, int64_t n, float m, float c)
   return sum;
 }
 
-double
-sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
+static double
+row_probs (P15Fn p15, const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp)
 {
   switch (p->pkind) {
     case SAM_ATT_P_NONE:{
-      int64_t sum = row_p15 (P, y, n, m, c);
+      int64_t sum = p15 (P, y, n, m, c);
       return sum > 0 ? 1.0 / (double) sum : 0.0;
     }
     case SAM_ATT_P_AGQ:{
@@ -133,6 +140,13 @@ sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
     }
   }
   return 0.0;
+}
+
+double
+sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
+    const SamAttI8Params * p, int16_t * P, void *tmp)
+{
+  return row_probs (p15_orc, y, n, m, c, p, P, tmp);
 }
 
 static float
@@ -193,19 +207,24 @@ sam_k_attention_i8_ref (const uint8_t * q, int64_t ldq, const uint8_t * k,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Inner products. QK: Qb [4·r4 rows][D4·4] u8 (zero padded), K8 blocks of
- * 16 keys × 4 d ([g][D4][16][4], s8 = k − 128), out[r][g·16 + lane] int32
- * (row stride KT). PV: P [rows][ldp] s16 (pairs of keys), V16 [pair][Dv16][2]
- * s16, acc[r][Dv16] int32. */
+/* Inner products. QK: Qb [nr4 rows][D4·4] u8 (zero padded), K8 blocks of
+ * 16 keys × 4 d ([g][D4][16][4], s8 = k − 128); the epilogue adds the zero-
+ * point terms rowc[r] + colc[key] (exact int32), stores the float scores
+ * S[r][key] (row stride ldS; whole 16-key groups, the tail past nt lands in
+ * the row's padding) and raises rmax[r] over the nt valid keys.
+ * PV: P [rows][ldp] s16 (pairs of keys), V16 [pair][Dv16][2] s16,
+ * acc[r][Dv16] int32. */
 
 typedef void (*QkFn) (const uint8_t * Qb, int nr4, int D4, const int8_t * K8,
-    int ng, int32_t * out);
+    int ng, int nt, const int32_t * rowc, const int32_t * colc, float *S,
+    int64_t ldS, int32_t * rmax);
 typedef void (*PvFn) (const int16_t * P, int64_t ldp, int nr4,
     const int16_t * V16, int npairs, int Dv16, int32_t * acc);
 
 static void
-qk_c (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
-    int32_t * out)
+qk_c (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng, int nt,
+    const int32_t * rowc, const int32_t * colc, float *S, int64_t ldS,
+    int32_t * rmax)
 {
   for (int r = 0; r < nr4; r++)
     for (int g = 0; g < ng; g++)
@@ -217,7 +236,11 @@ qk_c (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
           for (int t = 0; t < 4; t++)
             s += (int32_t) qq[t] * kk[t];
         }
-        out[(int64_t) r * KT + g * 16 + l] = s;
+        int j = g * 16 + l;
+        s += rowc[r] + colc[j];
+        S[r * ldS + j] = (float) s;
+        if (j < nt && s > rmax[r])
+          rmax[r] = s;
       }
 }
 
@@ -237,11 +260,19 @@ pv_c (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
     }
 }
 
+/* bit patterns of the sam_orc_exp2_sub_f32 polynomial (requant.c) */
+#define C_P5 0x3a75ec0a
+#define C_P4 0x3c168490
+#define C_P3 0x3d626b54
+#define C_P2 0x3e75ef8b
+#define C_P1 0x3f3171c4
+
 /* ---- AVX-512 VNNI: 4 rows × up to 4 zmm of keys / output dims ---- */
 
 ALWAYS_INLINE T_AVX512 void
-qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int32_t * out,
-    const int GN)
+qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
+    const int32_t * rowc, const int32_t * colc, float *S, int64_t ldS,
+    int32_t * rmax, const int GN)
 {
   __m512i acc[4][4];
   for (int r = 0; r < 4; r++)
@@ -259,32 +290,44 @@ qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int32_t * out,
         acc[r][g] = _mm512_dpbusd_epi32 (acc[r][g], qb, kv[g]);
     }
   }
-  for (int r = 0; r < 4; r++)
-    for (int g = 0; g < GN; g++)
-      _mm512_storeu_si512 (out + (int64_t) r * KT + g * 16, acc[r][g]);
+  for (int r = 0; r < 4; r++) {
+    __m512i rc = _mm512_set1_epi32 (rowc[r]);
+    __m512i mx = _mm512_set1_epi32 (INT32_MIN);
+    for (int g = 0; g < GN; g++) {
+      int j = (g0 + g) * 16, lim = nt - j;
+      __m512i sv = _mm512_add_epi32 (_mm512_add_epi32 (acc[r][g], rc),
+          _mm512_loadu_si512 (colc + j));
+      _mm512_storeu_ps (S + r * ldS + j, _mm512_cvtepi32_ps (sv));
+      __mmask16 k = lim >= 16 ? 0xffff : (__mmask16) ((1u << lim) - 1);
+      mx = _mm512_mask_max_epi32 (mx, k, mx, sv);
+    }
+    int32_t m = _mm512_reduce_max_epi32 (mx);
+    rmax[r] = m > rmax[r] ? m : rmax[r];
+  }
 }
 
 T_AVX512 static void
 qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
-    int32_t * out)
+    int nt, const int32_t * rowc, const int32_t * colc, float *S,
+    int64_t ldS, int32_t * rmax)
 {
   for (int r = 0; r < nr4; r += 4)
     for (int g = 0; g < ng; g += 4) {
       const uint8_t *qr = Qb + (int64_t) r * D4 * 4;
       const int8_t *kg = K8 + (int64_t) g * D4 * 64;
-      int32_t *o = out + (int64_t) r * KT + g * 16;
+      float *Sr = S + r * ldS;
       switch (ng - g >= 4 ? 4 : ng - g) {
         case 4:
-          qk512_tile (qr, D4, kg, o, 4);
+          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, 4);
           break;
         case 3:
-          qk512_tile (qr, D4, kg, o, 3);
+          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, 3);
           break;
         case 2:
-          qk512_tile (qr, D4, kg, o, 2);
+          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, 2);
           break;
         default:
-          qk512_tile (qr, D4, kg, o, 1);
+          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, 1);
       }
     }
 }
@@ -340,15 +383,58 @@ pv_avx512 (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
     }
 }
 
+T_AVX512 static int64_t
+p15_avx512 (int16_t * P, const float *y, int64_t n, float m, float c)
+{
+#define F512(b) _mm512_castsi512_ps (_mm512_set1_epi32 (b))
+  const __m512 vm = _mm512_set1_ps (m), vc = _mm512_set1_ps (c);
+  const __m512 lo = _mm512_set1_ps (-125.f), one = _mm512_set1_ps (1.f);
+  const __m512 k15 = _mm512_set1_ps (32767.f), half = _mm512_set1_ps (0.5f);
+  __m512i sum = _mm512_setzero_si512 ();
+  int64_t j = 0, total = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m512 t = _mm512_mul_ps (_mm512_sub_ps (_mm512_loadu_ps (y + j), vm), vc);
+    t = _mm512_max_ps (t, lo);
+    __m512i ni = _mm512_cvttps_epi32 (t);
+    __m512 f = _mm512_sub_ps (t, _mm512_cvtepi32_ps (ni));
+    __m512 p = _mm512_add_ps (_mm512_mul_ps (f, F512 (C_P5)), F512 (C_P4));
+    p = _mm512_add_ps (_mm512_mul_ps (p, f), F512 (C_P3));
+    p = _mm512_add_ps (_mm512_mul_ps (p, f), F512 (C_P2));
+    p = _mm512_add_ps (_mm512_mul_ps (p, f), F512 (C_P1));
+    p = _mm512_add_ps (_mm512_mul_ps (p, f), one);
+    p = _mm512_castsi512_ps (_mm512_add_epi32 (_mm512_castps_si512 (p),
+            _mm512_slli_epi32 (ni, 23)));
+    __m512i q = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (p, k15),
+            half));
+    sum = _mm512_add_epi32 (sum, q);
+    _mm256_storeu_si256 ((__m256i *) (P + j), _mm512_cvtepi32_epi16 (q));
+    if ((j & 65535) == 65520) { /* int32 lanes: flush before 2^31 */
+      total += _mm512_reduce_add_epi32 (sum);
+      sum = _mm512_setzero_si512 ();
+    }
+  }
+#undef F512
+  total += _mm512_reduce_add_epi32 (sum);
+  if (j < n)
+    total += sam_exp2_p15_f32_s16_ref (P + j, y + j, m, c, (int) (n - j));
+  return total;
+}
+
 /* ---- ymm (AVX-VNNI, and AVX2 with exact vpmaddwd emulation): 4 rows ×
  * one 16-key block (two ymm halves) / 2 ymm of output dims ---- */
 
 #define YMM_KERNELS(SFX, TGT, DPBUSD, DPWSSD)                                 \
 TGT static void                                                              \
 qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
-    int32_t * out)                                                           \
+    int nt, const int32_t * rowc, const int32_t * colc, float *S,            \
+    int64_t ldS, int32_t * rmax)                                             \
 {                                                                            \
-  for (int r = 0; r < nr4; r += 4)                                           \
+  const __m256i idx = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);            \
+  const __m256i vmin = _mm256_set1_epi32 (INT32_MIN);                        \
+  for (int r = 0; r < nr4; r += 4) {                                         \
+    __m256i mx[4];                                                           \
+    for (int i = 0; i < 4; i++)                                              \
+      mx[i] = vmin;                                                          \
     for (int g = 0; g < ng; g++) {                                           \
       __m256i acc[4][2];                                                     \
       for (int i = 0; i < 4; i++)                                            \
@@ -365,12 +451,31 @@ qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
           acc[i][1] = DPBUSD (acc[i][1], qb, k1);                            \
         }                                                                    \
       }                                                                      \
+      const int j = g * 16;                                                  \
+      const __m256i c0 = _mm256_loadu_si256 ((const __m256i *) (colc + j));  \
+      const __m256i c1 = _mm256_loadu_si256 ((const __m256i *) (colc + j + 8)); \
+      const __m256i lim = _mm256_set1_epi32 (nt - j);                        \
+      const __m256i ok0 = _mm256_cmpgt_epi32 (lim, idx);                     \
+      const __m256i ok1 = _mm256_cmpgt_epi32 (lim,                           \
+          _mm256_add_epi32 (idx, _mm256_set1_epi32 (8)));                    \
       for (int i = 0; i < 4; i++) {                                          \
-        int32_t *o = out + (int64_t) (r + i) * KT + g * 16;                  \
-        _mm256_storeu_si256 ((__m256i *) o, acc[i][0]);                      \
-        _mm256_storeu_si256 ((__m256i *) (o + 8), acc[i][1]);                \
+        __m256i rc = _mm256_set1_epi32 (rowc[r + i]);                        \
+        __m256i s0 = _mm256_add_epi32 (_mm256_add_epi32 (acc[i][0], rc), c0); \
+        __m256i s1 = _mm256_add_epi32 (_mm256_add_epi32 (acc[i][1], rc), c1); \
+        float *o = S + (r + i) * ldS + j;                                    \
+        _mm256_storeu_ps (o, _mm256_cvtepi32_ps (s0));                       \
+        _mm256_storeu_ps (o + 8, _mm256_cvtepi32_ps (s1));                   \
+        mx[i] = _mm256_max_epi32 (mx[i], _mm256_blendv_epi8 (vmin, s0, ok0)); \
+        mx[i] = _mm256_max_epi32 (mx[i], _mm256_blendv_epi8 (vmin, s1, ok1)); \
       }                                                                      \
     }                                                                        \
+    for (int i = 0; i < 4; i++) {                                            \
+      int32_t t[8];                                                          \
+      _mm256_storeu_si256 ((__m256i *) t, mx[i]);                            \
+      for (int l = 0; l < 8; l++)                                            \
+        rmax[r + i] = t[l] > rmax[r + i] ? t[l] : rmax[r + i];               \
+    }                                                                        \
+  }                                                                          \
 }                                                                            \
                                                                              \
 TGT static void                                                              \
@@ -429,8 +534,100 @@ dpwssd_avx2 (__m256i acc, __m256i p, __m256i v)
 YMM_KERNELS (avxvnni, T_AVXVNNI, DPBUSD_VNNI, DPWSSD_VNNI)
 YMM_KERNELS (avx2, T_AVX2, dpbusd_avx2, dpwssd_avx2)
 
+T_AVX2 static int64_t
+p15_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
+{
+#define F256(b) _mm256_castsi256_ps (_mm256_set1_epi32 (b))
+  const __m256 vm = _mm256_set1_ps (m), vc = _mm256_set1_ps (c);
+  const __m256 lo = _mm256_set1_ps (-125.f), one = _mm256_set1_ps (1.f);
+  const __m256 k15 = _mm256_set1_ps (32767.f), half = _mm256_set1_ps (0.5f);
+  __m256i sum = _mm256_setzero_si256 ();
+  int64_t j = 0, total = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m256i q[2];
+    for (int h = 0; h < 2; h++) {
+      __m256 t = _mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (y + j + 8 * h),
+              vm), vc);
+      t = _mm256_max_ps (t, lo);
+      __m256i ni = _mm256_cvttps_epi32 (t);
+      __m256 f = _mm256_sub_ps (t, _mm256_cvtepi32_ps (ni));
+      __m256 p = _mm256_add_ps (_mm256_mul_ps (f, F256 (C_P5)), F256 (C_P4));
+      p = _mm256_add_ps (_mm256_mul_ps (p, f), F256 (C_P3));
+      p = _mm256_add_ps (_mm256_mul_ps (p, f), F256 (C_P2));
+      p = _mm256_add_ps (_mm256_mul_ps (p, f), F256 (C_P1));
+      p = _mm256_add_ps (_mm256_mul_ps (p, f), one);
+      p = _mm256_castsi256_ps (_mm256_add_epi32 (_mm256_castps_si256 (p),
+              _mm256_slli_epi32 (ni, 23)));
+      q[h] = _mm256_cvttps_epi32 (_mm256_add_ps (_mm256_mul_ps (p, k15),
+              half));
+      sum = _mm256_add_epi32 (sum, q[h]);
+    }
+    __m256i w = _mm256_permute4x64_epi64 (_mm256_packs_epi32 (q[0], q[1]),
+        0xd8);
+    _mm256_storeu_si256 ((__m256i *) (P + j), w);
+    if ((j & 65535) == 65520) {
+      int32_t t[8];
+      _mm256_storeu_si256 ((__m256i *) t, sum);
+      for (int l = 0; l < 8; l++)
+        total += t[l];
+      sum = _mm256_setzero_si256 ();
+    }
+  }
+#undef F256
+  int32_t t[8];
+  _mm256_storeu_si256 ((__m256i *) t, sum);
+  for (int l = 0; l < 8; l++)
+    total += t[l];
+  if (j < n)
+    total += sam_exp2_p15_f32_s16_ref (P + j, y + j, m, c, (int) (n - j));
+  return total;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Driver */
+
+/* Per-thread buffers reused across calls (freed at thread exit): fresh
+ * multi-megabyte allocations cost a page fault per 4 KiB on every call
+ * (K and V packs of the memory cross-attention are 7 + 4 MiB). Slots 0-2
+ * belong to the calling thread (packs), 3-8 to the row-block tasks. */
+enum { SC_K8, SC_COLC, SC_V16, SC_QB, SC_S, SC_P, SC_TILE, SC_ACC, SC_TMP,
+  SC_N
+};
+
+typedef struct {
+  void *p[SC_N];
+  size_t n[SC_N];
+} Scratch;
+
+static void
+scratch_free (gpointer data)
+{
+  Scratch *sc = data;
+  for (int i = 0; i < SC_N; i++)
+    free (sc->p[i]);
+  g_free (sc);
+}
+
+static GPrivate scratch_key = G_PRIVATE_INIT (scratch_free);
+
+static void *
+scratch (int slot, size_t bytes)
+{
+  Scratch *sc = g_private_get (&scratch_key);
+  if (!sc) {
+    sc = g_new0 (Scratch, 1);
+    g_private_set (&scratch_key, sc);
+  }
+  bytes = (size_t) rup ((int64_t) MAX (bytes, 64), 64);
+  if (sc->n[slot] < bytes) {
+    free (sc->p[slot]);
+    sc->p[slot] = aligned_alloc (64, bytes);
+    if (!sc->p[slot])
+      g_error ("attention-i8: out of memory (%zu bytes)", bytes);
+    sc->n[slot] = bytes;
+  }
+  return sc->p[slot];
+}
 
 typedef struct {
   const uint8_t *q, *k, *v;
@@ -439,11 +636,12 @@ typedef struct {
   int64_t Nk16, Nk2, nblk;
   const SamAttI8Params *p;
   int8_t *K8;                   /* [H][Nk16][D4][64] */
-  int32_t *kcs;                 /* [H][Nk] Σ_d k */
+  int32_t *colc;                /* [H][Nk16·16] −zq Σ_d k (0 past Nk) */
   int16_t *V16;                 /* [H][Nk2][Dv16][2] */
   float *out;
   QkFn qk;
   PvFn pv;
+  P15Fn p15;
 } Ctx;
 
 /* pack task t = h · Nk16 + key group */
@@ -458,15 +656,16 @@ pack_kv (void *vc, int64_t t0, int64_t t1)
     memset (kb, 0, (size_t) c->D4 * 64);
     for (int l = 0; l < 16; l++) {
       int64_t j = g * 16 + l;
+      c->colc[(int64_t) h * c->Nk16 * 16 + j] = 0;
       if (j >= c->Nk)
-        break;
+        continue;
       const uint8_t *kj = c->k + j * c->ldk + (int64_t) h * c->D;
       int32_t s = 0;
       for (int d = 0; d < c->D; d++) {
         kb[(d / 4) * 64 + l * 4 + d % 4] = (int8_t) (kj[d] - 128);
         s += kj[d];
       }
-      c->kcs[(int64_t) h * c->Nk + j] = s;
+      c->colc[(int64_t) h * c->Nk16 * 16 + j] = -c->p->zq * s;
     }
     /* the V pairs of these 16 keys (8 pairs) */
     for (int64_t pr = g * 8; pr < g * 8 + 8 && pr < c->Nk2; pr++) {
@@ -491,14 +690,17 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
   const Ctx *c = vc;
   const int64_t Nk = c->Nk, ldS = c->Nk16 * 16, ldp = rup (Nk, KT);
   const int D4 = c->D4, Dv16 = c->Dv16, D = c->D;
-  uint8_t *Qb = g_malloc0 ((size_t) RB * D4 * 4);
-  float *S = g_new (float, RB * ldS);
-  int16_t *P = g_new0 (int16_t, RB * ldp);
-  int32_t *tile = g_new (int32_t, RB * (int64_t) (KT > Dv16 ? KT : Dv16));
-  int64_t *acc = g_new (int64_t, RB * (int64_t) Dv16);
-  void *tmp = g_malloc ((size_t) Nk * 5);
+  uint8_t *Qb = scratch (SC_QB, (size_t) RB * D4 * 4);
+  float *S = scratch (SC_S, sizeof (float) * RB * ldS);
+  int16_t *P = scratch (SC_P, sizeof (int16_t) * RB * ldp);
+  int32_t *tile = scratch (SC_TILE, sizeof (int32_t) * RB * Dv16);
+  int64_t *acc = scratch (SC_ACC, sizeof (int64_t) * RB * Dv16);
+  void *tmp = scratch (SC_TMP, (size_t) Nk * 5);
+  /* P·V reads whole pairs and tiles: the row padding past Nk must be 0 */
+  for (int r = 0; r < RB; r++)
+    memset (P + r * ldp + Nk, 0, (size_t) (ldp - Nk) * sizeof *P);
   double rho[RB];
-  int32_t rowc[RB], rmax[RB];
+  int32_t rowc[RB] = { 0 }, rmax[RB];
   const float cs = logit_scale (c->p, D);
   const int32_t zq = c->p->zq, zk = c->p->zk;
   for (int64_t t = t0; t < t1; t++) {
@@ -506,7 +708,7 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
     int64_t i0 = (t % c->nblk) * RB;
     int nr = (int) MIN (RB, c->Nq - i0), nr4 = (nr + 3) & ~3;
     const int8_t *K8 = c->K8 + (int64_t) h * c->Nk16 * D4 * 64;
-    const int32_t *kcs = c->kcs + (int64_t) h * Nk;
+    const int32_t *colc = c->colc + (int64_t) h * ldS;
     const int16_t *V16 = c->V16 + (int64_t) h * c->Nk2 * Dv16 * 2;
     memset (Qb, 0, (size_t) RB * D4 * 4);
     for (int r = 0; r < RB; r++)
@@ -522,22 +724,12 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
     /* S rows of the block, one key tile at a time */
     for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
       int nt = (int) MIN (KT, Nk - j0), ng = (nt + 15) / 16;
-      c->qk (Qb, nr4, D4, K8 + (j0 / 16) * D4 * 64, ng, tile);
-      for (int r = 0; r < nr; r++) {
-        const int32_t *ti = tile + (int64_t) r * KT;
-        float *Sr = S + r * ldS + j0;
-        int32_t mx = rmax[r];
-        for (int j = 0; j < nt; j++) {
-          int32_t sv = ti[j] + rowc[r] - zq * kcs[j0 + j];
-          Sr[j] = (float) sv;
-          mx = sv > mx ? sv : mx;
-        }
-        rmax[r] = mx;
-      }
+      c->qk (Qb, nr4, D4, K8 + (j0 / 16) * D4 * 64, ng, nt, rowc,
+          colc + j0, S + j0, ldS, rmax);
     }
     for (int r = 0; r < nr; r++)
-      rho[r] = sam_att_i8_row_probs (S + r * ldS, Nk, (float) rmax[r], cs,
-          c->p, P + r * ldp, tmp);
+      rho[r] = row_probs (c->p15, S + r * ldS, Nk, (float) rmax[r], cs, c->p,
+          P + r * ldp, tmp);
     for (int r = nr; r < nr4; r++)
       memset (P + r * ldp, 0, (size_t) ldp * sizeof *P);
     /* P·V by key tiles; the P padding past Nk stays 0 (never written) */
@@ -556,12 +748,6 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
         o[d] = (float) ((double) acc[r * Dv16 + d] * rho[r] * c->p->sv);
     }
   }
-  g_free (Qb);
-  g_free (S);
-  g_free (P);
-  g_free (tile);
-  g_free (acc);
-  g_free (tmp);
 }
 
 void
@@ -590,28 +776,29 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;
       c.pv = pv_avx512;
+      c.p15 = p15_avx512;
       break;
     case SAM_ISA_AVXVNNI:
       c.qk = qk_avxvnni;
       c.pv = pv_avxvnni;
+      c.p15 = p15_avx2;
       break;
     case SAM_ISA_AVX2:
       c.qk = qk_avx2;
       c.pv = pv_avx2;
+      c.p15 = p15_avx2;
       break;
     default:
       c.qk = qk_c;
       c.pv = pv_c;
+      c.p15 = p15_orc;
   }
   size_t kbytes = (size_t) H * c.Nk16 * c.D4 * 64;
-  c.K8 = aligned_alloc (64, kbytes);
-  c.kcs = g_new (int32_t, (int64_t) H * Nk);
-  c.V16 = aligned_alloc (64, rup ((int64_t) H * c.Nk2 * c.Dv16 * 4, 64));
+  c.K8 = scratch (SC_K8, kbytes);
+  c.colc = scratch (SC_COLC, sizeof (int32_t) * H * c.Nk16 * 16);
+  c.V16 = scratch (SC_V16, (size_t) H * c.Nk2 * c.Dv16 * 4);
   sam_pool_for (pool, (int64_t) H * c.Nk16, 16, pack_kv, &c);
   sam_pool_for (pool, (int64_t) H * c.nblk, 1, att_blocks, &c);
-  free (c.K8);
-  free (c.V16);
-  g_free (c.kcs);
 }
 
 void
