@@ -13,9 +13,12 @@
  * imbalance between our threads). Linear timings include
  * packing the weight, as sam_linear does on every call. The ref ISA runs the
  * shapes with M divided by 16 (it would take minutes otherwise).
+ * Then the integer attention (attention-i8) against the f32 flash kernel on
+ * the attention shapes (bench_attention_i8).
  * With -m, also times the whole image encoder at SIZE (default 1024) on a
  * random image with the selected ISA (SAMSEG_FORCE_ISA picks another).
  */
+#include "kernels/attention-i8.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
 #include "nn/nn.h"
@@ -328,6 +331,85 @@ bench_encoder (SamPool * pool, const char *path, int S, int runs)
   sam_model_unref (m);
 }
 
+/* ---- integer attention (attention-i8.c) against the f32 flash kernel ----
+ * Same shapes, random u8 codes (q, k, v) with per-tensor scales; the i8 time
+ * includes packing K and V (as every engine call does), not the
+ * quantization of q/k/v. MAC/s counts Nq·Nk·H·(D + Dv). "none" carries the
+ * softmax as 15-bit P; "agq" adds the AGQ codes (ORC log2q). */
+static const Shape attn_i8_shapes[] = {
+  {"memattn-cross", OP_ATTN, 4096, 28736, 1, 256},
+  {"memattn-cross-v64", OP_ATTN, 4096, 28736, 1, 256, 64},
+  {"memattn-self", OP_ATTN, 4096, 4096, 1, 256},
+  {"hiera-global", OP_ATTN, 4096, 4096, 4, 96},
+  {"decoder-t2i", OP_ATTN, 4096, 7, 8, 16},
+  {"decoder-tok2img", OP_ATTN, 7, 4096, 8, 16},
+};
+
+static void
+bench_attention_i8 (SamPool * pool, int runs, const char *filter)
+{
+  const SamKernelsF32 *kt = sam_kernels_f32 ();
+  const int nth = sam_pool_n_threads (pool);
+  printf ("\nattention: f32 flash (%s) vs integer (%s), %d thread(s)\n",
+      sam_cpu_isa_name (kt->isa), sam_k_attention_i8_isa_name (), nth);
+  printf ("%-18s %-22s %-5s %9s %9s %9s %7s\n", "shape", "dims", "kind",
+      "best ms", "GMAC/s", "cpu ms", "x f32");
+  for (guint si = 0; si < G_N_ELEMENTS (attn_i8_shapes); si++) {
+    const Shape *s = &attn_i8_shapes[si];
+    if (filter && !strstr (s->name, filter))
+      continue;
+    const int64_t Nq = s->a, Nk = s->b, H = s->c, D = s->d;
+    const int64_t Dv = s->e ? s->e : D, ld = H * D, ldv = H * Dv;
+    float *qf = rand_buf (Nq * ld, 1), *kf = rand_buf (Nk * ld, 2);
+    float *vf = rand_buf (Nk * ldv, 3), *o = rand_buf (Nq * ldv, 4);
+    uint8_t *q8 = g_malloc (Nq * ld), *k8 = g_malloc (Nk * ld);
+    uint8_t *v8 = g_malloc (Nk * ldv);
+    for (int64_t i = 0; i < Nq * ld; i++)
+      q8[i] = (uint8_t) (qf[i] * 127.f + 128.f);
+    for (int64_t i = 0; i < Nk * ld; i++)
+      k8[i] = (uint8_t) (kf[i] * 127.f + 128.f);
+    for (int64_t i = 0; i < Nk * ldv; i++)
+      v8[i] = (uint8_t) (vf[i] * 127.f + 128.f);
+    const double macs = (double) Nq * Nk * H * (D + Dv);
+    char dims[64];
+    g_snprintf (dims, sizeof dims, "q%d k%d h%d d%d dv%d", (int) Nq, (int) Nk,
+        (int) H, (int) D, (int) Dv);
+    double f32_ms = 0;
+    for (int kind = 0; kind < 3; kind++) {
+      SamAttI8Params p = {.sq = 0.03f,.sk = 0.03f,.sv = 0.01f,.zq = 128,
+        .zk = 128,.zv = 128,.pkind = kind == 2 ? SAM_ATT_P_AGQ :
+            SAM_ATT_P_NONE,.agq = {0.5f, 2, 8}
+      };
+      double best = INFINITY, bestc = INFINITY;
+      for (int r = 0; r < runs; r++) {
+        double c0 = cpu_seconds ();
+        gint64 t0 = g_get_monotonic_time ();
+        if (kind == 0)
+          sam_k_attention_f32 (kt, pool, qf, ld, kf, ld, vf, ldv, o, ldv, Nq,
+              Nk, (int) H, (int) D, (int) Dv);
+        else
+          sam_k_attention_i8 (pool, q8, ld, k8, ld, v8, ldv, o, ldv, Nq, Nk,
+              (int) H, (int) D, (int) Dv, &p);
+        best = MIN (best, (g_get_monotonic_time () - t0) / 1e6);
+        bestc = MIN (bestc, cpu_seconds () - c0);
+      }
+      if (kind == 0)
+        f32_ms = best * 1e3;
+      printf ("%-18s %-22s %-5s %9.2f %9.1f %9.2f %7.2f\n", s->name, dims,
+          kind == 0 ? "f32" : kind == 1 ? "none" : "agq", best * 1e3,
+          macs / best / 1e9, bestc * 1e3, f32_ms / (best * 1e3));
+      fflush (stdout);
+    }
+    g_free (qf);
+    g_free (kf);
+    g_free (vf);
+    g_free (o);
+    g_free (q8);
+    g_free (k8);
+    g_free (v8);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -420,6 +502,7 @@ main (int argc, char **argv)
   }
   if (model)
     bench_encoder (pool, model, size, runs);
+  bench_attention_i8 (pool, runs, filter);
   sam_pool_free (pool);
   return 0;
 }
