@@ -83,6 +83,7 @@ typedef struct {
   int64_t calls[N_STRATA];
   AttSample s[ATT_SAMPLES];
   int n;
+  int D, Dv;                    /* head dims seen (Dv < D: v in memory space) */
   double sum_min[3], sum_max[3];
   float gmin[3], gmax[3];
   float *vals[N_STRATA][3];     /* value reservoirs of q, k, v per stratum */
@@ -251,6 +252,8 @@ on_attention (const char *name, const float *q, int64_t ldq, const float *k,
     o->name = g_strdup (name);
     g_hash_table_insert (c->att, o->name, o);
   }
+  o->D = D;
+  o->Dv = Dv;
   reservoir_vals (c, o, 0, q, Nq, H * D, ldq);
   reservoir_vals (c, o, 1, k, Nk, H * D, ldk);
   reservoir_vals (c, o, 2, v, Nk, H * Dv, ldv);
@@ -1089,6 +1092,14 @@ main (int argc, char **argv)
     qkv[6] = (float) mt.abits;
     g_snprintf (nm, sizeof nm, "%s#qkv", o->name);
     add_f32 (w, nm, 7, qkv);
+    /* the memory cross-attention ran with P·V in the memory space (the
+     * engine's v_late order: v = memory, v_proj after): its v quantizer
+     * and v_proj's input were calibrated there, so the file says so */
+    if (o->Dv < o->D) {
+      const float one = 1.f;
+      g_snprintf (nm, sizeof nm, "%s#vlate", o->name);
+      add_f32 (w, nm, 1, &one);
+    }
     json_builder_set_member_name (jb, "qkv");
     char *d = g_strdup_printf ("u%d per-tensor %s", mt.abits,
         base_name (mt.base));

@@ -202,3 +202,17 @@ sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
   g_free (fk);
   g_free (fv);
 }
+
+gboolean
+sam_model_attention_v_late (const SamModel * m, const char *name)
+{
+  const SamQState *qs = m->q;
+  const Att *a = qs->n_quant_att ? g_hash_table_lookup (qs->att, name) : NULL;
+  if (a)
+    return a->v_late;
+  if (qs->obs_lin || qs->obs_att)
+    return TRUE;
+  char vname[300];
+  g_snprintf (vname, sizeof vname, "%s.v_proj", name);
+  return sam_model_layer_plain (m, name) && sam_model_layer_plain (m, vname);
+}

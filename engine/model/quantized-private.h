@@ -48,6 +48,7 @@ typedef struct {
   gboolean qkv;                 /* per-tensor quantizers on q, k, v */
   float qkv_s[3], qkv_z[3];
   int qkv_bits;
+  gboolean v_late;              /* #vlate: v is the memory (P·V before v_proj) */
 } Att;
 
 struct _SamQState {

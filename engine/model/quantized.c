@@ -200,7 +200,8 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
   }
   Att *a = g_hash_table_lookup (m->q->att, A);
   gboolean is_qkv = strcmp (hash, "#qkv") == 0;
-  if (a && (is_qkv ? a->qkv : a->prob)) {
+  gboolean is_vlate = strcmp (hash, "#vlate") == 0;
+  if (a && (is_vlate ? a->v_late : is_qkv ? a->qkv : a->prob)) {
     g_free (A);
     QFAIL ("%s: two quantizers for attention '%s'", path, a->name);
   }
@@ -211,6 +212,12 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
     a->name = A;
     g_hash_table_insert (m->q->att, a->name, a);
     m->q->n_quant_att++;
+  }
+  if (is_vlate) {
+    if (!f32_vec (t, 1) || ((const float *) t->data)[0] != 1.f)
+      QFAIL ("%s: '%s' must be F32 [1] = 1", path, t->name);
+    a->v_late = TRUE;
+    return TRUE;
   }
   if (is_qkv) {
     const float *p = t->data;
@@ -276,7 +283,8 @@ sam_quant_state_init (SamModel * m, GError ** error)
       continue;
     }
     if (strcmp (hash, "#agq") == 0 || strcmp (hash, "#lnq") == 0
-        || strcmp (hash, "#drq") == 0 || strcmp (hash, "#qkv") == 0) {
+        || strcmp (hash, "#drq") == 0 || strcmp (hash, "#qkv") == 0
+        || strcmp (hash, "#vlate") == 0) {
       if (!build_att (m, t, error))
         return FALSE;
       continue;

@@ -19,7 +19,11 @@
  *   <A>#lnq             F32 [3]  (s, alpha, bits) LNQ on the softmax output
  *   <A>#drq             F32 [2]  (split, bits) DRQ (disjoint regions)
  *   <A>#qkv             F32 [7]  (s_q, z_q, s_k, z_k, s_v, z_v, bits) per-
- *                                tensor quantizers on q, k, v (simulated)
+ *                                tensor quantizers on q, k, v (u8 codes)
+ *   <A>#vlate           F32 [1]  = 1: the memory cross-attention was
+ *                                calibrated with P·V in the memory space
+ *                                (v = memory, v_proj after the attention;
+ *                                sam_model_attention_v_late)
  *
  * and __metadata__ "samseg.quant" (JSON: per layer quantizer, bits,
  * granularity, method; the modules kept float). <A> is an attention module
@@ -33,8 +37,10 @@
  * float instead (x̂ = s (q − z), Ŵ = w_scale q_w): the reference the int8
  * path is tested against, and the only path for the non-uniform
  * quantizers (HLUQ), whose codes are not linear integers. Quantized
- * attention computes the softmax in float, quantizes P with the layer's
- * quantizer (AGQ codes and LUT decode, LNQ, DRQ) and runs P·V in float.
+ * attention runs on the integer kernel (kernels/attention-i8.h): u8 codes
+ * of q, k, v, integer QKᵀ, the softmax in float per row, P quantized by the
+ * layer's quantizer (AGQ, LNQ, DRQ, or 15-bit softmax without one) and an
+ * integer P·V; the simulation computes the same P in float.
  */
 #ifndef SAM_MODEL_QUANTIZED_H
 #define SAM_MODEL_QUANTIZED_H
@@ -84,6 +90,14 @@ void sam_quant_state_free (SamModel * m);
  * weighted sum). FALSE for a quantized layer or while observers are set,
  * where the layer must see exactly its documented inputs. */
 gboolean sam_model_layer_plain (const SamModel * m, const char *name);
+
+/* TRUE when memory cross-attention @name (its prefix) runs P·V in the
+ * memory space, v_proj after the attention (exact algebra: softmax rows
+ * sum to 1): a plain float layer pair, a calibration run (observers set,
+ * so the quantizers are calibrated in that order), or a quantized
+ * attention whose file carries <name>#vlate. Files calibrated in the other
+ * order keep it. */
+gboolean sam_model_attention_v_late (const SamModel * m, const char *name);
 
 /* Number of quantized linears + attentions (0: a float model). */
 int sam_model_n_quantized (const SamModel * m);

@@ -74,16 +74,15 @@ typedef struct
 #define SAM_CROSS_FMT "memory_attention.layers.%d.cross_attn_image"
 
 /* Layer @l's cross-attention runs P·V in the memory space (see
- * rope_attention): both of its quantizable modules are plain float. */
+ * rope_attention): plain float, calibrating, or quantized in that order
+ * (sam_model_attention_v_late). */
 static gboolean
 cross_v_late (const SamModel * m, int l)
 {
   char name[96];
   g_snprintf (name, sizeof name, SAM_CROSS_FMT, l);
-  if (m->hp.mem_dim >= m->hp.d_model || !sam_model_layer_plain (m, name))
-    return FALSE;
-  g_strlcat (name, ".v_proj", sizeof name);
-  return sam_model_layer_plain (m, name);
+  return m->hp.mem_dim < m->hp.d_model && sam_model_attention_v_late (m,
+      name);
 }
 
 /* ref: sam2/modeling/sam/transformer.py RoPEAttention.forward
@@ -105,8 +104,10 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
    *   Σ_j p_ij (W_v m_j + b_v) = W_v (Σ_j p_ij m_j) + b_v:
    * the weighted sum runs in the narrow memory space (kv_dim = 64 instead
    * of C = 256: 4x fewer P·V multiply-adds) and v_proj on the N query rows
-   * instead of the Nk memory rows. Exact algebra (rounding differs); only
-   * where both modules are plain float and unobserved (cross_v_late). */
+   * instead of the Nk memory rows. Exact algebra (rounding differs). A
+   * quantized model calibrated in this order (cross_v_late) quantizes v =
+   * memory for the integer P·V and v_proj's input = the attention output,
+   * which is what the observers saw. */
   if (!q_ready) {
     sam_model_linearf (m, pool, q_in, s->N, C, s->q, C, "%s.q_proj", prefix);
     /* num_heads is 1: the rotation covers the whole 256-wide head. */
@@ -118,8 +119,8 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
     sam_model_linear (m, pool, vname, v_in, Nk, kv_dim, s->v, C);
   sam_rope_apply (s->k, n_rope, C, C, s->cos_t, s->sin_t, s->N);
   if (v_late) {
-    sam_attention (pool, q_ready, C, s->k, C, v_in, kv_dim, s->am, kv_dim,
-        s->N, Nk, 1, C, kv_dim);
+    sam_model_attention (m, pool, prefix, q_ready, C, s->k, C, v_in, kv_dim,
+        s->am, kv_dim, s->N, Nk, 1, C, kv_dim);
     sam_model_linear (m, pool, vname, s->am, s->N, kv_dim, s->a, C);
   } else
     sam_model_attention (m, pool, prefix, q_ready, C, s->k, C, s->v, C, s->a,

@@ -157,28 +157,28 @@ check_layer (SamModel * m, const char *name)
  * simulation (same codes; float scores, float P·V). */
 static void
 check_attention (SamModel * m, const char *name, int64_t Nq, int64_t Nk,
-    int H, int D)
+    int H, int D, int Dv)
 {
   g_assert_false (sam_model_layer_plain (m, name));
   GRand *r = g_rand_new_with_seed (6);
-  const int64_t C = (int64_t) H * D;
+  const int64_t C = (int64_t) H * D, Cv = (int64_t) H * Dv;
   float *q = g_new (float, Nq * C), *k = g_new (float, Nk * C);
-  float *v = g_new (float, Nk * C), *o8 = g_new (float, Nq * C);
-  float *os = g_new (float, Nq * C);
+  float *v = g_new (float, Nk * Cv), *o8 = g_new (float, Nq * Cv);
+  float *os = g_new (float, Nq * Cv);
   for (int64_t i = 0; i < Nq * C; i++)
     q[i] = (float) g_rand_double_range (r, -1, 1);
-  for (int64_t i = 0; i < Nk * C; i++) {
+  for (int64_t i = 0; i < Nk * C; i++)
     k[i] = (float) g_rand_double_range (r, -1, 1);
+  for (int64_t i = 0; i < Nk * Cv; i++)
     v[i] = (float) g_rand_double_range (r, -1, 1);
-  }
   sam_model_set_quant_sim (m, FALSE);
-  sam_model_attention (m, NULL, name, q, C, k, C, v, C, o8, C, Nq, Nk, H, D,
-      D);
+  sam_model_attention (m, NULL, name, q, C, k, C, v, Cv, o8, Cv, Nq, Nk, H,
+      D, Dv);
   sam_model_set_quant_sim (m, TRUE);
-  sam_model_attention (m, NULL, name, q, C, k, C, v, C, os, C, Nq, Nk, H, D,
-      D);
+  sam_model_attention (m, NULL, name, q, C, k, C, v, Cv, os, Cv, Nq, Nk, H,
+      D, Dv);
   sam_model_set_quant_sim (m, FALSE);
-  double e = rel_l2 (o8, os, Nq * C);
+  double e = rel_l2 (o8, os, Nq * Cv);
   g_test_message ("%s: integer vs simulated attention rel L2 %.2e", name, e);
   g_assert_cmpfloat (e, <, 2e-4);
   g_free (q);
@@ -200,11 +200,14 @@ test_int8_vs_sim (void)
   check_layer (m, "memory_attention.layers.0.cross_attn_image.k_proj");
   /* a decoder projection (per-channel CAG codes when quantized with cag) */
   check_layer (m, "sam_mask_decoder.transformer.layers.0.self_attn.q_proj");
+  /* calibrated with P·V on the 64-dim memory values (#vlate) */
+  g_assert_true (sam_model_attention_v_late (m,
+          "memory_attention.layers.0.cross_attn_image"));
   check_attention (m, "memory_attention.layers.0.cross_attn_image", 100, 700,
-      1, 256);
+      1, 256, 64);
   check_attention (m,
       "sam_mask_decoder.transformer.layers.0.cross_attn_token_to_image", 7,
-      300, 8, 16);
+      300, 8, 16, 16);
   sam_model_unref (m);
 }
 
