@@ -33,16 +33,17 @@ rup (int64_t x, int64_t m)
 /* ------------------------------------------------------------------------ */
 /* The float part of a row (every variant and the oracle) */
 
-/* round (32767 · 2^(−i/τ)) for τ = 1, 2, 4 and i = 0..255 */
-static const int16_t *
+/* round (32767 · 2^(−i/τ)) for τ = 1, 2, 4 and i = 0..255 (int32: the
+ * operand of a gather) */
+static const int32_t *
 agq_fixed_table (int tau)
 {
   static gsize once = 0;
-  static int16_t t[3][256];
+  static int32_t t[3][256];
   if (g_once_init_enter (&once)) {
     for (int l = 0; l < 3; l++)
       for (int i = 0; i < 256; i++)
-        t[l][i] = (int16_t) floor (PONE * exp2 (-(double) i / (1 << l))
+        t[l][i] = (int32_t) floor (PONE * exp2 (-(double) i / (1 << l))
             + 0.5);
     g_once_init_leave (&once, 1);
   }
@@ -75,6 +76,38 @@ row_sum (const float *e, int64_t n)
 typedef int64_t (*P15Fn) (int16_t * P, const float *y, int64_t n, float m,
     float c);
 
+/* AGQ pieces: esum = Σ 2^y in row_sum's order (16 interleaved partial
+ * sums), agqp = the codes of sam_log2q_f32_u8 turned into P by the table
+ * T[a − a0] (code qmax → 0). Per ISA like P15Fn, bit-exact with the ORC
+ * kernels' C references. */
+typedef float (*ESumFn) (float *tmp, const float *y, int64_t n, float m,
+    float c);
+typedef void (*AgqPFn) (int16_t * P, uint8_t * tmp, const float *y,
+    int64_t n, float m, float c, float cc, float tau, int qmax, int a0,
+    const int32_t * T);
+
+typedef struct {
+  P15Fn p15;
+  ESumFn esum;
+  AgqPFn agqp;
+} RowFns;
+
+static float
+esum_orc (float *tmp, const float *y, int64_t n, float m, float c)
+{
+  sam_exp2_sub_f32 (tmp, y, m, c, (int) n);
+  return row_sum (tmp, n);
+}
+
+static void
+agqp_orc (int16_t * P, uint8_t * a, const float *y, int64_t n, float m,
+    float c, float cc, float tau, int qmax, int a0, const int32_t * T)
+{
+  sam_log2q_f32_u8 (a, y, m, c, cc, tau, (float) qmax, (int) n);
+  for (int64_t j = 0; j < n; j++)
+    P[j] = (int16_t) (a[j] == qmax ? 0 : T[a[j] - a0]);
+}
+
 static int64_t
 p15_orc (int16_t * P, const float *y, int64_t n, float m, float c)
 {
@@ -86,33 +119,27 @@ p15_orc (int16_t * P, const float *y, int64_t n, float m, float c)
 }
 
 static double
-row_probs (P15Fn p15, const float *y, int64_t n, float m, float c,
+row_probs (const RowFns * f, const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp)
 {
   switch (p->pkind) {
     case SAM_ATT_P_NONE:{
-      int64_t sum = p15 (P, y, n, m, c);
+      int64_t sum = f->p15 (P, y, n, m, c);
       return sum > 0 ? 1.0 / (double) sum : 0.0;
     }
     case SAM_ATT_P_AGQ:{
-      float *e = tmp;
-      uint8_t *a = (uint8_t *) tmp;     /* over e once Σ is taken */
-      sam_exp2_sub_f32 (e, y, m, c, (int) n);
-      float sum = row_sum (e, n);
+      float sum = f->esum (tmp, y, n, m, c);
       int qmax = (1 << p->agq.bits) - 1;
-      float cc = log2f (sum) + log2f (p->agq.s);
-      sam_log2q_f32_u8 (a, y, m, c, cc, (float) p->agq.tau, (float) qmax,
-          (int) n);
-      int a0 = qmax;
-      for (int64_t j = 0; j < n; j++)
-        a0 = a[j] < a0 ? a[j] : a0;
+      float cc = log2f (sum) + log2f (p->agq.s), tau = (float) p->agq.tau;
+      /* the codes fall as y rises: the smallest is the maximum's */
+      uint8_t a0;
+      sam_log2q_f32_u8_ref (&a0, &m, m, c, cc, tau, (float) qmax, 1);
       if (a0 == qmax) {
         memset (P, 0, (size_t) n * sizeof *P);
         return 0.0;
       }
-      const int16_t *T = agq_fixed_table (p->agq.tau);
-      for (int64_t j = 0; j < n; j++)
-        P[j] = a[j] == qmax ? 0 : T[a[j] - a0];
+      f->agqp (P, tmp, y, n, m, c, cc, tau, qmax, a0,
+          agq_fixed_table (p->agq.tau));
       return p->agq.s * exp2 (-(double) a0 / p->agq.tau) / PONE;
     }
     case SAM_ATT_P_LNQ:
@@ -146,7 +173,8 @@ double
 sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp)
 {
-  return row_probs (p15_orc, y, n, m, c, p, P, tmp);
+  static const RowFns orc = { p15_orc, esum_orc, agqp_orc };
+  return row_probs (&orc, y, n, m, c, p, P, tmp);
 }
 
 static float
@@ -420,6 +448,74 @@ p15_avx512 (int16_t * P, const float *y, int64_t n, float m, float c)
   return total;
 }
 
+/* 2^max ((y − m) · c, −125) by the sam_orc_exp2_sub_f32 polynomial */
+ALWAYS_INLINE T_AVX512 __m512
+exp2_512 (__m512 y, __m512 vm, __m512 vc)
+{
+#define F512(b) _mm512_castsi512_ps (_mm512_set1_epi32 (b))
+  __m512 t = _mm512_mul_ps (_mm512_sub_ps (y, vm), vc);
+  t = _mm512_max_ps (t, _mm512_set1_ps (-125.f));
+  __m512i ni = _mm512_cvttps_epi32 (t);
+  __m512 f = _mm512_sub_ps (t, _mm512_cvtepi32_ps (ni));
+  __m512 p = _mm512_add_ps (_mm512_mul_ps (f, F512 (C_P5)), F512 (C_P4));
+  p = _mm512_add_ps (_mm512_mul_ps (p, f), F512 (C_P3));
+  p = _mm512_add_ps (_mm512_mul_ps (p, f), F512 (C_P2));
+  p = _mm512_add_ps (_mm512_mul_ps (p, f), F512 (C_P1));
+  p = _mm512_add_ps (_mm512_mul_ps (p, f), _mm512_set1_ps (1.f));
+#undef F512
+  return _mm512_castsi512_ps (_mm512_add_epi32 (_mm512_castps_si512 (p),
+          _mm512_slli_epi32 (ni, 23)));
+}
+
+T_AVX512 static float
+esum_avx512 (float *tmp, const float *y, int64_t n, float m, float c)
+{
+  const __m512 vm = _mm512_set1_ps (m), vc = _mm512_set1_ps (c);
+  __m512 acc = _mm512_setzero_ps ();
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    acc = _mm512_add_ps (acc, exp2_512 (_mm512_loadu_ps (y + j), vm, vc));
+  float a[16];
+  _mm512_storeu_ps (a, acc);
+  if (j < n) {
+    sam_exp2_sub_f32_ref (tmp, y + j, m, c, (int) (n - j));
+    for (int l = 0; j + l < n; l++)
+      a[l] += tmp[l];
+  }
+  float s = 0.f;
+  for (int l = 0; l < 16; l++)
+    s += a[l];
+  return s;
+}
+
+T_AVX512 static void
+agqp_avx512 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
+    float c, float cc, float tau, int qmax, int a0, const int32_t * T)
+{
+  const __m512 vm = _mm512_set1_ps (m), vc = _mm512_set1_ps (c);
+  const __m512 vcc = _mm512_set1_ps (cc), vt = _mm512_set1_ps (tau);
+  const __m512 half = _mm512_set1_ps (0.5f), zero = _mm512_setzero_ps ();
+  const __m512 vq = _mm512_set1_ps ((float) qmax);
+  const __m512i iq = _mm512_set1_epi32 (qmax), ia0 = _mm512_set1_epi32 (a0);
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m512 t = _mm512_mul_ps (_mm512_sub_ps (_mm512_loadu_ps (y + j), vm), vc);
+    t = _mm512_mul_ps (_mm512_sub_ps (vcc, t), vt);
+    t = _mm512_min_ps (_mm512_max_ps (_mm512_add_ps (t, half), zero), vq);
+    __m512i a = _mm512_cvttps_epi32 (t);
+    __mmask16 live = _mm512_cmpneq_epi32_mask (a, iq);
+    __m512i v = _mm512_mask_i32gather_epi32 (_mm512_setzero_si512 (), live,
+        _mm512_sub_epi32 (a, ia0), T, 4);
+    _mm256_storeu_si256 ((__m256i *) (P + j), _mm512_cvtepi32_epi16 (v));
+  }
+  if (j < n) {
+    sam_log2q_f32_u8_ref (tmp, y + j, m, c, cc, tau, (float) qmax,
+        (int) (n - j));
+    for (int64_t i = 0; j + i < n; i++)
+      P[j + i] = (int16_t) (tmp[i] == qmax ? 0 : T[tmp[i] - a0]);
+  }
+}
+
 /* ---- ymm (AVX-VNNI, and AVX2 with exact vpmaddwd emulation): 4 rows ×
  * one 16-key block (two ymm halves) / 2 ymm of output dims ---- */
 
@@ -583,6 +679,83 @@ p15_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
   return total;
 }
 
+ALWAYS_INLINE T_AVX2 __m256
+exp2_256 (__m256 y, __m256 vm, __m256 vc)
+{
+#define F256(b) _mm256_castsi256_ps (_mm256_set1_epi32 (b))
+  __m256 t = _mm256_mul_ps (_mm256_sub_ps (y, vm), vc);
+  t = _mm256_max_ps (t, _mm256_set1_ps (-125.f));
+  __m256i ni = _mm256_cvttps_epi32 (t);
+  __m256 f = _mm256_sub_ps (t, _mm256_cvtepi32_ps (ni));
+  __m256 p = _mm256_add_ps (_mm256_mul_ps (f, F256 (C_P5)), F256 (C_P4));
+  p = _mm256_add_ps (_mm256_mul_ps (p, f), F256 (C_P3));
+  p = _mm256_add_ps (_mm256_mul_ps (p, f), F256 (C_P2));
+  p = _mm256_add_ps (_mm256_mul_ps (p, f), F256 (C_P1));
+  p = _mm256_add_ps (_mm256_mul_ps (p, f), _mm256_set1_ps (1.f));
+#undef F256
+  return _mm256_castsi256_ps (_mm256_add_epi32 (_mm256_castps_si256 (p),
+          _mm256_slli_epi32 (ni, 23)));
+}
+
+T_AVX2 static float
+esum_avx2 (float *tmp, const float *y, int64_t n, float m, float c)
+{
+  const __m256 vm = _mm256_set1_ps (m), vc = _mm256_set1_ps (c);
+  __m256 a0 = _mm256_setzero_ps (), a1 = _mm256_setzero_ps ();
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    a0 = _mm256_add_ps (a0, exp2_256 (_mm256_loadu_ps (y + j), vm, vc));
+    a1 = _mm256_add_ps (a1, exp2_256 (_mm256_loadu_ps (y + j + 8), vm, vc));
+  }
+  float a[16];
+  _mm256_storeu_ps (a, a0);
+  _mm256_storeu_ps (a + 8, a1);
+  if (j < n) {
+    sam_exp2_sub_f32_ref (tmp, y + j, m, c, (int) (n - j));
+    for (int l = 0; j + l < n; l++)
+      a[l] += tmp[l];
+  }
+  float s = 0.f;
+  for (int l = 0; l < 16; l++)
+    s += a[l];
+  return s;
+}
+
+T_AVX2 static void
+agqp_avx2 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
+    float c, float cc, float tau, int qmax, int a0, const int32_t * T)
+{
+  const __m256 vm = _mm256_set1_ps (m), vc = _mm256_set1_ps (c);
+  const __m256 vcc = _mm256_set1_ps (cc), vt = _mm256_set1_ps (tau);
+  const __m256 half = _mm256_set1_ps (0.5f), zero = _mm256_setzero_ps ();
+  const __m256 vq = _mm256_set1_ps ((float) qmax);
+  const __m256i iq = _mm256_set1_epi32 (qmax), ia0 = _mm256_set1_epi32 (a0);
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    __m256i v[2];
+    for (int h = 0; h < 2; h++) {
+      __m256 t = _mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (y + j + 8 * h),
+              vm), vc);
+      t = _mm256_mul_ps (_mm256_sub_ps (vcc, t), vt);
+      t = _mm256_min_ps (_mm256_max_ps (_mm256_add_ps (t, half), zero), vq);
+      __m256i a = _mm256_cvttps_epi32 (t);
+      __m256i dead = _mm256_cmpeq_epi32 (a, iq);
+      __m256i g = _mm256_i32gather_epi32 ((const int *) T,
+          _mm256_andnot_si256 (dead, _mm256_sub_epi32 (a, ia0)), 4);
+      v[h] = _mm256_andnot_si256 (dead, g);
+    }
+    __m256i w = _mm256_permute4x64_epi64 (_mm256_packs_epi32 (v[0], v[1]),
+        0xd8);
+    _mm256_storeu_si256 ((__m256i *) (P + j), w);
+  }
+  if (j < n) {
+    sam_log2q_f32_u8_ref (tmp, y + j, m, c, cc, tau, (float) qmax,
+        (int) (n - j));
+    for (int64_t i = 0; j + i < n; i++)
+      P[j + i] = (int16_t) (tmp[i] == qmax ? 0 : T[tmp[i] - a0]);
+  }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Driver */
 
@@ -641,7 +814,7 @@ typedef struct {
   float *out;
   QkFn qk;
   PvFn pv;
-  P15Fn p15;
+  RowFns rf;
 } Ctx;
 
 /* pack task t = h · Nk16 + key group */
@@ -728,8 +901,8 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
           colc + j0, S + j0, ldS, rmax);
     }
     for (int r = 0; r < nr; r++)
-      rho[r] = row_probs (c->p15, S + r * ldS, Nk, (float) rmax[r], cs, c->p,
-          P + r * ldp, tmp);
+      rho[r] = row_probs (&c->rf, S + r * ldS, Nk, (float) rmax[r], cs,
+          c->p, P + r * ldp, tmp);
     for (int r = nr; r < nr4; r++)
       memset (P + r * ldp, 0, (size_t) ldp * sizeof *P);
     /* P·V by key tiles; the P padding past Nk stays 0 (never written) */
@@ -776,22 +949,26 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;
       c.pv = pv_avx512;
-      c.p15 = p15_avx512;
+      c.rf = (RowFns) {
+      p15_avx512, esum_avx512, agqp_avx512};
       break;
     case SAM_ISA_AVXVNNI:
       c.qk = qk_avxvnni;
       c.pv = pv_avxvnni;
-      c.p15 = p15_avx2;
+      c.rf = (RowFns) {
+      p15_avx2, esum_avx2, agqp_avx2};
       break;
     case SAM_ISA_AVX2:
       c.qk = qk_avx2;
       c.pv = pv_avx2;
-      c.p15 = p15_avx2;
+      c.rf = (RowFns) {
+      p15_avx2, esum_avx2, agqp_avx2};
       break;
     default:
       c.qk = qk_c;
       c.pv = pv_c;
-      c.p15 = p15_orc;
+      c.rf = (RowFns) {
+      p15_orc, esum_orc, agqp_orc};
   }
   size_t kbytes = (size_t) H * c.Nk16 * c.D4 * 64;
   c.K8 = scratch (SC_K8, kbytes);
