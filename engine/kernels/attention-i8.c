@@ -411,43 +411,6 @@ pv_avx512 (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
     }
 }
 
-T_AVX512 static int64_t
-p15_avx512 (int16_t * P, const float *y, int64_t n, float m, float c)
-{
-#define F512(b) _mm512_castsi512_ps (_mm512_set1_epi32 (b))
-  const __m512 vm = _mm512_set1_ps (m), vc = _mm512_set1_ps (c);
-  const __m512 lo = _mm512_set1_ps (-125.f), one = _mm512_set1_ps (1.f);
-  const __m512 k15 = _mm512_set1_ps (32767.f), half = _mm512_set1_ps (0.5f);
-  __m512i sum = _mm512_setzero_si512 ();
-  int64_t j = 0, total = 0;
-  for (; j + 16 <= n; j += 16) {
-    __m512 t = _mm512_mul_ps (_mm512_sub_ps (_mm512_loadu_ps (y + j), vm), vc);
-    t = _mm512_max_ps (t, lo);
-    __m512i ni = _mm512_cvttps_epi32 (t);
-    __m512 f = _mm512_sub_ps (t, _mm512_cvtepi32_ps (ni));
-    __m512 p = _mm512_add_ps (_mm512_mul_ps (f, F512 (C_P5)), F512 (C_P4));
-    p = _mm512_add_ps (_mm512_mul_ps (p, f), F512 (C_P3));
-    p = _mm512_add_ps (_mm512_mul_ps (p, f), F512 (C_P2));
-    p = _mm512_add_ps (_mm512_mul_ps (p, f), F512 (C_P1));
-    p = _mm512_add_ps (_mm512_mul_ps (p, f), one);
-    p = _mm512_castsi512_ps (_mm512_add_epi32 (_mm512_castps_si512 (p),
-            _mm512_slli_epi32 (ni, 23)));
-    __m512i q = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (p, k15),
-            half));
-    sum = _mm512_add_epi32 (sum, q);
-    _mm256_storeu_si256 ((__m256i *) (P + j), _mm512_cvtepi32_epi16 (q));
-    if ((j & 65535) == 65520) { /* int32 lanes: flush before 2^31 */
-      total += _mm512_reduce_add_epi32 (sum);
-      sum = _mm512_setzero_si512 ();
-    }
-  }
-#undef F512
-  total += _mm512_reduce_add_epi32 (sum);
-  if (j < n)
-    total += sam_exp2_p15_f32_s16_ref (P + j, y + j, m, c, (int) (n - j));
-  return total;
-}
-
 /* 2^max ((y − m) · c, −125) by the sam_orc_exp2_sub_f32 polynomial */
 ALWAYS_INLINE T_AVX512 __m512
 exp2_512 (__m512 y, __m512 vm, __m512 vc)
@@ -467,6 +430,37 @@ exp2_512 (__m512 y, __m512 vm, __m512 vc)
           _mm512_slli_epi32 (ni, 23)));
 }
 
+/* the 16 (or, masked, fewer) numerators of P at y + j; their int32 sum */
+ALWAYS_INLINE T_AVX512 __m512i
+p15_16 (int16_t * P, const float *y, __mmask16 k, __m512 vm, __m512 vc)
+{
+  __m512 e = exp2_512 (_mm512_maskz_loadu_ps (k, y), vm, vc);
+  __m512i q = _mm512_maskz_cvttps_epi32 (k,
+      _mm512_add_ps (_mm512_mul_ps (e, _mm512_set1_ps (32767.f)),
+          _mm512_set1_ps (0.5f)));
+  _mm512_mask_cvtepi32_storeu_epi16 (P, k, q);
+  return q;
+}
+
+T_AVX512 static int64_t
+p15_avx512 (int16_t * P, const float *y, int64_t n, float m, float c)
+{
+  const __m512 vm = _mm512_set1_ps (m), vc = _mm512_set1_ps (c);
+  __m512i sum = _mm512_setzero_si512 ();
+  int64_t j = 0, total = 0;
+  for (; j + 16 <= n; j += 16) {
+    sum = _mm512_add_epi32 (sum, p15_16 (P + j, y + j, 0xffff, vm, vc));
+    if ((j & 65535) == 65520) { /* int32 lanes: flush before 2^31 */
+      total += _mm512_reduce_add_epi32 (sum);
+      sum = _mm512_setzero_si512 ();
+    }
+  }
+  if (j < n)
+    sum = _mm512_add_epi32 (sum, p15_16 (P + j, y + j,
+            (__mmask16) ((1u << (n - j)) - 1), vm, vc));
+  return total + _mm512_reduce_add_epi32 (sum);
+}
+
 T_AVX512 static float
 esum_avx512 (float *tmp, const float *y, int64_t n, float m, float c)
 {
@@ -475,13 +469,14 @@ esum_avx512 (float *tmp, const float *y, int64_t n, float m, float c)
   int64_t j = 0;
   for (; j + 16 <= n; j += 16)
     acc = _mm512_add_ps (acc, exp2_512 (_mm512_loadu_ps (y + j), vm, vc));
+  if (j < n) {                  /* tail: lanes 0..n−j−1, as row_sum */
+    __mmask16 k = (__mmask16) ((1u << (n - j)) - 1);
+    acc = _mm512_mask_add_ps (acc, k, acc,
+        exp2_512 (_mm512_maskz_loadu_ps (k, y + j), vm, vc));
+  }
+  (void) tmp;
   float a[16];
   _mm512_storeu_ps (a, acc);
-  if (j < n) {
-    sam_exp2_sub_f32_ref (tmp, y + j, m, c, (int) (n - j));
-    for (int l = 0; j + l < n; l++)
-      a[l] += tmp[l];
-  }
   float s = 0.f;
   for (int l = 0; l < 16; l++)
     s += a[l];
@@ -497,22 +492,18 @@ agqp_avx512 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
   const __m512 half = _mm512_set1_ps (0.5f), zero = _mm512_setzero_ps ();
   const __m512 vq = _mm512_set1_ps ((float) qmax);
   const __m512i iq = _mm512_set1_epi32 (qmax), ia0 = _mm512_set1_epi32 (a0);
-  int64_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    __m512 t = _mm512_mul_ps (_mm512_sub_ps (_mm512_loadu_ps (y + j), vm), vc);
+  (void) tmp;
+  for (int64_t j = 0; j < n; j += 16) {
+    __mmask16 k = n - j >= 16 ? 0xffff : (__mmask16) ((1u << (n - j)) - 1);
+    __m512 t = _mm512_mul_ps (_mm512_sub_ps (_mm512_maskz_loadu_ps (k, y + j),
+            vm), vc);
     t = _mm512_mul_ps (_mm512_sub_ps (vcc, t), vt);
     t = _mm512_min_ps (_mm512_max_ps (_mm512_add_ps (t, half), zero), vq);
     __m512i a = _mm512_cvttps_epi32 (t);
-    __mmask16 live = _mm512_cmpneq_epi32_mask (a, iq);
+    __mmask16 live = _mm512_mask_cmpneq_epi32_mask (k, a, iq);
     __m512i v = _mm512_mask_i32gather_epi32 (_mm512_setzero_si512 (), live,
         _mm512_sub_epi32 (a, ia0), T, 4);
-    _mm256_storeu_si256 ((__m256i *) (P + j), _mm512_cvtepi32_epi16 (v));
-  }
-  if (j < n) {
-    sam_log2q_f32_u8_ref (tmp, y + j, m, c, cc, tau, (float) qmax,
-        (int) (n - j));
-    for (int64_t i = 0; j + i < n; i++)
-      P[j + i] = (int16_t) (tmp[i] == qmax ? 0 : T[tmp[i] - a0]);
+    _mm512_mask_cvtepi32_storeu_epi16 (P + j, k, v);
   }
 }
 
