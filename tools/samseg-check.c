@@ -22,6 +22,15 @@
  * mask_logit_sqnr_db / sign_agree over all frames' low-res mask logits.
  * Exits 1 below 30 dB or 99% sign agreement (the W8A8 target); --min-sqnr
  * and --min-sign change the thresholds.
+ *
+ * --compare QUANTIZED_MODEL --video FILE --model FLOAT_MODEL [--frames N]
+ *   [--input-size N] [--grid N] does the same on a real clip instead of a
+ * fixture: the first N (8) frames of FILE, decoded as samseg-eval decodes
+ * them, through FLOAT_MODEL and QUANTIZED_MODEL at the input size (default:
+ * the model's), with one object per cell of a grid × grid (2) grid prompted
+ * on frame 0 by a click at the cell centre; the objects are tracked on the
+ * later frames. Same report (taps, Linears, mask logits of every frame and
+ * object).
  */
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -32,6 +41,9 @@
 #include "fixture.h"
 #include "replay.h"
 #include "model/quantized.h"
+#ifdef SAMSEG_HAVE_VIDEO
+#include "io/video-decode.h"
+#endif
 
 typedef struct
 {
@@ -197,7 +209,10 @@ usage (void)
 {
   fprintf (stderr, "usage: samseg-check [--json] [--threads N] "
       "[--memory-precision bf16|f32|int8] [--compare QUANTIZED_MODEL "
-      "[--min-sqnr DB] [--min-sign F]] FIXTURE.safetensors...\n");
+      "[--min-sqnr DB] [--min-sign F]] FIXTURE.safetensors...\n"
+      "       samseg-check --compare QUANTIZED_MODEL --video FILE "
+      "--model FLOAT_MODEL [--frames N] [--input-size N] [--grid N] "
+      "[--json] [--threads N]\n");
 }
 
 /* ---- --compare: float vs quantized ------------------------------------- */
@@ -221,10 +236,21 @@ on_linear_first (const char *name, const float *x, int64_t M, int K,
   g_free (t);
 }
 
+/* Runs one model over the frames and prompts being compared, filling c. */
+typedef gboolean (*RunFunc) (void *ctx, SamModel * m, int threads,
+    int precision, Collect * c, GError ** err);
+
+typedef struct {
+  const SamFixture *fx;
+  const SamFixtureMeta *meta;
+} FixtureRun;
+
 static gboolean
-run_model (const SamFixture * fx, const SamFixtureMeta * meta, SamModel * m,
-    int threads, int precision, Collect * c, GError ** err)
+run_model (void *ctx, SamModel * m, int threads, int precision, Collect * c,
+    GError ** err)
 {
+  const SamFixture *fx = ((FixtureRun *) ctx)->fx;
+  const SamFixtureMeta *meta = ((FixtureRun *) ctx)->meta;
   SamSessionParams sp;
   sam_session_params_init (&sp);
   sp.input_size = meta->image_size;
@@ -241,6 +267,66 @@ run_model (const SamFixture * fx, const SamFixtureMeta * meta, SamModel * m,
   sam_session_free (s);
   return ok;
 }
+
+#ifdef SAMSEG_HAVE_VIDEO
+typedef struct {
+  const char *path;
+  int frames, input_size, grid;
+} VideoRun;
+
+static gboolean
+run_video (void *ctx, SamModel * m, int threads, int precision, Collect * c,
+    GError ** err)
+{
+  const VideoRun *v = ctx;
+  SamVideoDecoder *d = sam_video_decoder_open (v->path, err);
+  if (!d)
+    return FALSE;
+  SamSessionParams sp;
+  sam_session_params_init (&sp);
+  sp.input_size = v->input_size ? v->input_size :
+      sam_model_default_input_size (m);
+  sp.n_threads = threads;
+  sp.num_frames = v->frames;
+  sp.memory_precision = precision;
+  SamSession *s = sam_session_new (m, &sp, err);
+  gboolean ok = s != NULL;
+  if (ok) {
+    sam_session_set_tap (s, on_tap, c);
+    sam_model_set_observers (m, on_linear_first, NULL, c);
+  }
+  int f = 0;
+  for (; ok && f < v->frames; f++) {
+    SamVideoFrame vf;
+    if (!sam_video_decoder_next (d, &vf, err)) {
+      if (err && *err)
+        ok = FALSE;
+      break;
+    }
+    guint32 id = 1;
+    for (int gy = 0; ok && f == 0 && gy < v->grid; gy++)
+      for (int gx = 0; ok && gx < v->grid; gx++) {
+        float pt[2] = { (gx + 0.5f) * vf.width / v->grid,
+          (gy + 0.5f) * vf.height / v->grid
+        };
+        gint32 lab = 1;
+        SamPrompt p = { 1, pt, &lab, FALSE, {0}, FALSE };
+        ok = sam_session_add_prompt (s, id++, &p, err);
+      }
+    SamImage img = { SAM_PIXEL_RGB, vf.width, vf.height, vf.stride, vf.data };
+    SamFrameResult fr;
+    if (ok && (ok = sam_session_process_frame (s, &img, &fr, err)))
+      on_frame (f, &fr, c);
+  }
+  if (ok && f == 0)
+    g_set_error (err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: no frames",
+        v->path), ok = FALSE;
+  sam_model_set_observers (m, NULL, NULL, NULL);
+  sam_session_free (s);
+  sam_video_decoder_free (d);
+  return ok;
+}
+#endif
 
 static double
 sqnr_db (double sig, double noise)
@@ -260,9 +346,9 @@ add_db (JsonBuilder * b, double v)
 }
 
 static int
-run_compare (const SamFixture * fx, const SamFixtureMeta * meta,
-    SamModel * fmodel, const char *qpath, int threads, int precision,
-    gboolean json, double min_sqnr, double min_sign)
+run_compare (RunFunc run, void *ctx, SamModel * fmodel, const char *qpath,
+    int threads, int precision, gboolean json, double min_sqnr,
+    double min_sign)
 {
   GError *err = NULL;
   SamModel *qm = sam_model_load (qpath, NULL, &err);
@@ -270,8 +356,8 @@ run_compare (const SamFixture * fx, const SamFixtureMeta * meta,
           ours_free) };
   Collect cq = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
           ours_free) };
-  if (!qm || !run_model (fx, meta, fmodel, threads, precision, &cf, &err)
-      || !run_model (fx, meta, qm, threads, precision, &cq, &err)) {
+  if (!qm || !run (ctx, fmodel, threads, precision, &cf, &err)
+      || !run (ctx, qm, threads, precision, &cq, &err)) {
     fprintf (stderr, "samseg-check: %s\n", err ? err->message : "failed");
     if (json)
       printf ("{\"tensors\": {}, \"pass\": false}\n");
@@ -407,7 +493,8 @@ main (int argc, char **argv)
   gboolean json = FALSE;
   int threads = 0;
   int precision = SAM_MEMORY_PRECISION_BF16;
-  const char *compare = NULL;
+  const char *compare = NULL, *video = NULL, *fpath = NULL;
+  int v_frames = 8, v_size = 0, v_grid = 2;
   double min_sqnr = 30.0, min_sign = 0.99;
   GPtrArray *files = g_ptr_array_new ();
   for (int i = 1; i < argc; i++) {
@@ -417,6 +504,16 @@ main (int argc, char **argv)
       threads = atoi (argv[++i]);
     else if (strcmp (argv[i], "--compare") == 0 && i + 1 < argc)
       compare = argv[++i];
+    else if (strcmp (argv[i], "--video") == 0 && i + 1 < argc)
+      video = argv[++i];
+    else if (strcmp (argv[i], "--model") == 0 && i + 1 < argc)
+      fpath = argv[++i];
+    else if (strcmp (argv[i], "--frames") == 0 && i + 1 < argc)
+      v_frames = atoi (argv[++i]);
+    else if (strcmp (argv[i], "--input-size") == 0 && i + 1 < argc)
+      v_size = atoi (argv[++i]);
+    else if (strcmp (argv[i], "--grid") == 0 && i + 1 < argc)
+      v_grid = atoi (argv[++i]);
     else if (strcmp (argv[i], "--min-sqnr") == 0 && i + 1 < argc)
       min_sqnr = g_ascii_strtod (argv[++i], NULL);
     else if (strcmp (argv[i], "--min-sign") == 0 && i + 1 < argc)
@@ -443,11 +540,34 @@ main (int argc, char **argv)
     } else
       g_ptr_array_add (files, argv[i]);
   }
+  GError *err = NULL;
+  if (video) {
+    if (!compare || !fpath || files->len || v_frames < 1 || v_grid < 1
+        || v_size < 0) {
+      usage ();
+      return 2;
+    }
+#ifdef SAMSEG_HAVE_VIDEO
+    SamModel *fm = sam_model_load (fpath, NULL, &err);
+    if (!fm) {
+      fprintf (stderr, "samseg-check: %s\n", err->message);
+      return 1;
+    }
+    VideoRun vr = { video, v_frames, v_size, v_grid };
+    int rc = run_compare (run_video, &vr, fm, compare, threads, precision,
+        json, min_sqnr, min_sign);
+    sam_model_unref (fm);
+    g_ptr_array_unref (files);
+    return rc;
+#else
+    fprintf (stderr, "samseg-check: built without video decoding (--video)\n");
+    return 2;
+#endif
+  }
   if (files->len == 0) {
     usage ();
     return 2;
   }
-  GError *err = NULL;
   SamFixture *fx = sam_fixture_open ((char **) files->pdata, (int) files->len,
       &err);
   SamFixtureMeta meta;
@@ -459,8 +579,9 @@ main (int argc, char **argv)
   if (!model)
     goto fail;
   if (compare) {
-    int rc = run_compare (fx, &meta, model, compare, threads, precision, json,
-        min_sqnr, min_sign);
+    FixtureRun fr = { fx, &meta };
+    int rc = run_compare (run_model, &fr, model, compare, threads, precision,
+        json, min_sqnr, min_sign);
     sam_model_unref (model);
     sam_fixture_meta_clear (&meta);
     sam_fixture_free (fx);
