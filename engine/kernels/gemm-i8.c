@@ -158,6 +158,11 @@ typedef struct {
   int osize;
   int mr, nr;                   /* tile of this variant */
   int64_t n_mtiles, n_ntiles;
+  /* sam_k_linear_i8: float rows quantized per row tile (x is NULL) */
+  const float *xf;
+  int64_t ldxf;
+  const SamGemmI8ActQuant *aq;
+  SamIsa isa;
 } GemmCtx;
 
 /* Loads 4 activation bytes starting at k (fewer at the K tail, zero-filled:
@@ -247,7 +252,8 @@ store_row_512 (const GemmCtx * c, __m512i a, int64_t m, int n0, int nvalid)
 }
 
 ALWAYS_INLINE T_AVX512 void
-tile_512 (const GemmCtx * c, const int MR, const int NB, int64_t m0, int nt)
+tile_512 (const GemmCtx * c, const int MR, const int NB, const uint8_t * xt,
+    int64_t ldx, int64_t m0, int nt)
 {
   const SamGemmI8Weights *w = c->w;
   const int K = w->K, K4 = w->K4;
@@ -256,7 +262,7 @@ tile_512 (const GemmCtx * c, const int MR, const int NB, int64_t m0, int nt)
   const uint8_t *xr[MR512];
   __m512i c0[MR512], c1[MR512];
   for (int i = 0; i < MR; i++) {
-    xr[i] = c->x + (m0 + i) * c->ldx;
+    xr[i] = xt + i * ldx;
     c0[i] = _mm512_setzero_si512 ();
     c1[i] = _mm512_setzero_si512 ();
   }
@@ -292,9 +298,112 @@ tile_512 (const GemmCtx * c, const int MR, const int NB, int64_t m0, int nt)
 
 #define TILE512_CASE(mr) \
   case mr: \
-    if (nb == 2) { tile_512 (c, mr, 2, m0, nt); } \
-    else { tile_512 (c, mr, 1, m0, nt); } \
+    if (nb == 2) { tile_512 (c, mr, 2, xt, ldx, m0, nt); } \
+    else { tile_512 (c, mr, 1, xt, ldx, m0, nt); } \
     break;
+
+/* The full tile (8 rows × 32 channels) written out with named accumulators:
+ * GCC keeps tile_512's arrays of vectors in registers only with a vmovdqa
+ * per accumulator and step (and spills some), which halves the throughput.
+ * Activations are broadcast straight from memory (vpbroadcastd m32, a load)
+ * when XOR is the constant 0 (u8 input): no scalar load, xor and GPR
+ * broadcast per row and step. */
+#define F512_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+/* acc += dot (u8 x, s8 w) by 4-byte groups. GCC (12) turns every
+ * _mm512_dpbusd_epi32 of a loop-carried accumulator into a vmovdqa copy plus
+ * the instruction (about 30 extra moves per 16 vpdpbusd here); the tied
+ * "+v" operand of the asm keeps each accumulator in place. */
+#define DPBUSD512(acc, x, w) \
+  __asm__ ("vpdpbusd %2, %1, %0" : "+v" (acc) : "v" (x), "v" (w))
+
+ALWAYS_INLINE T_AVX512 void
+tile_512_full (const GemmCtx * c, const uint8_t * xt, int64_t ldx,
+    int64_t m0, int nt, const uint32_t XOR)
+{
+  const SamGemmI8Weights *w = c->w;
+  const int K = w->K, K4 = w->K4, K4f = K / 4;
+  const int8_t *wp0 = w->packed + (size_t) (2 * nt) * K4 * 64;
+  const int8_t *wp1 = wp0 + (size_t) K4 *64;
+#define DECL(i) const uint8_t *x##i = xt + i * ldx; \
+  __m512i a##i##0 = _mm512_setzero_si512 (), a##i##1 = a##i##0;
+  F512_ROWS (DECL)
+#undef DECL
+
+#define ROW(i) { \
+    uint32_t v; \
+    memcpy (&v, x##i + 4 * k4, 4); \
+    __m512i xb = _mm512_set1_epi32 ((int32_t) (v ^ XOR)); \
+    DPBUSD512 (a##i##0, xb, w0); \
+    DPBUSD512 (a##i##1, xb, w1); }
+  int k4 = 0;
+  for (; k4 < K4f; k4++) {
+    __m512i w0 = _mm512_load_si512 ((const void *) (wp0 + (size_t) k4 * 64));
+    __m512i w1 = _mm512_load_si512 ((const void *) (wp1 + (size_t) k4 * 64));
+    F512_ROWS (ROW)
+  }
+#undef ROW
+  if (k4 < K4) {
+    __m512i w0 = _mm512_load_si512 ((const void *) (wp0 + (size_t) k4 * 64));
+    __m512i w1 = _mm512_load_si512 ((const void *) (wp1 + (size_t) k4 * 64));
+#define ROW(i) { \
+    __m512i xb = _mm512_set1_epi32 ((int32_t) load_x4 (x##i, 4 * k4, K, XOR)); \
+    DPBUSD512 (a##i##0, xb, w0); \
+    DPBUSD512 (a##i##1, xb, w1); }
+    F512_ROWS (ROW)
+#undef ROW
+  }
+  int n0 = 32 * nt;
+  const SamGemmI8Epilogue *ep = c->ep;
+  if (ep->out == SAM_GEMM_I8_OUT_F32) {
+    /* the per-channel vectors once per tile, not once per row */
+    const __m512i t0 = _mm512_loadu_si512 ((const void *) (c->colterm + n0));
+    const __m512i t1 = _mm512_loadu_si512 ((const void *) (c->colterm + n0 +
+            16));
+    const __m512 s0 = _mm512_loadu_ps (ep->fscale + n0);
+    const __m512 s1 = _mm512_loadu_ps (ep->fscale + n0 + 16);
+    const __m512 b0 = ep->bias ? _mm512_loadu_ps (ep->bias + n0)
+        : _mm512_setzero_ps ();
+    const __m512 b1 = ep->bias ? _mm512_loadu_ps (ep->bias + n0 + 16)
+        : _mm512_setzero_ps ();
+#define STORE(i) { \
+    float *yr = (float *) (c->y + (m0 + i) * c->ldy_bytes) + n0; \
+    _mm512_storeu_ps (yr, _mm512_fmadd_ps (_mm512_cvtepi32_ps ( \
+                _mm512_add_epi32 (a##i##0, t0)), s0, b0)); \
+    _mm512_storeu_ps (yr + 16, _mm512_fmadd_ps (_mm512_cvtepi32_ps ( \
+                _mm512_add_epi32 (a##i##1, t1)), s1, b1)); }
+    F512_ROWS (STORE)
+#undef STORE
+    return;
+  }
+#define STORE(i) \
+  store_row_512 (c, a##i##0, m0 + i, n0, 16); \
+  store_row_512 (c, a##i##1, m0 + i, n0 + 16, 16);
+  F512_ROWS (STORE)
+#undef STORE
+}
+
+/* One row tile (mr rows at m0, x rows at xt) against channel tile nt. */
+static T_AVX512 void
+tile_512_any (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
+    int64_t m0, int nt)
+{
+  int nb = c->w->N16 - 2 * nt >= 2 ? 2 : 1;
+  /* full tiles: 16 real channels in each half (store_row_512 would mask) */
+  if (mr == MR512 && c->w->N - 32 * nt >= 32) {
+    if (c->xor4)
+      tile_512_full (c, xt, ldx, m0, nt, 0x80808080u);
+    else
+      tile_512_full (c, xt, ldx, m0, nt, 0);
+    return;
+  }
+  switch (mr) {
+    /* *INDENT-OFF* */
+    TILE512_CASE (8) TILE512_CASE (7) TILE512_CASE (6) TILE512_CASE (5)
+    TILE512_CASE (4) TILE512_CASE (3) TILE512_CASE (2) TILE512_CASE (1)
+    /* *INDENT-ON* */
+  }
+}
 
 static T_AVX512 void
 task_512 (void *ctx, int64_t begin, int64_t end)
@@ -305,13 +414,7 @@ task_512 (void *ctx, int64_t begin, int64_t end)
     int nt = (int) (t % c->n_ntiles);
     int64_t m0 = mt * MR512;
     int mr = (int) (c->M - m0 < MR512 ? c->M - m0 : MR512);
-    int nb = c->w->N16 - 2 * nt >= 2 ? 2 : 1;
-    switch (mr) {
-      /* *INDENT-OFF* */
-      TILE512_CASE (8) TILE512_CASE (7) TILE512_CASE (6) TILE512_CASE (5)
-      TILE512_CASE (4) TILE512_CASE (3) TILE512_CASE (2) TILE512_CASE (1)
-      /* *INDENT-ON* */
-    }
+    tile_512_any (c, mr, c->x + m0 * c->ldx, c->ldx, m0, nt);
   }
 }
 
@@ -345,7 +448,8 @@ epilogue_tile_256 (const GemmCtx * c, int32_t * acc, int mr, int64_t m0,
 }
 
 ALWAYS_INLINE T_AVXVNNI void
-tile_vnni256 (const GemmCtx * c, const int MR, int64_t m0, int nt)
+tile_vnni256 (const GemmCtx * c, const int MR, const uint8_t * xt,
+    int64_t ldx, int64_t m0, int nt)
 {
   const SamGemmI8Weights *w = c->w;
   const int K = w->K, K4 = w->K4, K4f = K / 4;
@@ -353,7 +457,7 @@ tile_vnni256 (const GemmCtx * c, const int MR, int64_t m0, int nt)
   const uint8_t *xr[MRVNNI];
   __m256i c0[MRVNNI], c1[MRVNNI];
   for (int i = 0; i < MR; i++) {
-    xr[i] = c->x + (m0 + i) * c->ldx;
+    xr[i] = xt + i * ldx;
     c0[i] = _mm256_setzero_si256 ();
     c1[i] = _mm256_setzero_si256 ();
   }
@@ -386,6 +490,20 @@ tile_vnni256 (const GemmCtx * c, const int MR, int64_t m0, int nt)
 }
 
 static T_AVXVNNI void
+tile_vnni256_any (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
+    int64_t m0, int nt)
+{
+  switch (mr) {
+    case 6: tile_vnni256 (c, 6, xt, ldx, m0, nt); break;
+    case 5: tile_vnni256 (c, 5, xt, ldx, m0, nt); break;
+    case 4: tile_vnni256 (c, 4, xt, ldx, m0, nt); break;
+    case 3: tile_vnni256 (c, 3, xt, ldx, m0, nt); break;
+    case 2: tile_vnni256 (c, 2, xt, ldx, m0, nt); break;
+    default: tile_vnni256 (c, 1, xt, ldx, m0, nt); break;
+  }
+}
+
+static T_AVXVNNI void
 task_vnni256 (void *ctx, int64_t begin, int64_t end)
 {
   const GemmCtx *c = ctx;
@@ -394,14 +512,7 @@ task_vnni256 (void *ctx, int64_t begin, int64_t end)
     int nt = (int) (t % c->n_ntiles);
     int64_t m0 = mt * MRVNNI;
     int mr = (int) (c->M - m0 < MRVNNI ? c->M - m0 : MRVNNI);
-    switch (mr) {
-      case 6: tile_vnni256 (c, 6, m0, nt); break;
-      case 5: tile_vnni256 (c, 5, m0, nt); break;
-      case 4: tile_vnni256 (c, 4, m0, nt); break;
-      case 3: tile_vnni256 (c, 3, m0, nt); break;
-      case 2: tile_vnni256 (c, 2, m0, nt); break;
-      default: tile_vnni256 (c, 1, m0, nt); break;
-    }
+    tile_vnni256_any (c, mr, c->x + m0 * c->ldx, c->ldx, m0, nt);
   }
 }
 
@@ -437,7 +548,8 @@ epilogue_tile_avx2 (const GemmCtx * c, int32_t * acc, int mr, int64_t m0,
 }
 
 ALWAYS_INLINE T_AVX2 void
-tile_avx2 (const GemmCtx * c, const int MR, int64_t m0, int nt)
+tile_avx2 (const GemmCtx * c, const int MR, const uint8_t * xt, int64_t ldx,
+    int64_t m0, int nt)
 {
   const SamGemmI8Weights *w = c->w;
   const int K = w->K, K4 = w->K4, K4f = K / 4;
@@ -445,7 +557,7 @@ tile_avx2 (const GemmCtx * c, const int MR, int64_t m0, int nt)
   const uint8_t *xr[MRAVX2];
   __m256i a[MRAVX2][4];
   for (int i = 0; i < MR; i++) {
-    xr[i] = c->x + (m0 + i) * c->ldx;
+    xr[i] = xt + i * ldx;
     for (int j = 0; j < 4; j++)
       a[i][j] = _mm256_setzero_si256 ();
   }
@@ -485,6 +597,16 @@ tile_avx2 (const GemmCtx * c, const int MR, int64_t m0, int nt)
 }
 
 static T_AVX2 void
+tile_avx2_any (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
+    int64_t m0, int nt)
+{
+  if (mr >= 2)
+    tile_avx2 (c, 2, xt, ldx, m0, nt);
+  else
+    tile_avx2 (c, 1, xt, ldx, m0, nt);
+}
+
+static T_AVX2 void
 task_avx2 (void *ctx, int64_t begin, int64_t end)
 {
   const GemmCtx *c = ctx;
@@ -492,10 +614,8 @@ task_avx2 (void *ctx, int64_t begin, int64_t end)
     int64_t mt = t / c->n_ntiles;
     int nt = (int) (t % c->n_ntiles);
     int64_t m0 = mt * MRAVX2;
-    if (c->M - m0 >= 2)
-      tile_avx2 (c, 2, m0, nt);
-    else
-      tile_avx2 (c, 1, m0, nt);
+    int mr = (int) (c->M - m0 < MRAVX2 ? c->M - m0 : MRAVX2);
+    tile_avx2_any (c, mr, c->x + m0 * c->ldx, c->ldx, m0, nt);
   }
 }
 
@@ -504,31 +624,166 @@ task_avx2 (void *ctx, int64_t begin, int64_t end)
  * sam_k_gemm_i8_ref works on unpacked weights). */
 
 static void
+tile_c (const GemmCtx * c, const uint8_t * xr, int64_t m, int nt)
+{
+  const SamGemmI8Weights *w = c->w;
+  int32_t acc[16];
+  const int8_t *wp = w->packed + (size_t) nt * w->K4 * 64;
+  memset (acc, 0, sizeof acc);
+  for (int k4 = 0; k4 < w->K4; k4++) {
+    uint32_t xv = load_x4 (xr, 4 * k4, w->K, c->xor4);
+    const int8_t *wk = wp + (size_t) k4 * 64;
+    for (int j = 0; j < 16; j++)
+      for (int b = 0; b < 4; b++)
+        acc[j] = (int32_t) ((uint32_t) acc[j] + (uint32_t) ((int32_t)
+                ((xv >> (8 * b)) & 0xff) * wk[4 * j + b]));
+  }
+  int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
+  tile_epilogue_scalar (c, acc, 16, 1, m, n0, n1);
+}
+
+static void
 task_c (void *ctx, int64_t begin, int64_t end)
 {
   const GemmCtx *c = ctx;
-  const SamGemmI8Weights *w = c->w;
-  int32_t acc[16];
   for (int64_t t = begin; t < end; t++) {
     int64_t m = t / c->n_ntiles;
-    int nt = (int) (t % c->n_ntiles);
-    const uint8_t *xr = c->x + m * c->ldx;
-    const int8_t *wp = w->packed + (size_t) nt * w->K4 * 64;
-    memset (acc, 0, sizeof acc);
-    for (int k4 = 0; k4 < w->K4; k4++) {
-      uint32_t xv = load_x4 (xr, 4 * k4, w->K, c->xor4);
-      const int8_t *wk = wp + (size_t) k4 * 64;
-      for (int j = 0; j < 16; j++)
-        for (int b = 0; b < 4; b++)
-          acc[j] = (int32_t) ((uint32_t) acc[j] + (uint32_t) ((int32_t)
-                  ((xv >> (8 * b)) & 0xff) * wk[4 * j + b]));
-    }
-    int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
-    tile_epilogue_scalar (c, acc, 16, 1, m, n0, n1);
+    tile_c (c, c->x + m * c->ldx, m, (int) (t % c->n_ntiles));
   }
 }
 
 /* ------------------------------------------------------------------------ */
+
+/* Activation codes (gemm-i8.h): the reference first, then the SIMD rows. */
+
+void
+sam_k_quant_act_u8_ref (const SamGemmI8ActQuant * q, const float *x,
+    uint8_t * d, int K)
+{
+  for (int k = 0; k < K; k++) {
+    int j = q->per_channel ? k : 0;
+    float v = x[k] * q->inv[j] + q->z[j];
+    v = v > 0.f ? v : 0.f;      /* NaN → 0 */
+    v = v < q->qmax ? v : q->qmax;
+    d[k] = (uint8_t) (int) (v + 0.5f);
+  }
+}
+
+/* vmaxps returns its second operand when either is NaN: max (v, 0) maps
+ * NaN to 0 like the reference's v > 0 ? v : 0. Separate multiply and add
+ * (no FMA), as the reference. */
+static T_AVX512 void
+quant_act_512 (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
+    int K)
+{
+  const __m512 zero = _mm512_setzero_ps (), half = _mm512_set1_ps (0.5f);
+  const __m512 qmax = _mm512_set1_ps (q->qmax);
+  const bool pc = q->per_channel;
+  const __m512 inv1 = _mm512_set1_ps (q->inv[0]), z1 = _mm512_set1_ps (q->z[0]);
+  for (int k = 0; k < K; k += 16) {
+    __mmask16 m = K - k >= 16 ? 0xffff : (__mmask16) ((1u << (K - k)) - 1);
+    __m512 v = _mm512_maskz_loadu_ps (m, x + k);
+    __m512 inv = pc ? _mm512_maskz_loadu_ps (m, q->inv + k) : inv1;
+    __m512 z = pc ? _mm512_maskz_loadu_ps (m, q->z + k) : z1;
+    v = _mm512_add_ps (_mm512_mul_ps (v, inv), z);
+    v = _mm512_min_ps (_mm512_max_ps (v, zero), qmax);
+    __m512i c = _mm512_cvttps_epi32 (_mm512_add_ps (v, half));
+    _mm512_mask_cvtepi32_storeu_epi8 (d + k, m, c);
+  }
+}
+
+static T_AVX2 void
+quant_act_avx2 (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
+    int K)
+{
+  const __m256 zero = _mm256_setzero_ps (), half = _mm256_set1_ps (0.5f);
+  const __m256 qmax = _mm256_set1_ps (q->qmax);
+  const bool pc = q->per_channel;
+  const __m256 inv1 = _mm256_set1_ps (q->inv[0]), z1 = _mm256_set1_ps (q->z[0]);
+  int k = 0;
+  for (; k + 8 <= K; k += 8) {
+    __m256 v = _mm256_loadu_ps (x + k);
+    __m256 inv = pc ? _mm256_loadu_ps (q->inv + k) : inv1;
+    __m256 z = pc ? _mm256_loadu_ps (q->z + k) : z1;
+    v = _mm256_add_ps (_mm256_mul_ps (v, inv), z);
+    /* vmaxps ymm: NaN in the first operand gives the second (0) */
+    v = _mm256_min_ps (_mm256_max_ps (v, zero), qmax);
+    __m256i c = _mm256_cvttps_epi32 (_mm256_add_ps (v, half));
+    __m128i w16 = _mm_packus_epi32 (_mm256_castsi256_si128 (c),
+        _mm256_extracti128_si256 (c, 1));
+    _mm_storel_epi64 ((__m128i *) (d + k), _mm_packus_epi16 (w16, w16));
+  }
+  if (k < K) {
+    SamGemmI8ActQuant t = *q;
+    if (t.per_channel) {
+      t.inv += k;
+      t.z += k;
+    }
+    sam_k_quant_act_u8_ref (&t, x + k, d + k, K - k);
+  }
+}
+
+void
+sam_k_quant_act_u8_isa (SamIsa isa, const SamGemmI8ActQuant * q,
+    const float *x, uint8_t * d, int K)
+{
+  if (isa == SAM_ISA_AVX512VNNI)
+    quant_act_512 (q, x, d, K);
+  else if (isa == SAM_ISA_AVX2 || isa == SAM_ISA_AVXVNNI)
+    quant_act_avx2 (q, x, d, K);
+  else
+    sam_k_quant_act_u8_ref (q, x, d, K);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Drivers */
+
+/* The per-channel constant: bias_i32[n] − zx_u8 · rowsum[n] (wrapping). */
+static int32_t *
+make_colterm (const SamGemmI8Weights * w, const SamGemmI8Epilogue * ep,
+    int32_t zx_u)
+{
+  int32_t *colterm = g_new (int32_t, w->N);
+  for (int n = 0; n < w->N; n++)
+    colterm[n] = (int32_t) ((uint32_t) (ep->bias_i32 ? ep->bias_i32[n] : 0)
+        - (uint32_t) zx_u * (uint32_t) w->rowsum[n]);
+  return colterm;
+}
+
+/* Tile sizes of the variant; returns the task of the plain GEMM. */
+static SamPoolFunc
+ctx_setup (GemmCtx * c, SamIsa isa)
+{
+  c->isa = isa;
+  c->osize = c->ep->out == SAM_GEMM_I8_OUT_F32
+      || c->ep->out == SAM_GEMM_I8_OUT_S32 ? 4 : 1;
+  SamPoolFunc fn;
+  switch (isa) {
+    case SAM_ISA_AVX512VNNI:
+      c->mr = MR512;
+      c->nr = 32;
+      fn = task_512;
+      break;
+    case SAM_ISA_AVXVNNI:
+      c->mr = MRVNNI;
+      c->nr = 16;
+      fn = task_vnni256;
+      break;
+    case SAM_ISA_AVX2:
+      c->mr = MRAVX2;
+      c->nr = 16;
+      fn = task_avx2;
+      break;
+    default:
+      c->mr = 1;
+      c->nr = 16;
+      fn = task_c;
+      break;
+  }
+  c->n_mtiles = (c->M + c->mr - 1) / c->mr;
+  c->n_ntiles = (c->w->N + c->nr - 1) / c->nr;
+  return fn;
+}
 
 void
 sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x, int64_t M,
@@ -537,50 +792,88 @@ sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x, int64_t M,
 {
   if (M <= 0 || w->N <= 0)
     return;
-  int32_t zx_u = xtype == SAM_GEMM_I8_X_S8 ? zx + 128 : zx;
-  int32_t *colterm = g_new (int32_t, w->N);
-  for (int n = 0; n < w->N; n++)
-    colterm[n] = (int32_t) ((uint32_t) (ep->bias_i32 ? ep->bias_i32[n] : 0)
-        - (uint32_t) zx_u * (uint32_t) w->rowsum[n]);
+  int32_t *colterm = make_colterm (w, ep,
+      xtype == SAM_GEMM_I8_X_S8 ? zx + 128 : zx);
   GemmCtx c = {
     .x = x,.M = M,.ldx = ldx,
     .xor4 = xtype == SAM_GEMM_I8_X_S8 ? 0x80808080u : 0,
     .w = w,.colterm = colterm,.ep = ep,.y = y,
-    .osize = ep->out == SAM_GEMM_I8_OUT_F32
-        || ep->out == SAM_GEMM_I8_OUT_S32 ? 4 : 1,
   };
+  SamPoolFunc fn = ctx_setup (&c, isa);
   c.ldy_bytes = ldy * c.osize;
-  SamPoolFunc fn;
-  switch (isa) {
-    case SAM_ISA_AVX512VNNI:
-      c.mr = MR512;
-      c.nr = 32;
-      fn = task_512;
-      break;
-    case SAM_ISA_AVXVNNI:
-      c.mr = MRVNNI;
-      c.nr = 16;
-      fn = task_vnni256;
-      break;
-    case SAM_ISA_AVX2:
-      c.mr = MRAVX2;
-      c.nr = 16;
-      fn = task_avx2;
-      break;
-    default:
-      c.mr = 1;
-      c.nr = 16;
-      fn = task_c;
-      break;
-  }
-  c.n_mtiles = (M + c.mr - 1) / c.mr;
-  c.n_ntiles = (w->N + c.nr - 1) / c.nr;
   int64_t n_tasks = c.n_mtiles * c.n_ntiles;
   /* about 64k MACs per chunk at least */
   int64_t per = (int64_t) c.mr * c.nr * (w->K + 1);
   int64_t grain = per >= 65536 ? 1 : 65536 / per;
   sam_pool_for (pool, n_tasks, grain, fn, &c);
   g_free (colterm);
+}
+
+/* sam_k_linear_i8: one task = one row tile against every channel tile. Its
+ * rows are quantized into a small buffer first (row stride K4·4, the padding
+ * zero: the packed weights are zero there too), which then stays in L1
+ * while the weights stream through. */
+static void
+task_linear (void *ctx, int64_t begin, int64_t end)
+{
+  const GemmCtx *c = ctx;
+  const int64_t ldq = (int64_t) c->w->K4 * 4;
+  uint8_t *buf = g_malloc0 ((size_t) c->mr * ldq);
+  for (int64_t mt = begin; mt < end; mt++) {
+    int64_t m0 = mt * c->mr;
+    int mr = (int) (c->M - m0 < c->mr ? c->M - m0 : c->mr);
+    for (int i = 0; i < mr; i++)
+      sam_k_quant_act_u8_isa (c->isa, c->aq, c->xf + (m0 + i) * c->ldxf,
+          buf + i * ldq, c->w->K);
+    for (int nt = 0; nt < c->n_ntiles; nt++) {
+      switch (c->isa) {
+        case SAM_ISA_AVX512VNNI:
+          tile_512_any (c, mr, buf, ldq, m0, nt);
+          break;
+        case SAM_ISA_AVXVNNI:
+          tile_vnni256_any (c, mr, buf, ldq, m0, nt);
+          break;
+        case SAM_ISA_AVX2:
+          tile_avx2_any (c, mr, buf, ldq, m0, nt);
+          break;
+        default:
+          tile_c (c, buf, m0, nt);
+          break;
+      }
+    }
+  }
+  g_free (buf);
+}
+
+void
+sam_k_linear_i8_isa (SamIsa isa, SamPool * pool, const float *x, int64_t M,
+    int64_t ldx, const SamGemmI8ActQuant * q, int32_t zx,
+    const SamGemmI8Weights * w, const SamGemmI8Epilogue * ep, void *y,
+    int64_t ldy)
+{
+  if (M <= 0 || w->N <= 0)
+    return;
+  int32_t *colterm = make_colterm (w, ep, zx);
+  GemmCtx c = {
+    .M = M,.w = w,.colterm = colterm,.ep = ep,.y = y,
+    .xf = x,.ldxf = ldx,.aq = q,
+  };
+  ctx_setup (&c, isa);
+  c.ldy_bytes = ldy * c.osize;
+  /* about 1M MACs per chunk at least (one buffer per chunk) */
+  int64_t per = (int64_t) c.mr * w->N * (w->K + 1);
+  int64_t grain = per >= (1 << 20) ? 1 : (1 << 20) / per;
+  sam_pool_for (pool, c.n_mtiles, grain, task_linear, &c);
+  g_free (colterm);
+}
+
+void
+sam_k_linear_i8 (SamPool * pool, const float *x, int64_t M, int64_t ldx,
+    const SamGemmI8ActQuant * q, int32_t zx, const SamGemmI8Weights * w,
+    const SamGemmI8Epilogue * ep, void *y, int64_t ldy)
+{
+  sam_k_linear_i8_isa (sam_gemm_i8_isa (), pool, x, M, ldx, q, zx, w, ep, y,
+      ldy);
 }
 
 void

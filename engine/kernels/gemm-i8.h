@@ -96,6 +96,41 @@ void sam_k_gemm_i8_ref (const uint8_t * x, int64_t M, int64_t ldx,
     SamGemmI8XType xtype, int32_t zx, const int8_t * W, int N, int K,
     int64_t ldw, const SamGemmI8Epilogue * ep, void *y, int64_t ldy);
 
+/* Activation quantization of a float row into the GEMM's u8 codes:
+ *
+ *   v = x · inv + z            (a product then a sum: no fused multiply-add)
+ *   code = (int) (min (max (v, 0), qmax) + 0.5)     (NaN gives 0)
+ *
+ * i.e. round half up of x / scale + z, saturating at 0 and qmax (2^bits − 1).
+ * inv and z are one value (per_channel false) or K values (per input
+ * channel, the folded CAG quantizer). */
+typedef struct {
+  bool per_channel;
+  const float *inv;             /* [1] or [K]: 1 / scale */
+  const float *z;               /* [1] or [K]: zero point (integer valued) */
+  float qmax;
+} SamGemmI8ActQuant;
+
+/* d[0..K) = codes of x[0..K): the reference, and the variant of an ISA. */
+void sam_k_quant_act_u8_ref (const SamGemmI8ActQuant * q, const float *x,
+    uint8_t * d, int K);
+void sam_k_quant_act_u8_isa (SamIsa isa, const SamGemmI8ActQuant * q,
+    const float *x, uint8_t * d, int K);
+
+/* The quantized Linear: y[M, N] = epilogue (GEMM (codes (x), W) with zero
+ * point zx), x float [M, K] (row stride ldx floats). The codes of each tile
+ * of rows are made right before its GEMM (they stay in L1 and nothing of
+ * size M·K is allocated); results are those of sam_k_quant_act_u8_ref on
+ * every row followed by sam_k_gemm_i8 on the codes, bit for bit. Any
+ * epilogue; ldy in output elements. */
+void sam_k_linear_i8 (SamPool * pool, const float *x, int64_t M, int64_t ldx,
+    const SamGemmI8ActQuant * q, int32_t zx, const SamGemmI8Weights * w,
+    const SamGemmI8Epilogue * ep, void *y, int64_t ldy);
+void sam_k_linear_i8_isa (SamIsa isa, SamPool * pool, const float *x,
+    int64_t M, int64_t ldx, const SamGemmI8ActQuant * q, int32_t zx,
+    const SamGemmI8Weights * w, const SamGemmI8Epilogue * ep, void *y,
+    int64_t ldy);
+
 /* Epilogue of one output element; shared by every variant's scalar tail. */
 static inline int32_t
 sam_gemm_i8_requant_one (int32_t acc, int32_t mult, int32_t shift,

@@ -1,8 +1,10 @@
 /* test-gemm-i8.c — every int8 GEMM variant the CPU supports against the
  * oracle sam_k_gemm_i8_ref, bit for bit: random odd shapes, u8 and s8
  * activations, all four epilogues, extreme values (255 · −128 sums, which a
- * vpmaddubsw kernel would saturate), and 1 vs 2 threads. */
+ * vpmaddubsw kernel would saturate), and 1 vs 2 threads. Also the float →
+ * u8 activation codes and the Linear that fuses them with the GEMM. */
 #include <glib.h>
+#include <math.h>
 #include <string.h>
 
 #include "kernels/gemm-i8.h"
@@ -169,6 +171,168 @@ test_dispatch (void)
     g_assert_cmpint (isa, ==, SAM_ISA_REF);
 }
 
+/* Float values that probe the code arithmetic: signed zeros, infinities,
+ * NaN, ties (x · inv + z landing on .5), the clamp edges, huge values. */
+static float
+probe_value (GRand * r, float inv, float z, float qmax)
+{
+  switch (g_rand_int_range (r, 0, 12)) {
+    case 0:
+      return -0.0f;
+    case 1:
+      return g_rand_boolean (r) ? INFINITY : -INFINITY;
+    case 2:
+      return NAN;
+    case 3:                    /* a tie: (n + 0.5 − z) / inv */
+      return ((float) g_rand_int_range (r, -3, (int) qmax + 3) + 0.5f - z) /
+          inv;
+    case 4:                    /* just around the top and the bottom */
+      return (g_rand_boolean (r) ? qmax - z : -z) / inv *
+          (float) g_rand_double_range (r, 0.999, 1.001);
+    case 5:
+      return (float) g_rand_double_range (r, -1e30, 1e30);
+    default:
+      return (float) g_rand_double_range (r, -1.5, 1.5) * (qmax + 1) / inv;
+  }
+}
+
+/* sam_k_quant_act_u8 of every ISA against the reference, per tensor and per
+ * channel, 2..8 bits. */
+static void
+test_quant_act (void)
+{
+  GRand *r = g_rand_new_with_seed (77);
+  int n = 0;
+  for (int it = 0; it < 400; it++) {
+    int K = g_rand_int_range (r, 1, 100);
+    int bits = g_rand_int_range (r, 2, 9);
+    float qmax = (float) ((1 << bits) - 1);
+    bool pc = g_rand_boolean (r);
+    float *inv = g_new (float, K), *z = g_new (float, K), *x = g_new (float, K);
+    for (int k = 0; k < K; k++) {
+      inv[k] = 1.f / (float) g_rand_double_range (r, 1e-3, 2.0);
+      z[k] = (float) g_rand_int_range (r, 0, (int) qmax + 1);
+    }
+    for (int k = 0; k < K; k++)
+      x[k] = probe_value (r, inv[pc ? k : 0], z[pc ? k : 0], qmax);
+    SamGemmI8ActQuant q = { pc, inv, z, qmax };
+    uint8_t *dref = g_malloc (K + 1), *d = g_malloc (K + 1);
+    dref[K] = d[K] = 0xab;
+    sam_k_quant_act_u8_ref (&q, x, dref, K);
+    for (int k = 0; k < K; k++)
+      g_assert_cmpint (dref[k], <=, (int) qmax);
+    for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+      if (!sam_gemm_i8_isa_supported (isa))
+        continue;
+      memset (d, 0xcd, K);
+      sam_k_quant_act_u8_isa (isa, &q, x, d, K);
+      for (int k = 0; k < K; k++)
+        if (d[k] != dref[k])
+          g_error ("quant-act isa=%s K=%d k=%d x=%a inv=%a z=%g: %d != %d",
+              sam_isa_name (isa), K, k, x[k], inv[pc ? k : 0], z[pc ? k : 0],
+              d[k], dref[k]);
+      g_assert_cmpint (d[K], ==, 0xab);
+      n++;
+    }
+    g_free (inv);
+    g_free (z);
+    g_free (x);
+    g_free (dref);
+    g_free (d);
+  }
+  /* the formula itself on a few values (scale 0.5, zero 10, 8 bits) */
+  float inv1 = 2.f, z1 = 10.f;
+  SamGemmI8ActQuant q = { false, &inv1, &z1, 255.f };
+  float x[] = { 0.f, 0.25f, -0.25f, -5.f, -5.3f, 200.f, NAN, -INFINITY };
+  uint8_t want[] = { 10, 11, 10, 0, 0, 255, 0, 0 }, d[8];
+  sam_k_quant_act_u8_ref (&q, x, d, 8);
+  g_assert_cmpmem (d, 8, want, 8);
+  g_test_message ("%d rows compared", n);
+  g_rand_free (r);
+}
+
+/* sam_k_linear_i8 (quantization fused in the GEMM) of every ISA against the
+ * reference codes + the GEMM oracle, every epilogue, odd shapes (full and
+ * edge tiles), per-tensor and per-channel codes, 1 and 2 threads. */
+static void
+test_linear (void)
+{
+  GRand *r = g_rand_new_with_seed (4321);
+  SamPool *pool = sam_pool_new (2);
+  int n = 0;
+  static const int LMs[] = { 1, 7, 8, 9, 17, 40 };
+  static const int LNs[] = { 5, 16, 32, 33, 64, 100 };
+  static const int LKs[] = { 1, 3, 4, 5, 64, 97 };
+  for (unsigned a = 0; a < G_N_ELEMENTS (LMs); a++)
+    for (unsigned b = 0; b < G_N_ELEMENTS (LNs); b++)
+      for (unsigned kk = 0; kk < G_N_ELEMENTS (LKs); kk++) {
+        int M = LMs[a], N = LNs[b], K = LKs[kk];
+        Case c;
+        case_init (&c, r, M, N, K, false);
+        int ldxf = K + g_rand_int_range (r, 0, 4);
+        float *xf = g_new (float, (size_t) M * ldxf);
+        bool pc = g_rand_boolean (r);
+        int bits = g_rand_int_range (r, 2, 9);
+        float qmax = (float) ((1 << bits) - 1);
+        float *inv = g_new (float, K), *z = g_new (float, K);
+        for (int k = 0; k < K; k++) {
+          inv[k] = 1.f / (float) g_rand_double_range (r, 0.01, 0.1);
+          z[k] = (float) g_rand_int_range (r, 0, (int) qmax + 1);
+        }
+        for (int i = 0; i < M * ldxf; i++)
+          xf[i] = probe_value (r, inv[pc ? i % ldxf % K : 0],
+              z[pc ? i % ldxf % K : 0], qmax);
+        SamGemmI8ActQuant q = { pc, inv, z, qmax };
+        uint8_t *codes = g_malloc ((size_t) M * K);
+        for (int m = 0; m < M; m++)
+          sam_k_quant_act_u8_ref (&q, xf + (size_t) m * ldxf,
+              codes + (size_t) m * K, K);
+        int32_t zx = pc ? 0 : (int32_t) z[0];
+        SamGemmI8Weights *pw = sam_gemm_i8_weights_pack (c.W, N, K, c.ldw);
+        for (int out = 0; out < 4; out++) {
+          SamGemmI8Epilogue ep = {
+            .out = out,
+            .bias_i32 = g_rand_boolean (r) ? c.bias_i32 : NULL,
+            .fscale = c.fscale,
+            .bias = g_rand_boolean (r) ? c.bias : NULL,
+            .mult = c.mult,
+            .shift = c.shift,
+            .zy = g_rand_int_range (r, -20, 20),
+          };
+          size_t bytes = (size_t) M * c.ldy * osize (out);
+          uint8_t *yref = g_malloc (bytes), *y = g_malloc (bytes);
+          memset (yref, 0xcd, bytes);
+          sam_k_gemm_i8_ref (codes, M, K, SAM_GEMM_I8_X_U8, zx, c.W, N, K,
+              c.ldw, &ep, yref, c.ldy);
+          for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+            if (!sam_gemm_i8_isa_supported (isa))
+              continue;
+            for (int th = 0; th < 2; th++) {
+              memset (y, 0xcd, bytes);
+              sam_k_linear_i8_isa (isa, th ? pool : NULL, xf, M, ldxf, &q,
+                  zx, pw, &ep, y, c.ldy);
+              if (memcmp (y, yref, bytes) != 0)
+                g_error ("linear mismatch isa=%s M=%d N=%d K=%d out=%d "
+                    "per-channel=%d threads=%d", sam_isa_name (isa), M, N, K,
+                    out, pc, th ? 2 : 1);
+              n++;
+            }
+          }
+          g_free (yref);
+          g_free (y);
+        }
+        sam_gemm_i8_weights_free (pw);
+        g_free (codes);
+        g_free (xf);
+        g_free (inv);
+        g_free (z);
+        case_clear (&c);
+      }
+  g_test_message ("%d comparisons", n);
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
 /* A larger product, timed per variant (information only). */
 static void
 test_bench (void)
@@ -206,6 +370,8 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/gemm-i8/dispatch", test_dispatch);
   g_test_add_func ("/quant/gemm-i8/random-shapes", test_random_shapes);
   g_test_add_func ("/quant/gemm-i8/extreme", test_extreme);
+  g_test_add_func ("/quant/gemm-i8/quant-act", test_quant_act);
+  g_test_add_func ("/quant/gemm-i8/linear", test_linear);
   g_test_add_func ("/quant/gemm-i8/bench", test_bench);
   return g_test_run ();
 }
