@@ -30,6 +30,8 @@ typedef struct {
   const float *cs, *czf;        /* [K] channel scale / zero */
   SamHluqParams hluq;
   SamGemmI8Weights *packed;
+  SamGemmI8ActQuant aq;         /* activation codes (points into aq_inv/z) */
+  float *aq_inv, *aq_z;         /* [1] or [K] */
   float *fscale;
   int32_t *bias_i32;
   float *wdeq;                  /* dequantized weights, built on demand */

@@ -15,6 +15,8 @@ lin_free (gpointer p)
   Lin *l = p;
   if (l->packed)
     sam_gemm_i8_weights_free (l->packed);
+  g_free (l->aq_inv);
+  g_free (l->aq_z);
   g_free (l->fscale);
   g_free (l->bias_i32);
   g_free (l->wdeq);
@@ -158,6 +160,20 @@ build_lin (SamModel * m, const char *wname, GError ** error)
   /* int8 GEMM operands (uniform and per-channel codes are linear). */
   if (l->akind == ACT_UNIFORM || l->akind == ACT_CHANNEL) {
     l->packed = sam_gemm_i8_weights_pack (l->wq, l->N, l->K, l->K);
+    if (!l->packed) {
+      LFAIL ("%s: '%s': out of memory packing the weights", path, wname);
+    }
+    /* the codes of act_code (): x · (1 / s) + z, clamped, rounded half up */
+    int na = l->akind == ACT_UNIFORM ? 1 : l->K;
+    l->aq_inv = g_new (float, na);
+    l->aq_z = g_new (float, na);
+    for (int c = 0; c < na; c++) {
+      l->aq_inv[c] = 1.f / (l->akind == ACT_UNIFORM ? l->as : l->cs[c]);
+      l->aq_z[c] = l->akind == ACT_UNIFORM ? (float) l->az : l->czf[c];
+    }
+    l->aq = (SamGemmI8ActQuant) {
+    l->akind == ACT_CHANNEL, l->aq_inv, l->aq_z,
+          (float) ((1 << l->abits) - 1)};
     l->fscale = g_new (float, l->N);
     for (int n = 0; n < l->N; n++)
       l->fscale[n] = l->akind == ACT_UNIFORM ? l->as * l->wscale[n]
@@ -388,36 +404,36 @@ get_lin (const SamModel * m, const char *name)
 }
 
 
+/* Fake quantization in float (SAMSEG_QUANT_SIM, and HLUQ, whose log-uniform
+ * codes are not linear: no integer GEMM can take them). */
 typedef struct {
   const Lin *l;
   const float *x;
   int64_t ldx;
-  uint8_t *codes;               /* int8 path: [M, K] */
-  float *xh;                    /* sim path: [M, K] */
-} QuantCtx;
+  float *xh;                    /* [M, K] */
+} SimCtx;
 
 static void
-quant_rows (void *vc, int64_t r0, int64_t r1)
+sim_rows (void *vc, int64_t r0, int64_t r1)
 {
-  const QuantCtx *c = vc;
+  const SimCtx *c = vc;
   const Lin *l = c->l;
   const int K = l->K;
   const float qmax = (float) ((1 << l->abits) - 1);
   for (int64_t r = r0; r < r1; r++) {
     const float *x = c->x + r * c->ldx;
+    float *xh = c->xh + r * K;
     if (l->akind == ACT_HLUQ) {
       for (int k = 0; k < K; k++)
-        c->xh[r * K + k] = sam_hluq_fake (x[k], &l->hluq);
-      continue;
-    }
-    for (int k = 0; k < K; k++) {
-      float s = l->akind == ACT_UNIFORM ? l->as : l->cs[k];
-      float z = l->akind == ACT_UNIFORM ? (float) l->az : l->czf[k];
-      int q = act_code (x[k], 1.f / s, z, qmax);
-      if (c->codes)
-        c->codes[r * K + k] = (uint8_t) q;
-      else
-        c->xh[r * K + k] = ((float) q - z) * s;
+        xh[k] = sam_hluq_fake (x[k], &l->hluq);
+    } else if (l->akind == ACT_UNIFORM) {
+      const float inv = 1.f / l->as, z = (float) l->az;
+      for (int k = 0; k < K; k++)
+        xh[k] = ((float) act_code (x[k], inv, z, qmax) - z) * l->as;
+    } else {
+      for (int k = 0; k < K; k++)
+        xh[k] = ((float) act_code (x[k], 1.f / l->cs[k], l->czf[k], qmax)
+            - l->czf[k]) * l->cs[k];
     }
   }
 }
@@ -432,27 +448,20 @@ sam_model_linear (const SamModel * m, SamPool * pool, const char *name,
     return;
   if (!l->quant) {
     sam_linear (pool, x, M, l->K, ldx, l->w, l->b, l->N, y, ldy);
+  } else if (q->sim || l->akind == ACT_HLUQ) {
+    SimCtx c = { l, x, ldx, g_new (float, (size_t) M * l->K) };
+    sam_pool_for (pool, M, 16, sim_rows, &c);
+    sam_linear (pool, c.xh, M, l->K, l->K, l->wdeq, l->b, l->N, y, ldy);
+    g_free (c.xh);
   } else {
-    QuantCtx c = { l, x, ldx, NULL, NULL };
-    gboolean sim = q->sim || l->akind == ACT_HLUQ;
-    if (sim)
-      c.xh = g_new (float, (size_t) M * l->K);
-    else
-      c.codes = g_new (uint8_t, (size_t) M * l->K);
-    sam_pool_for (pool, M, 16, quant_rows, &c);
-    if (sim) {
-      sam_linear (pool, c.xh, M, l->K, l->K, l->wdeq, l->b, l->N, y, ldy);
-      g_free (c.xh);
-    } else {
-      SamGemmI8Epilogue ep = { 0 };
-      ep.out = SAM_GEMM_I8_OUT_F32;
-      ep.bias_i32 = l->bias_i32;
-      ep.fscale = l->fscale;
-      ep.bias = l->b;
-      sam_k_gemm_i8 (pool, c.codes, M, l->K, SAM_GEMM_I8_X_U8,
-          l->akind == ACT_UNIFORM ? l->az : 0, l->packed, &ep, y, ldy);
-      g_free (c.codes);
-    }
+    /* codes made per row tile inside the GEMM (no M × K buffer) */
+    SamGemmI8Epilogue ep = { 0 };
+    ep.out = SAM_GEMM_I8_OUT_F32;
+    ep.bias_i32 = l->bias_i32;
+    ep.fscale = l->fscale;
+    ep.bias = l->b;
+    sam_k_linear_i8 (pool, x, M, ldx, &l->aq,
+        l->akind == ACT_UNIFORM ? l->az : 0, l->packed, &ep, y, ldy);
   }
   if (q->obs_lin)
     q->obs_lin (name, x, M, l->K, ldx, y, l->N, ldy, q->obs_ud);
