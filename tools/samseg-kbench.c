@@ -1,7 +1,7 @@
 /* samseg-kbench — f32 kernel micro-benchmark on the SAM 2.1 hot shapes.
  *
  *   samseg-kbench [-t THREADS] [-r RUNS] [-i ref|avx2|avx512|all] [-s FILTER]
- *                 [-m MODEL.safetensors [-S SIZE]]
+ *                 [-k f32|i8|all] [-m MODEL.safetensors [-S SIZE]]
  *
  * For each ISA (default: the detected one) measures the FMA peak of one core
  * (independent FMA chains, no memory traffic), then runs each shape RUNS
@@ -13,11 +13,15 @@
  * imbalance between our threads). Linear timings include
  * packing the weight, as sam_linear does on every call. The ref ISA runs the
  * shapes with M divided by 16 (it would take minutes otherwise).
+ * -k i8 (or all, the default) adds the int8 GEMM table (kbench-i8.c): the
+ * integer MAC peak of one core measured the same way (vpdpbusd chains) and
+ * the int8 GEMM / fused quantize + GEMM Linear on the model's big shapes.
  * Then the integer attention (attention-i8) against the f32 flash kernel on
  * the attention shapes (bench_attention_i8).
  * With -m, also times the whole image encoder at SIZE (default 1024) on a
  * random image with the selected ISA (SAMSEG_FORCE_ISA picks another).
  */
+#include "kbench-i8.h"
 #include "kernels/attention-i8.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
@@ -416,7 +420,7 @@ main (int argc, char **argv)
   const char *model = NULL;
   int size = 1024;
   int threads = 0, runs = 3;
-  const char *isa_arg = NULL, *filter = NULL;
+  const char *isa_arg = NULL, *filter = NULL, *kinds = "all";
   for (int i = 1; i < argc; i++) {
     if (!strcmp (argv[i], "-t") && i + 1 < argc)
       threads = atoi (argv[++i]);
@@ -430,9 +434,14 @@ main (int argc, char **argv)
       model = argv[++i];
     else if (!strcmp (argv[i], "-S") && i + 1 < argc)
       size = atoi (argv[++i]);
+    else if (!strcmp (argv[i], "-k") && i + 1 < argc
+        && (!strcmp (argv[i + 1], "f32") || !strcmp (argv[i + 1], "i8")
+            || !strcmp (argv[i + 1], "all")))
+      kinds = argv[++i];
     else {
       fprintf (stderr, "usage: samseg-kbench [-t THREADS] [-r RUNS] "
-          "[-i ref|avx2|avx512|all] [-s FILTER] [-m MODEL [-S SIZE]]\n");
+          "[-i ref|avx2|avx512|all] [-s FILTER] [-k f32|i8|all] "
+          "[-m MODEL [-S SIZE]]\n");
       return 2;
     }
   }
@@ -460,7 +469,7 @@ main (int argc, char **argv)
   int nth = sam_pool_n_threads (pool);
   printf ("samseg-kbench: %d thread(s), best of %d, detected ISA %s\n", nth,
       runs, sam_cpu_isa_name (sam_cpu_isa_detected ()));
-  for (int ii = 0; ii < n_isa; ii++) {
+  for (int ii = 0; ii < n_isa && strcmp (kinds, "i8"); ii++) {
     const SamKernelsF32 *kt = sam_kernels_f32_for (isas[ii]);
     double peak = measure_peak (kt->isa);
     int64_t mdiv = kt->isa == SAM_ISA_REF ? 16 : 1;
@@ -500,6 +509,8 @@ main (int argc, char **argv)
         g_free (bufs[b]);
     }
   }
+  if (strcmp (kinds, "f32"))
+    sam_kbench_i8 (pool, runs, filter);
   if (model)
     bench_encoder (pool, model, size, runs);
   bench_attention_i8 (pool, runs, filter);
