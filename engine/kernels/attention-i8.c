@@ -753,9 +753,10 @@ agqp_avx2 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
 /* Per-thread buffers reused across calls (freed at thread exit): fresh
  * multi-megabyte allocations cost a page fault per 4 KiB on every call
  * (K and V packs of the memory cross-attention are 7 + 4 MiB). Slots 0-2
- * belong to the calling thread (packs), 3-8 to the row-block tasks. */
+ * belong to the calling thread (packs), 3-8 to the row-block tasks, 9-11
+ * to the caller's codes (sam_att_i8_codes_buffer). */
 enum { SC_K8, SC_COLC, SC_V16, SC_QB, SC_S, SC_P, SC_TILE, SC_ACC, SC_TMP,
-  SC_N
+  SC_CODES0, SC_CODES1, SC_CODES2, SC_N
 };
 
 typedef struct {
@@ -983,4 +984,11 @@ const char *
 sam_k_attention_i8_isa_name (void)
 {
   return sam_isa_name (sam_gemm_i8_isa ());
+}
+
+uint8_t *
+sam_att_i8_codes_buffer (int which, size_t bytes)
+{
+  g_return_val_if_fail (which >= 0 && which < 3, NULL);
+  return scratch (SC_CODES0 + which, bytes);
 }

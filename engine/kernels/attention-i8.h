@@ -89,6 +89,12 @@ void sam_k_attention_i8_ref (const uint8_t * q, int64_t ldq,
     float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D, int Dv,
     const SamAttI8Params * p);
 
+/* A per-thread buffer for the caller's q (which = 0), k (1) or v (2) codes,
+ * reused across calls (a fresh one per call page-faults megabytes every
+ * frame); valid until the next request for the same @which on this thread;
+ * freed at thread exit. */
+uint8_t *sam_att_i8_codes_buffer (int which, size_t bytes);
+
 /* The float-domain part of one row (shared by every variant and the
  * oracle): from y[0..n) (float scores, m = their maximum) to P[0..n),
  * returns ρ. tmp needs n floats. */

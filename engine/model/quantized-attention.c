@@ -57,7 +57,7 @@ quantize (SamPool * pool, const Att * a, int t, const float *x, int64_t ldx,
     int64_t rows, int cols, float **deq)
 {
   QuantCtx c = { x, ldx, cols, a->qkv_bits, a->qkv_s[t], a->qkv_z[t],
-    g_malloc ((size_t) rows * cols + 1), NULL
+    sam_att_i8_codes_buffer (t, (size_t) rows * cols + 1), NULL
   };
   if (deq)
     c.deq = *deq = g_new (float, (size_t) rows * cols + 1);
@@ -177,16 +177,13 @@ sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
     uint8_t *v8 = quantize (pool, a, 2, v, ldv, Nk, cv, NULL);
     sam_k_attention_i8 (pool, q8, cq, k8, cq, v8, cv, out, ldo, Nq, Nk, H, D,
         Dv, &p);
-    g_free (q8);
-    g_free (k8);
-    g_free (v8);
     return;
   }
   float *fq = NULL, *fk = NULL, *fv = NULL;
   if (a->qkv) {
-    g_free (quantize (pool, a, 0, q, ldq, Nq, cq, &fq));
-    g_free (quantize (pool, a, 1, k, ldk, Nk, cq, &fk));
-    g_free (quantize (pool, a, 2, v, ldv, Nk, cv, &fv));
+    quantize (pool, a, 0, q, ldq, Nq, cq, &fq);
+    quantize (pool, a, 1, k, ldk, Nk, cq, &fk);
+    quantize (pool, a, 2, v, ldv, Nk, cv, &fv);
     q = fq;
     k = fk;
     v = fv;
