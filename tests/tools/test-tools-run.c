@@ -94,7 +94,7 @@ test_bench (void)
 {
   const gchar *argv[] = { bench_exe, "--model", g_getenv ("SAMSEG_TEST_MODEL"),
     "--input-size", "256", "--objects", "2", "--frames", "3", "--warmup", "1",
-    "--threads", "2", "--json", NULL
+    "--threads", "2", "--precision", "f32", "--json", NULL
   };
   JsonParser *p = run_json (argv);
   JsonArray *rows = json_node_get_array (json_parser_get_root (p));
@@ -112,6 +112,12 @@ test_bench (void)
   g_assert_true (json_object_has_member (st, "memory_attention"));
   g_assert_true (json_object_has_member (st, "mask_decoder"));
   g_assert_true (json_object_has_member (st, "memory_encoder"));
+  /* multiply-adds counted on the extra frame, rate against the peak */
+  JsonObject *sg = json_object_get_object_member (r, "stages_gmac");
+  g_assert_cmpfloat (json_object_get_double_member (sg, "image_encoder"), >,
+      1.0);
+  g_assert_cmpfloat (json_object_get_double_member (r,
+          "peak_gmacs_per_core"), >, 0.0);
   g_object_unref (p);
 }
 
