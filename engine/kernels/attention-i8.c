@@ -783,8 +783,10 @@ scratch (int slot, size_t bytes)
     sc = g_new0 (Scratch, 1);
     g_private_set (&scratch_key, sc);
   }
-  bytes = (size_t) rup ((int64_t) MAX (bytes, 64), 64);
   if (sc->n[slot] < bytes) {
+    /* a quarter of headroom: the memory grows by a few keys per frame
+     * (object pointers), which must not reallocate (and fault) each time */
+    bytes = (size_t) rup ((int64_t) MAX (bytes + bytes / 4, 64), 65536);
     free (sc->p[slot]);
     sc->p[slot] = aligned_alloc (64, bytes);
     if (!sc->p[slot])
