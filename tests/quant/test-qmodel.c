@@ -24,6 +24,7 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static char **args;
 static char *tmpdir, *fmodel, *qmodel;
@@ -70,6 +71,45 @@ test_roundtrip (void)
   g_assert_cmpint (json_object_get_int_member (o, "n_quantized"), >, 100);
   g_object_unref (p);
   g_free (out);
+}
+
+/* samseg-check --compare --video: float vs quantized on a clip (here the
+ * calibration clip, 2 frames: a test of the mode, not of the quantizer),
+ * and the usage error without --model. */
+static void
+test_video_compare (void)
+{
+  gchar *out = NULL;
+  const char *c[] = { args[3], "--json", "--compare", qmodel, "--video",
+    args[5], "--model", fmodel, "--input-size", "256", "--frames", "2",
+    NULL
+  };
+  run (c, &out);
+  JsonParser *p = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (p, out, -1, NULL));
+  JsonObject *o = json_node_get_object (json_parser_get_root (p));
+  double db = json_object_get_double_member (o, "mask_logit_sqnr_db");
+  double sign = json_object_get_double_member (o, "sign_agree");
+  g_test_message ("W8A8 t256 on 2 frames of the clip: %.2f dB, sign %.5f",
+      db, sign);
+  g_assert_cmpfloat (db, >=, 25.0);
+  g_assert_cmpfloat (sign, >=, 0.99);
+  /* frame 0's 4 grid objects and frame 1's tracked ones */
+  JsonObject *t = json_object_get_object_member (o, "tensors");
+  g_assert_true (json_object_has_member (t, "f0.obj4.pred_masks"));
+  g_assert_true (json_object_has_member (t, "f1.obj1.pred_masks"));
+  g_object_unref (p);
+  g_free (out);
+
+  const char *bad[] = { args[3], "--compare", qmodel, "--video", args[5],
+    NULL
+  };
+  gint status = 0;
+  GError *err = NULL;
+  g_spawn_sync (NULL, (gchar **) bad, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+      NULL, NULL, NULL, &status, &err);
+  g_assert_no_error (err);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
 }
 
 static void
@@ -224,6 +264,7 @@ main (int argc, char **argv)
   fmodel = g_build_filename (tmpdir, "t256.safetensors", NULL);
   qmodel = g_build_filename (tmpdir, "t256-w8a8.safetensors", NULL);
   g_test_add_func ("/quant/model/roundtrip-t256-w8a8", test_roundtrip);
+  g_test_add_func ("/quant/model/video-compare", test_video_compare);
   g_test_add_func ("/quant/model/load", test_load);
   g_test_add_func ("/quant/model/int8-vs-fake-quant", test_int8_vs_sim);
   int rc = g_test_run ();
