@@ -67,12 +67,32 @@ maxpool2x2_strided (const float *x, int64_t ld, int h, int w, int C,
     }
 }
 
+/* The block's window grid: window_partition pads the map up to whole
+ * windows; a global block is one window over the whole map. */
+typedef struct
+{
+  int H, W;                     /* map */
+  int wh, ww;                   /* window (input resolution) */
+  int nwx, nW;                  /* windows per grid row, in all */
+} WinGrid;
+
+/* The map tokens of window w are its rows [0, *vh) × columns [0, *vw). */
+static void
+window_valid (const WinGrid * g, int w, int *vh, int *vw)
+{
+  *vh = MIN (g->wh, g->H - (w / g->nwx) * g->wh);
+  *vw = MIN (g->ww, g->W - (w % g->nwx) * g->ww);
+}
+
 typedef struct
 {
   const float *q, *qkv;
   float *out;
   int64_t ldq, nq, nk;
   int C, heads;
+  int w0;                       /* first window of the group */
+  int qh, qw, Ho;               /* query window, query map rows */
+  const WinGrid *g;             /* skip padded query rows, or NULL */
 } WinAttCtx;
 
 static void
@@ -83,66 +103,108 @@ win_attention (void *vctx, int64_t w0, int64_t w1)
   const int D = c->C / c->heads;
   for (int64_t w = w0; w < w1; w++) {
     const float *kv = c->qkv + w * c->nk * ldkv;
+    float *o = c->out + w * c->nq * c->C;
+    int64_t nq = c->nq;
+    if (c->g) {
+      /* Query rows below the map are dropped by window_unpartition: a
+       * bottom window attends with its map rows only (rows of the softmax
+       * are independent, so the kept rows do not change). Their output
+       * rows are zeroed for proj, whose results for them are dropped. */
+      const int wy = (int) ((c->w0 + w) / c->g->nwx);
+      nq = (int64_t) CLAMP (c->Ho - wy * c->qh, 0, c->qh) * c->qw;
+      memset (o + nq * c->C, 0, sizeof (float) * (c->nq - nq) * c->C);
+    }
     sam_attention (NULL, c->q + w * c->nq * c->ldq, c->ldq, kv + c->C, ldkv,
-        kv + 2 * c->C, ldkv, c->out + w * c->nq * c->C, c->C, c->nq, c->nk,
-        c->heads, D, D);
+        kv + 2 * c->C, ldkv, o, c->C, nq, c->nk, c->heads, D, D);
   }
 }
 
-/* Big intermediates are made in pieces of about this many floats (16 MiB):
+/* Big intermediates are made in pieces of about this many floats (8 MiB):
  * GEMM and LayerNorm rows are independent (cpu.h: results do not depend on
  * the tiling), so this changes no bit, and it keeps the peak memory of the
  * 256×256 stages small (a [65536, 576] qkv would be 151 MB; a whole-map
  * norm1 copy, window copy and attention output were 25 MB each at stage 1)
  * and every buffer under glibc's mmap threshold, where freed memory is
  * reused without fresh page faults on the next frame. */
-#define PIECE_FLOATS ((int64_t) 4 << 20)
+#define PIECE_FLOATS ((int64_t) 2 << 20)
+/* ... but at least this many rows per GEMM where the map has them: on the
+ * small late-stage maps a split would only repack the (larger) weights. */
+#define PIECE_MIN_ROWS 1024
 
-/* The block's window grid: window_partition pads the map up to whole
- * windows; a global block is one window over the whole map. */
-typedef struct
-{
-  int H, W;                     /* map */
-  int wh, ww;                   /* window (input resolution) */
-  int nwx, nW;                  /* windows per grid row, in all */
-} WinGrid;
-
-/* window_partition of norm1(x) for windows [w0, w0 + n): gather, normalize
- * in place, zero the padding (F.pad runs after norm1, so the padded tokens
- * are zeros, not norm1(0)). */
-static void
+/* window_partition of norm1(x) for windows [w0, w0 + n): gather and
+ * normalize in place. F.pad runs after norm1, so padded tokens are zeros
+ * (not norm1(0)). compact: only the map tokens, window after window, each
+ * window's valid rows × columns; else the full windows, padding zeroed.
+ * Returns the rows written. */
+static int64_t
 partition_norm (const SamModel * m, SamPool * pool, int i, const float *x,
-    int C, const WinGrid * g, int w0, int n, float *xw)
+    int C, const WinGrid * g, int w0, int n, bool compact, float *xw)
 {
   const int64_t nk = (int64_t) g->wh * g->ww;
   bool padded = false;
+  int64_t t = 0;
 
   for (int w = w0; w < w0 + n; w++) {
     const int y0 = (w / g->nwx) * g->wh, x0 = (w % g->nwx) * g->ww;
-    float *dst = xw + (w - w0) * nk * C;
-    for (int r = 0; r < g->wh; r++) {
-      const int vw = y0 + r < g->H ? MIN (g->ww, g->W - x0) : 0;
-      if (vw > 0)
-        memcpy (dst + (int64_t) r * g->ww * C,
-            x + ((int64_t) (y0 + r) * g->W + x0) * C,
-            sizeof (float) * vw * C);
-      padded |= vw < g->ww;
+    int vh, vw;
+    window_valid (g, w, &vh, &vw);
+    const int rw = compact ? vw : g->ww;
+    if (!compact && (vh < g->wh || vw < g->ww)) {
+      memset (xw + t * C, 0, sizeof (float) * nk * C);
+      padded = true;
     }
+    for (int r = 0; r < vh; r++)
+      memcpy (xw + (t + (int64_t) r * rw) * C,
+          x + ((int64_t) (y0 + r) * g->W + x0) * C, sizeof (float) * vw * C);
+    t += compact ? (int64_t) vh * vw : nk;
   }
-  sam_layernorm (pool, xw, n * nk, C,
+  sam_layernorm (pool, xw, t, C,
       sam_model_wd (m, TRUNK ".blocks.%d.norm1.weight", i),
       sam_model_wd (m, TRUNK ".blocks.%d.norm1.bias", i), LN_EPS, xw);
-  if (!padded)
-    return;
-  for (int w = w0; w < w0 + n; w++) {
-    const int y0 = (w / g->nwx) * g->wh, x0 = (w % g->nwx) * g->ww;
-    float *dst = xw + (w - w0) * nk * C;
-    for (int r = 0; r < g->wh; r++) {
-      const int vw = y0 + r < g->H ? MIN (g->ww, g->W - x0) : 0;
-      memset (dst + ((int64_t) r * g->ww + vw) * C, 0,
-          sizeof (float) * (g->ww - vw) * C);
+  if (padded) {
+    for (int w = w0; w < w0 + n; w++) {
+      int vh, vw;
+      window_valid (g, w, &vh, &vw);
+      float *dst = xw + (w - w0) * nk * C;
+      for (int r = 0; r < g->wh; r++) {
+        const int v = r < vh ? vw : 0;
+        memset (dst + ((int64_t) r * g->ww + v) * C, 0,
+            sizeof (float) * (g->ww - v) * C);
+      }
     }
   }
+  return t;
+}
+
+/* qkv holds the rows of the map tokens of windows [w0, w0 + n) from its
+ * start (partition_norm compact); spreads them to their window positions
+ * and fills each padded position with what the GEMM gives for a zero row:
+ * chains of +0, then + bias (so bias + 0.f, as in the kernels). Backwards
+ * and in place: no row moves to a lower index. */
+static void
+expand_padded (const WinGrid * g, int w0, int n, int64_t nvalid, float *qkv,
+    int64_t ld, const float *bias)
+{
+  const int64_t nk = (int64_t) g->wh * g->ww;
+  int64_t j = nvalid;
+
+  for (int w = w0 + n - 1; w >= w0; w--) {
+    int vh, vw;
+    window_valid (g, w, &vh, &vw);
+    for (int r = g->wh - 1; r >= 0; r--)
+      for (int s = g->ww - 1; s >= 0; s--) {
+        float *dst = qkv + ((w - w0) * nk + (int64_t) r * g->ww + s) * ld;
+        if (r < vh && s < vw) {
+          const float *src = qkv + --j * ld;
+          if (src != dst)
+            memcpy (dst, src, sizeof (float) * ld);
+        } else {
+          for (int64_t c = 0; c < ld; c++)
+            dst[c] = bias ? bias[c] + 0.f : 0.f;
+        }
+      }
+  }
+  g_assert (j == 0);
 }
 
 /* ref: sam2/modeling/backbones/hieradet.py MultiScaleAttention.forward,
@@ -164,6 +226,14 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
   const int qh = q_pool ? wh / 2 : wh, qw = q_pool ? ww / 2 : ww;
   const int Ho = q_pool ? g->H / 2 : g->H, Wo = q_pool ? g->W / 2 : g->W;
   const int gw = (int) CLAMP (PIECE_FLOATS / (nk * ld), 1, nW);
+  char qkv_name[96];
+  g_snprintf (qkv_name, sizeof qkv_name, TRUNK ".blocks.%d.attn.qkv", i);
+  /* Padded tokens of a plain float block need no qkv GEMM row (their q, k,
+   * v are the bias) and padded queries no attention: see expand_padded and
+   * win_attention. A quantized qkv (or an observer) sees the literal
+   * zero rows. */
+  const bool padded = (int64_t) nW * nk > (int64_t) g->H * g->W;
+  const bool skip = padded && nW > 1 && sam_model_layer_plain (m, qkv_name);
   float *xw = g_new (float, gw * nk * C);
   float *qkv = g_new (float, gw * nk * ld);
   float *qpooled = q_pool ? g_new (float, gw * nq * Co) : NULL;
@@ -172,9 +242,12 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
 
   for (int w0 = 0; w0 < nW; w0 += gw) {
     const int n = MIN (gw, nW - w0);
-    partition_norm (m, pool, i, x, C, g, w0, n, xw);
-    sam_model_linearf (m, pool, xw, n * nk, C, qkv, ld,
-        TRUNK ".blocks.%d.attn.qkv", i);
+    const int64_t rows = partition_norm (m, pool, i, x, C, g, w0, n, skip,
+        xw);
+    sam_model_linear (m, pool, qkv_name, xw, rows, C, qkv, ld);
+    if (rows < n * nk)
+      expand_padded (g, w0, n, rows, qkv, ld,
+          sam_model_wd (m, TRUNK ".blocks.%d.attn.qkv.bias", i));
 
     /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
     const float *q = qkv;
@@ -187,7 +260,9 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
       ldq = Co;
     }
 
-    WinAttCtx ctx = { q, qkv, att, ldq, nq, nk, Co, hp->blk_heads[i] };
+    WinAttCtx ctx = { q, qkv, att, ldq, nq, nk, Co, hp->blk_heads[i],
+      w0, qh, qw, Ho, skip ? g : NULL
+    };
     if (nW == 1) {
       /* global attention: quantizable (post-softmax quantizer) */
       char name[96];
@@ -223,11 +298,14 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
 }
 
 /* ref: sam2/modeling/backbones/hieradet.py MultiScaleBlock.forward
- * x: [H*W, dim] → returns a new [Ho*Wo, dim_out] map (Ho = H/2 with
- * q-pooling). norm1(x) is never held whole: the shortcut and the windows
+ * x: [H*W, dim] → returns the [Ho*Wo, dim_out] map (Ho = H/2 with
+ * q-pooling): x itself, updated in place, when dim_out == dim, else a new
+ * buffer. In place is exact: each group of windows copies its tokens
+ * (partition_norm) before its residual lands on them, and windows are
+ * disjoint. norm1(x) is never held whole: the shortcut and the windows
  * normalize the rows they take. */
 static float *
-multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
+multiscale_block (const SamModel * m, SamPool * pool, int i, float *x,
     int *pH, int *pW)
 {
   const SamHParams *hp = &m->hp;
@@ -243,7 +321,7 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
   g_return_val_if_fail (!q_pool || C != Co, NULL);
 
   /* out starts as the shortcut: pooled proj(norm1(x)) at a dim change */
-  float *out = g_new (float, No * Co);
+  float *out = C != Co ? g_new (float, No * Co) : x;
   if (C != Co && q_pool) {
     /* in bands of an even number of map rows (the 2×2 pool stays inside) */
     const int band = (int) CLAMP (PIECE_FLOATS / ((int64_t) 2 * W * Co), 1,
@@ -266,8 +344,6 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
     sam_model_linearf (m, pool, xn, N, C, out, Co, TRUNK ".blocks.%d.proj",
         i);
     g_free (xn);
-  } else {
-    memcpy (out, x, sizeof (float) * N * C);
   }
 
   /* The window size is in input resolution here. */
@@ -277,7 +353,8 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, const float *x,
   attention_residual (m, pool, i, x, &g, q_pool, out);
 
   /* x = x + mlp(norm2(x)), MLP with exact GELU, in pieces of rows */
-  const int64_t rows = CLAMP (PIECE_FLOATS / (4 * (int64_t) Co), 1, No);
+  const int64_t rows = CLAMP (PIECE_FLOATS / (4 * (int64_t) Co),
+      MIN (PIECE_MIN_ROWS, No), No);
   float *h = g_new (float, rows * Co);
   float *hid = g_new (float, rows * 4 * Co);
   for (int64_t r0 = 0; r0 < No; r0 += rows) {
@@ -320,7 +397,8 @@ sam_hiera_run (const SamModel * m, SamPool * pool, const float *img, int S,
   int stage = 0;
   for (int i = 0; i < hp->n_blocks; i++) {
     float *nx = multiscale_block (m, pool, i, x, &H, &W);
-    g_free (x);
+    if (nx != x)
+      g_free (x);
     x = nx;
     if (stage < 4 && i == hp->stage_ends[stage])
       on_stage (stage++, x, H, W, hp->blk_dim_out[i], user_data);
