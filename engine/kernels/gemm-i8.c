@@ -688,7 +688,12 @@ quant_act_512 (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
     v = _mm512_add_ps (_mm512_mul_ps (v, inv), z);
     v = _mm512_min_ps (_mm512_max_ps (v, zero), qmax);
     __m512i c = _mm512_cvttps_epi32 (_mm512_add_ps (v, half));
-    _mm512_mask_cvtepi32_storeu_epi8 (d + k, m, c);
+    /* vpmovdb to a register then a plain store: the masked memory form is
+     * much slower on Zen (only the tail needs the mask) */
+    if (m == 0xffff)
+      _mm_storeu_si128 ((__m128i *) (d + k), _mm512_cvtepi32_epi8 (c));
+    else
+      _mm512_mask_cvtepi32_storeu_epi8 (d + k, m, c);
   }
 }
 
