@@ -33,7 +33,9 @@
  *          or MSE p=2 over 40 clipping fractions; by default minmax for the
  *          minmax baseline and MSE for the others
  * Default: percentile (1e-4 tails per calibration stratum, union of the
- * strata) with MSE weights: the best set measured (docs/quantization.md:
+ * strata; on the ~2k-value stratum samples, which carry the stratum's true
+ * extremes, those tails are the min and max, so the activation ranges are
+ * min/max ones) with MSE weights: the best set measured (docs/quantization.md:
  * t256 W6A6 21.2 dB where minmax reaches 19.1, proxy W8A8 mean J 0.194 vs
  * minmax 0.186). Output is deterministic (fixed seeds, ordered iteration,
  * thread-count independent engine).
