@@ -61,12 +61,15 @@ sam_cpu_isa (void)
       SamIsa want = isa;
       if (!strcmp (force, "ref"))
         want = SAM_ISA_REF;
-      else if (!strcmp (force, "avx2"))
+      /* avxvnni / avx512vnni cap the int8 kernels (gemm-i8.c); for the
+       * float kernels they mean the matching vector width. */
+      else if (!strcmp (force, "avx2") || !strcmp (force, "avxvnni"))
         want = SAM_ISA_AVX2;
-      else if (!strcmp (force, "avx512"))
+      else if (!strcmp (force, "avx512") || !strcmp (force, "avx512vnni"))
         want = SAM_ISA_AVX512;
       else
-        g_warning ("SAMSEG_FORCE_ISA=%s: expected ref, avx2 or avx512", force);
+        g_warning ("SAMSEG_FORCE_ISA=%s: expected ref, avx2, avxvnni, avx512 "
+            "or avx512vnni", force);
       if (want > isa)
         g_warning ("SAMSEG_FORCE_ISA=%s: not supported by this CPU, using %s",
             force, sam_cpu_isa_name (isa));
