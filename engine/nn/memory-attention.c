@@ -240,8 +240,9 @@ scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
   /* v holds the self-attention values, and the memory values unless every
    * layer takes the weighted sum in the memory space */
   s->v = g_new (float, (size_t) (all_late ? N : MAX (N, n_mem)) * C);
-  /* 2 Mi floats (8 MiB) of MLP hidden units at a time */
-  s->h_rows = CLAMP (((int64_t) 2 << 20) / ffn, 1, N);
+  /* 1 Mi floats (4 MiB) of MLP hidden units at a time: 512 rows at ffn 2048
+   * still fill the GEMM tiles, and this is on the peak-memory path */
+  s->h_rows = CLAMP (((int64_t) 1 << 20) / ffn, 1, N);
   s->h = g_new (float, (size_t) s->h_rows * ffn);
   s->am = g_new (float, (size_t) N * D);
 }
