@@ -659,7 +659,8 @@ int
 main (int argc, char **argv)
 {
   Options opt = { NULL, 1, 12, 8, 0, FALSE, 0, 0 };
-  gchar *model = NULL, *objects_arg = NULL, *precision_arg = NULL;
+  /* freed on every return, the in-process child's included */
+  g_autofree gchar *model = NULL, *objects_arg = NULL, *precision_arg = NULL;
   gint input_size = 0, calib_size = 256;
   gboolean in_process = FALSE;
   GOptionEntry entries[] = {
@@ -744,11 +745,9 @@ main (int argc, char **argv)
     run_config (&opt, input_size, &row);
     if (!row.ok) {
       g_printerr ("samseg-bench: input size %d: %s\n", input_size, row.error);
-      g_free (model);
       return 1;
     }
     print_json (&opt, &row, 1);
-    g_free (model);
     return 0;
   }
 
@@ -845,8 +844,5 @@ done:
   g_free (tmpdir);
   g_free (fmodel);
   g_free (qmodel);
-  g_free (model);
-  g_free (objects_arg);
-  g_free (precision_arg);
   return rc;
 }
