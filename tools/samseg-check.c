@@ -496,7 +496,8 @@ main (int argc, char **argv)
   const char *compare = NULL, *video = NULL, *fpath = NULL;
   int v_frames = 8, v_size = 0, v_grid = 2;
   double min_sqnr = 30.0, min_sign = 0.99;
-  GPtrArray *files = g_ptr_array_new ();
+  /* released on every return, usage errors included */
+  g_autoptr (GPtrArray) files = g_ptr_array_new ();
   for (int i = 1; i < argc; i++) {
     if (strcmp (argv[i], "--json") == 0)
       json = TRUE;
@@ -557,7 +558,6 @@ main (int argc, char **argv)
     int rc = run_compare (run_video, &vr, fm, compare, threads, precision,
         json, min_sqnr, min_sign);
     sam_model_unref (fm);
-    g_ptr_array_unref (files);
     return rc;
 #else
     fprintf (stderr, "samseg-check: built without video decoding (--video)\n");
@@ -585,7 +585,6 @@ main (int argc, char **argv)
     sam_model_unref (model);
     sam_fixture_meta_clear (&meta);
     sam_fixture_free (fx);
-    g_ptr_array_unref (files);
     return rc;
   }
   SamSessionParams sp;
@@ -725,7 +724,6 @@ main (int argc, char **argv)
   sam_model_unref (model);
   sam_fixture_meta_clear (&meta);
   sam_fixture_free (fx);
-  g_ptr_array_unref (files);
   return all_pass ? 0 : 1;
 
 fail:
