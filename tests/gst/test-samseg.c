@@ -12,34 +12,11 @@
 #include <string.h>
 
 #include "sam/sam.h"
-#include "gstsamsegmeta.h"
+#include "harness-util.h"
 #include "gstsamsegevent.h"
 #include "gstsamseg-convert.h"
 
-#define S 256
-
-static const gchar *
-model_path (void)
-{
-  const gchar *p = g_getenv ("SAMSEG_TEST_MODEL");
-  fail_unless (p != NULL, "SAMSEG_TEST_MODEL not set");
-  return p;
-}
-
-static GstHarness *
-harness (const gchar * props, const gchar * format, gint w, gint h)
-{
-  gchar *desc = g_strdup_printf ("samseg name=seg model=\"%s\" input-size=%d "
-      "threads=2 "
-      "%s", model_path (), S, props ? props : "");
-  GstHarness *h_ = gst_harness_new_parse (desc);
-  gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
-      "framerate=25/1", format, w, h);
-  g_free (desc);
-  gst_harness_set_src_caps_str (h_, caps);
-  g_free (caps);
-  return h_;
-}
+#define S SAMSEG_TEST_INPUT_SIZE
 
 /* The samseg element inside a harness made by gst_harness_new_parse. */
 static GstElement *
@@ -52,59 +29,29 @@ seg (GstHarness * h)
 }
 
 /* A test picture: dark background, a bright rectangle and a disc. */
+static void
+paint_rect_disc (guint8 * row, gint y, gint w, gint h, gint n)
+{
+  for (gint x = 0; x < w; x++) {
+    gboolean rect = x > w / 5 + n && x < w / 2 + n && y > h / 4 && y < h / 2;
+    gint dx = x - 3 * w / 4, dy = y - 2 * h / 3;
+    gboolean disc = dx * dx + dy * dy < (w / 8) * (w / 8);
+    row[3 * x + 0] = rect ? 230 : disc ? 40 : (guint8) (20 + (x + y) % 16);
+    row[3 * x + 1] = rect ? 200 : disc ? 220 : 30;
+    row[3 * x + 2] = rect ? 40 : disc ? 60 : 35;
+  }
+}
+
 static GstBuffer *
 make_frame (const gchar * format, gint w, gint h, gint n)
 {
-  GstVideoInfo rinfo, info;
-  GstBuffer *rgb, *out;
-  GstVideoFrame rf, of;
-  GstVideoConverter *conv;
-
-  gst_video_info_set_format (&rinfo, GST_VIDEO_FORMAT_RGB, w, h);
-  gst_video_info_set_format (&info, gst_video_format_from_string (format), w,
-      h);
-  rgb = gst_buffer_new_allocate (NULL, rinfo.size, NULL);
-  out = gst_buffer_new_allocate (NULL, info.size, NULL);
-  gst_video_frame_map (&rf, &rinfo, rgb, GST_MAP_WRITE);
-  for (gint y = 0; y < h; y++) {
-    guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&rf, 0) +
-        y * GST_VIDEO_FRAME_PLANE_STRIDE (&rf, 0);
-    for (gint x = 0; x < w; x++) {
-      gboolean rect = x > w / 5 + n && x < w / 2 + n && y > h / 4 && y < h / 2;
-      gint dx = x - 3 * w / 4, dy = y - 2 * h / 3;
-      gboolean disc = dx * dx + dy * dy < (w / 8) * (w / 8);
-      row[3 * x + 0] = rect ? 230 : disc ? 40 : (guint8) (20 + (x + y) % 16);
-      row[3 * x + 1] = rect ? 200 : disc ? 220 : 30;
-      row[3 * x + 2] = rect ? 40 : disc ? 60 : 35;
-    }
-  }
-  gst_video_frame_map (&of, &info, out, GST_MAP_WRITE);
-  conv = gst_video_converter_new (&rinfo, &info, NULL);
-  gst_video_converter_frame (conv, &rf, &of);
-  gst_video_converter_free (conv);
-  gst_video_frame_unmap (&rf);
-  gst_video_frame_unmap (&of);
-  gst_buffer_unref (rgb);
-  GST_BUFFER_PTS (out) = n * GST_SECOND / 25;
-  GST_BUFFER_DURATION (out) = GST_SECOND / 25;
-  return out;
-}
-
-static GstSamSegMeta *
-meta_of (GstBuffer * b)
-{
-  GstSamSegMeta *m = gst_buffer_get_samseg_meta (b);
-  fail_unless (m != NULL, "no GstSamSegMeta");
-  return m;
+  return samseg_test_frame (format, w, h, n, paint_rect_disc);
 }
 
 static GstBuffer *
 push_pull (GstHarness * h, const gchar * format, gint w, gint hh, gint n)
 {
-  GstBuffer *out = gst_harness_push_and_pull (h, make_frame (format, w, hh,
-          n));
-  fail_unless (out != NULL);
-  return out;
+  return samseg_test_push_pull (h, make_frame (format, w, hh, n));
 }
 
 /* Messages posted by the element (it has no pipeline in a harness). */
@@ -148,13 +95,13 @@ GST_START_TEST (test_caps_every_format)
     "RGBA", "BGRA", "I420", "NV12"
   };
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++) {
-    GstHarness *h = harness (NULL, formats[i], 70, 50);
+    GstHarness *h = samseg_test_harness (NULL, formats[i], 70, 50);
     GstBuffer *out = push_pull (h, formats[i], 70, 50, 0);
     GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
     GstStructure *s = gst_caps_get_structure (caps, 0);
     fail_unless_equals_string (gst_structure_get_string (s, "format"),
         formats[i]);
-    fail_unless_equals_int (meta_of (out)->n_objects, 0);
+    fail_unless_equals_int (samseg_test_meta_of (out)->n_objects, 0);
     gst_caps_unref (caps);
     gst_buffer_unref (out);
     gst_harness_teardown (h);
@@ -179,14 +126,14 @@ GST_END_TEST;
 GST_START_TEST (test_property_prompt_matches_engine)
 {
   const gint n_frames = 3;
-  GstHarness *h = harness ("prompt=\"1:+60,70 2:140,150,230,220\" "
+  GstHarness *h = samseg_test_harness ("prompt=\"1:+60,70 2:140,150,230,220\" "
       "overlay=false", "RGB", S, S);
   SamModel *model;
   SamSession *sess;
   SamSessionParams sp;
   GError *err = NULL;
 
-  model = sam_model_load (model_path (), NULL, &err);
+  model = sam_model_load (samseg_test_model_path (), NULL, &err);
   fail_unless (model != NULL, "%s", err ? err->message : "");
   sam_session_params_init (&sp);
   sp.input_size = S;
@@ -220,7 +167,7 @@ GST_START_TEST (test_property_prompt_matches_engine)
         err ? err->message : "");
     gst_buffer_unmap (in, &map);
     out = gst_harness_push_and_pull (h, in);
-    meta = meta_of (out);
+    meta = samseg_test_meta_of (out);
     fail_unless (meta->inferred);
     fail_unless_equals_int (meta->width, S);
     fail_unless_equals_int (meta->n_objects, res.n_objects);
@@ -257,10 +204,10 @@ GST_END_TEST;
 
 GST_START_TEST (test_roi_meta_and_messages)
 {
-  GstHarness *h = harness ("prompt=\"5:+30,20\"", "RGBx", 64, 48);
+  GstHarness *h = samseg_test_harness ("prompt=\"5:+30,20\"", "RGBx", 64, 48);
   GstBus *bus = attach_bus (h);
   GstBuffer *out = push_pull (h, "RGBx", 64, 48, 0);
-  GstSamSegMeta *meta = meta_of (out);
+  GstSamSegMeta *meta = samseg_test_meta_of (out);
   GstSamSegObject *o = gst_samseg_meta_get_object (meta, 5);
   gpointer state = NULL;
   GstMeta *m;
@@ -313,7 +260,7 @@ GST_END_TEST;
 static guint
 n_objects (GstBuffer * b)
 {
-  return meta_of (b)->n_objects;
+  return samseg_test_meta_of (b)->n_objects;
 }
 
 GST_START_TEST (test_prompt_file)
@@ -329,17 +276,17 @@ GST_START_TEST (test_prompt_file)
   fail_unless (write (fd, text, strlen (text)) == (gssize) strlen (text));
   close (fd);
   props = g_strdup_printf ("prompt-file=\"%s\"", path);
-  h = harness (props, "I420", 64, 48);
+  h = samseg_test_harness (props, "I420", 64, 48);
   b = push_pull (h, "I420", 64, 48, 0);
   fail_unless_equals_int (n_objects (b), 1);
-  fail_unless (gst_samseg_meta_get_object (meta_of (b), 1) != NULL);
+  fail_unless (gst_samseg_meta_get_object (samseg_test_meta_of (b), 1) != NULL);
   gst_buffer_unref (b);
   b = push_pull (h, "I420", 64, 48, 1);
   fail_unless_equals_int (n_objects (b), 1);
   gst_buffer_unref (b);
   b = push_pull (h, "I420", 64, 48, 2);
   fail_unless_equals_int (n_objects (b), 2);
-  fail_unless (gst_samseg_meta_get_object (meta_of (b), 2) != NULL);
+  fail_unless (gst_samseg_meta_get_object (samseg_test_meta_of (b), 2) != NULL);
   gst_buffer_unref (b);
   gst_harness_teardown (h);
   g_unlink (path);
@@ -351,7 +298,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_prompt_events)
 {
-  GstHarness *h = harness (NULL, "NV12", 64, 48);
+  GstHarness *h = samseg_test_harness (NULL, "NV12", 64, 48);
   GstBuffer *b;
   gfloat xy[4] = { 10, 10, 50, 40 };
   gint32 lab[2] = { 1, 0 };
@@ -368,7 +315,7 @@ GST_START_TEST (test_prompt_events)
   gst_buffer_unref (b);
   b = push_pull (h, "NV12", 64, 48, 1);
   fail_unless_equals_int (n_objects (b), 1);
-  fail_unless (gst_samseg_meta_get_object (meta_of (b), 3) != NULL);
+  fail_unless (gst_samseg_meta_get_object (samseg_test_meta_of (b), 3) != NULL);
   gst_buffer_unref (b);
   b = push_pull (h, "NV12", 64, 48, 2);
   fail_unless_equals_int (n_objects (b), 2);
@@ -378,7 +325,7 @@ GST_START_TEST (test_prompt_events)
           gst_samseg_event_new_remove_object (TRUE, GST_CLOCK_TIME_NONE, 3)));
   b = push_pull (h, "NV12", 64, 48, 3);
   fail_unless_equals_int (n_objects (b), 1);
-  fail_unless (gst_samseg_meta_get_object (meta_of (b), 4) != NULL);
+  fail_unless (gst_samseg_meta_get_object (samseg_test_meta_of (b), 4) != NULL);
   gst_buffer_unref (b);
   fail_unless (gst_harness_push_event (h, gst_samseg_event_new_reset (FALSE,
               GST_CLOCK_TIME_NONE)));
@@ -392,7 +339,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_prompt_signals)
 {
-  GstHarness *h = harness (NULL, "BGRA", 64, 48);
+  GstHarness *h = samseg_test_harness (NULL, "BGRA", 64, 48);
   GstBus *bus = attach_bus (h);
   GstBuffer *b;
   gboolean ok = FALSE;
@@ -414,8 +361,8 @@ GST_START_TEST (test_prompt_signals)
   g_signal_emit_by_name (seg (h), "remove-object", 4u);
   b = push_pull (h, "BGRA", 64, 48, 1);
   fail_unless_equals_int (n_objects (b), 2);
-  fail_unless (gst_samseg_meta_get_object (meta_of (b), 8) != NULL);
-  fail_unless (gst_samseg_meta_get_object (meta_of (b), 4) == NULL);
+  fail_unless (gst_samseg_meta_get_object (samseg_test_meta_of (b), 8) != NULL);
+  fail_unless (gst_samseg_meta_get_object (samseg_test_meta_of (b), 4) == NULL);
   gst_buffer_unref (b);
   g_signal_emit_by_name (seg (h), "reset");
   b = push_pull (h, "BGRA", 64, 48, 2);
@@ -430,7 +377,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_navigation_clicks)
 {
-  GstHarness *h = harness (NULL, "RGB", 64, 48);
+  GstHarness *h = samseg_test_harness (NULL, "RGB", 64, 48);
   GstBuffer *b;
   guint sel = 99;
 
@@ -439,7 +386,7 @@ GST_START_TEST (test_navigation_clicks)
           gst_navigation_event_new_mouse_button_press (1, 20, 20, 0)));
   b = push_pull (h, "RGB", 64, 48, 0);
   fail_unless_equals_int (n_objects (b), 1);
-  fail_unless (gst_samseg_meta_get_object (meta_of (b), 1) != NULL);
+  fail_unless (gst_samseg_meta_get_object (samseg_test_meta_of (b), 1) != NULL);
   gst_buffer_unref (b);
   g_object_get (seg (h), "selected-object", &sel, NULL);
   fail_unless_equals_int (sel, 1);
@@ -451,7 +398,7 @@ GST_START_TEST (test_navigation_clicks)
               GST_NAVIGATION_MODIFIER_SHIFT_MASK)));
   b = push_pull (h, "RGB", 64, 48, 1);
   fail_unless_equals_int (n_objects (b), 2);
-  fail_unless (gst_samseg_meta_get_object (meta_of (b), 2) != NULL);
+  fail_unless (gst_samseg_meta_get_object (samseg_test_meta_of (b), 2) != NULL);
   gst_buffer_unref (b);
   g_object_get (seg (h), "selected-object", &sel, NULL);
   fail_unless_equals_int (sel, 2);
@@ -472,12 +419,12 @@ GST_START_TEST (test_overlay_only_inside_masks)
 {
   const gchar *formats[] = { "RGB", "xBGR", "I420" };
   for (guint f = 0; f < G_N_ELEMENTS (formats); f++) {
-    GstHarness *h = harness ("prompt=\"1:+20,20 2:+48,32\" overlay=true "
+    GstHarness *h = samseg_test_harness ("prompt=\"1:+20,20 2:+48,32\" overlay=true "
         "overlay-alpha=0.6", formats[f], 64, 48);
     GstBuffer *in = make_frame (formats[f], 64, 48, 0);
     GstBuffer *copy = gst_buffer_copy_deep (in);
     GstBuffer *out = gst_harness_push_and_pull (h, in);
-    GstSamSegMeta *meta = meta_of (out);
+    GstSamSegMeta *meta = samseg_test_meta_of (out);
     GstVideoInfo info;
     GstVideoFrame a, b;
     guint8 *uni = g_malloc0 (64 * 48), *m = g_malloc (64 * 48);
@@ -539,12 +486,12 @@ GST_END_TEST;
 
 GST_START_TEST (test_interval_carries_masks)
 {
-  GstHarness *h = harness ("prompt=\"1:+20,20\" inference-interval=3",
+  GstHarness *h = samseg_test_harness ("prompt=\"1:+20,20\" inference-interval=3",
       "RGB", 64, 48);
   GstBuffer *b0 = push_pull (h, "RGB", 64, 48, 0);
   GstBuffer *b1 = push_pull (h, "RGB", 64, 48, 1);
   GstBuffer *b3;
-  GstSamSegMeta *m0 = meta_of (b0), *m1 = meta_of (b1);
+  GstSamSegMeta *m0 = samseg_test_meta_of (b0), *m1 = samseg_test_meta_of (b1);
 
   fail_unless (m0->inferred);
   fail_if (m1->inferred);
@@ -554,7 +501,7 @@ GST_START_TEST (test_interval_carries_masks)
           4 * m0->objects[0].n_runs) == 0);
   gst_buffer_unref (push_pull (h, "RGB", 64, 48, 2));
   b3 = push_pull (h, "RGB", 64, 48, 3);
-  fail_unless (meta_of (b3)->inferred);
+  fail_unless (samseg_test_meta_of (b3)->inferred);
   gst_buffer_unref (b0);
   gst_buffer_unref (b1);
   gst_buffer_unref (b3);
@@ -565,7 +512,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_resolution_change_and_flush)
 {
-  GstHarness *h = harness ("prompt=\"1:+20,20\"", "RGB", 64, 48);
+  GstHarness *h = samseg_test_harness ("prompt=\"1:+20,20\"", "RGB", 64, 48);
   GstBuffer *b = push_pull (h, "RGB", 64, 48, 0);
   GstSegment seg;
 
@@ -574,10 +521,10 @@ GST_START_TEST (test_resolution_change_and_flush)
   gst_harness_set_src_caps_str (h,
       "video/x-raw,format=RGB,width=96,height=80,framerate=25/1");
   b = push_pull (h, "RGB", 96, 80, 1);
-  fail_unless_equals_int (meta_of (b)->width, 96);
-  fail_unless_equals_int (meta_of (b)->height, 80);
+  fail_unless_equals_int (samseg_test_meta_of (b)->width, 96);
+  fail_unless_equals_int (samseg_test_meta_of (b)->height, 80);
   fail_unless_equals_int (n_objects (b), 1);
-  fail_unless (meta_of (b)->inferred);
+  fail_unless (samseg_test_meta_of (b)->inferred);
   gst_buffer_unref (b);
   /* flush: tracking state is gone */
   fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
@@ -587,7 +534,7 @@ GST_START_TEST (test_resolution_change_and_flush)
   fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
   b = push_pull (h, "RGB", 96, 80, 25);
   fail_unless_equals_int (n_objects (b), 0);
-  fail_unless_equals_int (meta_of (b)->frame_index, 0);
+  fail_unless_equals_int (samseg_test_meta_of (b)->frame_index, 0);
   gst_buffer_unref (b);
   /* EOS goes through */
   fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
@@ -607,7 +554,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_latency_and_qos)
 {
-  GstHarness *h = harness ("prompt=\"1:+20,20\"", "RGB", 64, 48);
+  GstHarness *h = samseg_test_harness ("prompt=\"1:+20,20\"", "RGB", 64, 48);
   GstBuffer *b = push_pull (h, "RGB", 64, 48, 0);
   GstClockTime lat;
 
@@ -622,7 +569,7 @@ GST_START_TEST (test_latency_and_qos)
           gst_event_new_qos (GST_QOS_TYPE_UNDERFLOW, 0.5, GST_SECOND,
               GST_SECOND / 25)));
   b = push_pull (h, "RGB", 64, 48, 1);
-  fail_if (meta_of (b)->inferred);
+  fail_if (samseg_test_meta_of (b)->inferred);
   fail_unless_equals_int (n_objects (b), 1);
   gst_buffer_unref (b);
   gst_harness_teardown (h);
@@ -668,14 +615,14 @@ GST_START_TEST (test_bad_model_and_prompts)
   props = g_strdup_printf ("model=\"%s\"", corrupt);
   expect_start_error (props, "Could not load SAM model");
   g_free (props);
-  props = g_strdup_printf ("model=\"%s\" input-size=250", model_path ());
+  props = g_strdup_printf ("model=\"%s\" input-size=250", samseg_test_model_path ());
   expect_start_error (props, "input size");
   g_free (props);
-  props = g_strdup_printf ("model=\"%s\" prompt=\"1:+3\"", model_path ());
+  props = g_strdup_printf ("model=\"%s\" prompt=\"1:+3\"", samseg_test_model_path ());
   expect_start_error (props, "column");
   g_free (props);
   props = g_strdup_printf ("model=\"%s\" prompt-file=/nonexistent/p.txt",
-      model_path ());
+      samseg_test_model_path ());
   expect_start_error (props, "prompt-file");
   g_free (props);
   {
@@ -683,7 +630,7 @@ GST_START_TEST (test_bad_model_and_prompts)
     gint pfd = g_file_open_tmp ("samseg-bad-XXXXXX.txt", &pf, NULL);
     fail_unless (write (pfd, "0 1:+1,1\n5 2:+inf,3\n", 20) == 20);
     close (pfd);
-    props = g_strdup_printf ("model=\"%s\" prompt-file=\"%s\"", model_path (),
+    props = g_strdup_printf ("model=\"%s\" prompt-file=\"%s\"", samseg_test_model_path (),
         pf);
     expect_start_error (props, "line 2");
     g_free (props);
@@ -698,7 +645,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_bad_runtime_prompts)
 {
-  GstHarness *h = harness ("max-objects=2 prompt=\"1:+20,20 2:+30,30 "
+  GstHarness *h = samseg_test_harness ("max-objects=2 prompt=\"1:+20,20 2:+30,30 "
       "3:+40,40 4:+500,10 5:1,1,90,10\"", "RGB", 64, 48);
   GstBus *bus = attach_bus (h);
   GstBuffer *b = push_pull (h, "RGB", 64, 48, 0);
@@ -744,7 +691,7 @@ GST_END_TEST;
 static GArray *
 frame_signature (GstBuffer * b)
 {
-  GstSamSegMeta *m = meta_of (b);
+  GstSamSegMeta *m = samseg_test_meta_of (b);
   GArray *sig = g_array_new (FALSE, TRUE, 1);
   for (guint i = 0; i < m->n_objects; i++) {
     GstSamSegObject *o = &m->objects[i];
@@ -760,7 +707,7 @@ frame_signature (GstBuffer * b)
 
 GST_START_TEST (test_save_load_state)
 {
-  GstHarness *a = harness (NULL, "RGB", 96, 64);
+  GstHarness *a = samseg_test_harness (NULL, "RGB", 96, 64);
   GstBuffer *b;
   gboolean ok = FALSE;
   gchar *path = NULL;
@@ -783,7 +730,7 @@ GST_START_TEST (test_save_load_state)
   }
   gst_harness_teardown (a);
 
-  GstHarness *c = harness (NULL, "RGB", 96, 64);
+  GstHarness *c = samseg_test_harness (NULL, "RGB", 96, 64);
   GstBus *bus = attach_bus (c);
   gchar *junk = g_strdup_printf ("%s.junk", path);
   fail_unless (g_file_set_contents (junk, "not a snapshot", -1, NULL));
@@ -819,7 +766,7 @@ GST_START_TEST (test_meta_survives_videoscale)
       "video/x-raw,format=I420,width=160,height=120 ! samseg model=\"%s\" "
       "input-size=%d threads=2 prompt=\"1:20,20,140,100\" ! videoscale ! "
       "video/x-raw,width=80,height=60 ! appsink name=sink sync=false",
-      model_path (), S);
+      samseg_test_model_path (), S);
   GstElement *pipe = gst_parse_launch (desc, NULL);
   GstElement *sink = gst_bin_get_by_name (GST_BIN (pipe), "sink");
   GstSample *sample;
@@ -833,7 +780,7 @@ GST_START_TEST (test_meta_survives_videoscale)
     if (!sample)
       break;
     GstBuffer *b = gst_sample_get_buffer (sample);
-    GstSamSegMeta *m = meta_of (b);
+    GstSamSegMeta *m = samseg_test_meta_of (b);
     fail_unless_equals_int (m->width, 80);
     fail_unless_equals_int (m->height, 60);
     fail_unless_equals_int (m->n_objects, 1);

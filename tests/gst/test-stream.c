@@ -9,92 +9,39 @@
 #include <gst/video/video.h>
 #include <string.h>
 
-#include "gstsamsegmeta.h"
+#include "harness-util.h"
 
-#define S 256
-
-static const gchar *
-model_path (void)
-{
-  const gchar *p = g_getenv ("SAMSEG_TEST_MODEL");
-  fail_unless (p != NULL, "SAMSEG_TEST_MODEL not set");
-  return p;
-}
-
-static GstHarness *
-harness (const gchar * props, const gchar * format, gint w, gint h)
-{
-  gchar *desc = g_strdup_printf ("samseg name=seg model=\"%s\" input-size=%d "
-      "threads=2 %s", model_path (), S, props ? props : "");
-  GstHarness *hr = gst_harness_new_parse (desc);
-  gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
-      "framerate=25/1", format, w, h);
-  g_free (desc);
-  gst_harness_set_src_caps_str (hr, caps);
-  g_free (caps);
-  return hr;
-}
+#define S SAMSEG_TEST_INPUT_SIZE
 
 /* A grey frame with a bright square at (16+n, 12): enough to track. */
+static void
+paint_square (guint8 * row, gint y, gint w, gint h, gint n)
+{
+  (void) h;
+  for (gint x = 0; x < w; x++) {
+    gboolean sq = x >= 16 + n % 8 && x < 36 + n % 8 && y >= 12 && y < 30;
+    row[3 * x] = sq ? 240 : 40;
+    row[3 * x + 1] = sq ? 220 : 40;
+    row[3 * x + 2] = sq ? 30 : 50;
+  }
+}
+
 static GstBuffer *
 make_frame (const gchar * format, gint w, gint h, gint n)
 {
-  GstVideoInfo rinfo, info;
-  GstVideoFrame rf, of;
-  GstBuffer *rgb, *out;
-  GstVideoConverter *conv;
-
-  gst_video_info_set_format (&rinfo, GST_VIDEO_FORMAT_RGB, w, h);
-  gst_video_info_set_format (&info, gst_video_format_from_string (format), w,
-      h);
-  rgb = gst_buffer_new_allocate (NULL, rinfo.size, NULL);
-  out = gst_buffer_new_allocate (NULL, info.size, NULL);
-  gst_video_frame_map (&rf, &rinfo, rgb, GST_MAP_WRITE);
-  for (gint y = 0; y < h; y++) {
-    guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&rf, 0) +
-        y * GST_VIDEO_FRAME_PLANE_STRIDE (&rf, 0);
-    for (gint x = 0; x < w; x++) {
-      gboolean sq = x >= 16 + n % 8 && x < 36 + n % 8 && y >= 12 && y < 30;
-      row[3 * x] = sq ? 240 : 40;
-      row[3 * x + 1] = sq ? 220 : 40;
-      row[3 * x + 2] = sq ? 30 : 50;
-    }
-  }
-  gst_video_frame_map (&of, &info, out, GST_MAP_WRITE);
-  conv = gst_video_converter_new (&rinfo, &info, NULL);
-  gst_video_converter_frame (conv, &rf, &of);
-  gst_video_converter_free (conv);
-  gst_video_frame_unmap (&rf);
-  gst_video_frame_unmap (&of);
-  gst_buffer_unref (rgb);
-  GST_BUFFER_PTS (out) = n * GST_SECOND / 25;
-  GST_BUFFER_DURATION (out) = GST_SECOND / 25;
-  return out;
-}
-
-static GstSamSegMeta *
-meta_of (GstBuffer * b)
-{
-  GstSamSegMeta *m = gst_buffer_get_samseg_meta (b);
-  fail_unless (m != NULL, "no GstSamSegMeta");
-  return m;
+  return samseg_test_frame (format, w, h, n, paint_square);
 }
 
 static GstBuffer *
 push_pull (GstHarness * h, const gchar * format, gint w, gint hh, gint n)
 {
-  GstBuffer *out;
-  fail_unless_equals_int (gst_harness_push (h, make_frame (format, w, hh, n)),
-      GST_FLOW_OK);
-  out = gst_harness_pull (h);
-  fail_unless (out != NULL);
-  return out;
+  return samseg_test_push_pull (h, make_frame (format, w, hh, n));
 }
 
 static guint
 n_objects (GstBuffer * b)
 {
-  return meta_of (b)->n_objects;
+  return samseg_test_meta_of (b)->n_objects;
 }
 
 static void
@@ -109,7 +56,7 @@ drain_events (GstHarness * h)
 
 GST_START_TEST (test_format_change_keeps_tracking)
 {
-  GstHarness *h = harness ("prompt=\"1:+25,20\"", "RGB", 64, 48);
+  GstHarness *h = samseg_test_harness ("prompt=\"1:+25,20\"", "RGB", 64, 48);
   GstBuffer *b = push_pull (h, "RGB", 64, 48, 0);
   guint64 fi;
 
@@ -124,7 +71,7 @@ GST_START_TEST (test_format_change_keeps_tracking)
     g_free (caps);
     b = push_pull (h, formats[i], 64, 48, 1 + i);
     fail_unless_equals_int (n_objects (b), 1);
-    fi = meta_of (b)->frame_index;
+    fi = samseg_test_meta_of (b)->frame_index;
     fail_unless_equals_int (fi, 1 + i);
     gst_buffer_unref (b);
   }
@@ -143,7 +90,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_seek_restarts_tracking)
 {
-  GstHarness *h = harness ("prompt=\"1:+25,20\"", "RGB", 64, 48);
+  GstHarness *h = samseg_test_harness ("prompt=\"1:+25,20\"", "RGB", 64, 48);
   GstBuffer *b;
   GstEvent *e;
   GstSegment seg;
@@ -172,7 +119,7 @@ GST_START_TEST (test_seek_restarts_tracking)
   drain_events (h);
   b = push_pull (h, "RGB", 64, 48, 50);
   fail_unless_equals_int (n_objects (b), 0);
-  fail_unless_equals_int (meta_of (b)->frame_index, 0);
+  fail_unless_equals_int (samseg_test_meta_of (b)->frame_index, 0);
   gst_buffer_unref (b);
   /* new prompts work after the seek */
   {
@@ -184,7 +131,7 @@ GST_START_TEST (test_seek_restarts_tracking)
   }
   b = push_pull (h, "RGB", 64, 48, 51);
   fail_unless_equals_int (n_objects (b), 1);
-  fail_unless (gst_samseg_meta_get_object (meta_of (b), 2) != NULL);
+  fail_unless (gst_samseg_meta_get_object (samseg_test_meta_of (b), 2) != NULL);
   gst_buffer_unref (b);
   gst_harness_teardown (h);
 }
@@ -195,7 +142,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_eos_then_new_stream)
 {
-  GstHarness *h = harness ("prompt=\"1:+25,20\"", "RGB", 64, 48);
+  GstHarness *h = samseg_test_harness ("prompt=\"1:+25,20\"", "RGB", 64, 48);
   GstBuffer *b = push_pull (h, "RGB", 64, 48, 0);
   GstEvent *e;
   gboolean eos = FALSE;
@@ -217,11 +164,11 @@ GST_START_TEST (test_eos_then_new_stream)
   /* back at stream time 0: a new stream, the first-frame prompt applies
    * again (and nothing of the old tracks is left) */
   b = push_pull (h, "RGB", 64, 48, 0);
-  fail_unless_equals_int (meta_of (b)->frame_index, 0);
+  fail_unless_equals_int (samseg_test_meta_of (b)->frame_index, 0);
   fail_unless_equals_int (n_objects (b), 1);
   gst_buffer_unref (b);
   b = push_pull (h, "RGB", 64, 48, 1);
-  fail_unless_equals_int (meta_of (b)->frame_index, 1);
+  fail_unless_equals_int (samseg_test_meta_of (b)->frame_index, 1);
   gst_buffer_unref (b);
   gst_harness_teardown (h);
 }
@@ -275,7 +222,7 @@ test_pipeline (const gchar * samseg_props, gint n_buffers)
 GST_START_TEST (test_state_changes_repeated)
 {
   gchar *props = g_strdup_printf ("model=\"%s\" prompt=\"1:+32,24\"",
-      model_path ());
+      samseg_test_model_path ());
   GstElement *pipe = test_pipeline (props, 2);
   GstElement *seg = gst_bin_get_by_name (GST_BIN (pipe), "seg");
 
@@ -333,7 +280,7 @@ GST_START_TEST (test_reuse_after_bad_model)
   fail_unless (gst_element_set_state (pipe, GST_STATE_NULL) ==
       GST_STATE_CHANGE_SUCCESS);
   /* fix the property: the same element runs */
-  good = g_strdup_printf ("%s", model_path ());
+  good = g_strdup_printf ("%s", samseg_test_model_path ());
   g_object_set (seg, "model", good, "prompt", "1:+32,24", NULL);
   fail_unless (gst_element_set_state (pipe, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
@@ -361,7 +308,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_reuse_after_refused_caps)
 {
-  GstHarness *h = harness ("prompt=\"1:+25,20\"", "RGB", 64, 48);
+  GstHarness *h = samseg_test_harness ("prompt=\"1:+25,20\"", "RGB", 64, 48);
   GstBuffer *b = push_pull (h, "RGB", 64, 48, 0);
 
   fail_unless_equals_int (n_objects (b), 1);
@@ -381,7 +328,7 @@ GST_START_TEST (test_reuse_after_refused_caps)
       "video/x-raw,format=RGB,width=64,height=48,framerate=25/1");
   drain_events (h);
   b = push_pull (h, "RGB", 64, 48, 1);
-  fail_unless_equals_int (meta_of (b)->width, 64);
+  fail_unless_equals_int (samseg_test_meta_of (b)->width, 64);
   gst_buffer_unref (b);
   gst_harness_teardown (h);
 }
