@@ -21,6 +21,7 @@
  * With -m, also times the whole image encoder at SIZE (default 1024) on a
  * random image with the selected ISA (SAMSEG_FORCE_ISA picks another).
  */
+#include "cpu-peak.h"
 #include "kbench-i8.h"
 #include "kernels/attention-i8.h"
 #include "kernels/cpu.h"
@@ -48,102 +49,13 @@ cpu_seconds (void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* ---- FMA peak: 24 independent chains ------------------------------------- */
-
-#define PEAK_ITERS 4000000L
-
-static double
-peak_c (void)
-{
-  float acc[24][4] = { { 0 } };
-  volatile float seed = 1.0f;
-  const float a = seed * 0.999999f, b = seed * 1e-7f;
-  for (long i = 0; i < PEAK_ITERS / 4; i++)
-    for (int j = 0; j < 24; j++)
-      for (int l = 0; l < 4; l++)
-        acc[j][l] = acc[j][l] * a + b;
-  float s = 0;
-  for (int j = 0; j < 24; j++)
-    s += acc[j][0];
-  return s;
-}
-
-#ifdef SAM_X86
-/* Named accumulators (an array would live in memory). */
-#define R12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define R24(X) R12(X) X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) \
-  X(20) X(21) X(22) X(23)
-
-__attribute__((target ("avx2,fma")))
-static double
-peak_avx2 (void)
-{
-  const __m256 a = _mm256_set1_ps (0.999999f), b = _mm256_set1_ps (1e-7f);
-#define DECL(j) __m256 acc##j = _mm256_set1_ps ((float) j);
-  R12 (DECL)
-#undef DECL
-  for (long i = 0; i < PEAK_ITERS; i++) {
-#define FMA(j) acc##j = _mm256_fmadd_ps (acc##j, a, b);
-    R12 (FMA)
-#undef FMA
-  }
-  __m256 s = _mm256_setzero_ps ();
-#define ADD(j) s = _mm256_add_ps (s, acc##j);
-  R12 (ADD)
-#undef ADD
-  float t[8];
-  _mm256_storeu_ps (t, s);
-  return t[0];
-}
-
-__attribute__((target ("avx512f,fma")))
-static double
-peak_avx512 (void)
-{
-  const __m512 a = _mm512_set1_ps (0.999999f), b = _mm512_set1_ps (1e-7f);
-#define DECL(j) __m512 acc##j = _mm512_set1_ps ((float) j);
-  R24 (DECL)
-#undef DECL
-  for (long i = 0; i < PEAK_ITERS; i++) {
-#define FMA(j) acc##j = _mm512_fmadd_ps (acc##j, a, b);
-    R24 (FMA)
-#undef FMA
-  }
-  __m512 s = _mm512_setzero_ps ();
-#define ADD(j) s = _mm512_add_ps (s, acc##j);
-  R24 (ADD)
-#undef ADD
-  return _mm512_reduce_add_ps (s);
-}
-#endif
-
-/* GFLOP/s of one core for the ISA (best of 10, by CPU time). */
+/* GFLOP/s of one core for the ISA (tools/cpu-peak.c: best of 10, by CPU
+ * time). */
 static double
 measure_peak (SamIsa isa)
 {
-  double best = 0;
-  for (int r = 0; r < 10; r++) {
-    double t0 = cpu_seconds ();
-    double flops = 0;
-    volatile double sink;
-#ifdef SAM_X86
-    if (isa == SAM_ISA_AVX512) {
-      sink = peak_avx512 ();
-      flops = 2.0 * 16 * 24 * PEAK_ITERS;
-    } else if (isa == SAM_ISA_AVX2) {
-      sink = peak_avx2 ();
-      flops = 2.0 * 8 * 12 * PEAK_ITERS;
-    } else
-#endif
-    {
-      sink = peak_c ();
-      flops = 2.0 * 24 * PEAK_ITERS;
-    }
-    (void) sink;
-    double s = cpu_seconds () - t0;
-    best = MAX (best, flops / s / 1e9);
-  }
-  return best;
+  return 2.0 * sam_peak_f32_gmacs_for (isa == SAM_ISA_AVX512 ? 512 :
+      isa == SAM_ISA_AVX2 ? 256 : 0);
 }
 
 /* ---- shapes --------------------------------------------------------------- */
