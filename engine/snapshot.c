@@ -25,6 +25,7 @@
  * load are not readable anyway.
  */
 #include "session-private.h"
+#include "snapshot-private.h"
 
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
@@ -149,6 +150,21 @@ checksum (const char *variant, const char *fingerprint, const char *state,
     h = fnv (h, r->shape, sizeof (int64_t) * r->ndim);
     h = fnv (h, r->data, r->nbytes);
   }
+  return h;
+}
+
+guint64
+sam_snapshot_checksum (const SamSafetensors * st, const char *variant,
+    const char *fingerprint, const char *state)
+{
+  GArray *refs = g_array_new (FALSE, FALSE, sizeof (TensorRef));
+  for (int i = 0; i < sam_safetensors_n_tensors (st); i++) {
+    const SamStTensor *t = sam_safetensors_tensor (st, i);
+    TensorRef r = { t->name, t->dtype, t->ndim, t->shape, t->data, t->nbytes };
+    g_array_append_val (refs, r);
+  }
+  guint64 h = checksum (variant, fingerprint, state, refs);
+  g_array_unref (refs);
   return h;
 }
 
@@ -373,17 +389,10 @@ check_header (const SamSafetensors * st, const SamModel * m,
   }
   if (!variant || !fp || !state || !sum)
     return bad (error, path, "metadata incomplete");
-  GArray *refs = g_array_new (FALSE, FALSE, sizeof (TensorRef));
-  for (int i = 0; i < sam_safetensors_n_tensors (st); i++) {
-    const SamStTensor *t = sam_safetensors_tensor (st, i);
-    TensorRef r = { t->name, t->dtype, t->ndim, t->shape, t->data, t->nbytes };
-    g_array_append_val (refs, r);
-  }
   char *want = g_strdup_printf ("%016" G_GINT64_MODIFIER "x",
-      checksum (variant, fp, state, refs));
+      sam_snapshot_checksum (st, variant, fp, state));
   gboolean same = strcmp (want, sum) == 0;
   g_free (want);
-  g_array_unref (refs);
   if (!same)
     return bad (error, path, "checksum mismatch");
   if (strcmp (variant, m->hp.variant) != 0) {

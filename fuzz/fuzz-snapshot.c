@@ -23,6 +23,7 @@
 #include "model/model.h"
 #include "model/synth.h"
 #include "core/safetensors.h"
+#include "snapshot-private.h"
 #include "sam/sam.h"
 
 #include <glib/gstdio.h>
@@ -71,28 +72,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   return 0;
 }
 
-/* ---- re-signing (the FNV-1a checksum of snapshot.c) ------------------- */
-
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
-/* (not inlined: fuzz/coverage-ignorelist.txt names it) */
-static G_GNUC_NO_INLINE guint64
-fnv (guint64 h, const void *data, gsize n)
-{
-  const guint8 *p = data;
-  for (gsize i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= FNV_PRIME;
-  }
-  return h;
-}
-
-static guint64
-fnv_str (guint64 h, const char *s)
-{
-  return fnv (h, s, strlen (s) + 1);
-}
+/* ---- re-signing --------------------------------------------------------- */
 
 static int
 cmp_tensor (gconstpointer a, gconstpointer b)
@@ -134,20 +114,7 @@ resign (SamSafetensors * st, gboolean stamp, gsize * len)
     g_ptr_array_add (ts, (gpointer) sam_safetensors_tensor (st, i));
   g_ptr_array_sort (ts, cmp_tensor);
   if (variant && fp && state) {
-    guint64 h = FNV_OFFSET;
-    h = fnv_str (h, "samseg-session");
-    h = fnv_str (h, variant);
-    h = fnv_str (h, fp);
-    h = fnv_str (h, state);
-    for (guint i = 0; i < ts->len; i++) {
-      const SamStTensor *t = ts->pdata[i];
-      gint32 dt = t->dtype, nd = t->ndim;
-      h = fnv_str (h, t->name);
-      h = fnv (h, &dt, sizeof dt);
-      h = fnv (h, &nd, sizeof nd);
-      h = fnv (h, t->shape, sizeof (int64_t) * t->ndim);
-      h = fnv (h, t->data, t->nbytes);
-    }
+    guint64 h = sam_snapshot_checksum (st, variant, fp, state);
     gchar *sum = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", h);
     sam_st_writer_add_metadata (w, "checksum", sum);
     g_free (sum);
