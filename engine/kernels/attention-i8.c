@@ -248,6 +248,16 @@ typedef void (*QkFn) (const uint8_t * Qb, int nr4, int D4, const int8_t * K8,
     int64_t ldS, int32_t * rmax);
 typedef void (*PvFn) (const int16_t * P, int64_t ldp, int nr4,
     const int16_t * V16, int npairs, int Dv16, int32_t * acc);
+/* acc[i] += tile[i] for i < n: one key tile's exact int32 P·V sums into
+ * the row block's int64 totals (integer adds, so every variant is exact). */
+typedef void (*AccFn) (int64_t * acc, const int32_t * tile, int64_t n);
+
+static void
+acc_add_c (int64_t * acc, const int32_t * tile, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++)
+    acc[i] += tile[i];
+}
 
 static void
 qk_c (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng, int nt,
@@ -409,6 +419,22 @@ pv_avx512 (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
           pv512_tile (pr, ldp, vv, npairs, Dv16, o, 1);
       }
     }
+}
+
+T_AVX512 static void
+acc_add_avx512 (int64_t * acc, const int32_t * tile, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i t = _mm512_loadu_si512 (tile + i);
+    __m512i lo = _mm512_cvtepi32_epi64 (_mm512_castsi512_si256 (t));
+    __m512i hi = _mm512_cvtepi32_epi64 (_mm512_extracti64x4_epi64 (t, 1));
+    _mm512_storeu_si512 (acc + i,
+        _mm512_add_epi64 (_mm512_loadu_si512 (acc + i), lo));
+    _mm512_storeu_si512 (acc + i + 8,
+        _mm512_add_epi64 (_mm512_loadu_si512 (acc + i + 8), hi));
+  }
+  acc_add_c (acc + i, tile + i, n - i);
 }
 
 /* 2^max ((y − m) · c, −125) by the sam_orc_exp2_sub_f32 polynomial */
@@ -592,6 +618,22 @@ pv_##SFX (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,      \
         _mm256_storeu_si256 ((__m256i *) (o + 8), a[i][1]);                  \
       }                                                                      \
     }                                                                        \
+}
+
+T_AVX2 static void
+acc_add_avx2 (int64_t * acc, const int32_t * tile, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i t = _mm256_loadu_si256 ((const __m256i *) (tile + i));
+    __m256i lo = _mm256_cvtepi32_epi64 (_mm256_castsi256_si128 (t));
+    __m256i hi = _mm256_cvtepi32_epi64 (_mm256_extracti128_si256 (t, 1));
+    __m256i *a = (__m256i *) (acc + i);
+    _mm256_storeu_si256 (a, _mm256_add_epi64 (_mm256_loadu_si256 (a), lo));
+    _mm256_storeu_si256 (a + 1, _mm256_add_epi64 (_mm256_loadu_si256 (a + 1),
+            hi));
+  }
+  acc_add_c (acc + i, tile + i, n - i);
 }
 
 /* u8 · s8 dot of 4 bytes per lane without VNNI: even and odd bytes as s16
@@ -808,6 +850,7 @@ typedef struct {
   float *out;
   QkFn qk;
   PvFn pv;
+  AccFn acc_add;
   RowFns rf;
 } Ctx;
 
@@ -916,9 +959,8 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
       int nt = (int) MIN (KT, Nk - j0), npairs = (nt + 1) / 2;
       c->pv (P + j0, ldp, nr4, V16 + (j0 / 2) * Dv16 * 2, npairs, Dv16,
           tile);
-      for (int r = 0; r < nr; r++)
-        for (int d = 0; d < c->Dv; d++)
-          acc[r * Dv16 + d] += tile[(int64_t) r * Dv16 + d];
+      /* whole rows incl. the Dv16 padding (never read back): one run */
+      c->acc_add (acc, tile, (int64_t) nr * Dv16);
     }
     for (int r = 0; r < nr; r++) {
       float *o = c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv;
@@ -954,24 +996,28 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;
       c.pv = pv_avx512;
+      c.acc_add = acc_add_avx512;
       c.rf = (RowFns) {
       p15_avx512, esum_avx512, agqp_avx512};
       break;
     case SAM_ISA_AVXVNNI:
       c.qk = qk_avxvnni;
       c.pv = pv_avxvnni;
+      c.acc_add = acc_add_avx2;
       c.rf = (RowFns) {
       p15_avx2, esum_avx2, agqp_avx2};
       break;
     case SAM_ISA_AVX2:
       c.qk = qk_avx2;
       c.pv = pv_avx2;
+      c.acc_add = acc_add_avx2;
       c.rf = (RowFns) {
       p15_avx2, esum_avx2, agqp_avx2};
       break;
     default:
       c.qk = qk_c;
       c.pv = pv_c;
+      c.acc_add = acc_add_c;
       c.rf = (RowFns) {
       p15_orc, esum_orc, agqp_orc};
   }
