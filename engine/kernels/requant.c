@@ -4,9 +4,13 @@
  * results (ORC_DENORMAL), convfl truncates, constants are the bit patterns
  * orcc 0.4.33 emits for the decimal literals of the .orc file. */
 #include "kernels/requant.h"
+#include "kernels/gemm-i8.h"
 
 #include <math.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "sam-orc.h"
 
@@ -212,10 +216,53 @@ sam_quant_f32_u8_ref (uint8_t * d, const float *s, float inv_scale,
   }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The same operations as sam_quant_f32_u8_ref, 16 lanes at a time: ORC
+ * 0.4.33 runs this kernel 4 wide on SSE, and the q/k/v codes of every
+ * integer attention (28,736 memory keys per layer) go through it. ORC's
+ * flush of denormal operands and products is a denormal-class mask;
+ * max (t, 0) comes first so that NaN gives 0 (VMAXPS returns its second
+ * operand on NaN), as the reference's convfl and clamp do. t = p + zh is
+ * never denormal (|zh| ≥ 0.5, p zero or normal). */
+#define T_QAVX512 __attribute__((target("avx512f,avx512dq")))
+
+T_QAVX512 static inline void
+quant16_u8 (uint8_t * d, const float *s, __mmask16 k, __m512 inv, __m512 zh)
+{
+  __m512 x = _mm512_maskz_loadu_ps (k, s);
+  x = _mm512_maskz_mov_ps (~_mm512_fpclass_ps_mask (x, 0x20), x);
+  __m512 t = _mm512_mul_ps (x, inv);
+  t = _mm512_maskz_mov_ps (~_mm512_fpclass_ps_mask (t, 0x20), t);
+  t = _mm512_add_ps (t, zh);
+  t = _mm512_min_ps (_mm512_max_ps (t, _mm512_setzero_ps ()),
+      _mm512_set1_ps (255.0f));
+  _mm512_mask_cvtepi32_storeu_epi8 (d, k, _mm512_cvttps_epi32 (t));
+}
+
+T_QAVX512 static void
+quant_f32_u8_avx512 (uint8_t * d, const float *s, float inv_scale,
+    int32_t zp, int n)
+{
+  const __m512 inv = _mm512_set1_ps (ftz (inv_scale));
+  const __m512 zh = _mm512_set1_ps ((float) zp + 0.5f);
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    quant16_u8 (d + i, s + i, 0xffff, inv, zh);
+  if (i < n)
+    quant16_u8 (d + i, s + i, (__mmask16) ((1u << (n - i)) - 1), inv, zh);
+}
+#endif
+
 void
 sam_quant_f32_u8 (uint8_t * d, const float *s, float inv_scale, int32_t zp,
     int n)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (sam_gemm_i8_isa () == SAM_ISA_AVX512VNNI) {
+    quant_f32_u8_avx512 (d, s, inv_scale, zp, n);
+    return;
+  }
+#endif
   sam_orc_quant_f32_u8 (d, s, inv_scale, (float) zp + 0.5f, n);
 }
 

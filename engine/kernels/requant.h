@@ -36,7 +36,9 @@ void sam_dequant_u8_f32_ref (float *d, const uint8_t * s, int32_t zp,
 void sam_dequant_u8_f32 (float *d, const uint8_t * s, int32_t zp, float scale,
     int n);
 
-/* d = clamp (floor (s · inv_scale + zp + 0.5)): round half up, saturating. */
+/* d = clamp (floor (s · inv_scale + zp + 0.5)): round half up, saturating.
+ * sam_quant_f32_u8 runs AVX-512 where the int8 ISA (sam_gemm_i8_isa) is
+ * AVX-512 VNNI, ORC otherwise; both bit-exact with the _ref. */
 void sam_quant_f32_u8_ref (uint8_t * d, const float *s, float inv_scale,
     int32_t zp, int n);
 void sam_quant_f32_u8 (uint8_t * d, const float *s, float inv_scale,
