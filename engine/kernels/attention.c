@@ -487,25 +487,20 @@ flash_tasks (void *vctx, int64_t t0, int64_t t1)
 }
 
 void
-sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
-    const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
-    int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D,
-    int Dv)
+sam_k_attention_f32_packed_k (const SamKernelsF32 * kt, SamPool * pool,
+    const float *q, int64_t ldq, const float *Kp, const float *v, int64_t ldv,
+    float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D, int Dv)
 {
   if (Nq <= 0 || H <= 0)
     return;
-  const int MR = kt->mr, NR = kt->nr;
+  const int MR = kt->mr;
   FlashCtx c = { kt, q, ldq };
   c.kpsz = sam_k_pack_b_size (kt, D, Nk);
   c.vpsz = sam_k_pack_b_size (kt, Nk, Dv);
-  float *Kp = sam_k_scratch_get (SAM_SCRATCH_PACK_B, c.kpsz * H);
   float *Vp = sam_k_scratch_get (SAM_SCRATCH_PACK_V, c.vpsz * H);
-  for (int h = 0; h < H; h++) {
-    sam_k_pack_b_nk (kt, pool, k + (int64_t) h * D, ldk, D, Nk,
-        Kp + h * c.kpsz);
+  for (int h = 0; h < H; h++)
     sam_k_pack_b_kn (kt, pool, v + (int64_t) h * Dv, ldv, Nk, Dv,
         Vp + h * c.vpsz);
-  }
   c.Kp = Kp;
   c.Vp = Vp;
   c.out = out;
@@ -522,12 +517,55 @@ sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
   while (c.bq > MR && H * ((Nq + c.bq - 1) / c.bq) < 4 * nth)
     c.bq -= MR;
   c.nqb = (Nq + c.bq - 1) / c.bq;
-  (void) NR;
   sam_k_hint_hugepages (out, (int64_t) sizeof (float) * ((Nq - 1) * ldo +
           (int64_t) H * Dv));
   sam_pool_for (pool, c.nqb * H, 1, flash_tasks, &c);
-  sam_k_scratch_put (SAM_SCRATCH_PACK_B, Kp);
   sam_k_scratch_put (SAM_SCRATCH_PACK_V, Vp);
+}
+
+void
+sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
+    const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
+    int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D,
+    int Dv)
+{
+  if (Nq <= 0 || H <= 0)
+    return;
+  const int64_t kpsz = sam_k_pack_b_size (kt, D, Nk);
+  float *Kp = sam_k_scratch_get (SAM_SCRATCH_PACK_B, kpsz * H);
+  for (int h = 0; h < H; h++)
+    sam_k_pack_b_nk (kt, pool, k + (int64_t) h * D, ldk, D, Nk, Kp + h * kpsz);
+  sam_k_attention_f32_packed_k (kt, pool, q, ldq, Kp, v, ldv, out, ldo, Nq,
+      Nk, H, D, Dv);
+  sam_k_scratch_put (SAM_SCRATCH_PACK_B, Kp);
+}
+
+int64_t
+sam_attention_packed_k_floats (int64_t Nk, int D)
+{
+  return sam_k_pack_b_size (sam_kernels_f32 (), D, Nk);
+}
+
+int
+sam_attention_packed_k_align (void)
+{
+  return sam_kernels_f32 ()->nr;
+}
+
+void
+sam_attention_pack_k (SamPool * pool, const float *k, int64_t ldk, int D,
+    int64_t n, float *Kp_at)
+{
+  sam_k_pack_b_nk (sam_kernels_f32 (), pool, k, ldk, D, n, Kp_at);
+}
+
+void
+sam_attention_packed_k (SamPool * pool, const float *q, int64_t ldq,
+    const float *Kp, const float *v, int64_t ldv, float *out, int64_t ldo,
+    int64_t Nq, int64_t Nk, int D, int Dv)
+{
+  sam_k_attention_f32_packed_k (sam_kernels_f32 (), pool, q, ldq, Kp, v, ldv,
+      out, ldo, Nq, Nk, 1, D, Dv);
 }
 
 void

@@ -175,6 +175,11 @@ void sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
     const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
     int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D,
     int Dv);
+/* The same with the keys already packed: head h's keys at
+ * Kp + h * sam_k_pack_b_size (kt, D, Nk), packed by sam_k_pack_b_nk. */
+void sam_k_attention_f32_packed_k (const SamKernelsF32 * kt, SamPool * pool,
+    const float *q, int64_t ldq, const float *Kp, const float *v, int64_t ldv,
+    float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D, int Dv);
 
 void sam_k_conv2d_f32_ref (const float *x, int H, int W, int Cin,
     const float *w, const float *b, int Cout, int KH, int KW, int stride,

@@ -46,6 +46,20 @@ void sam_attention (SamPool * pool, const float *q, int64_t ldq,
     const float *k, int64_t ldk, const float *v, int64_t ldv, float *out,
     int64_t ldo, int64_t Nq, int64_t Nk, int H, int D, int Dv);
 
+/* Single-head attention with keys packed by the caller, for a caller that
+ * makes its keys in pieces and need not hold them twice (memory
+ * attention's 28,736 cross-attention keys). Kp holds
+ * sam_attention_packed_k_floats (Nk, D) floats; keys [j, j + n) of k
+ * (row stride ldk), j a multiple of sam_attention_packed_k_align (), go
+ * to Kp + j * D via sam_attention_pack_k. Same bits as sam_attention. */
+int64_t sam_attention_packed_k_floats (int64_t Nk, int D);
+int sam_attention_packed_k_align (void);
+void sam_attention_pack_k (SamPool * pool, const float *k, int64_t ldk, int D,
+    int64_t n, float *Kp_at);
+void sam_attention_packed_k (SamPool * pool, const float *q, int64_t ldq,
+    const float *Kp, const float *v, int64_t ldv, float *out, int64_t ldo,
+    int64_t Nq, int64_t Nk, int D, int Dv);
+
 /* 2-D convolution, channels-last in and out; weight [Cout, Cin/groups, KH, KW].
  * Output size Ho = (H + 2 pad - KH) / stride + 1 (same for W). */
 void sam_conv2d (SamPool * pool, const float *x, int H, int W, int Cin,

@@ -42,15 +42,16 @@ sam_rope_axial_table (int H, int W, int dim, float theta, float *cos_t,
  * Row r uses table row r % period (rope_k_repeat: the same H×W rotation for
  * each memory frame). Pairs (x[2i], x[2i+1]) are complex numbers. */
 void
-sam_rope_apply (float *x, int64_t n, int dim, int64_t ld, const float *cos_t,
-    const float *sin_t, int64_t period)
+sam_rope_apply_from (float *x, int64_t first, int64_t n, int dim, int64_t ld,
+    const float *cos_t, const float *sin_t, int64_t period)
 {
   const int half = dim / 2;
 
   for (int64_t r = 0; r < n; r++) {
     float *row = x + r * ld;
-    const float *c = cos_t + (r % period) * half;
-    const float *s = sin_t + (r % period) * half;
+    const int64_t t = (first + r) % period;
+    const float *c = cos_t + t * half;
+    const float *s = sin_t + t * half;
     for (int i = 0; i < half; i++) {
       float re = row[2 * i], im = row[2 * i + 1];
       row[2 * i] = re * c[i] - im * s[i];
@@ -59,12 +60,22 @@ sam_rope_apply (float *x, int64_t n, int dim, int64_t ld, const float *cos_t,
   }
 }
 
+void
+sam_rope_apply (float *x, int64_t n, int dim, int64_t ld, const float *cos_t,
+    const float *sin_t, int64_t period)
+{
+  sam_rope_apply_from (x, 0, n, dim, ld, cos_t, sin_t, period);
+}
+
 typedef struct
 {
   int N, C, H, W;
   const float *cos_t, *sin_t;
   float *t, *q, *a;             /* [N, C] scratch */
-  float *k, *v;                 /* [max(N, n_mem), C] scratch */
+  float *k, *v;                 /* [max(N, n_mem), C] scratch (k: [N, C]
+                                 * when every cross-attention packs its keys
+                                 * in pieces into kp, see keys_packed) */
+  float *kp;                    /* packed cross-attention keys, or NULL */
   float *am;                    /* [N, kv_dim] scratch (attention in the
                                  * memory space, see rope_attention) */
   float *h;                     /* [h_rows, ffn] scratch */
@@ -83,6 +94,19 @@ cross_v_late (const SamModel * m, int l)
   g_snprintf (name, sizeof name, SAM_CROSS_FMT, l);
   return m->hp.mem_dim < m->hp.d_model && sam_model_attention_v_late (m,
       name);
+}
+
+/* Attention @prefix can take its keys packed in pieces: the attention and
+ * its k_proj run as plain float (no quantizer, no calibration observer,
+ * which must see whole tensors) and P·V runs in the memory space. */
+static gboolean
+keys_packed (const SamModel * m, const char *prefix)
+{
+  char kname[96];
+  g_snprintf (kname, sizeof kname, "%s.k_proj", prefix);
+  return m->hp.mem_dim < m->hp.d_model && sam_model_attention_v_late (m,
+      prefix) && sam_model_layer_plain (m, prefix)
+      && sam_model_layer_plain (m, kname);
 }
 
 /* ref: sam2/modeling/sam/transformer.py RoPEAttention.forward
@@ -113,6 +137,27 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
     /* num_heads is 1: the rotation covers the whole 256-wide head. */
     sam_rope_apply (s->q, s->N, C, C, s->cos_t, s->sin_t, s->N);
     q_ready = s->q;
+  }
+  if (v_late && s->kp && keys_packed (m, prefix)) {
+    /* k_proj and RoPE a piece of keys at a time, packed straight into the
+     * kernel's layout: the [Nk, C] keys are never held whole (29 MB at
+     * input 1024 with a full bank); same bits as the path below */
+    const int64_t piece = MAX (s->N / sam_attention_packed_k_align (), 1) *
+        sam_attention_packed_k_align ();
+    for (int64_t j = 0; j < Nk; j += piece) {
+      const int64_t n = MIN (piece, Nk - j);
+      sam_model_linearf (m, pool, k_in + j * kv_dim, n, kv_dim, s->k, C,
+          "%s.k_proj", prefix);
+      if (j < n_rope)
+        sam_rope_apply_from (s->k, j, MIN (n, n_rope - j), C, C, s->cos_t,
+            s->sin_t, s->N);
+      sam_attention_pack_k (pool, s->k, C, C, n, s->kp + j * C);
+    }
+    sam_attention_packed_k (pool, q_ready, C, s->kp, v_in, kv_dim, s->am,
+        kv_dim, s->N, Nk, C, kv_dim);
+    sam_model_linear (m, pool, vname, s->am, s->N, kv_dim, s->a, C);
+    sam_model_linearf (m, pool, s->a, s->N, C, out, C, "%s.out_proj", prefix);
+    return;
   }
   sam_model_linearf (m, pool, k_in, Nk, kv_dim, s->k, C, "%s.k_proj", prefix);
   if (!v_late)
@@ -216,9 +261,13 @@ scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
   const int N = H * W, C = m->hp.d_model, D = m->hp.mem_dim;
   const int ffn = (int) sam_model_w (m,
       "memory_attention.layers.0.linear1.weight")->shape[0];
-  gboolean all_late = TRUE;
-  for (int l = 0; l < m->hp.mem_attn_layers; l++)
+  gboolean all_late = TRUE, all_packed = n_mem > 0;
+  for (int l = 0; l < m->hp.mem_attn_layers; l++) {
+    char name[96];
+    g_snprintf (name, sizeof name, SAM_CROSS_FMT, l);
     all_late &= cross_v_late (m, l);
+    all_packed &= keys_packed (m, name);
+  }
 
   memset (s, 0, sizeof *s);
   s->N = N;
@@ -236,7 +285,9 @@ scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
   s->t = g_new (float, (size_t) N * C);
   s->q = g_new (float, (size_t) N * C);
   s->a = g_new (float, (size_t) N * C);
-  s->k = g_new (float, (size_t) MAX (N, n_mem) * C);
+  s->k = g_new (float, (size_t) (all_packed ? N : MAX (N, n_mem)) * C);
+  if (all_packed)
+    s->kp = g_new (float, (size_t) sam_attention_packed_k_floats (n_mem, C));
   /* v holds the self-attention values, and the memory values unless every
    * layer takes the weighted sum in the memory space */
   s->v = g_new (float, (size_t) (all_late ? N : MAX (N, n_mem)) * C);
@@ -250,6 +301,7 @@ scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
 static void
 scratch_clear (MemAttnScratch * s)
 {
+  g_free (s->kp);
   g_free (s->am);
   g_free (s->h);
   g_free (s->v);

@@ -32,5 +32,9 @@ void sam_rope_axial_table (int H, int W, int dim, float theta, float *cos_t,
  * each memory frame (rope_k_repeat). In place. */
 void sam_rope_apply (float *x, int64_t n, int dim, int64_t ld,
     const float *cos_t, const float *sin_t, int64_t period);
+/* The same for rows that are rows [first, first + n) of the whole: row r
+ * of x takes table row ((first + r) % period). */
+void sam_rope_apply_from (float *x, int64_t first, int64_t n, int dim,
+    int64_t ld, const float *cos_t, const float *sin_t, int64_t period);
 
 #endif
