@@ -329,9 +329,33 @@ sam_sigmoid (float *x, int64_t n)
     x[i] = 1.0f / (1.0f + expf (-x[i]));
 }
 
+#ifdef SAM_X86
+/* The residual adds (Hiera's window unpartition adds Co = 96..768 floats at
+ * a time): the same IEEE adds 16 lanes at a time. */
+TGT_AVX512 static void
+add_avx512 (float *y, const float *x, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps (y + i, _mm512_add_ps (_mm512_loadu_ps (y + i),
+            _mm512_loadu_ps (x + i)));
+  if (i < n) {
+    __mmask16 k = (__mmask16) ((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps (y + i, k, _mm512_add_ps (_mm512_maskz_loadu_ps (k,
+                y + i), _mm512_maskz_loadu_ps (k, x + i)));
+  }
+}
+#endif
+
 void
 sam_add (float *y, const float *x, int64_t n)
 {
+#ifdef SAM_X86
+  if (sam_cpu_isa () == SAM_ISA_AVX512) {
+    add_avx512 (y, x, n);
+    return;
+  }
+#endif
   for (int64_t i = 0; i < n; i++)
     y[i] += x[i];
 }
