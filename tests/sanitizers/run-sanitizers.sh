@@ -71,7 +71,7 @@ step_valgrind () {
   ninja -C build
   # --errors-for-leak-kinds=definite: a definite leak fails the test;
   # GLib/GStreamer's one-time allocations are 'possibly'/'reachable'.
-  G_SLICE=always-malloc G_DEBUG=gc-friendly SAMSEG_VALGRIND=1 \
+  G_SLICE=always-malloc G_DEBUG=gc-friendly SAMSEG_VALGRIND=1 SAMSEG_FORCE_ISA=ref \
     meson test -C build --no-rebuild gst-samseg gst-stream --print-errorlogs \
       --timeout-multiplier 20 \
       --wrapper "valgrind --tool=memcheck --error-exitcode=1 --leak-check=full \
