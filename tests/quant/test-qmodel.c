@@ -11,6 +11,8 @@
  *    and >= 99% sign agreement on |logit| > 0.02.
  * 2. The quantized file loads, reports its layers (sam_model_quant_summary),
  *    and refuses a corrupted side tensor.
+ * 2b. --float / --float-attention keep the named layers float: the engine
+ *    reports them as float (no quantizer) and the metadata names them.
  * 3. Every quantized Linear on random inputs: the int8 GEMM path equals
  *    the fake-quant float path (same codes, float accumulation) to 1e-4
  *    relative L2, and W4A4 codes (a 4-bit file) run on the same GEMM; a
@@ -71,6 +73,44 @@ test_roundtrip (void)
   g_assert_cmpint (json_object_get_int_member (o, "n_quantized"), >, 100);
   g_object_unref (p);
   g_free (out);
+}
+
+/* Two calibration frames (the memory attention runs from frame 1) are
+ * enough here: the test is of which layers get quantizers, not of their
+ * quality. */
+static void
+test_keep_float (void)
+{
+  gchar *fq = g_build_filename (tmpdir, "t256-float-part.safetensors", NULL);
+  const char *q[] = { args[2], fmodel, "--calib", args[5], "--input-size",
+    "256", "--frames", "2", "--bits", "W8A8", "--float",
+    "sam_mask_decoder.transformer.layers.0.", "--float-attention",
+    "memory_attention.layers.0.cross_attn_image", "-o", fq, NULL
+  };
+  run (q, NULL);
+  GError *err = NULL;
+  SamModel *m = sam_model_load (fq, NULL, &err);
+  g_assert_no_error (err);
+  gchar *s = sam_model_quant_summary (m);
+  /* kept float: the layer-0 decoder Linears and attentions, the memory
+   * cross-attention's q, k, v (its projections stay int8) */
+  g_assert_null (strstr (s,
+          "linear sam_mask_decoder.transformer.layers.0.self_attn.q_proj"));
+  g_assert_null (strstr (s,
+          "sam_mask_decoder.transformer.layers.0.cross_attn_token_to_image "));
+  g_assert_null (strstr (s, "memory_attention.layers.0.cross_attn_image "));
+  g_assert_nonnull (strstr (s,
+          "linear memory_attention.layers.0.cross_attn_image.q_proj"));
+  /* the rest as without the options */
+  g_assert_nonnull (strstr (s,
+          "linear sam_mask_decoder.transformer.layers.1.self_attn.q_proj"));
+  g_assert_nonnull (strstr (s, "memory_attention.layers.1.cross_attn_image "));
+  g_assert_nonnull (strstr (s, "sam_mask_decoder.transformer.layers.0.* "
+          "(--float)"));
+  g_free (s);
+  sam_model_unref (m);
+  g_unlink (fq);
+  g_free (fq);
 }
 
 /* samseg-check --compare --video: float vs quantized on a clip (here the
@@ -266,6 +306,7 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/model/roundtrip-t256-w8a8", test_roundtrip);
   g_test_add_func ("/quant/model/video-compare", test_video_compare);
   g_test_add_func ("/quant/model/load", test_load);
+  g_test_add_func ("/quant/model/keep-float", test_keep_float);
   g_test_add_func ("/quant/model/int8-vs-fake-quant", test_int8_vs_sim);
   int rc = g_test_run ();
   g_unlink (fmodel);
