@@ -14,6 +14,22 @@
 
 #include "sam-orc.h"
 
+/* ORC 0.4.33's x86 JIT code sets MXCSR's flush-to-zero and
+ * denormals-are-zero bits for its float opcodes and leaves them set on
+ * return (0x1f80 -> 0x9fc0): every later float operation on the calling
+ * thread — ours, other GStreamer elements' on the same streaming thread,
+ * the host application's — would flush denormals. Each ORC call is
+ * bracketed so that the thread keeps the floating-point mode it had. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ORC_CALL(call) do { \
+    const unsigned csr_ = _mm_getcsr (); \
+    call; \
+    _mm_setcsr (csr_); \
+  } while (0)
+#else
+#define ORC_CALL(call) do { call; } while (0)
+#endif
+
 /* ---- ORC primitive semantics ------------------------------------------ */
 
 static inline uint32_t
@@ -156,16 +172,16 @@ void
 sam_requant_s32_s8 (int8_t * d, const int32_t * s, int32_t mult,
     int32_t shift, int32_t zp, int n)
 {
-  sam_orc_requant_s32_s8 (d, s, (int64_t) 1 << (shift - 1), mult, shift, zp,
-      n);
+  ORC_CALL (sam_orc_requant_s32_s8 (d, s, (int64_t) 1 << (shift - 1), mult,
+          shift, zp, n));
 }
 
 void
 sam_requant_s32_u8 (uint8_t * d, const int32_t * s, int32_t mult,
     int32_t shift, int32_t zp, int n)
 {
-  sam_orc_requant_s32_u8 (d, s, (int64_t) 1 << (shift - 1), mult, shift, zp,
-      n);
+  ORC_CALL (sam_orc_requant_s32_u8 (d, s, (int64_t) 1 << (shift - 1), mult,
+          shift, zp, n));
 }
 
 /* ---- dequantization / quantization ------------------------------------ */
@@ -183,7 +199,7 @@ sam_dequant_s8_f32_ref (float *d, const int8_t * s, int32_t zp, float scale,
 void
 sam_dequant_s8_f32 (float *d, const int8_t * s, int32_t zp, float scale, int n)
 {
-  sam_orc_dequant_s8_f32 (d, s, zp, scale, n);
+  ORC_CALL (sam_orc_dequant_s8_f32 (d, s, zp, scale, n));
 }
 
 void
@@ -200,7 +216,7 @@ void
 sam_dequant_u8_f32 (float *d, const uint8_t * s, int32_t zp, float scale,
     int n)
 {
-  sam_orc_dequant_u8_f32 (d, s, zp, scale, n);
+  ORC_CALL (sam_orc_dequant_u8_f32 (d, s, zp, scale, n));
 }
 
 void
@@ -263,7 +279,7 @@ sam_quant_f32_u8 (uint8_t * d, const float *s, float inv_scale, int32_t zp,
     return;
   }
 #endif
-  sam_orc_quant_f32_u8 (d, s, inv_scale, (float) zp + 0.5f, n);
+  ORC_CALL (sam_orc_quant_f32_u8 (d, s, inv_scale, (float) zp + 0.5f, n));
 }
 
 void
@@ -283,7 +299,7 @@ void
 sam_quant_f32_s8 (int8_t * d, const float *s, float inv_scale, int32_t zp,
     int n)
 {
-  sam_orc_quant_f32_s8 (d, s, inv_scale, (float) zp + 128.5f, n);
+  ORC_CALL (sam_orc_quant_f32_s8 (d, s, inv_scale, (float) zp + 128.5f, n));
 }
 
 /* ---- softmax middle ------------------------------------------------------ */
@@ -323,7 +339,7 @@ sam_exp2_sub_f32_ref (float *d, const float *s, float max, float scale, int n)
 void
 sam_exp2_sub_f32 (float *d, const float *s, float max, float scale, int n)
 {
-  sam_orc_exp2_sub_f32 (d, s, max, scale, n);
+  ORC_CALL (sam_orc_exp2_sub_f32 (d, s, max, scale, n));
 }
 
 int32_t
@@ -344,7 +360,7 @@ int32_t
 sam_exp2_p15_f32_s16 (int16_t * d, const float *s, float max, float scale,
     int n)
 {
-  sam_orc_exp2_p15_f32_s16 (d, s, max, scale, 32767.0f, 0.5f, n);
+  ORC_CALL (sam_orc_exp2_p15_f32_s16 (d, s, max, scale, 32767.0f, 0.5f, n));
   int32_t acc = 0;
   for (int i = 0; i < n; i++)
     acc += d[i];
@@ -361,7 +377,7 @@ sam_scale_f32_ref (float *d, const float *s, float scale, int n)
 void
 sam_scale_f32 (float *d, const float *s, float scale, int n)
 {
-  sam_orc_scale_f32 (d, s, scale, n);
+  ORC_CALL (sam_orc_scale_f32 (d, s, scale, n));
 }
 
 void
@@ -382,7 +398,7 @@ void
 sam_log2q_f32_u8 (uint8_t * d, const float *s, float max, float scale,
     float c, float tau, float qmax, int n)
 {
-  sam_orc_log2q_f32_u8 (d, s, max, scale, c, tau, qmax, n);
+  ORC_CALL (sam_orc_log2q_f32_u8 (d, s, max, scale, c, tau, qmax, n));
 }
 
 /* ---- rows ------------------------------------------------------------------ */
@@ -417,14 +433,14 @@ softmax_row (float *d, const float *s, float attn_scale, int n, int ref)
   if (ref)
     sam_exp2_sub_f32_ref (d, s, m, sc, n);
   else if (d == s)
-    sam_orc_exp2_sub_f32_ip (d, m, sc, n);
+    ORC_CALL (sam_orc_exp2_sub_f32_ip (d, m, sc, n));
   else
-    sam_orc_exp2_sub_f32 (d, s, m, sc, n);
+    ORC_CALL (sam_orc_exp2_sub_f32 (d, s, m, sc, n));
   float sum = row_sum (d, n);
   if (ref)
     sam_scale_f32_ref (d, d, 1.0f / sum, n);
   else
-    sam_orc_scale_f32_ip (d, 1.0f / sum, n);
+    ORC_CALL (sam_orc_scale_f32_ip (d, 1.0f / sum, n));
   return sum;
 }
 
@@ -457,7 +473,7 @@ agq_row (uint8_t * d, const float *s, float attn_scale, float s_a, int tau,
     if (ref)
       sam_exp2_sub_f32_ref (buf, s + i, m, sc, k);
     else
-      sam_orc_exp2_sub_f32 (buf, s + i, m, sc, k);
+      ORC_CALL (sam_orc_exp2_sub_f32 (buf, s + i, m, sc, k));
     for (int j = 0; j < k; j++)
       sum += buf[j];
   }
@@ -466,7 +482,7 @@ agq_row (uint8_t * d, const float *s, float attn_scale, float s_a, int tau,
   if (ref)
     sam_log2q_f32_u8_ref (d, s, m, sc, c, (float) tau, qmax, n);
   else
-    sam_orc_log2q_f32_u8 (d, s, m, sc, c, (float) tau, qmax, n);
+    ORC_CALL (sam_orc_log2q_f32_u8 (d, s, m, sc, c, (float) tau, qmax, n));
 }
 
 void

@@ -193,6 +193,46 @@ test_quant_specials (void)
   g_test_message ("%d comparisons", n);
 }
 
+/* The ORC wrappers leave the caller's MXCSR as it was (ORC's JIT code sets
+ * FTZ/DAZ and does not restore them; the engine runs on threads it does not
+ * own, e.g. a GStreamer streaming thread). */
+static void
+test_mxcsr_kept (void)
+{
+#if defined(__x86_64__)
+  float x[40], y[40];
+  int8_t q8[40];
+  uint8_t u8[40];
+  int16_t s16[40];
+  int32_t acc[40];
+  const unsigned csr = _mm_getcsr ();
+  const unsigned ieee = csr & ~0x8040u;
+  for (int i = 0; i < 40; i++) {
+    x[i] = (float) (i - 20) * 0.37f;
+    acc[i] = (i - 20) * 1000;
+  }
+#define KEPT(call) do { _mm_setcsr (ieee); call; \
+    g_assert_cmphex (_mm_getcsr (), ==, ieee); } while (0)
+  KEPT (sam_requant_s32_s8 (q8, acc, 1 << 20, 24, 3, 40));
+  KEPT (sam_requant_s32_u8 (u8, acc, 1 << 20, 24, 3, 40));
+  KEPT (sam_dequant_s8_f32 (y, q8, 3, 0.5f, 40));
+  KEPT (sam_dequant_u8_f32 (y, u8, 3, 0.5f, 40));
+  KEPT (sam_quant_f32_u8 (u8, x, 2.0f, 128, 40));
+  KEPT (sam_quant_f32_s8 (q8, x, 2.0f, 0, 40));
+  KEPT (sam_exp2_sub_f32 (y, x, 8.0f, 1.4427f, 40));
+  KEPT (sam_exp2_p15_f32_s16 (s16, x, 8.0f, 1.4427f, 40));
+  KEPT (sam_scale_f32 (y, x, 0.25f, 40));
+  KEPT (sam_log2q_f32_u8 (u8, x, 8.0f, 1.4427f, 0.f, 2.f, 15.f, 40));
+  KEPT (sam_softmax_row_f32 (y, x, 0.125f, 40));
+  KEPT (sam_softmax_row_f32 (y, y, 0.125f, 40));
+  KEPT (sam_agq_encode_row (u8, x, 0.125f, 1.0f, 2, 4, 40));
+#undef KEPT
+  _mm_setcsr (csr);
+#else
+  g_test_skip ("x86 only");
+#endif
+}
+
 static void
 test_softmax (void)
 {
@@ -313,6 +353,7 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/orc/dequant-quant", test_dequant_quant);
   g_test_add_func ("/quant/orc/quant-specials", test_quant_specials);
   g_test_add_func ("/quant/orc/softmax", test_softmax);
+  g_test_add_func ("/quant/orc/mxcsr-kept", test_mxcsr_kept);
   g_test_add_func ("/quant/orc/agq-codes", test_agq_codes);
   return g_test_run ();
 }
