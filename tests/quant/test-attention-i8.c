@@ -96,6 +96,41 @@ static const SamAttPKind kinds[] = { SAM_ATT_P_NONE, SAM_ATT_P_AGQ,
 };
 static const int taus[] = { 1, 1, 2, 4, 1, 1 };
 
+/* Every shape × quantizer kind: each supported ISA, without and with a
+ * pool, against the oracle; q/k scales multiplied by @peak. */
+static void
+check_against_oracle (const int (*shapes)[5], guint n_shapes, guint32 seed,
+    float peak, const char *what)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+  SamPool *pool = sam_pool_new (2);
+  for (guint s = 0; s < n_shapes; s++)
+    for (guint kk = 0; kk < G_N_ELEMENTS (kinds); kk++) {
+      const int *sh = shapes[s];
+      Case c;
+      case_init (&c, r, sh[0], sh[1], sh[2], sh[3], sh[4], 0);
+      SamAttI8Params p = params (kinds[kk], taus[kk], r);
+      p.sq *= peak;
+      p.sk *= peak;
+      float *ref = run (&c, &p, -1, NULL);
+      for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+        if (!sam_gemm_i8_isa_supported (isa))
+          continue;
+        float *o1 = run (&c, &p, isa, NULL);
+        float *o2 = run (&c, &p, isa, pool);
+        if (!same (&c, ref, o1) || !same (&c, ref, o2))
+          g_error ("variant %s differs from the oracle%s: shape %u kind %u",
+              sam_isa_name (isa), what, s, kk);
+        g_free (o1);
+        g_free (o2);
+      }
+      g_free (ref);
+      case_clear (&c);
+    }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
 static void
 test_variants (void)
 {
@@ -105,31 +140,7 @@ test_variants (void)
     {9, 256, 3, 12, 20}, {21, 257, 1, 64, 64}, {33, 600, 2, 33, 48},
     {6, 513, 8, 32, 32}, {40, 31, 1, 96, 96}, {7, 1000, 1, 256, 64},
   };
-  GRand *r = g_rand_new_with_seed (7);
-  SamPool *pool = sam_pool_new (2);
-  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
-    for (guint kk = 0; kk < G_N_ELEMENTS (kinds); kk++) {
-      const int *sh = shapes[s];
-      Case c;
-      case_init (&c, r, sh[0], sh[1], sh[2], sh[3], sh[4], 0);
-      SamAttI8Params p = params (kinds[kk], taus[kk], r);
-      float *ref = run (&c, &p, -1, NULL);
-      for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
-        if (!sam_gemm_i8_isa_supported (isa))
-          continue;
-        float *o1 = run (&c, &p, isa, NULL);
-        float *o2 = run (&c, &p, isa, pool);
-        if (!same (&c, ref, o1) || !same (&c, ref, o2))
-          g_error ("variant %s differs from the oracle: shape %u kind %u",
-              sam_isa_name (isa), s, kk);
-        g_free (o1);
-        g_free (o2);
-      }
-      g_free (ref);
-      case_clear (&c);
-    }
-  sam_pool_free (pool);
-  g_rand_free (r);
+  check_against_oracle (shapes, G_N_ELEMENTS (shapes), 7, 1.f, "");
 }
 
 /* Peaked rows: scales 10x the usual, so the logits spread over hundreds
@@ -143,33 +154,8 @@ test_far_keys (void)
   static const int shapes[][5] = {
     {7, 1000, 1, 256, 64}, {33, 600, 2, 33, 48}, {17, 255, 1, 16, 16},
   };
-  GRand *r = g_rand_new_with_seed (19);
-  SamPool *pool = sam_pool_new (2);
-  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
-    for (guint kk = 0; kk < G_N_ELEMENTS (kinds); kk++) {
-      const int *sh = shapes[s];
-      Case c;
-      case_init (&c, r, sh[0], sh[1], sh[2], sh[3], sh[4], 0);
-      SamAttI8Params p = params (kinds[kk], taus[kk], r);
-      p.sq *= 10.f;
-      p.sk *= 10.f;
-      float *ref = run (&c, &p, -1, NULL);
-      for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
-        if (!sam_gemm_i8_isa_supported (isa))
-          continue;
-        float *o1 = run (&c, &p, isa, NULL);
-        float *o2 = run (&c, &p, isa, pool);
-        if (!same (&c, ref, o1) || !same (&c, ref, o2))
-          g_error ("variant %s differs from the oracle on far keys: shape "
-              "%u kind %u", sam_isa_name (isa), s, kk);
-        g_free (o1);
-        g_free (o2);
-      }
-      g_free (ref);
-      case_clear (&c);
-    }
-  sam_pool_free (pool);
-  g_rand_free (r);
+  check_against_oracle (shapes, G_N_ELEMENTS (shapes), 19, 10.f,
+      " on far keys");
 }
 
 /* Every key identical: e = 1 everywhere, P = 32767 on 600 keys, v − zv =
