@@ -435,7 +435,7 @@ softmax_row (float *d, const float *s, float attn_scale, int n, int ref)
   else if (d == s)
     ORC_CALL (sam_orc_exp2_sub_f32_ip (d, m, sc, n));
   else
-    ORC_CALL (sam_orc_exp2_sub_f32 (d, s, m, sc, n));
+    sam_exp2_sub_f32 (d, s, m, sc, n);
   float sum = row_sum (d, n);
   if (ref)
     sam_scale_f32_ref (d, d, 1.0f / sum, n);
@@ -473,7 +473,7 @@ agq_row (uint8_t * d, const float *s, float attn_scale, float s_a, int tau,
     if (ref)
       sam_exp2_sub_f32_ref (buf, s + i, m, sc, k);
     else
-      ORC_CALL (sam_orc_exp2_sub_f32 (buf, s + i, m, sc, k));
+      sam_exp2_sub_f32 (buf, s + i, m, sc, k);
     for (int j = 0; j < k; j++)
       sum += buf[j];
   }
@@ -482,7 +482,7 @@ agq_row (uint8_t * d, const float *s, float attn_scale, float s_a, int tau,
   if (ref)
     sam_log2q_f32_u8_ref (d, s, m, sc, c, (float) tau, qmax, n);
   else
-    ORC_CALL (sam_orc_log2q_f32_u8 (d, s, m, sc, c, (float) tau, qmax, n));
+    sam_log2q_f32_u8 (d, s, m, sc, c, (float) tau, qmax, n);
 }
 
 void
