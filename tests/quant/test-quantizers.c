@@ -620,8 +620,9 @@ static void
 test_svd (void)
 {
   GRand *r = g_rand_new_with_seed (10);
-  int shapes[][2] = { {7, 5}, {5, 7}, {16, 16} };
-  for (int s = 0; s < 3; s++) {
+  /* odd lengths exercise the 4-lane column dots' remainder loop */
+  int shapes[][2] = { {7, 5}, {5, 7}, {16, 16}, {37, 11}, {11, 37} };
+  for (int s = 0; s < 5; s++) {
     int m = shapes[s][0], n = shapes[s][1], k = MIN (m, n);
     double *A = g_new (double, m * n), *U = g_new (double, m * k),
         *S = g_new (double, k), *Vt = g_new (double, k * n);
