@@ -3,7 +3,7 @@
  *   samseg-quantize IN.safetensors --calib VIDEO [--calib VIDEO]...
  *       [--prompts FILE | --grid N] [--method LIST] [--bits W8A8|W6A6|W4A8|W4A4]
  *       [--input-size N] [--frames N] [--threads N] [--float PREFIX]...
- *       [--float-attention PREFIX]... -o OUT.safetensors
+ *       [--float-attention PREFIX]... [--quantize-decoder] -o OUT.safetensors
  *
  * Runs the float engine over the calibration videos (first --frames frames
  * of each; on the first frame, per cell of an N×N grid (default 2), one
@@ -40,6 +40,13 @@
  * t256 W6A6 21.2 dB where minmax reaches 19.1, proxy W8A8 mean J 0.194 vs
  * minmax 0.186). Output is deterministic (fixed seeds, ordered iteration,
  * thread-count independent engine).
+ *
+ * The mask decoder's two-way transformer stays float unless
+ * --quantize-decoder is given or a decoder method (big, cag) asks for it:
+ * its quantizers reorder the predicted IoUs of near-equal masks (t1024
+ * W6A6 picked another mask: 3.9 dB end to end, 24.2 dB with it float) and
+ * cost 3-4 dB of mask logits on every fixture at every bit width, for 2
+ * GMAC of an object-frame's ~360 (docs/quantization.md).
  */
 #include "io/video-decode.h"
 #include "model/quantized.h"
@@ -53,6 +60,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#define DECODER_TRANSFORMER "sam_mask_decoder.transformer"
 #define MAX_ROWS 256            /* row reservoir per Linear */
 #define VAL_SAMPLE 2048         /* values for the MSE / percentile / OMSE search */
 #define ATT_SAMPLES 4           /* softmax samples per attention (2 per stratum) */
@@ -379,7 +387,8 @@ base_name (SamObserverKind k)
  * no quantizer is written for them, so the engine runs them as the float
  * checkpoint's layers and the metadata's "float" list names them. A
  * per-layer choice for the experiments of docs/quantization.md (which
- * layers' quantizers cost most end to end), not a default. */
+ * layers' quantizers cost most end to end); the decoder's transformer is
+ * kept this way by default (see the top of this file). */
 static gboolean
 kept_float (const char *name, const GPtrArray * keep_float)
 {
@@ -758,7 +767,7 @@ usage (void)
       "[--calib VIDEO]... [--prompts FILE | --grid N] [--method LIST] "
       "[--bits W8A8|W6A6|W4A8|W4A4] [--input-size N] [--frames N] "
       "[--threads N] [--float PREFIX]... [--float-attention PREFIX]... "
-      "-o OUT.safetensors\n");
+      "[--quantize-decoder] -o OUT.safetensors\n");
 }
 
 static gint
@@ -776,6 +785,7 @@ main (int argc, char **argv)
   GPtrArray *calib = g_ptr_array_new ();
   g_autoptr (GPtrArray) keep_float = g_ptr_array_new ();
   g_autoptr (GPtrArray) keep_float_att = g_ptr_array_new ();
+  gboolean quantize_decoder = FALSE;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp (a, "--calib") && v)
@@ -784,6 +794,8 @@ main (int argc, char **argv)
       g_ptr_array_add (keep_float_att, (gpointer) argv[++i]);
     else if (!strcmp (a, "--float") && v)
       g_ptr_array_add (keep_float, (gpointer) argv[++i]);
+    else if (!strcmp (a, "--quantize-decoder"))
+      quantize_decoder = TRUE;
     else if (!strcmp (a, "--prompts") && v)
       prompts = argv[++i];
     else if (!strcmp (a, "--grid") && v)
@@ -824,6 +836,10 @@ main (int argc, char **argv)
     fprintf (stderr, "samseg-quantize: %s\n", err->message);
     return 2;
   }
+  /* BIG and CAG act on the decoder's attention inputs only */
+  const gboolean decoder_float = !quantize_decoder && !mt.big && !mt.cag;
+  if (decoder_float)
+    g_ptr_array_insert (keep_float, 0, (gpointer) DECODER_TRANSFORMER);
   GArray *clicks = g_array_new (FALSE, FALSE, sizeof (float));
   if (prompts) {
     gchar *txt;
@@ -914,7 +930,10 @@ main (int argc, char **argv)
   for (guint i = 0; i < G_N_ELEMENTS (float_modules); i++)
     json_builder_add_string_value (jb, float_modules[i]);
   for (guint i = 0; i < keep_float->len; i++) {
-    char *f = g_strdup_printf ("%s* (--float)", (char *) keep_float->pdata[i]);
+    char *f = decoder_float && i == 0 ?
+        g_strdup (DECODER_TRANSFORMER "* (default; --quantize-decoder "
+        "quantizes it)") :
+        g_strdup_printf ("%s* (--float)", (char *) keep_float->pdata[i]);
     json_builder_add_string_value (jb, f);
     g_free (f);
   }

@@ -11,8 +11,10 @@
  *    and >= 99% sign agreement on |logit| > 0.02.
  * 2. The quantized file loads, reports its layers (sam_model_quant_summary),
  *    and refuses a corrupted side tensor.
- * 2b. --float / --float-attention keep the named layers float: the engine
- *    reports them as float (no quantizer) and the metadata names them.
+ * 2b. The default keeps the mask decoder's transformer float;
+ *    --quantize-decoder quantizes it, and --float / --float-attention keep
+ *    the named layers float: the engine reports them as float (no
+ *    quantizer) and the metadata names them.
  * 3. Every quantized Linear on random inputs: the int8 GEMM path equals
  *    the fake-quant float path (same codes, float accumulation) to 1e-4
  *    relative L2, and W4A4 codes (a 4-bit file) run on the same GEMM; a
@@ -29,7 +31,7 @@
 #include <sys/wait.h>
 
 static char **args;
-static char *tmpdir, *fmodel, *qmodel;
+static char *tmpdir, *fmodel, *qmodel, *dmodel;
 
 static void
 run (const char *const *argv, gchar ** out)
@@ -81,9 +83,9 @@ test_roundtrip (void)
 static void
 test_keep_float (void)
 {
-  gchar *fq = g_build_filename (tmpdir, "t256-float-part.safetensors", NULL);
+  const char *fq = dmodel;
   const char *q[] = { args[2], fmodel, "--calib", args[5], "--input-size",
-    "256", "--frames", "2", "--bits", "W8A8", "--float",
+    "256", "--frames", "2", "--bits", "W8A8", "--quantize-decoder", "--float",
     "sam_mask_decoder.transformer.layers.0.", "--float-attention",
     "memory_attention.layers.0.cross_attn_image", "-o", fq, NULL
   };
@@ -107,10 +109,9 @@ test_keep_float (void)
   g_assert_nonnull (strstr (s, "memory_attention.layers.1.cross_attn_image "));
   g_assert_nonnull (strstr (s, "sam_mask_decoder.transformer.layers.0.* "
           "(--float)"));
+  g_assert_null (strstr (s, "(default; --quantize-decoder"));
   g_free (s);
   sam_model_unref (m);
-  g_unlink (fq);
-  g_free (fq);
 }
 
 /* samseg-check --compare --video: float vs quantized on a clip (here the
@@ -164,6 +165,12 @@ test_load (void)
   g_assert_nonnull (strstr (s, "[int8 GEMM]"));
   g_assert_null (strstr (s, "linear sam_mask_decoder.output_hyper"));  /* float */
   g_assert_nonnull (strstr (s, "\"float\""));
+  /* the decoder's two-way transformer stays float by default */
+  g_assert_null (strstr (s, "sam_mask_decoder.transformer.layers.0.self_attn"));
+  g_assert_null (strstr (s,
+          "sam_mask_decoder.transformer.layers.1.cross_attn_token_to_image "));
+  g_assert_nonnull (strstr (s, "sam_mask_decoder.transformer* (default; "
+          "--quantize-decoder quantizes it)"));
   g_free (s);
   /* int8 + scales + packed copies: well under the float model */
   SamModel *f = sam_model_load (fmodel, NULL, &err);
@@ -278,15 +285,20 @@ test_int8_vs_sim (void)
   check_layer (m, "image_encoder.trunk.blocks.0.attn.qkv");
   check_layer (m, "image_encoder.trunk.blocks.3.mlp.layers.1");
   check_layer (m, "memory_attention.layers.0.cross_attn_image.k_proj");
-  /* a decoder projection (per-channel CAG codes when quantized with cag) */
-  check_layer (m, "sam_mask_decoder.transformer.layers.0.self_attn.q_proj");
   /* calibrated with P·V on the 64-dim memory values (#vlate) */
   g_assert_true (sam_model_attention_v_late (m,
           "memory_attention.layers.0.cross_attn_image"));
   check_attention (m, "memory_attention.layers.0.cross_attn_image", 100, 700,
       1, 256, 64);
+  sam_model_unref (m);
+  /* the decoder, quantized by keep-float's --quantize-decoder model: a
+   * projection (per-channel CAG codes when quantized with cag) and an
+   * attention */
+  m = sam_model_load (dmodel, NULL, &err);
+  g_assert_no_error (err);
+  check_layer (m, "sam_mask_decoder.transformer.layers.1.self_attn.q_proj");
   check_attention (m,
-      "sam_mask_decoder.transformer.layers.0.cross_attn_token_to_image", 7,
+      "sam_mask_decoder.transformer.layers.1.cross_attn_token_to_image", 7,
       300, 8, 16, 16);
   sam_model_unref (m);
 }
@@ -303,6 +315,7 @@ main (int argc, char **argv)
   tmpdir = g_dir_make_tmp ("samseg-qmodel-XXXXXX", NULL);
   fmodel = g_build_filename (tmpdir, "t256.safetensors", NULL);
   qmodel = g_build_filename (tmpdir, "t256-w8a8.safetensors", NULL);
+  dmodel = g_build_filename (tmpdir, "t256-decoder-w8a8.safetensors", NULL);
   g_test_add_func ("/quant/model/roundtrip-t256-w8a8", test_roundtrip);
   g_test_add_func ("/quant/model/video-compare", test_video_compare);
   g_test_add_func ("/quant/model/load", test_load);
@@ -311,6 +324,7 @@ main (int argc, char **argv)
   int rc = g_test_run ();
   g_unlink (fmodel);
   g_unlink (qmodel);
+  g_unlink (dmodel);
   g_rmdir (tmpdir);
   return rc;
 }
