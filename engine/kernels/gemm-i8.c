@@ -423,8 +423,10 @@ task_512 (void *ctx, int64_t begin, int64_t end)
 
 #define MRVNNI 6
 
-ALWAYS_INLINE T_AVXVNNI void
-epilogue_tile_256 (const GemmCtx * c, int32_t * acc, int mr, int64_t m0,
+/* The ymm float epilogue of the AVX-VNNI and AVX2 tiles (AVX2 + FMA only, so
+ * it inlines into both targets). */
+ALWAYS_INLINE T_AVX2 void
+epilogue_tile_ymm (const GemmCtx * c, int32_t * acc, int mr, int64_t m0,
     int n0, int n1)
 {
   const SamGemmI8Epilogue *ep = c->ep;
@@ -486,7 +488,7 @@ tile_vnni256 (const GemmCtx * c, const int MR, const uint8_t * xt,
     _mm256_store_si256 ((void *) (acc + 16 * i + 8), c1[i]);
   }
   int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
-  epilogue_tile_256 (c, acc, MR, m0, n0, n1);
+  epilogue_tile_ymm (c, acc, MR, m0, n0, n1);
 }
 
 static T_AVXVNNI void
@@ -522,30 +524,6 @@ task_vnni256 (void *ctx, int64_t begin, int64_t end)
  * folded with vphaddd at the end. */
 
 #define MRAVX2 2
-
-ALWAYS_INLINE T_AVX2 void
-epilogue_tile_avx2 (const GemmCtx * c, int32_t * acc, int mr, int64_t m0,
-    int n0, int n1)
-{
-  const SamGemmI8Epilogue *ep = c->ep;
-  if (ep->out == SAM_GEMM_I8_OUT_F32 && n1 - n0 == 16) {
-    for (int i = 0; i < mr; i++) {
-      float *yr = (float *) (c->y + (m0 + i) * c->ldy_bytes);
-      for (int h = 0; h < 16; h += 8) {
-        __m256i a = _mm256_add_epi32 (_mm256_loadu_si256 ((const void *)
-                (acc + 16 * i + h)), _mm256_loadu_si256 ((const void *)
-                (c->colterm + n0 + h)));
-        __m256 b = ep->bias ? _mm256_loadu_ps (ep->bias + n0 + h)
-            : _mm256_setzero_ps ();
-        _mm256_storeu_ps (yr + n0 + h,
-            _mm256_fmadd_ps (_mm256_cvtepi32_ps (a),
-                _mm256_loadu_ps (ep->fscale + n0 + h), b));
-      }
-    }
-  } else {
-    tile_epilogue_scalar (c, acc, 16, mr, m0, n0, n1);
-  }
-}
 
 ALWAYS_INLINE T_AVX2 void
 tile_avx2 (const GemmCtx * c, const int MR, const uint8_t * xt, int64_t ldx,
@@ -593,7 +571,7 @@ tile_avx2 (const GemmCtx * c, const int MR, const uint8_t * xt, int64_t ldx,
     _mm256_store_si256 ((void *) (acc + 16 * i + 8), h23);
   }
   int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
-  epilogue_tile_avx2 (c, acc, MR, m0, n0, n1);
+  epilogue_tile_ymm (c, acc, MR, m0, n0, n1);
 }
 
 static T_AVX2 void
