@@ -73,9 +73,11 @@ step_valgrind () {
   # GLib/GStreamer's one-time allocations are 'possibly'/'reachable'.
   # SAMSEG_FORCE_ISA=ref: valgrind 3.19 has no AVX-512 and emulates
   # AVX2+FMA some 60x slower than the portable C kernels' SSE code.
+  # Each binary takes about 2 h under memcheck (gst-samseg: 7,190 s), over
+  # the 20x multiplier of gst-stream's 300 s on a loaded machine.
   G_SLICE=always-malloc G_DEBUG=gc-friendly SAMSEG_VALGRIND=1 SAMSEG_FORCE_ISA=ref \
     meson test -C build --no-rebuild gst-samseg gst-stream --print-errorlogs \
-      --timeout-multiplier 20 \
+      --timeout-multiplier 40 \
       --wrapper "valgrind --tool=memcheck --error-exitcode=1 --leak-check=full \
         --show-leak-kinds=definite --errors-for-leak-kinds=definite \
         --track-origins=no --num-callers=30 --suppressions=$SUPP/valgrind.supp"
