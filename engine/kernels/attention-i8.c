@@ -21,6 +21,9 @@
 #define T_AVX2 __attribute__((target("avx2,fma")))
 
 #define KT 256                  /* keys per tile: int32 P·V sums stay exact */
+#define QKT 128                 /* keys per QKᵀ tile: D = 256 packs them in
+                                 * 32 KB, which stays in L1 for the block's
+                                 * row groups */
 #define RB 16                   /* query rows per block (multiple of 4) */
 #define PONE 32767              /* fixed-point one of P */
 
@@ -307,27 +310,55 @@ pv_c (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
 
 /* ---- AVX-512 VNNI: 4 rows × up to 4 zmm of keys / output dims ---- */
 
+/* acc += dot: GCC (12) turns each _mm512_dpbusd_epi32 / _mm512_dpwssd_epi32
+ * on a loop-carried accumulator into a vmovdqa copy plus the instruction
+ * (as in gemm-i8.c); the tied "+v" operand keeps the accumulators in
+ * place. */
+#define DPBUSD512(acc, x, w) \
+  __asm__ ("vpdpbusd %2, %1, %0" : "+v" (acc) : "v" (x), "v" (w))
+#define DPWSSD512(acc, x, w) \
+  __asm__ ("vpdpwssd %2, %1, %0" : "+v" (acc) : "v" (x), "v" (w))
+
+/* 4 rows × GN (1..4) groups of 16 keys: S[r][key] = q_r · k + rowc + colc.
+ * Named accumulators (a<row><group>): with arrays of vectors GCC copies
+ * (intrinsics) or spills (asm) every accumulator per step. GN is a
+ * constant at every call, so the unused ones fold away. */
+#define ROWS4(X) X(0) X(1) X(2) X(3)
 ALWAYS_INLINE T_AVX512 void
 qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
     const int32_t * rowc, const int32_t * colc, float *S, int64_t ldS,
     int32_t * rmax, const int GN)
 {
-  __m512i acc[4][4];
-  for (int r = 0; r < 4; r++)
-    for (int g = 0; g < GN; g++)
-      acc[r][g] = _mm512_setzero_si512 ();
+#define DECL(r) __m512i a##r##0 = _mm512_setzero_si512 (), a##r##1 = a##r##0, \
+      a##r##2 = a##r##0, a##r##3 = a##r##0;
+  ROWS4 (DECL)
+#undef DECL
+  const int64_t gs = (int64_t) D4 * 64;
+  __m512i k0 = _mm512_setzero_si512 (), k1 = k0, k2 = k0, k3 = k0;
   for (int d4 = 0; d4 < D4; d4++) {
-    __m512i kv[4];
-    for (int g = 0; g < GN; g++)
-      kv[g] = _mm512_load_si512 (K8 + ((int64_t) g * D4 + d4) * 64);
-    for (int r = 0; r < 4; r++) {
-      int32_t w;
-      memcpy (&w, Qb + (int64_t) r * D4 * 4 + d4 * 4, 4);
-      __m512i qb = _mm512_set1_epi32 (w);
-      for (int g = 0; g < GN; g++)
-        acc[r][g] = _mm512_dpbusd_epi32 (acc[r][g], qb, kv[g]);
-    }
+    const int8_t *kp = K8 + (int64_t) d4 *64;
+    k0 = _mm512_load_si512 (kp);
+    if (GN > 1)
+      k1 = _mm512_load_si512 (kp + gs);
+    if (GN > 2)
+      k2 = _mm512_load_si512 (kp + 2 * gs);
+    if (GN > 3)
+      k3 = _mm512_load_si512 (kp + 3 * gs);
+#define ROW(r) { \
+      int32_t w; \
+      memcpy (&w, Qb + (int64_t) r * D4 * 4 + d4 * 4, 4); \
+      const __m512i qb = _mm512_set1_epi32 (w); \
+      DPBUSD512 (a##r##0, qb, k0); \
+      if (GN > 1) DPBUSD512 (a##r##1, qb, k1); \
+      if (GN > 2) DPBUSD512 (a##r##2, qb, k2); \
+      if (GN > 3) DPBUSD512 (a##r##3, qb, k3); }
+    ROWS4 (ROW)
+#undef ROW
   }
+  const __m512i acc[4][4] = {
+    {a00, a01, a02, a03}, {a10, a11, a12, a13},
+    {a20, a21, a22, a23}, {a30, a31, a32, a33}
+  };
   for (int r = 0; r < 4; r++) {
     __m512i rc = _mm512_set1_epi32 (rowc[r]);
     __m512i mx = _mm512_set1_epi32 (INT32_MIN);
@@ -370,29 +401,44 @@ qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
     }
 }
 
+/* 4 rows × VN (1..4) zmm of output dims, named accumulators (as above) */
 ALWAYS_INLINE T_AVX512 void
 pv512_tile (const int16_t * P, int64_t ldp, const int16_t * V16, int npairs,
     int Dv16, int32_t * acc, const int VN)
 {
-  __m512i a[4][4];
-  for (int r = 0; r < 4; r++)
-    for (int v = 0; v < VN; v++)
-      a[r][v] = _mm512_setzero_si512 ();
+#define DECL(r) __m512i a##r##0 = _mm512_setzero_si512 (), a##r##1 = a##r##0, \
+      a##r##2 = a##r##0, a##r##3 = a##r##0;
+  ROWS4 (DECL)
+#undef DECL
+  __m512i v0 = _mm512_setzero_si512 (), v1 = v0, v2 = v0, v3 = v0;
   for (int pr = 0; pr < npairs; pr++) {
-    __m512i vv[4];
-    for (int v = 0; v < VN; v++)
-      vv[v] = _mm512_loadu_si512 (V16 + ((int64_t) pr * Dv16 + v * 16) * 2);
-    for (int r = 0; r < 4; r++) {
-      int32_t w;
-      memcpy (&w, P + r * ldp + 2 * pr, 4);
-      __m512i pb = _mm512_set1_epi32 (w);
-      for (int v = 0; v < VN; v++)
-        a[r][v] = _mm512_dpwssd_epi32 (a[r][v], pb, vv[v]);
-    }
+    const int16_t *vp = V16 + (int64_t) pr * Dv16 * 2;
+    v0 = _mm512_loadu_si512 (vp);
+    if (VN > 1)
+      v1 = _mm512_loadu_si512 (vp + 32);
+    if (VN > 2)
+      v2 = _mm512_loadu_si512 (vp + 64);
+    if (VN > 3)
+      v3 = _mm512_loadu_si512 (vp + 96);
+#define ROW(r) { \
+      int32_t w; \
+      memcpy (&w, P + r * ldp + 2 * pr, 4); \
+      const __m512i pb = _mm512_set1_epi32 (w); \
+      DPWSSD512 (a##r##0, pb, v0); \
+      if (VN > 1) DPWSSD512 (a##r##1, pb, v1); \
+      if (VN > 2) DPWSSD512 (a##r##2, pb, v2); \
+      if (VN > 3) DPWSSD512 (a##r##3, pb, v3); }
+    ROWS4 (ROW)
+#undef ROW
   }
-  for (int r = 0; r < 4; r++)
-    for (int v = 0; v < VN; v++)
-      _mm512_storeu_si512 (acc + (int64_t) r * Dv16 + v * 16, a[r][v]);
+#define STORE(r) { \
+    int32_t *o = acc + (int64_t) r * Dv16; \
+    _mm512_storeu_si512 (o, a##r##0); \
+    if (VN > 1) _mm512_storeu_si512 (o + 16, a##r##1); \
+    if (VN > 2) _mm512_storeu_si512 (o + 32, a##r##2); \
+    if (VN > 3) _mm512_storeu_si512 (o + 48, a##r##3); }
+  ROWS4 (STORE)
+#undef STORE
 }
 
 T_AVX512 static void
@@ -400,12 +446,15 @@ pv_avx512 (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
     int npairs, int Dv16, int32_t * acc)
 {
   const int NV = Dv16 / 16;
+  /* widths of 3 where they divide and 4 does not (Dv = 96: 3 + 3, not
+   * 4 + 2) */
+  const int W = NV % 4 != 0 && NV % 3 == 0 ? 3 : 4;
   for (int r = 0; r < nr4; r += 4)
-    for (int v = 0; v < NV; v += 4) {
+    for (int v = 0; v < NV; v += W) {
       const int16_t *pr = P + r * ldp;
       const int16_t *vv = V16 + v * 32;
       int32_t *o = acc + (int64_t) r * Dv16 + v * 16;
-      switch (NV - v >= 4 ? 4 : NV - v) {
+      switch (NV - v >= W ? W : NV - v) {
         case 4:
           pv512_tile (pr, ldp, vv, npairs, Dv16, o, 4);
           break;
@@ -943,8 +992,8 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
       rowc[r] = (128 - zk) * sq + D * zq * zk;
     }
     /* S rows of the block, one key tile at a time */
-    for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
-      int nt = (int) MIN (KT, Nk - j0), ng = (nt + 15) / 16;
+    for (int64_t j0 = 0; j0 < Nk; j0 += QKT) {
+      int nt = (int) MIN (QKT, Nk - j0), ng = (nt + 15) / 16;
       c->qk (Qb, nr4, D4, K8 + (j0 / 16) * D4 * 64, ng, nt, rowc,
           colc + j0, S + j0, ldS, rmax);
     }
