@@ -360,6 +360,39 @@ sam_add (float *y, const float *x, int64_t n)
     y[i] += x[i];
 }
 
+typedef struct {
+  float *y;
+  const float *x;
+} AddCtx;
+
+static void
+add_range (void *ctx, int64_t b, int64_t e)
+{
+  const AddCtx *c = ctx;
+  sam_add (c->y + b, c->x + b, e - b);
+}
+
+void
+sam_add_pool (SamPool * pool, float *y, const float *x, int64_t n)
+{
+  AddCtx c = { y, x };
+  /* element-wise, so any split gives the same bits; 64 KB pieces at least
+   * (a task's cost must outweigh the pool's wake-up) */
+  sam_pool_for (pool, n, 16384, add_range, &c);
+}
+
+static void
+relu_range (void *ctx, int64_t b, int64_t e)
+{
+  sam_relu ((float *) ctx + b, e - b);
+}
+
+void
+sam_relu_pool (SamPool * pool, float *x, int64_t n)
+{
+  sam_pool_for (pool, n, 16384, relu_range, x);
+}
+
 void
 sam_scale (float *y, float s, int64_t n)
 {
@@ -500,10 +533,18 @@ void
 sam_resize_bicubic (const float *x, int H, int W, int C, float *y, int Ho,
     int Wo, bool align_corners)
 {
+  sam_k_hint_hugepages (y, (int64_t) sizeof (float) * Ho * Wo * C);
+  sam_resize_bicubic_rows (x, H, W, C, y, Ho, Wo, align_corners, 0, Ho);
+}
+
+void
+sam_resize_bicubic_rows (const float *x, int H, int W, int C, float *y,
+    int Ho, int Wo, bool align_corners, int oy0, int oy1)
+{
   float sh = area_scale (H, Ho, align_corners), sw = area_scale (W, Wo,
       align_corners);
-  sam_k_hint_hugepages (y, (int64_t) sizeof (float) * Ho * Wo * C);
-  for (int oy = 0; oy < Ho; oy++) {
+  y -= (size_t) oy0 *Wo * C;
+  for (int oy = oy0; oy < oy1; oy++) {
     float fy = src_index (sh, oy, align_corners, true);
     int iy = (int) floorf (fy);
     float wy[4];

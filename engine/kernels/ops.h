@@ -36,6 +36,9 @@ void sam_gelu (SamPool * pool, float *x, int64_t n);    /* exact, erf-based */
 void sam_relu (float *x, int64_t n);
 void sam_sigmoid (float *x, int64_t n);
 void sam_add (float *y, const float *x, int64_t n);     /* y += x */
+/* The same two over the pool, for the large maps (same bits) */
+void sam_add_pool (SamPool * pool, float *y, const float *x, int64_t n);
+void sam_relu_pool (SamPool * pool, float *x, int64_t n);
 void sam_scale (float *y, float s, int64_t n);          /* y *= s */
 
 /* Multi-head scaled-dot-product attention, softmax(q kᵀ / sqrt(D)) v.
@@ -79,6 +82,10 @@ void sam_resize_bilinear (SamPool * pool, const float *x, int H, int W, int C,
     float *y, int Ho, int Wo, bool align_corners);
 void sam_resize_bicubic (const float *x, int H, int W, int C, float *y,
     int Ho, int Wo, bool align_corners);        /* A = -0.75, clamped borders */
+/* Output rows [oy0, oy1) of the same resize only, into y (which holds
+ * those rows; same bits as the whole) */
+void sam_resize_bicubic_rows (const float *x, int H, int W, int C, float *y,
+    int Ho, int Wo, bool align_corners, int oy0, int oy1);
 void sam_upsample_nearest (const float *x, int H, int W, int C, float *y,
     int Ho, int Wo);
 

@@ -9,40 +9,68 @@
  * qkv bias), which the reference does too.
  */
 #include "hiera.h"
+#include "kernels/cpu.h"
 
 #include <string.h>
 
 #define TRUNK "image_encoder.trunk"
 #define LN_EPS 1e-6f
 
-/* ref: sam2/modeling/backbones/hieradet.py Hiera._get_pos_embed */
+typedef struct {
+  const float *bkg, *win;
+  float *x, *up;
+  int bh, bw, wh, ww, H, W, C;
+} PosCtx;
+
+/* rows [y0, y1): up = resize (bkg), then x += up + tiled win */
 static void
-add_pos_embed (const SamModel * m, float *x, int H, int W, int C)
+pos_rows (void *ctx, int64_t y0, int64_t y1)
+{
+  const PosCtx *c = ctx;
+  const int W = c->W, C = c->C;
+  float *up = c->up + (size_t) y0 * W * C;
+  sam_resize_bicubic_rows (c->bkg, c->bh, c->bw, C, up, c->H, W, false,
+      (int) y0, (int) y1);
+  /* The window embedding is tiled; for sizes that are not a multiple of the
+   * window (where the reference's tile() would fail) it wraps around. */
+  for (int y = (int) y0; y < (int) y1; y++)
+    for (int xx = 0; xx < W; xx++) {
+      float *o = c->x + ((size_t) y * W + xx) * C;
+      const float *u = c->up + ((size_t) y * W + xx) * C;
+      const float *w = c->win + ((size_t) (y % c->wh) * c->ww + xx % c->ww)
+          * C;
+      for (int ch = 0; ch < C; ch++)
+        o[ch] += u[ch] + w[ch];
+    }
+}
+
+/* ref: sam2/modeling/backbones/hieradet.py Hiera._get_pos_embed
+ * The resized map is made whole (25 MB at input 1024) though bands would
+ * do: glibc sizes its mmap and trim thresholds by the largest block freed,
+ * and without this one the heap is trimmed and faulted back every frame
+ * (measured: 7,180 faults per frame at 1024, +30 MiB peak RSS). */
+static void
+add_pos_embed (const SamModel * m, SamPool * pool, float *x, int H, int W,
+    int C)
 {
   const SamW *pe = sam_model_w (m, TRUNK ".pos_embed");
   const SamW *pw = sam_model_w (m, TRUNK ".pos_embed_window");
   const int bh = (int) pe->shape[2], bw = (int) pe->shape[3];
   const int wh = (int) pw->shape[2], ww = (int) pw->shape[3];
   float *bkg = g_new (float, (size_t) bh * bw * C);
-  float *up = g_new (float, (size_t) H * W * C);
   float *win = g_new (float, (size_t) wh * ww * C);
+  float *up = g_new (float, (size_t) H * W * C);
 
   sam_transpose (pe->data, C, (int64_t) bh * bw, bkg);
-  sam_resize_bicubic (bkg, bh, bw, C, up, H, W, false);
   sam_transpose (pw->data, C, (int64_t) wh * ww, win);
-  /* The window embedding is tiled; for sizes that are not a multiple of the
-   * window (where the reference's tile() would fail) it wraps around. */
-  for (int y = 0; y < H; y++)
-    for (int xx = 0; xx < W; xx++) {
-      float *o = x + ((size_t) y * W + xx) * C;
-      const float *u = up + ((size_t) y * W + xx) * C;
-      const float *w = win + ((size_t) (y % wh) * ww + xx % ww) * C;
-      for (int c = 0; c < C; c++)
-        o[c] += u[c] + w[c];
-    }
+  sam_k_hint_hugepages (up, (int64_t) sizeof (float) * H * W * C);
+  PosCtx c = {.bkg = bkg,.win = win,.x = x,.up = up,.bh = bh,.bw = bw,
+    .wh = wh,.ww = ww,.H = H,.W = W,.C = C
+  };
+  sam_pool_for (pool, H, 4, pos_rows, &c);
   g_free (bkg);
-  g_free (up);
   g_free (win);
+  g_free (up);
 }
 
 /* MaxPool2d(2, 2) of an h×w×C map whose rows are @ld floats apart. */
@@ -207,6 +235,49 @@ expand_padded (const WinGrid * g, int w0, int n, int64_t nvalid, float *qkv,
   g_assert (j == 0);
 }
 
+/* One group of windows (w0 + [0, n)) of attention_residual, for the pool:
+ * each window writes its own rows, so any split gives the same bits. */
+typedef struct {
+  const WinGrid *g;
+  int w0, qh, qw, Ho, Wo, Co;
+  int64_t nq, nk, ld;
+  const float *qkv, *y;
+  float *qpooled, *out;
+} UnpartCtx;
+
+static void
+qpool_windows (void *ctx, int64_t b, int64_t e)
+{
+  const UnpartCtx *c = ctx;
+  for (int64_t w = b; w < e; w++)
+    maxpool2x2_strided (c->qkv + w * c->nk * c->ld, c->ld, c->g->wh,
+        c->g->ww, c->Co, c->qpooled + w * c->nq * c->Co);
+}
+
+/* window_unpartition (dropping the padding) + residual: out += y, over
+ * (window, row of the window) pairs t = wl · qh + r (a global block is one
+ * window) */
+static void
+unpartition_add (void *ctx, int64_t b, int64_t e)
+{
+  const UnpartCtx *c = ctx;
+  const int nwx = c->g->nwx;
+  for (int64_t t = b; t < e; t++) {
+    const int64_t wl = t / c->qh;
+    const int w = c->w0 + (int) wl, r = (int) (t % c->qh);
+    const int yy = (w / nwx) * c->qh + r;
+    if (yy >= c->Ho)
+      continue;
+    for (int s = 0; s < c->qw; s++) {
+      int xx = (w % nwx) * c->qw + s;
+      if (xx >= c->Wo)
+        break;
+      sam_add (c->out + ((int64_t) yy * c->Wo + xx) * c->Co,
+          c->y + (wl * c->nq + (int64_t) r * c->qw + s) * c->Co, c->Co);
+    }
+  }
+}
+
 /* ref: sam2/modeling/backbones/hieradet.py MultiScaleAttention.forward,
  * then window_unpartition (dropping the padding) and the residual add:
  * out [Ho*Wo, Co] already holds the shortcut. Windows are independent:
@@ -218,7 +289,7 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
 {
   const SamHParams *hp = &m->hp;
   const int C = hp->blk_dim[i], Co = hp->blk_dim_out[i];
-  const int wh = g->wh, ww = g->ww, nW = g->nW, nwx = g->nwx;
+  const int wh = g->wh, ww = g->ww, nW = g->nW;
   const int64_t nk = (int64_t) wh * ww, ld = 3 * (int64_t) Co;
   const int64_t nq = q_pool ? (int64_t) (wh / 2) * (ww / 2) : nk;
   /* after q-pooling the windows are ws/2 wide (window_size // q_stride),
@@ -252,10 +323,12 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
     /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
     const float *q = qkv;
     int64_t ldq = ld;
+    UnpartCtx uc = {.g = g,.w0 = w0,.qh = qh,.qw = qw,.Ho = Ho,.Wo = Wo,
+      .Co = Co,.nq = nq,.nk = nk,.ld = ld,.qkv = qkv,.qpooled = qpooled,
+      .y = y,.out = out
+    };
     if (q_pool) {
-      for (int w = 0; w < n; w++)
-        maxpool2x2_strided (qkv + w * nk * ld, ld, wh, ww, Co,
-            qpooled + w * nq * Co);
+      sam_pool_for (pool, n, 1, qpool_windows, &uc);
       q = qpooled;
       ldq = Co;
     }
@@ -276,19 +349,7 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
         TRUNK ".blocks.%d.attn.proj", i);
 
     /* window_unpartition (dropping the padding) + residual */
-    for (int w = w0; w < w0 + n; w++)
-      for (int r = 0; r < qh; r++) {
-        int yy = (w / nwx) * qh + r;
-        if (yy >= Ho)
-          break;
-        for (int s = 0; s < qw; s++) {
-          int xx = (w % nwx) * qw + s;
-          if (xx >= Wo)
-            break;
-          sam_add (out + ((int64_t) yy * Wo + xx) * Co,
-              y + ((int64_t) (w - w0) * nq + (int64_t) r * qw + s) * Co, Co);
-        }
-      }
+    sam_pool_for (pool, (int64_t) n * qh, 1, unpartition_add, &uc);
   }
   g_free (xw);
   g_free (qkv);
@@ -368,7 +429,7 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, float *x,
     sam_gelu (pool, hid, n * 4 * Co);
     sam_model_linearf (m, pool, hid, n, 4 * Co, h, Co,
         TRUNK ".blocks.%d.mlp.layers.1", i);
-    sam_add (o, h, n * Co);
+    sam_add_pool (pool, o, h, n * Co);
   }
   g_free (hid);
   g_free (h);
@@ -392,7 +453,7 @@ sam_hiera_run (const SamModel * m, SamPool * pool, const float *img, int S,
   sam_conv2d (pool, img, S, S, 3,
       sam_model_wd (m, TRUNK ".patch_embed.proj.weight"),
       sam_model_wd (m, TRUNK ".patch_embed.proj.bias"), E, 7, 7, 4, 3, 1, x);
-  add_pos_embed (m, x, H, W, E);
+  add_pos_embed (m, pool, x, H, W, E);
 
   int stage = 0;
   for (int i = 0; i < hp->n_blocks; i++) {

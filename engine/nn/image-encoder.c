@@ -149,7 +149,7 @@ on_stage (int stage, const float *x, int H, int W, int C, void *user_data)
     /* nearest ×2 (scale_factor 2); sizes that are not exactly 2× (S not a
      * multiple of 32, which the reference rejects) map nearest by size. */
     sam_upsample_nearest (l3, H, W, D, up, out->H2, out->H2);
-    sam_add (out->feat, up, (int64_t) out->H2 * out->H2 * D);
+    sam_add_pool (n->pool, out->feat, up, (int64_t) out->H2 * out->H2 * D);
     g_free (up);
     g_free (l3);
   }

@@ -24,47 +24,82 @@ sam_rope_axial_table (int H, int W, int dim, float theta, float *cos_t,
 
   for (int i = 0; i < nf; i++)
     freqs[i] = 1.f / powf (theta, (float) (4 * i) / (float) dim);
+  /* cos/sin of x·freq per column and of y·freq per row, then the table
+   * from those: the same calls on the same arguments as per entry, W + H
+   * rows of them instead of W · H */
+  float *cx = g_new (float, (size_t) (W + H) * nf * 2);
+  float *sx = cx + (size_t) W * nf, *cy = sx + (size_t) W * nf;
+  float *sy = cy + (size_t) H * nf;
+  for (int x = 0; x < W; x++)
+    for (int i = 0; i < nf; i++) {
+      float ax = (float) x * freqs[i];
+      cx[x * nf + i] = cosf (ax);
+      sx[x * nf + i] = sinf (ax);
+    }
+  for (int y = 0; y < H; y++)
+    for (int i = 0; i < nf; i++) {
+      float ay = (float) y * freqs[i];
+      cy[y * nf + i] = cosf (ay);
+      sy[y * nf + i] = sinf (ay);
+    }
   for (int y = 0; y < H; y++)
     for (int x = 0; x < W; x++) {
       float *c = cos_t + ((size_t) y * W + x) * half;
       float *s = sin_t + ((size_t) y * W + x) * half;
-      for (int i = 0; i < nf; i++) {
-        float ax = (float) x * freqs[i], ay = (float) y * freqs[i];
-        c[i] = cosf (ax);
-        s[i] = sinf (ax);
-        c[nf + i] = cosf (ay);
-        s[nf + i] = sinf (ay);
-      }
+      memcpy (c, cx + x * nf, sizeof (float) * nf);
+      memcpy (s, sx + x * nf, sizeof (float) * nf);
+      memcpy (c + nf, cy + y * nf, sizeof (float) * nf);
+      memcpy (s + nf, sy + y * nf, sizeof (float) * nf);
     }
+  g_free (cx);
 }
 
 /* ref: sam2/modeling/position_encoding.py apply_rotary_enc
  * Row r uses table row r % period (rope_k_repeat: the same H×W rotation for
  * each memory frame). Pairs (x[2i], x[2i+1]) are complex numbers. */
-void
-sam_rope_apply_from (float *x, int64_t first, int64_t n, int dim, int64_t ld,
-    const float *cos_t, const float *sin_t, int64_t period)
-{
-  const int half = dim / 2;
+typedef struct {
+  float *x;
+  int64_t first, ld, period;
+  int dim;
+  const float *cos_t, *sin_t;
+} RopeCtx;
 
-  for (int64_t r = 0; r < n; r++) {
-    float *row = x + r * ld;
-    const int64_t t = (first + r) % period;
-    const float *c = cos_t + t * half;
-    const float *s = sin_t + t * half;
+static void
+rope_rows (void *ctx, int64_t r0, int64_t r1)
+{
+  const RopeCtx *c = ctx;
+  const int half = c->dim / 2;
+
+  for (int64_t r = r0; r < r1; r++) {
+    float *row = c->x + r * c->ld;
+    const int64_t t = (c->first + r) % c->period;
+    const float *co = c->cos_t + t * half;
+    const float *si = c->sin_t + t * half;
     for (int i = 0; i < half; i++) {
       float re = row[2 * i], im = row[2 * i + 1];
-      row[2 * i] = re * c[i] - im * s[i];
-      row[2 * i + 1] = re * s[i] + im * c[i];
+      row[2 * i] = re * co[i] - im * si[i];
+      row[2 * i + 1] = re * si[i] + im * co[i];
     }
   }
 }
 
 void
-sam_rope_apply (float *x, int64_t n, int dim, int64_t ld, const float *cos_t,
-    const float *sin_t, int64_t period)
+sam_rope_apply_from (SamPool * pool, float *x, int64_t first, int64_t n,
+    int dim, int64_t ld, const float *cos_t, const float *sin_t,
+    int64_t period)
 {
-  sam_rope_apply_from (x, 0, n, dim, ld, cos_t, sin_t, period);
+  RopeCtx c = {.x = x,.first = first,.ld = ld,.period = period,.dim = dim,
+    .cos_t = cos_t,.sin_t = sin_t
+  };
+  /* rows are independent: any split gives the same bits */
+  sam_pool_for (pool, n, 64, rope_rows, &c);
+}
+
+void
+sam_rope_apply (SamPool * pool, float *x, int64_t n, int dim, int64_t ld,
+    const float *cos_t, const float *sin_t, int64_t period)
+{
+  sam_rope_apply_from (pool, x, 0, n, dim, ld, cos_t, sin_t, period);
 }
 
 typedef struct
@@ -135,7 +170,7 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
   if (!q_ready) {
     sam_model_linearf (m, pool, q_in, s->N, C, s->q, C, "%s.q_proj", prefix);
     /* num_heads is 1: the rotation covers the whole 256-wide head. */
-    sam_rope_apply (s->q, s->N, C, C, s->cos_t, s->sin_t, s->N);
+    sam_rope_apply (pool, s->q, s->N, C, C, s->cos_t, s->sin_t, s->N);
     q_ready = s->q;
   }
   if (v_late && s->kp && keys_packed (m, prefix)) {
@@ -149,7 +184,7 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
       sam_model_linearf (m, pool, k_in + j * kv_dim, n, kv_dim, s->k, C,
           "%s.k_proj", prefix);
       if (j < n_rope)
-        sam_rope_apply_from (s->k, j, MIN (n, n_rope - j), C, C, s->cos_t,
+        sam_rope_apply_from (pool, s->k, j, MIN (n, n_rope - j), C, C, s->cos_t,
             s->sin_t, s->N);
       sam_attention_pack_k (pool, s->k, C, C, n, s->kp + j * C);
     }
@@ -162,7 +197,7 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
   sam_model_linearf (m, pool, k_in, Nk, kv_dim, s->k, C, "%s.k_proj", prefix);
   if (!v_late)
     sam_model_linear (m, pool, vname, v_in, Nk, kv_dim, s->v, C);
-  sam_rope_apply (s->k, n_rope, C, C, s->cos_t, s->sin_t, s->N);
+  sam_rope_apply (pool, s->k, n_rope, C, C, s->cos_t, s->sin_t, s->N);
   if (v_late) {
     sam_model_attention (m, pool, prefix, q_ready, C, s->k, C, v_in, kv_dim,
         s->am, kv_dim, s->N, Nk, 1, C, kv_dim);
@@ -193,7 +228,7 @@ self_attention_block (const SamModel * m, SamPool * pool, int l,
       l);
   rope_attention (m, pool, prefix, s, s->t, NULL, s->t, s->t, N, C, N, FALSE,
       s->t);
-  sam_add (x, s->t, N * C);
+  sam_add_pool (pool, x, s->t, N * C);
 }
 
 /* The cross-attention's queries: RoPE (q_proj (norm2 (x))) into q. */
@@ -209,7 +244,7 @@ cross_queries (const SamModel * m, SamPool * pool, int l, MemAttnScratch * s,
       sam_model_wd (m, "memory_attention.layers.%d.norm2.bias", l),
       SAM_MEMATTN_LN_EPS, s->t);
   sam_model_linearf (m, pool, s->t, N, C, q, C, SAM_CROSS_FMT ".q_proj", l);
-  sam_rope_apply (q, N, C, C, s->cos_t, s->sin_t, N);
+  sam_rope_apply (pool, q, N, C, C, s->cos_t, s->sin_t, N);
 }
 
 /* The rest of the layer: cross-attention (q = norm2(x), no query pos;
@@ -233,7 +268,7 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
   g_snprintf (prefix, sizeof prefix, SAM_CROSS_FMT, l);
   rope_attention (m, pool, prefix, s, NULL, q_ready, mem_k, memory, n_mem, D,
       n_mem - num_obj_ptr_tokens, cross_v_late (m, l), s->t);
-  sam_add (x, s->t, N * C);
+  sam_add_pool (pool, x, s->t, N * C);
 
   /* MLP, in pieces of rows (same bits: rows are independent) so that the
    * hidden buffer stays small */
@@ -245,11 +280,11 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
     const int64_t n = MIN (s->h_rows, N - r0);
     sam_model_linearf (m, pool, s->t + r0 * C, n, C, s->h, ffn,
         "memory_attention.layers.%d.linear1", l);
-    sam_relu (s->h, n * ffn);
+    sam_relu_pool (pool, s->h, n * ffn);
     sam_model_linearf (m, pool, s->h, n, ffn, s->t + r0 * C, C,
         "memory_attention.layers.%d.linear2", l);
   }
-  sam_add (x, s->t, N * C);
+  sam_add_pool (pool, x, s->t, N * C);
 }
 
 /* Scratch for N queries and up to n_mem memory tokens (0: the shared

@@ -115,7 +115,7 @@ sam_memory_encoder_run (const SamModel * m, SamPool * pool,
 
   sam_model_linear (m, pool, "memory_encoder.pix_feat_proj", f->feat, N, C,
       x, C);
-  sam_add (x, md, N * C);
+  sam_add_pool (pool, x, md, N * C);
   for (int l = 0; l < 2; l++)
     cx_block (m, pool, l, x, H, H, C);
   sam_model_linear (m, pool, "memory_encoder.out_proj", x, N, C, out_feat,

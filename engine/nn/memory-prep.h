@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "core/threadpool.h"
 #include "model/model.h"
 #include "memory-bank.h"
 
@@ -30,11 +31,12 @@ void sam_rope_axial_table (int H, int W, int dim, float theta, float *cos_t,
 /* Rotates the @n rows of x (row stride @ld, @dim channels as dim/2 complex
  * pairs) by table row (r % @period) — the period repeats the rotation for
  * each memory frame (rope_k_repeat). In place. */
-void sam_rope_apply (float *x, int64_t n, int dim, int64_t ld,
-    const float *cos_t, const float *sin_t, int64_t period);
+void sam_rope_apply (SamPool * pool, float *x, int64_t n, int dim,
+    int64_t ld, const float *cos_t, const float *sin_t, int64_t period);
 /* The same for rows that are rows [first, first + n) of the whole: row r
  * of x takes table row ((first + r) % period). */
-void sam_rope_apply_from (float *x, int64_t first, int64_t n, int dim,
-    int64_t ld, const float *cos_t, const float *sin_t, int64_t period);
+void sam_rope_apply_from (SamPool * pool, float *x, int64_t first,
+    int64_t n, int dim, int64_t ld, const float *cos_t, const float *sin_t,
+    int64_t period);
 
 #endif

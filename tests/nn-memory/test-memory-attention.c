@@ -61,7 +61,7 @@ check_rope (int H, int W, int dim, int frames)
     x[i] = sinf (0.37f * (float) i) + 0.25f * cosf (1.3f * (float) i);
   rope_reference (x, ref, n, dim, H, W, 10000.0);
   sam_rope_axial_table (H, W, dim, 10000.f, c, s);
-  sam_rope_apply (x, n, dim, dim, c, s, (int64_t) H * W);
+  sam_rope_apply (NULL, x, n, dim, dim, c, s, (int64_t) H * W);
   for (int64_t i = 0; i < n * dim; i++) {
     double d = x[i] - ref[i];
     num += d * d;
@@ -96,7 +96,7 @@ test_rope_prefix (void)
   for (int i = 0; i < 6 * dim; i++)
     x[i] = orig[i] = (float) i;
   sam_rope_axial_table (H, W, dim, 10000.f, c, s);
-  sam_rope_apply (x, 4, dim, dim, c, s, 4);
+  sam_rope_apply (NULL, x, 4, dim, dim, c, s, 4);
   g_assert_cmpmem (x + 4 * dim, 2 * dim * sizeof (float), orig + 4 * dim,
       2 * dim * sizeof (float));
   /* token (0, 0) has angle 0 */
