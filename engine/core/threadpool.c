@@ -1,4 +1,11 @@
-/* threadpool.c — fork/join pool over GThread, mutex + condition variables. */
+/* threadpool.c — fork/join pool over GThread, mutex + condition variables.
+ *
+ * A job's range is cut into a few chunks per thread, which the threads
+ * (the caller included) take in turn from an atomic counter: a thread that
+ * is slowed (by a costlier part of the range, or on a shared machine by
+ * another process) takes fewer chunks instead of holding the others at
+ * the join. Chunks are fixed by (n, n_chunks) alone, so which thread runs
+ * one never changes the results. */
 #include "threadpool.h"
 
 struct _SamPool
@@ -15,7 +22,12 @@ struct _SamPool
   void *ctx;
   int64_t n;
   int n_chunks;
+  gint next_chunk;              /* atomic: the next chunk to take */
 };
+
+/* Chunks per thread: enough to even out a slowed thread, few enough that
+ * each stays a long contiguous run (the kernels' tiles, packed panels). */
+#define CHUNKS_PER_THREAD 4
 
 static void
 chunk_range (int64_t n, int n_chunks, int k, int64_t * b, int64_t * e)
@@ -24,19 +36,27 @@ chunk_range (int64_t n, int n_chunks, int k, int64_t * b, int64_t * e)
   *e = n * (k + 1) / n_chunks;
 }
 
-typedef struct
+/* Takes chunks of the current job until none is left. The job's fields
+ * were written under the lock before the workers were woken (or by this
+ * thread), so they are read here without it. */
+static void
+run_chunks (SamPool * p)
 {
-  SamPool *pool;
-  int index;                    /* 1..n_threads-1 */
-} WorkerArg;
+  for (;;) {
+    int k = g_atomic_int_add (&p->next_chunk, 1);
+    if (k >= p->n_chunks)
+      return;
+    int64_t b, e;
+    chunk_range (p->n, p->n_chunks, k, &b, &e);
+    if (e > b)
+      p->fn (p->ctx, b, e);
+  }
+}
 
 static gpointer
 worker_main (gpointer data)
 {
-  WorkerArg *arg = data;
-  SamPool *p = arg->pool;
-  int k = arg->index;
-  g_free (arg);
+  SamPool *p = data;
   guint64 seen = 0;
   g_mutex_lock (&p->lock);
   for (;;) {
@@ -45,17 +65,8 @@ worker_main (gpointer data)
     if (p->quit)
       break;
     seen = p->generation;
-    SamPoolFunc fn = p->fn;
-    void *ctx = p->ctx;
-    int64_t n = p->n;
-    int n_chunks = p->n_chunks;
     g_mutex_unlock (&p->lock);
-    if (k < n_chunks) {
-      int64_t b, e;
-      chunk_range (n, n_chunks, k, &b, &e);
-      if (e > b)
-        fn (ctx, b, e);
-    }
+    run_chunks (p);
     g_mutex_lock (&p->lock);
     if (--p->pending == 0)
       g_cond_signal (&p->done_cond);
@@ -77,12 +88,8 @@ sam_pool_new (int n_threads)
   g_cond_init (&p->work_cond);
   g_cond_init (&p->done_cond);
   p->threads = g_new0 (GThread *, n_threads);
-  for (int i = 1; i < n_threads; i++) {
-    WorkerArg *a = g_new (WorkerArg, 1);
-    a->pool = p;
-    a->index = i;
-    p->threads[i] = g_thread_new ("samseg-worker", worker_main, a);
-  }
+  for (int i = 1; i < n_threads; i++)
+    p->threads[i] = g_thread_new ("samseg-worker", worker_main, p);
   return p;
 }
 
@@ -117,7 +124,7 @@ sam_pool_for (SamPool * p, int64_t n, int64_t grain, SamPoolFunc fn, void *ctx)
     return;
   if (grain < 1)
     grain = 1;
-  int n_chunks = p ? p->n_threads : 1;
+  int n_chunks = p && p->n_threads > 1 ? p->n_threads * CHUNKS_PER_THREAD : 1;
   if (n / grain < n_chunks)
     n_chunks = (int) MAX (1, n / grain);
   if (n_chunks <= 1) {
@@ -129,14 +136,13 @@ sam_pool_for (SamPool * p, int64_t n, int64_t grain, SamPoolFunc fn, void *ctx)
   p->ctx = ctx;
   p->n = n;
   p->n_chunks = n_chunks;
+  g_atomic_int_set (&p->next_chunk, 0);
   p->pending = p->n_threads - 1;
   p->generation++;
   g_cond_broadcast (&p->work_cond);
   g_mutex_unlock (&p->lock);
 
-  int64_t b, e;
-  chunk_range (n, n_chunks, 0, &b, &e);
-  fn (ctx, b, e);
+  run_chunks (p);
 
   g_mutex_lock (&p->lock);
   while (p->pending > 0)

@@ -292,6 +292,49 @@ test_conv (void)
   g_rand_free (r);
 }
 
+/* ---- the pool: every index exactly once, in contiguous calls ------------- */
+
+typedef struct {
+  gint *hits;
+  gint calls;
+} PoolProbe;
+
+static void
+pool_probe (void *ctx, int64_t b, int64_t e)
+{
+  PoolProbe *pp = ctx;
+  g_assert_cmpint (b, <, e);
+  for (int64_t i = b; i < e; i++)
+    g_atomic_int_inc (&pp->hits[i]);
+  g_atomic_int_inc (&pp->calls);
+}
+
+static void
+test_pool (void)
+{
+  static const int threads[] = { 1, 2, 3, 5 };
+  static const int64_t ns[] = { 1, 2, 7, 8, 9, 31, 1000, 4099 };
+  static const int64_t grains[] = { 1, 3, 16, 5000 };
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++) {
+    SamPool *pool = sam_pool_new (threads[t]);
+    for (guint a = 0; a < G_N_ELEMENTS (ns); a++)
+      for (guint g = 0; g < G_N_ELEMENTS (grains); g++)
+        /* several jobs in a row: a worker must see each one */
+        for (int rep = 0; rep < 3; rep++) {
+          const int64_t n = ns[a];
+          PoolProbe pp = {.hits = g_new0 (gint, n) };
+          sam_pool_for (rep == 2 ? NULL : pool, n, grains[g], pool_probe,
+              &pp);
+          for (int64_t i = 0; i < n; i++)
+            g_assert_cmpint (pp.hits[i], ==, 1);
+          /* no call smaller than the grain unless the job is */
+          g_assert_cmpint (pp.calls, <=, MAX (1, n / grains[g]));
+          g_free (pp.hits);
+        }
+    sam_pool_free (pool);
+  }
+}
+
 /* ---- thread-count bit-identity (public ops, the selected ISA) -------------- */
 
 static void
@@ -320,6 +363,25 @@ test_threads (void)
   }
   for (int p = 1; p < 3; p++)
     g_assert_cmpint (memcmp (y[0], y[p], sizeof (float) * M * N / 2), ==, 0);
+
+  /* element-wise adds and ReLU over the pool (64 KB pieces) */
+  const int64_t ne = 100003;
+  float *e0 = rnd (r, ne), *e1 = rnd (r, ne), *ey[3];
+  for (int p = 0; p < 3; p++) {
+    ey[p] = g_memdup2 (e0, sizeof (float) * ne);
+    sam_add_pool (pools[p], ey[p], e1, ne);
+    sam_relu_pool (pools[p], ey[p], ne);
+  }
+  for (int64_t i = 0; i < ne; i++) {
+    float ref = e0[i] + e1[i];
+    g_assert_true (ey[0][i] == (ref > 0.f ? ref : 0.f));
+  }
+  for (int p = 1; p < 3; p++)
+    g_assert_cmpint (memcmp (ey[0], ey[p], sizeof (float) * ne), ==, 0);
+  for (int p = 0; p < 3; p++)
+    g_free (ey[p]);
+  g_free (e0);
+  g_free (e1);
 
   /* attention, several heads and a key tail */
   const int Nq = 301, Nk = 777, H = 2, D = 40;
@@ -524,6 +586,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/gemm", test_gemm);
   g_test_add_func ("/kernels/attention", test_attention);
   g_test_add_func ("/kernels/conv", test_conv);
+  g_test_add_func ("/kernels/pool", test_pool);
   g_test_add_func ("/kernels/threads", test_threads);
   g_test_add_func ("/kernels/gelu", test_gelu);
   g_test_add_func ("/kernels/add", test_add);
