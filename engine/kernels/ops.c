@@ -52,6 +52,7 @@ sam_matmul (SamPool * pool, const float *A, int64_t lda, const float *B,
 #define TGT_AVX2 __attribute__((target("avx2,fma")))
 #define TGT_AVX512 \
   __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#include "exp-simd.h"
 #endif
 
 typedef struct
@@ -214,17 +215,23 @@ gelu16 (__m512 x)
   __m512 small = _mm512_fmadd_ps (z, pa, one);
   HORNER (__m512, _mm512_fmadd_ps, _mm512_set1_ps, gelu_B,
       _mm512_sub_ps (a, _mm512_set1_ps (1.75f)), pb);
-  __m512 u = _mm512_div_ps (one, a);
-  HORNER (__m512, _mm512_fmadd_ps, _mm512_set1_ps, gelu_C, u, pc);
-  pc = _mm512_mul_ps (pc, u);
-  __m512 q = _mm512_mask_mov_ps (pb, _mm512_cmp_ps_mask (a,
-          _mm512_set1_ps (2.5f), _CMP_GT_OQ), pc);
+  /* the tail fit (a division and 9 terms) only where a lane needs it:
+   * |x| > 3.5 is rare in activations, and the other lanes take pb anyway */
+  __m512 q = pb;
+  const __mmask16 tail = _mm512_cmp_ps_mask (a, _mm512_set1_ps (2.5f),
+      _CMP_GT_OQ);
+  if (tail) {
+    __m512 u = _mm512_div_ps (one, a);
+    HORNER (__m512, _mm512_fmadd_ps, _mm512_set1_ps, gelu_C, u, pc);
+    pc = _mm512_mul_ps (pc, u);
+    q = _mm512_mask_mov_ps (pb, tail, pc);
+  }
   __m512 hi = _mm512_mul_ps (a, a), lo = _mm512_fmsub_ps (a, a, hi);
-  float t[16];
-  _mm512_storeu_ps (t, _mm512_sub_ps (_mm512_setzero_ps (), hi));
-  sam_k_exp_f32_avx512 (t, t, 16);
-  __m512 erfc = _mm512_mul_ps (_mm512_mul_ps (_mm512_loadu_ps (t),
-          _mm512_sub_ps (one, lo)), q);
+  /* inline (exp-simd.h): the same bits as sam_k_exp_f32_avx512, without
+   * the round trip through memory and the call */
+  __m512 ex = exp16 (_mm512_sub_ps (_mm512_setzero_ps (), hi));
+  __m512 erfc = _mm512_mul_ps (_mm512_mul_ps (ex, _mm512_sub_ps (one, lo)),
+      q);
   erfc = _mm512_maskz_mov_ps (_mm512_cmp_ps_mask (a, _mm512_set1_ps (9.5f),
           _CMP_LT_OQ), erfc);
   __m512 large = _mm512_mask_mov_ps (erfc, _mm512_cmp_ps_mask (z,
@@ -270,11 +277,9 @@ gelu8 (__m256 x)
   __m256 q = _mm256_blendv_ps (pb, pc, _mm256_cmp_ps (a,
           _mm256_set1_ps (2.5f), _CMP_GT_OQ));
   __m256 hi = _mm256_mul_ps (a, a), lo = _mm256_fmsub_ps (a, a, hi);
-  float t[8];
-  _mm256_storeu_ps (t, _mm256_sub_ps (_mm256_setzero_ps (), hi));
-  sam_k_exp_f32_avx2 (t, t, 8);
-  __m256 erfc = _mm256_mul_ps (_mm256_mul_ps (_mm256_loadu_ps (t),
-          _mm256_sub_ps (one, lo)), q);
+  __m256 ex = exp8 (_mm256_sub_ps (_mm256_setzero_ps (), hi));
+  __m256 erfc = _mm256_mul_ps (_mm256_mul_ps (ex, _mm256_sub_ps (one, lo)),
+      q);
   erfc = _mm256_and_ps (erfc, _mm256_cmp_ps (a, _mm256_set1_ps (9.5f),
           _CMP_LT_OQ));
   __m256 large = _mm256_blendv_ps (erfc, _mm256_sub_ps (_mm256_set1_ps (2.f),
