@@ -46,6 +46,27 @@ add_to (float *y, const float *a, const float *b, int64_t n)
     y[i] = a[i] + b[i];
 }
 
+typedef struct {
+  float *y;
+  const float *a, *b;
+} AddToCtx;
+
+static void
+add_to_range (void *ctx, int64_t i0, int64_t i1)
+{
+  const AddToCtx *c = ctx;
+  add_to (c->y + i0, c->a + i0, c->b + i0, i1 - i0);
+}
+
+/* add_to over the pool, for the [Nk, C] image-side maps (same bits) */
+static void
+add_to_pool (SamPool * pool, float *y, const float *a, const float *b,
+    int64_t n)
+{
+  AddToCtx c = { y, a, b };
+  sam_pool_for (pool, n, 16384, add_to_range, &c);
+}
+
 /* ref: sam2/modeling/sam/transformer.py Attention.forward
  * q_in [Nq, C], k_in/v_in [Nk, C] → out [Nq, C]; the projections go down to
  * the layer's internal dim (C / downsample_rate), read from q_proj. */
@@ -117,7 +138,7 @@ two_way_block (const SamModel * m, SamPool * pool, int l, float *queries,
 
   /* Tokens attend to the image. */
   add_to (s->qp, queries, query_pe, nq);
-  add_to (s->kp, keys, key_pe, nk);
+  add_to_pool (pool, s->kp, keys, key_pe, nk);
   g_snprintf (name, sizeof name, "%s.cross_attn_token_to_image", p);
   attention (m, pool, name, s->qp, s->Nt, s->kp, keys, s->Nk, s->tq);
   sam_add (queries, s->tq, nq);
@@ -135,7 +156,7 @@ two_way_block (const SamModel * m, SamPool * pool, int l, float *queries,
   add_to (s->qp, queries, query_pe, nq);
   g_snprintf (name, sizeof name, "%s.cross_attn_image_to_token", p);
   attention (m, pool, name, s->kp, s->Nk, s->qp, queries, s->Nt, s->tk);
-  sam_add (keys, s->tk, nk);
+  sam_add_pool (pool, keys, s->tk, nk);
   g_snprintf (name, sizeof name, "%s.norm4", p);
   layer_norm (m, pool, name, keys, s->Nk);
 }
@@ -160,7 +181,7 @@ two_way_transformer (const SamModel * m, SamPool * pool, float *queries,
     two_way_block (m, pool, l, queries, keys, query_pe, key_pe, &s);
 
   add_to (s.qp, queries, query_pe, nq);
-  add_to (s.kp, keys, key_pe, nk);
+  add_to_pool (pool, s.kp, keys, key_pe, nk);
   attention (m, pool, MD "transformer.final_attn_token_to_image", s.qp, Nt,
       s.kp, keys, Nk, s.tq);
   sam_add (queries, s.tq, nq);
@@ -187,7 +208,7 @@ upscale (const SamModel * m, SamPool * pool, const SamImageFeatures * f,
   sam_conv_transpose2x2 (pool, src, f->H2, f->H2, C,
       sam_model_wd (m, MD "output_upscaling.0.weight"),
       sam_model_wd (m, MD "output_upscaling.0.bias"), c1, a);
-  sam_add (a, f->feat_s1, n1 * c1);
+  sam_add_pool (pool, a, f->feat_s1, n1 * c1);
   sam_layernorm (pool, a, n1, c1,
       sam_model_wd (m, MD "output_upscaling.1.weight"),
       sam_model_wd (m, MD "output_upscaling.1.bias"), LN2D_EPS, a);
@@ -195,7 +216,7 @@ upscale (const SamModel * m, SamPool * pool, const SamImageFeatures * f,
   sam_conv_transpose2x2 (pool, a, f->H1, f->H1, c1,
       sam_model_wd (m, MD "output_upscaling.3.weight"),
       sam_model_wd (m, MD "output_upscaling.3.bias"), c0, up);
-  sam_add (up, f->feat_s0, (int64_t) f->H0 * f->H0 * c0);
+  sam_add_pool (pool, up, f->feat_s0, (int64_t) f->H0 * f->H0 * c0);
   sam_gelu (pool, up, (int64_t) f->H0 * f->H0 * c0);
   g_free (a);
 }
@@ -222,7 +243,7 @@ sam_mask_decoder_predict (const SamModel * m, SamPool * pool,
       sizeof (float) * SAM_DEC_N_MASKS * C);
   memcpy (tokens + SAM_DEC_N_OUT_TOKENS * C, sparse,
       sizeof (float) * n_sparse * C);
-  add_to (keys, pix_feat, dense, Nk * C);
+  add_to_pool (pool, keys, pix_feat, dense, Nk * C);
 
   two_way_transformer (m, pool, tokens, Nt, keys, pe, Nk);
 

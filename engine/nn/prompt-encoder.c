@@ -27,16 +27,34 @@ pe_encode (const float *G, int npf, float x, float y, float *out)
   }
 }
 
-/* ref: sam2/modeling/sam/prompt_encoder.py PromptEncoder.get_dense_pe */
+typedef struct {
+  const float *G;
+  int npf, H;
+  float *out;
+} DensePeCtx;
+
+static void
+dense_pe_rows (void *ctx, int64_t y0, int64_t y1)
+{
+  const DensePeCtx *c = ctx;
+  const int H = c->H;
+  for (int y = (int) y0; y < (int) y1; y++)
+    for (int x = 0; x < H; x++)
+      pe_encode (c->G, c->npf, ((float) x + 0.5f) / (float) H,
+          ((float) y + 0.5f) / (float) H,
+          c->out + ((size_t) y * H + x) * 2 * c->npf);
+}
+
+/* ref: sam2/modeling/sam/prompt_encoder.py PromptEncoder.get_dense_pe
+ * (H·H·npf sines and cosines per object and frame: over the pool, rows are
+ * independent) */
 void
-sam_prompt_encoder_dense_pe (const SamModel * m, int H, float *out)
+sam_prompt_encoder_dense_pe (const SamModel * m, SamPool * pool, int H,
+    float *out)
 {
   const SamW *g = sam_model_w (m, PE_GAUSS);
-  const int npf = (int) g->shape[1];
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < H; x++)
-      pe_encode (g->data, npf, ((float) x + 0.5f) / (float) H,
-          ((float) y + 0.5f) / (float) H, out + ((size_t) y * H + x) * 2 * npf);
+  DensePeCtx c = { g->data, (int) g->shape[1], H, out };
+  sam_pool_for (pool, H, 4, dense_pe_rows, &c);
 }
 
 int

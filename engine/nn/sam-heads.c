@@ -76,7 +76,7 @@ sam_heads_run (const SamModel * m, SamPool * pool,
 
   g_return_if_fail (C == 256);
   sam_prompt_encoder_run (m, pool, f->S, in, sparse, dense);
-  sam_prompt_encoder_dense_pe (m, H2, pe);
+  sam_prompt_encoder_dense_pe (m, pool, H2, pe);
   d.masks = g_new (float, SAM_DEC_N_MASKS * n0);
   sam_mask_decoder_predict (m, pool, f, pix_feat, pe, sparse, n_sparse,
       dense, &d);
