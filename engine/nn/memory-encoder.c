@@ -50,6 +50,55 @@ mask_downsample (const SamModel * m, SamPool * pool, float *mask, int S,
   g_free (x);
 }
 
+/* Element-wise steps of the memory encoder over the pool: each element
+ * keeps the serial code's arithmetic (and libm calls), so any split gives
+ * the same bits. */
+typedef struct {
+  float *x;
+  const float *t, *gamma;
+  int C;
+} ScaleAddCtx;
+
+/* rows of x += gamma · t (CXBlock's layer scale) */
+static void
+scale_add_rows (void *ctx, int64_t r0, int64_t r1)
+{
+  const ScaleAddCtx *c = ctx;
+  for (int64_t i = r0; i < r1; i++)
+    for (int ch = 0; ch < c->C; ch++)
+      c->x[i * c->C + ch] += c->gamma[ch] * c->t[i * c->C + ch];
+}
+
+typedef struct {
+  float *mask;
+  bool hard;
+} MaskInCtx;
+
+/* Prompted frames feed a hard mask (binarize_mask_from_pts_for_mem_enc);
+ * tracked frames a soft one. Then sigmoid_scale 20, sigmoid_bias -10. */
+static void
+mask_in_range (void *ctx, int64_t i0, int64_t i1)
+{
+  const MaskInCtx *c = ctx;
+  float *mask = c->mask;
+  if (c->hard) {
+    for (int64_t i = i0; i < i1; i++)
+      mask[i] = mask[i] > 0.f ? 10.f : -10.f;
+  } else {
+    sam_sigmoid (mask + i0, i1 - i0);
+    for (int64_t i = i0; i < i1; i++)
+      mask[i] = mask[i] * 20.f - 10.f;
+  }
+}
+
+static void
+bf16_round_range (void *ctx, int64_t i0, int64_t i1)
+{
+  float *v = ctx;
+  for (int64_t i = i0; i < i1; i++)
+    v[i] = sam_bf16_to_f32 (sam_f32_to_bf16 (v[i]));
+}
+
 /* ref: sam2/modeling/memory_encoder.py CXBlock.forward
  * x: [H*W, C], updated in place (x = x + gamma * mlp(norm(dwconv(x)))). */
 static void
@@ -75,9 +124,8 @@ cx_block (const SamModel * m, SamPool * pool, int l, float *x, int H, int W,
   sam_model_linearf (m, pool, h, N, 4 * C, t, C,
       "memory_encoder.fuser.layers.%d.pwconv2", l);
   gamma = sam_model_wd (m, "memory_encoder.fuser.layers.%d.gamma", l);
-  for (int64_t i = 0; i < N; i++)
-    for (int c = 0; c < C; c++)
-      x[i * C + c] += gamma[c] * t[i * C + c];
+  ScaleAddCtx sc = { x, t, gamma, C };
+  sam_pool_for (pool, N, 256, scale_add_rows, &sc);
   g_free (h);
   g_free (t);
 }
@@ -100,16 +148,8 @@ sam_memory_encoder_run (const SamModel * m, SamPool * pool,
   /* The reference upsamples the decoder's low-res logits to the input size
    * before the memory encoder (pred_masks_high_res). */
   sam_resize_bilinear (pool, low_res_mask, L, L, 1, mask, S, S, false);
-  /* Prompted frames feed a hard mask (binarize_mask_from_pts_for_mem_enc);
-   * tracked frames a soft one. Then sigmoid_scale 20, sigmoid_bias -10. */
-  if (is_mask_from_pts) {
-    for (int64_t i = 0; i < SS; i++)
-      mask[i] = mask[i] > 0.f ? 10.f : -10.f;
-  } else {
-    sam_sigmoid (mask, SS);
-    for (int64_t i = 0; i < SS; i++)
-      mask[i] = mask[i] * 20.f - 10.f;
-  }
+  MaskInCtx mc = { mask, is_mask_from_pts };
+  sam_pool_for (pool, SS, 16384, mask_in_range, &mc);
   mask_downsample (m, pool, mask, S, md);
   g_free (mask);
 
@@ -131,8 +171,7 @@ sam_memory_encoder_run (const SamModel * m, SamPool * pool,
   }
   /* The reference stores maskmem_features as bfloat16; round here so that
    * whoever keeps them (the memory bank) sees the reference's values. */
-  for (int64_t i = 0; i < N * D; i++)
-    out_feat[i] = sam_bf16_to_f32 (sam_f32_to_bf16 (out_feat[i]));
+  sam_pool_for (pool, N * D, 16384, bf16_round_range, out_feat);
 
   sam_pos_enc_sine_2d (H, H, D, out_pos);
 
