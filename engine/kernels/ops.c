@@ -535,14 +535,6 @@ cubic_coeffs (float t, float w[4])
 }
 
 void
-sam_resize_bicubic (const float *x, int H, int W, int C, float *y, int Ho,
-    int Wo, bool align_corners)
-{
-  sam_k_hint_hugepages (y, (int64_t) sizeof (float) * Ho * Wo * C);
-  sam_resize_bicubic_rows (x, H, W, C, y, Ho, Wo, align_corners, 0, Ho);
-}
-
-void
 sam_resize_bicubic_rows (const float *x, int H, int W, int C, float *y,
     int Ho, int Wo, bool align_corners, int oy0, int oy1)
 {

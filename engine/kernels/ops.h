@@ -80,10 +80,8 @@ void sam_maxpool2x2 (const float *x, int H, int W, int C, float *y);
 /* F.interpolate semantics (antialias=False), channels-last. */
 void sam_resize_bilinear (SamPool * pool, const float *x, int H, int W, int C,
     float *y, int Ho, int Wo, bool align_corners);
-void sam_resize_bicubic (const float *x, int H, int W, int C, float *y,
-    int Ho, int Wo, bool align_corners);        /* A = -0.75, clamped borders */
-/* Output rows [oy0, oy1) of the same resize only, into y (which holds
- * those rows; same bits as the whole) */
+/* Bicubic (A = -0.75, clamped borders), output rows [oy0, oy1) only, into
+ * y (which holds those rows): bands of one resize can go to the pool. */
 void sam_resize_bicubic_rows (const float *x, int H, int W, int C, float *y,
     int Ho, int Wo, bool align_corners, int oy0, int oy1);
 void sam_upsample_nearest (const float *x, int H, int W, int C, float *y,
