@@ -290,6 +290,9 @@ sam_k_conv2d_f32 (const SamKernelsF32 * kt, SamPool * pool, const float *x,
   const int Wo = (W + 2 * pad - KW) / stride + 1;
   if (Ho <= 0 || Wo <= 0)
     return;
+  /* the im2col path fills y in row chunks, each too small for the GEMM's
+   * own hint to cover a whole 2 MiB page */
+  sam_k_hint_hugepages (y, (int64_t) sizeof (float) * Ho * Wo * Cout);
   if (groups == 1) {
     if (KH == 1 && KW == 1 && stride == 1 && pad == 0) {
       float *Bp = sam_k_scratch_get (SAM_SCRATCH_PACK_B,

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "core/threadpool.h"
+#include "kernels/hugepages.h"
 
 typedef enum
 {
@@ -131,12 +132,6 @@ void sam_k_scratch_trim (int64_t keep_bytes);
  * cross-attention keys and values are made again. */
 #define SAM_SCRATCH_KEEP_BYTES ((int64_t) 16 << 20)
 
-/* Output buffers the kernels are about to fill for the first time cost a
- * page fault per 4 KiB (expensive, notably in VMs). For a large output this
- * advises transparent huge pages on the 2 MiB-aligned part of [p, p+bytes)
- * (Linux MADV_HUGEPAGE; a hint only, contents unchanged, no-op elsewhere).
- * Pages already present are not affected. */
-void sam_k_hint_hugepages (void *p, int64_t bytes);
 
 /* ---- GEMM (gemm-f32.c) ------------------------------------------------ */
 

@@ -9,6 +9,7 @@
  * and the integer bias are one per-channel constant added after the K loop.
  */
 #include "kernels/gemm-i8.h"
+#include "kernels/hugepages.h"
 
 #include <glib.h>
 #include <cpuid.h>
@@ -843,6 +844,7 @@ sam_k_linear_i8_isa (SamIsa isa, SamPool * pool, const float *x, int64_t M,
   };
   ctx_setup (&c, isa);
   c.ldy_bytes = ldy * c.osize;
+  sam_k_hint_hugepages (y, ((M - 1) * ldy + w->N) * c.osize);
   /* about 1M MACs per chunk at least (one buffer per chunk) */
   int64_t per = (int64_t) c.mr * w->N * (w->K + 1);
   int64_t grain = per >= (1 << 20) ? 1 : (1 << 20) / per;
