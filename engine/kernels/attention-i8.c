@@ -2,8 +2,9 @@
  * packing of K and V per head, the row-block driver, the float per-row
  * softmax + post-softmax quantizer (shared with the oracle), and the two
  * integer inner products per ISA: QKᵀ (u8 · s8 → int32, vpdpbusd) and P·V
- * (s16 · s16 → int32, vpdpwssd). Every variant is bit-exact with
- * sam_k_attention_i8_ref (tests/quant/test-attention-i8.c).
+ * (s16 · s16 → int32, vpdpwssd; on AVX-512 VNNI two u8 · s8 byte planes of
+ * P, vpdpbusd, the high one only where it is not 0). Every variant is
+ * bit-exact with sam_k_attention_i8_ref (tests/quant/test-attention-i8.c).
  */
 #include "kernels/attention-i8.h"
 #include "kernels/gemm-i8.h"
@@ -310,14 +311,11 @@ pv_c (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
 
 /* ---- AVX-512 VNNI: 4 rows × up to 4 zmm of keys / output dims ---- */
 
-/* acc += dot: GCC (12) turns each _mm512_dpbusd_epi32 / _mm512_dpwssd_epi32
- * on a loop-carried accumulator into a vmovdqa copy plus the instruction
- * (as in gemm-i8.c); the tied "+v" operand keeps the accumulators in
- * place. */
+/* acc += dot: GCC (12) turns each _mm512_dpbusd_epi32 on a loop-carried
+ * accumulator into a vmovdqa copy plus the instruction (as in gemm-i8.c);
+ * the tied "+v" operand keeps the accumulators in place. */
 #define DPBUSD512(acc, x, w) \
   __asm__ ("vpdpbusd %2, %1, %0" : "+v" (acc) : "v" (x), "v" (w))
-#define DPWSSD512(acc, x, w) \
-  __asm__ ("vpdpwssd %2, %1, %0" : "+v" (acc) : "v" (x), "v" (w))
 
 /* 4 rows × GN (1..4) groups of 16 keys: S[r][key] = q_r · k + rowc + colc.
  * Named accumulators (a<row><group>): with arrays of vectors GCC copies
@@ -401,75 +399,6 @@ qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
     }
 }
 
-/* 4 rows × VN (1..4) zmm of output dims, named accumulators (as above) */
-ALWAYS_INLINE T_AVX512 void
-pv512_tile (const int16_t * P, int64_t ldp, const int16_t * V16, int npairs,
-    int Dv16, int32_t * acc, const int VN)
-{
-#define DECL(r) __m512i a##r##0 = _mm512_setzero_si512 (), a##r##1 = a##r##0, \
-      a##r##2 = a##r##0, a##r##3 = a##r##0;
-  ROWS4 (DECL)
-#undef DECL
-  __m512i v0 = _mm512_setzero_si512 (), v1 = v0, v2 = v0, v3 = v0;
-  for (int pr = 0; pr < npairs; pr++) {
-    const int16_t *vp = V16 + (int64_t) pr * Dv16 * 2;
-    v0 = _mm512_loadu_si512 (vp);
-    if (VN > 1)
-      v1 = _mm512_loadu_si512 (vp + 32);
-    if (VN > 2)
-      v2 = _mm512_loadu_si512 (vp + 64);
-    if (VN > 3)
-      v3 = _mm512_loadu_si512 (vp + 96);
-#define ROW(r) { \
-      int32_t w; \
-      memcpy (&w, P + r * ldp + 2 * pr, 4); \
-      const __m512i pb = _mm512_set1_epi32 (w); \
-      DPWSSD512 (a##r##0, pb, v0); \
-      if (VN > 1) DPWSSD512 (a##r##1, pb, v1); \
-      if (VN > 2) DPWSSD512 (a##r##2, pb, v2); \
-      if (VN > 3) DPWSSD512 (a##r##3, pb, v3); }
-    ROWS4 (ROW)
-#undef ROW
-  }
-#define STORE(r) { \
-    int32_t *o = acc + (int64_t) r * Dv16; \
-    _mm512_storeu_si512 (o, a##r##0); \
-    if (VN > 1) _mm512_storeu_si512 (o + 16, a##r##1); \
-    if (VN > 2) _mm512_storeu_si512 (o + 32, a##r##2); \
-    if (VN > 3) _mm512_storeu_si512 (o + 48, a##r##3); }
-  ROWS4 (STORE)
-#undef STORE
-}
-
-T_AVX512 static void
-pv_avx512 (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
-    int npairs, int Dv16, int32_t * acc)
-{
-  const int NV = Dv16 / 16;
-  /* widths of 3 where they divide and 4 does not (Dv = 96: 3 + 3, not
-   * 4 + 2) */
-  const int W = NV % 4 != 0 && NV % 3 == 0 ? 3 : 4;
-  for (int r = 0; r < nr4; r += 4)
-    for (int v = 0; v < NV; v += W) {
-      const int16_t *pr = P + r * ldp;
-      const int16_t *vv = V16 + v * 32;
-      int32_t *o = acc + (int64_t) r * Dv16 + v * 16;
-      switch (NV - v >= W ? W : NV - v) {
-        case 4:
-          pv512_tile (pr, ldp, vv, npairs, Dv16, o, 4);
-          break;
-        case 3:
-          pv512_tile (pr, ldp, vv, npairs, Dv16, o, 3);
-          break;
-        case 2:
-          pv512_tile (pr, ldp, vv, npairs, Dv16, o, 2);
-          break;
-        default:
-          pv512_tile (pr, ldp, vv, npairs, Dv16, o, 1);
-      }
-    }
-}
-
 T_AVX512 static void
 acc_add_avx512 (int64_t * acc, const int32_t * tile, int64_t n)
 {
@@ -484,6 +413,152 @@ acc_add_avx512 (int64_t * acc, const int32_t * tile, int64_t n)
         _mm512_add_epi64 (_mm512_loadu_si512 (acc + i + 8), hi));
   }
   acc_add_c (acc + i, tile + i, n - i);
+}
+
+/* ---- AVX-512 VNNI P·V on byte planes of P ----
+ * P (15 bits) = 256 · Ph + Pl with Pl, Ph bytes, and v − zv = (v − 128) +
+ * (128 − zv) with V8 = v − 128 in s8, so exactly
+ *   Σ P (v − zv) = 256 · Σ Ph · V8 + Σ Pl · V8 + (128 − zv) · Σ P,
+ * the first two by vpdpbusd (4 keys per lane and instruction, twice the
+ * keys of vpdpwssd). A trained model's long memory rows are peaked: on the
+ * proxy's cross-attention 89 % of the (4 rows × 64 keys) chunks have every
+ * P < 256, i.e. Ph = 0, and their Ph pass is skipped; a chunk with some
+ * Ph ≠ 0 costs what vpdpwssd did. Tile sums: |Σ Pl V8| ≤ 256·255·128 and
+ * |256 Σ Ph V8| ≤ 256·256·127·128 over one 256-key tile, < 2^31. */
+
+#define PCH 64                  /* keys per chunk of the Ph flags */
+
+/* Pl, Ph planes of one row of P (n a multiple of 64; all of it, padding
+ * included), hi[chunk] = some Ph of the chunk ≠ 0; returns Σ P. */
+T_AVX512 static int64_t
+split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
+    uint8_t * hi)
+{
+  const __m512i ones = _mm512_set1_epi16 (1), lo8 = _mm512_set1_epi16 (0xff);
+  __m512i sum = _mm512_setzero_si512 ();
+  int64_t total = 0;
+  for (int64_t j = 0; j < n; j += PCH) {
+    __m512i a = _mm512_loadu_si512 (P + j);
+    __m512i b = _mm512_loadu_si512 (P + j + 32);
+    _mm256_storeu_si256 ((__m256i *) (Pl + j),
+        _mm512_cvtepi16_epi8 (_mm512_and_si512 (a, lo8)));
+    _mm256_storeu_si256 ((__m256i *) (Pl + j + 32),
+        _mm512_cvtepi16_epi8 (_mm512_and_si512 (b, lo8)));
+    __m512i ha = _mm512_srli_epi16 (a, 8), hb = _mm512_srli_epi16 (b, 8);
+    _mm256_storeu_si256 ((__m256i *) (Ph + j), _mm512_cvtepi16_epi8 (ha));
+    _mm256_storeu_si256 ((__m256i *) (Ph + j + 32),
+        _mm512_cvtepi16_epi8 (hb));
+    hi[j / PCH] = _mm512_test_epi16_mask (_mm512_or_si512 (ha, hb),
+        _mm512_or_si512 (ha, hb)) != 0;
+    /* pairs of P ≤ 65534 per lane and step: flush before 2^31 */
+    sum = _mm512_add_epi32 (sum, _mm512_add_epi32 (_mm512_madd_epi16 (a,
+                ones), _mm512_madd_epi16 (b, ones)));
+    if ((j / PCH) % 8192 == 8191) {
+      total += _mm512_reduce_add_epi32 (sum);
+      sum = _mm512_setzero_si512 ();
+    }
+  }
+  return total + _mm512_reduce_add_epi32 (sum);
+}
+
+/* 4 rows × VN zmm of output dims over the quads [q0, q1): acc += Σ B · V8
+ * with B the byte plane (row stride ldp) */
+#define PV8_DECL(r) __m512i a##r##0 = _mm512_setzero_si512 (), \
+      a##r##1 = a##r##0, a##r##2 = a##r##0, a##r##3 = a##r##0;
+#define PV8_LOOP(B, q0, q1) \
+  for (int qd = (q0); qd < (q1); qd++) { \
+    const int8_t *vp = V8 + (int64_t) qd * Dv16 * 4; \
+    __m512i v0 = _mm512_loadu_si512 (vp), v1 = v0, v2 = v0, v3 = v0; \
+    if (VN > 1) v1 = _mm512_loadu_si512 (vp + 64); \
+    if (VN > 2) v2 = _mm512_loadu_si512 (vp + 128); \
+    if (VN > 3) v3 = _mm512_loadu_si512 (vp + 192); \
+    PV8_ROW (B, 0) PV8_ROW (B, 1) PV8_ROW (B, 2) PV8_ROW (B, 3) \
+  }
+#define PV8_ROW(B, r) { \
+    int32_t w; \
+    memcpy (&w, B + r * ldp + 4 * qd, 4); \
+    const __m512i pb = _mm512_set1_epi32 (w); \
+    DPBUSD512 (a##r##0, pb, v0); \
+    if (VN > 1) DPBUSD512 (a##r##1, pb, v1); \
+    if (VN > 2) DPBUSD512 (a##r##2, pb, v2); \
+    if (VN > 3) DPBUSD512 (a##r##3, pb, v3); }
+
+/* tile[r][·] = Σ Pl V8 + 256 Σ Ph V8 over nquads quads (the Ph part only
+ * on chunks whose flag is set for one of the 4 rows) */
+ALWAYS_INLINE T_AVX512 void
+pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
+    const uint8_t * hi, int64_t ldh, const int8_t * V8, int nquads,
+    int Dv16, int32_t * acc, const int VN)
+{
+  {
+    ROWS4 (PV8_DECL)
+    PV8_LOOP (Pl, 0, nquads)
+#define STORE(r) { \
+      int32_t *o = acc + (int64_t) r * Dv16; \
+      _mm512_storeu_si512 (o, a##r##0); \
+      if (VN > 1) _mm512_storeu_si512 (o + 16, a##r##1); \
+      if (VN > 2) _mm512_storeu_si512 (o + 32, a##r##2); \
+      if (VN > 3) _mm512_storeu_si512 (o + 48, a##r##3); }
+    ROWS4 (STORE)
+#undef STORE
+  }
+  ROWS4 (PV8_DECL)
+  bool any = false;
+  for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {
+    int ch = q0 / (PCH / 4);
+    if (!(hi[ch] | hi[ldh + ch] | hi[2 * ldh + ch] | hi[3 * ldh + ch]))
+      continue;
+    any = true;
+    PV8_LOOP (Ph, q0, MIN (q0 + PCH / 4, nquads))
+  }
+  if (!any)
+    return;
+#define ADDHI(r) { \
+    int32_t *o = acc + (int64_t) r * Dv16; \
+    _mm512_storeu_si512 (o, _mm512_add_epi32 (_mm512_loadu_si512 (o), \
+            _mm512_slli_epi32 (a##r##0, 8))); \
+    if (VN > 1) _mm512_storeu_si512 (o + 16, _mm512_add_epi32 ( \
+            _mm512_loadu_si512 (o + 16), _mm512_slli_epi32 (a##r##1, 8))); \
+    if (VN > 2) _mm512_storeu_si512 (o + 32, _mm512_add_epi32 ( \
+            _mm512_loadu_si512 (o + 32), _mm512_slli_epi32 (a##r##2, 8))); \
+    if (VN > 3) _mm512_storeu_si512 (o + 48, _mm512_add_epi32 ( \
+            _mm512_loadu_si512 (o + 48), _mm512_slli_epi32 (a##r##3, 8))); }
+  ROWS4 (ADDHI)
+#undef ADDHI
+}
+#undef PV8_DECL
+#undef PV8_LOOP
+#undef PV8_ROW
+
+/* One key tile (nquads ≤ KT / 4) of a row block: rows in groups of 4, hi
+ * flags [row][chunk] with row stride ldh (the tile's first chunk at hi). */
+T_AVX512 static void
+pv8_avx512 (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
+    const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,
+    int Dv16, int32_t * acc)
+{
+  const int NV = Dv16 / 16;
+  const int W = NV % 4 != 0 && NV % 3 == 0 ? 3 : 4;
+  for (int r = 0; r < nr4; r += 4)
+    for (int v = 0; v < NV; v += W) {
+      const uint8_t *pl = Pl + r * ldp, *ph = Ph + r * ldp;
+      const uint8_t *hr = hi + r * ldh;
+      const int8_t *vv = V8 + v * 64;
+      int32_t *o = acc + (int64_t) r * Dv16 + v * 16;
+      switch (NV - v >= W ? W : NV - v) {
+        case 4:
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 4);
+          break;
+        case 3:
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 3);
+          break;
+        case 2:
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 2);
+          break;
+        default:
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 1);
+      }
+    }
 }
 
 /* 2^max ((y − m) · c, −125) by the sam_orc_exp2_sub_f32 polynomial */
@@ -844,10 +919,10 @@ agqp_avx2 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
 /* Per-thread buffers reused across calls (freed at thread exit): fresh
  * multi-megabyte allocations cost a page fault per 4 KiB on every call
  * (K and V packs of the memory cross-attention are 7 + 4 MiB). Slots 0-2
- * belong to the calling thread (packs), 3-8 to the row-block tasks, 9-11
- * to the caller's codes (sam_att_i8_codes_buffer). */
+ * belong to the calling thread (packs), 3-8 and 12-13 to the row-block
+ * tasks, 9-11 to the caller's codes (sam_att_i8_codes_buffer). */
 enum { SC_K8, SC_COLC, SC_V16, SC_QB, SC_S, SC_P, SC_TILE, SC_ACC, SC_TMP,
-  SC_CODES0, SC_CODES1, SC_CODES2, SC_N
+  SC_CODES0, SC_CODES1, SC_CODES2, SC_P8, SC_HI, SC_N
 };
 
 typedef struct {
@@ -895,10 +970,11 @@ typedef struct {
   const SamAttI8Params *p;
   int8_t *K8;                   /* [H][Nk16][D4][64] */
   int32_t *colc;                /* [H][Nk16·16] −zq Σ_d k (0 past Nk) */
-  int16_t *V16;                 /* [H][Nk2][Dv16][2] */
+  int16_t *V16;                 /* [H][Nk2][Dv16][2] (pv) */
+  int8_t *V8;                   /* [H][Nk16·4][Dv16][4] v − 128 (pv8) */
   float *out;
   QkFn qk;
-  PvFn pv;
+  PvFn pv;                      /* NULL: split P and pv8_avx512 */
   AccFn acc_add;
   RowFns rf;
 } Ctx;
@@ -935,6 +1011,21 @@ pack_kv (void *vc, int64_t t0, int64_t t1)
       }
       c->colc[(int64_t) h * c->Nk16 * 16 + j] = -c->p->zq * s;
     }
+    if (!c->pv) {
+      /* the V quads of these 16 keys (4 quads), v − 128 as s8 */
+      int8_t *vb = c->V8 + ((int64_t) h * c->Nk16 + g) * 4 * c->Dv16 * 4;
+      memset (vb, 0, (size_t) c->Dv16 * 16);
+      for (int l = 0; l < 16; l++) {
+        int64_t j = g * 16 + l;
+        if (j >= c->Nk)
+          break;
+        const uint8_t *vj = c->v + j * c->ldv + (int64_t) h * c->Dv;
+        int8_t *vt = vb + (l / 4) * c->Dv16 * 4 + l % 4;
+        for (int d = 0; d < c->Dv; d++)
+          vt[4 * d] = (int8_t) (vj[d] ^ 0x80);
+      }
+      continue;
+    }
     /* the V pairs of these 16 keys (8 pairs) */
     for (int64_t pr = g * 8; pr < g * 8 + 8 && pr < c->Nk2; pr++) {
       int16_t *vb = c->V16 + ((int64_t) h * c->Nk2 + pr) * c->Dv16 * 2;
@@ -966,6 +1057,12 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
   int32_t *tile = scratch (SC_TILE, sizeof (int32_t) * RB * Dv16);
   int64_t *acc = scratch (SC_ACC, sizeof (int64_t) * RB * Dv16);
   void *tmp = scratch (SC_TMP, (size_t) Nk * 5);
+  /* pv8: the byte planes of P and their chunk flags */
+  const int64_t ldh = ldp / PCH;
+  uint8_t *Pl = c->pv ? NULL : scratch (SC_P8, (size_t) 2 * RB * ldp);
+  uint8_t *Ph = Pl ? Pl + RB * ldp : NULL;
+  uint8_t *hi = c->pv ? NULL : scratch (SC_HI, (size_t) RB * ldh);
+  int64_t psum[RB];
   /* P·V reads whole pairs and tiles: the row padding past Nk must be 0 */
   for (int r = 0; r < RB; r++)
     memset (P + r * ldp + Nk, 0, (size_t) (ldp - Nk) * sizeof *P);
@@ -1004,12 +1101,31 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
       memset (P + r * ldp, 0, (size_t) ldp * sizeof *P);
     /* P·V by key tiles; the P padding past Nk stays 0 (never written) */
     memset (acc, 0, (size_t) RB * Dv16 * sizeof *acc);
-    for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
-      int nt = (int) MIN (KT, Nk - j0), npairs = (nt + 1) / 2;
-      c->pv (P + j0, ldp, nr4, V16 + (j0 / 2) * Dv16 * 2, npairs, Dv16,
-          tile);
-      /* whole rows incl. the Dv16 padding (never read back): one run */
-      c->acc_add (acc, tile, (int64_t) nr * Dv16);
+    if (c->pv) {
+      for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
+        int nt = (int) MIN (KT, Nk - j0), npairs = (nt + 1) / 2;
+        c->pv (P + j0, ldp, nr4, V16 + (j0 / 2) * Dv16 * 2, npairs, Dv16,
+            tile);
+        /* whole rows incl. the Dv16 padding (never read back): one run */
+        c->acc_add (acc, tile, (int64_t) nr * Dv16);
+      }
+    } else {
+      const int8_t *V8 = c->V8 + (int64_t) h * c->Nk16 * 4 * Dv16 * 4;
+      for (int r = 0; r < nr4; r++)
+        psum[r] = split_p_avx512 (P + r * ldp, ldp, Pl + r * ldp,
+            Ph + r * ldp, hi + r * ldh);
+      for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
+        int nt = (int) MIN (KT, Nk - j0), nquads = (nt + 3) / 4;
+        pv8_avx512 (Pl + j0, Ph + j0, ldp, hi + j0 / PCH, ldh, nr4,
+            V8 + j0 * Dv16, nquads, Dv16, tile);
+        c->acc_add (acc, tile, (int64_t) nr * Dv16);
+      }
+      /* the (128 − zv) · Σ P term of v − zv = (v − 128) + (128 − zv) */
+      for (int r = 0; r < nr; r++) {
+        const int64_t t = (int64_t) (128 - c->p->zv) * psum[r];
+        for (int d = 0; d < Dv16; d++)
+          acc[r * Dv16 + d] += t;
+      }
     }
     for (int r = 0; r < nr; r++) {
       float *o = c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv;
@@ -1044,7 +1160,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   switch (isa) {
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;
-      c.pv = pv_avx512;
+      c.pv = NULL;              /* split P, pv8_avx512 */
       c.acc_add = acc_add_avx512;
       c.rf = (RowFns) {
       p15_avx512, esum_avx512, agqp_avx512};
@@ -1073,7 +1189,10 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   size_t kbytes = (size_t) H * c.Nk16 * c.D4 * 64;
   c.K8 = scratch (SC_K8, kbytes);
   c.colc = scratch (SC_COLC, sizeof (int32_t) * H * c.Nk16 * 16);
-  c.V16 = scratch (SC_V16, (size_t) H * c.Nk2 * c.Dv16 * 4);
+  if (c.pv)
+    c.V16 = scratch (SC_V16, (size_t) H * c.Nk2 * c.Dv16 * 4);
+  else
+    c.V8 = scratch (SC_V16, (size_t) H * c.Nk16 * 16 * c.Dv16);
   sam_pool_for (pool, (int64_t) H * c.Nk16, 16, pack_kv, &c);
   sam_pool_for (pool, (int64_t) H * c.nblk, 1, att_blocks, &c);
 }
