@@ -128,6 +128,7 @@ sam_session_free (SamSession * s)
   sam_pool_free (s->pool);
   sam_model_unref (s->model);
   g_free (s);
+  sam_release_process_heap ();
 }
 
 void
