@@ -1,7 +1,8 @@
 /* test-objects — objects of a session on the t256 fixture's model and
  * frames: the cap on objects, removal and re-adding (objects are
  * independent: the others' results do not change by a bit), correction
- * clicks on a tracked object, reset, and bounded memory. */
+ * clicks on a tracked object, reset, bounded memory, and the same bytes
+ * after sam_tune_process_allocator. */
 #include "session-util.h"
 
 static T256 t;
@@ -214,6 +215,36 @@ test_bounded (void)
   sam_session_free (s);
 }
 
+/* sam_tune_process_allocator: supported on glibc (sanitizer runtimes
+ * replace malloc and refuse mallopt), idempotent, and the tracking bytes
+ * do not change by a bit (run untuned first: the setting is process-wide
+ * and stays). Freeing the session releases the kept heap. */
+static void
+test_tuned_heap (void)
+{
+  GByteArray *before[4], *after;
+  SamSession *s = t256_session (&t, 0, 0);
+  click (s, 1, click1);
+  for (int f = 0; f < 4; f++)
+    before[f] = step_object (s, f, 1);
+  sam_session_free (s);
+
+  gboolean ok = sam_tune_process_allocator ();
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) \
+    && !defined(__SANITIZE_THREAD__)
+  g_assert_true (ok);
+#endif
+  g_assert_true (sam_tune_process_allocator () == ok);
+  s = t256_session (&t, 0, 0);
+  click (s, 1, click1);
+  for (int f = 0; f < 4; f++) {
+    after = step_object (s, f, 1);
+    assert_same (after, before[f]);
+  }
+  sam_session_free (s);
+  sam_release_process_heap ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -223,6 +254,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/objects/remove-readd", test_remove_readd);
   g_test_add_func ("/session/objects/reprompt-reset", test_reprompt_reset);
   g_test_add_func ("/session/objects/bounded", test_bounded);
+  g_test_add_func ("/session/objects/tuned-heap", test_tuned_heap);
   int rc = g_test_run ();
   t256_close (&t);
   return rc;
