@@ -53,6 +53,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_samseg_debug);
 #define DEFAULT_MASK_THRESHOLD 0.0
 #define DEFAULT_MEMORY_FRAMES 7
 #define DEFAULT_POST_MESSAGES TRUE
+#define DEFAULT_TUNE_ALLOCATOR TRUE
 
 enum
 {
@@ -71,6 +72,7 @@ enum
   PROP_MEMORY_FRAMES,
   PROP_POST_MESSAGES,
   PROP_SELECTED_OBJECT,
+  PROP_TUNE_ALLOCATOR,
 };
 
 enum
@@ -414,6 +416,9 @@ gst_samseg_set_property (GObject * object, guint prop_id,
     case PROP_SELECTED_OBJECT:
       self->selected_object = g_value_get_uint (value);
       break;
+    case PROP_TUNE_ALLOCATOR:
+      self->tune_allocator = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -480,6 +485,9 @@ gst_samseg_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_SELECTED_OBJECT:
       g_value_set_uint (value, self->selected_object);
       break;
+    case PROP_TUNE_ALLOCATOR:
+      g_value_set_boolean (value, self->tune_allocator);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -495,6 +503,7 @@ gst_samseg_start (GstBaseTransform * trans)
   GstSamSeg *self = GST_SAMSEG (trans);
   gchar *path, *prompt, *pfile;
   gint threads, input_size, max_objects, memory_frames;
+  gboolean tune_allocator;
   SamModelParams mp;
   SamSessionParams sp;
   GError *err = NULL;
@@ -508,6 +517,7 @@ gst_samseg_start (GstBaseTransform * trans)
   input_size = self->input_size;
   max_objects = self->max_objects;
   memory_frames = self->memory_frames;
+  tune_allocator = self->tune_allocator;
   GST_OBJECT_UNLOCK (self);
 
   /* validate prompts first: cheap, and a typo should not cost a model load */
@@ -532,6 +542,8 @@ gst_samseg_start (GstBaseTransform * trans)
         ("set the 'model' property to a SAM 2.1 .safetensors file"));
     goto fail;
   }
+  if (tune_allocator && !sam_tune_process_allocator ())
+    GST_INFO_OBJECT (self, "tune-allocator: not supported by this C library");
   sam_model_params_init (&mp);
   self->model = sam_model_load (path, &mp, &err);
   if (!self->model) {
@@ -1366,6 +1378,14 @@ gst_samseg_class_init (GstSamSegClass * klass)
           "left click starts a new object; shift+click or key 'n' also do)",
           0, GST_SAMSEG_MAX_OBJECT_ID, 0,
           rw | GST_PARAM_MUTABLE_PLAYING | G_PARAM_EXPLICIT_NOTIFY));
+  g_object_class_install_property (gobject_class, PROP_TUNE_ALLOCATOR,
+      g_param_spec_boolean ("tune-allocator", "Tune allocator",
+          "On start, fix glibc malloc's trim and mmap thresholds for the "
+          "whole process so that each frame's tens of MB of temporaries are "
+          "reused instead of returned to the kernel and faulted in again "
+          "(up to 30 % of a frame); the memory is released when the element "
+          "stops. FALSE leaves the process's malloc settings alone",
+          DEFAULT_TUNE_ALLOCATOR, rw | GST_PARAM_MUTABLE_READY));
 
   /**
    * GstSamSeg::add-point:
@@ -1450,6 +1470,7 @@ gst_samseg_init (GstSamSeg * self)
   self->mask_threshold = DEFAULT_MASK_THRESHOLD;
   self->memory_frames = DEFAULT_MEMORY_FRAMES;
   self->post_messages = DEFAULT_POST_MESSAGES;
+  self->tune_allocator = DEFAULT_TUNE_ALLOCATOR;
   g_queue_init (&self->pending);
   g_mutex_init (&self->session_lock);
   self->qos_earliest = GST_CLOCK_TIME_NONE;

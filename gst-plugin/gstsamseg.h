@@ -39,6 +39,7 @@ struct _GstSamSeg
   gint memory_frames;
   gboolean post_messages;
   guint selected_object;
+  gboolean tune_allocator;
 
   /* guarded by the object lock */
   GQueue pending;               /* PendingOp* */
