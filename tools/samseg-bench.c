@@ -54,6 +54,7 @@ typedef struct {
   const gchar *model_path;
   gint objects, frames, warmup, n_threads;
   gboolean json;
+  gboolean default_heap;        /* glibc's adaptive malloc thresholds */
   double peak_f32, peak_i8;     /* G MAC/s per core, measured */
 } Options;
 
@@ -331,7 +332,8 @@ run_config_child (const Options * opt, gint input_size, Row * row)
   gchar *a_threads = g_strdup_printf ("%d", opt->n_threads);
   const gchar *argv[] = { self, "--in-process", "--json",
     "--model", opt->model_path, "--input-size", a_size, "--objects", a_obj,
-    "--frames", a_frames, "--warmup", a_warmup, "--threads", a_threads, NULL
+    "--frames", a_frames, "--warmup", a_warmup, "--threads", a_threads,
+    opt->default_heap ? "--default-heap" : NULL, NULL
   };
   gchar *out = NULL;
   gint status = 0;
@@ -658,7 +660,7 @@ parse_int_list (const char *s, gint * v, gint max, gint * n)
 int
 main (int argc, char **argv)
 {
-  Options opt = { NULL, 1, 12, 8, 0, FALSE, 0, 0 };
+  Options opt = { NULL, 1, 12, 8, 0, FALSE, FALSE, 0, 0 };
   /* freed on every return, the in-process child's included */
   g_autofree gchar *model = NULL, *objects_arg = NULL, *precision_arg = NULL;
   gint input_size = 0, calib_size = 256;
@@ -684,6 +686,9 @@ main (int argc, char **argv)
         "Input size of the int8 model's calibration (default 256)", "N"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &opt.json,
         "Print a JSON list of rows", NULL},
+    {"default-heap", 0, 0, G_OPTION_ARG_NONE, &opt.default_heap,
+        "Leave glibc's malloc thresholds adaptive (default: "
+          "sam_tune_process_allocator, as the element does)", NULL},
     {"in-process", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &in_process,
         "Measure in this process (used for the per-size child processes)",
         NULL},
@@ -741,6 +746,8 @@ main (int argc, char **argv)
     }
     opt.model_path = model;
     opt.objects = objs[0];
+    if (!opt.default_heap)
+      sam_tune_process_allocator ();
     Row row;
     run_config (&opt, input_size, &row);
     if (!row.ok) {

@@ -416,6 +416,8 @@ run (const Options * opt)
 
   if (!(clips = list_clips (opt->dataset, &err)))
     goto out;
+  /* as the element does: reuse each frame's temporaries (sam.h) */
+  sam_tune_process_allocator ();
   if (!(model = sam_model_load (opt->model_path, NULL, &err)))
     goto out;
 
