@@ -252,6 +252,14 @@ typedef void (*QkFn) (const uint8_t * Qb, int nr4, int D4, const int8_t * K8,
     int64_t ldS, int32_t * rmax);
 typedef void (*PvFn) (const int16_t * P, int64_t ldp, int nr4,
     const int16_t * V16, int npairs, int Dv16, int32_t * acc);
+/* The byte-plane P·V (AVX-512 VNNI and AVX-VNNI; see split_p_avx512):
+ * SplitFn writes one row's planes and chunk flags and returns Σ P, Pv8Fn
+ * does one key tile of a row block. */
+typedef int64_t (*SplitFn) (const int16_t * P, int64_t n, uint8_t * Pl,
+    uint8_t * Ph, uint8_t * hi);
+typedef void (*Pv8Fn) (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
+    const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,
+    int Dv16, int32_t * acc);
 /* acc[i] += tile[i] for i < n: one key tile's exact int32 P·V sums into
  * the row block's int64 totals (integer adds, so every variant is exact). */
 typedef void (*AccFn) (int64_t * acc, const int32_t * tile, int64_t n);
@@ -660,7 +668,7 @@ agqp_avx512 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
 /* ---- ymm (AVX-VNNI, and AVX2 with exact vpmaddwd emulation): 4 rows ×
  * one 16-key block (two ymm halves) / 2 ymm of output dims ---- */
 
-#define YMM_KERNELS(SFX, TGT, DPBUSD, DPWSSD)                                 \
+#define YMM_QK(SFX, TGT, DPBUSD)                                              \
 TGT static void                                                              \
 qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
     int nt, const int32_t * rowc, const int32_t * colc, float *S,            \
@@ -713,8 +721,9 @@ qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
         rmax[r + i] = t[l] > rmax[r + i] ? t[l] : rmax[r + i];               \
     }                                                                        \
   }                                                                          \
-}                                                                            \
-                                                                             \
+}
+
+#define YMM_PV(SFX, TGT, DPWSSD)                                              \
 TGT static void                                                              \
 pv_##SFX (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,      \
     int npairs, int Dv16, int32_t * acc)                                     \
@@ -782,10 +791,104 @@ dpwssd_avx2 (__m256i acc, __m256i p, __m256i v)
 }
 
 #define DPBUSD_VNNI(a, b, c) _mm256_dpbusd_avx_epi32 (a, b, c)
-#define DPWSSD_VNNI(a, b, c) _mm256_dpwssd_avx_epi32 (a, b, c)
 
-YMM_KERNELS (avxvnni, T_AVXVNNI, DPBUSD_VNNI, DPWSSD_VNNI)
-YMM_KERNELS (avx2, T_AVX2, dpbusd_avx2, dpwssd_avx2)
+YMM_QK (avxvnni, T_AVXVNNI, DPBUSD_VNNI)
+YMM_QK (avx2, T_AVX2, dpbusd_avx2)
+YMM_PV (avx2, T_AVX2, dpwssd_avx2)
+
+/* split_p_avx512 in ymm (AVX2; used with AVX-VNNI's pv8) */
+T_AVX2 static int64_t
+split_p_avx2 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
+    uint8_t * hi)
+{
+  const __m256i ones = _mm256_set1_epi16 (1), lo8 = _mm256_set1_epi16 (0xff);
+  __m256i sum = _mm256_setzero_si256 ();
+  int64_t total = 0;
+  for (int64_t j = 0; j < n; j += PCH) {
+    __m256i any = _mm256_setzero_si256 ();
+    for (int u = 0; u < PCH; u += 32) {
+      __m256i a = _mm256_loadu_si256 ((const __m256i *) (P + j + u));
+      __m256i b = _mm256_loadu_si256 ((const __m256i *) (P + j + u + 16));
+      __m256i ha = _mm256_srli_epi16 (a, 8), hb = _mm256_srli_epi16 (b, 8);
+      /* packus interleaves the 128-bit lanes: 0xd8 puts them in order */
+      _mm256_storeu_si256 ((__m256i *) (Pl + j + u),
+          _mm256_permute4x64_epi64 (_mm256_packus_epi16 (_mm256_and_si256 (a,
+                      lo8), _mm256_and_si256 (b, lo8)), 0xd8));
+      _mm256_storeu_si256 ((__m256i *) (Ph + j + u),
+          _mm256_permute4x64_epi64 (_mm256_packus_epi16 (ha, hb), 0xd8));
+      any = _mm256_or_si256 (any, _mm256_or_si256 (ha, hb));
+      sum = _mm256_add_epi32 (sum, _mm256_add_epi32 (_mm256_madd_epi16 (a,
+                  ones), _mm256_madd_epi16 (b, ones)));
+    }
+    hi[j / PCH] = !_mm256_testz_si256 (any, any);
+    if ((j / PCH) % 4096 == 4095) {     /* int32 lanes: flush before 2^31 */
+      int32_t t[8];
+      _mm256_storeu_si256 ((__m256i *) t, sum);
+      for (int l = 0; l < 8; l++)
+        total += t[l];
+      sum = _mm256_setzero_si256 ();
+    }
+  }
+  int32_t t[8];
+  _mm256_storeu_si256 ((__m256i *) t, sum);
+  for (int l = 0; l < 8; l++)
+    total += t[l];
+  return total;
+}
+
+/* pv8_avx512 in ymm: 4 rows × 16 output dims (2 ymm) per pass, 8
+ * accumulators of the 16 ymm registers */
+T_AVXVNNI static void
+pv8_avxvnni (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
+    const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,
+    int Dv16, int32_t * acc)
+{
+  for (int r = 0; r < nr4; r += 4)
+    for (int v = 0; v < Dv16; v += 16) {
+      const uint8_t *hr = hi + r * ldh;
+      int32_t *o = acc + (int64_t) r * Dv16 + v;
+      for (int plane = 0; plane < 2; plane++) {
+        const uint8_t *B = (plane ? Ph : Pl) + r * ldp;
+        __m256i a[4][2];
+        for (int i = 0; i < 4; i++)
+          a[i][0] = a[i][1] = _mm256_setzero_si256 ();
+        bool any = false;
+        for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {
+          const int ch = q0 / (PCH / 4);
+          if (plane && !(hr[ch] | hr[ldh + ch] | hr[2 * ldh + ch]
+                  | hr[3 * ldh + ch]))
+            continue;
+          any = true;
+          const int q1 = MIN (q0 + PCH / 4, nquads);
+          for (int qd = q0; qd < q1; qd++) {
+            const int8_t *vp = V8 + ((int64_t) qd * Dv16 + v) * 4;
+            __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);
+            __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 32));
+            for (int i = 0; i < 4; i++) {
+              int32_t w;
+              memcpy (&w, B + i * ldp + 4 * qd, 4);
+              __m256i pb = _mm256_set1_epi32 (w);
+              a[i][0] = _mm256_dpbusd_avx_epi32 (a[i][0], pb, v0);
+              a[i][1] = _mm256_dpbusd_avx_epi32 (a[i][1], pb, v1);
+            }
+          }
+        }
+        for (int i = 0; i < 4; i++) {
+          __m256i *oi = (__m256i *) (o + (int64_t) i * Dv16);
+          if (!plane) {
+            _mm256_storeu_si256 (oi, a[i][0]);
+            _mm256_storeu_si256 (oi + 1, a[i][1]);
+          } else if (any) {
+            _mm256_storeu_si256 (oi, _mm256_add_epi32 (_mm256_loadu_si256
+                    (oi), _mm256_slli_epi32 (a[i][0], 8)));
+            _mm256_storeu_si256 (oi + 1, _mm256_add_epi32
+                (_mm256_loadu_si256 (oi + 1), _mm256_slli_epi32 (a[i][1],
+                        8)));
+          }
+        }
+      }
+    }
+}
 
 T_AVX2 static int64_t
 p15_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
@@ -974,7 +1077,9 @@ typedef struct {
   int8_t *V8;                   /* [H][Nk16·4][Dv16][4] v − 128 (pv8) */
   float *out;
   QkFn qk;
-  PvFn pv;                      /* NULL: split P and pv8_avx512 */
+  PvFn pv;                      /* NULL: split and pv8 below */
+  SplitFn split;
+  Pv8Fn pv8;
   AccFn acc_add;
   RowFns rf;
 } Ctx;
@@ -1112,11 +1217,11 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
     } else {
       const int8_t *V8 = c->V8 + (int64_t) h * c->Nk16 * 4 * Dv16 * 4;
       for (int r = 0; r < nr4; r++)
-        psum[r] = split_p_avx512 (P + r * ldp, ldp, Pl + r * ldp,
-            Ph + r * ldp, hi + r * ldh);
+        psum[r] = c->split (P + r * ldp, ldp, Pl + r * ldp, Ph + r * ldp,
+            hi + r * ldh);
       for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
         int nt = (int) MIN (KT, Nk - j0), nquads = (nt + 3) / 4;
-        pv8_avx512 (Pl + j0, Ph + j0, ldp, hi + j0 / PCH, ldh, nr4,
+        c->pv8 (Pl + j0, Ph + j0, ldp, hi + j0 / PCH, ldh, nr4,
             V8 + j0 * Dv16, nquads, Dv16, tile);
         c->acc_add (acc, tile, (int64_t) nr * Dv16);
       }
@@ -1160,14 +1265,18 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   switch (isa) {
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;
-      c.pv = NULL;              /* split P, pv8_avx512 */
+      c.pv = NULL;
+      c.split = split_p_avx512;
+      c.pv8 = pv8_avx512;
       c.acc_add = acc_add_avx512;
       c.rf = (RowFns) {
       p15_avx512, esum_avx512, agqp_avx512};
       break;
     case SAM_ISA_AVXVNNI:
       c.qk = qk_avxvnni;
-      c.pv = pv_avxvnni;
+      c.pv = NULL;
+      c.split = split_p_avx2;
+      c.pv8 = pv8_avxvnni;
       c.acc_add = acc_add_avx2;
       c.rf = (RowFns) {
       p15_avx2, esum_avx2, agqp_avx2};
