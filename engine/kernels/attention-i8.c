@@ -25,7 +25,11 @@
 #define QKT 128                 /* keys per QKᵀ tile: D = 256 packs them in
                                  * 32 KB, which stays in L1 for the block's
                                  * row groups */
-#define RB 16                   /* query rows per block (multiple of 4) */
+#define RB 32                   /* query rows per block (multiple of 4):
+                                 * each pass over the packed keys serves 32
+                                 * rows; the block's scores (32 × Nk floats,
+                                 * 3.7 MB at 28,736 keys) are per-thread
+                                 * scratch */
 #define PONE 32767              /* fixed-point one of P */
 
 static inline int64_t
