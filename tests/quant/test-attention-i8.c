@@ -12,6 +12,7 @@
 
 #include "kernels/attention-i8.h"
 #include "kernels/gemm-i8.h"
+#include "kernels/requant.h"
 
 typedef struct {
   int64_t Nq, Nk, ldq, ldk, ldv, ldo;
@@ -270,6 +271,34 @@ test_fake_quant (void)
   g_rand_free (r);
 }
 
+/* The AVX-512 numerators skip the polynomial where every lane has
+ * t = (y − m) · c ≤ −16, writing P = 0: the reference must give 0 there.
+ * Sweep t over (−17, −15) in steps of 2^−12, and the floats next to −16. */
+static void
+test_p15_zero_bound (void)
+{
+  enum { N = 2 * 4096 + 3 };
+  float *y = g_new (float, N);
+  int16_t *P = g_new (int16_t, N);
+  for (int i = 0; i < N - 3; i++)
+    y[i] = -17.f + (float) i / 4096.f;
+  y[N - 3] = -16.f;
+  y[N - 2] = nextafterf (-16.f, 0.f);
+  y[N - 1] = nextafterf (-16.f, -17.f);
+  sam_exp2_p15_f32_s16_ref (P, y, 0.f, 1.f, N);
+  int nonzero_above = 0;
+  for (int i = 0; i < N; i++) {
+    if (y[i] <= -16.f)
+      g_assert_cmpint (P[i], ==, 0);
+    else
+      nonzero_above += P[i] != 0;
+  }
+  /* and the bound is tight: just above −16 the first P = 1 appear */
+  g_assert_cmpint (nonzero_above, >, 0);
+  g_free (y);
+  g_free (P);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -278,5 +307,6 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/attention-i8/far-keys", test_far_keys);
   g_test_add_func ("/quant/attention-i8/overflow-edge", test_overflow_edge);
   g_test_add_func ("/quant/attention-i8/fake-quant", test_fake_quant);
+  g_test_add_func ("/quant/attention-i8/p15-zero-bound", test_p15_zero_bound);
   return g_test_run ();
 }
