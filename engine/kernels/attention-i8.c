@@ -919,11 +919,18 @@ p15_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
   const __m256 k15 = _mm256_set1_ps (32767.f), half = _mm256_set1_ps (0.5f);
   __m256i sum = _mm256_setzero_si256 ();
   int64_t j = 0, total = 0;
+  const __m256 m16 = _mm256_set1_ps (-16.f);
   for (; j + 16 <= n; j += 16) {
-    __m256i q[2];
-    for (int h = 0; h < 2; h++) {
-      __m256 t = _mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (y + j + 8 * h),
-              vm), vc);
+    /* all 16 at t ≤ −16: P = 0 (as p15_16) */
+    __m256 t0 = _mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (y + j), vm),
+        vc);
+    __m256 t1 = _mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (y + j + 8),
+            vm), vc);
+    __m256i q[2] = { _mm256_setzero_si256 (), _mm256_setzero_si256 () };
+    const bool all_zero = !_mm256_movemask_ps (_mm256_or_ps (_mm256_cmp_ps
+            (t0, m16, _CMP_GT_OQ), _mm256_cmp_ps (t1, m16, _CMP_GT_OQ)));
+    for (int h = 0; h < 2 && !all_zero; h++) {
+      __m256 t = h ? t1 : t0;
       t = _mm256_max_ps (t, lo);
       __m256i ni = _mm256_cvttps_epi32 (t);
       __m256 f = _mm256_sub_ps (t, _mm256_cvtepi32_ps (ni));
