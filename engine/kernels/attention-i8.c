@@ -440,10 +440,16 @@ acc_add_avx512 (int64_t * acc, const int32_t * tile, int64_t n)
  * Ph ≠ 0 costs what vpdpwssd did. Tile sums: |Σ Pl V8| ≤ 256·255·128 and
  * |256 Σ Ph V8| ≤ 256·256·127·128 over one 256-key tile, < 2^31. */
 
-#define PCH 64                  /* keys per chunk of the Ph flags */
+#define PCH 64                  /* keys per chunk of the plane flags */
+/* chunk flags: some P ≠ 0 (Pl pass needed), some P ≥ 256 (Ph pass) */
+#define FL_NZ 1
+#define FL_HI 2
 
 /* Pl, Ph planes of one row of P (n a multiple of 64; all of it, padding
- * included), hi[chunk] = some Ph of the chunk ≠ 0; returns Σ P. */
+ * included) and the flags of its chunks, hi[chunk] = FL_NZ if some P of the
+ * chunk ≠ 0, | FL_HI if some Ph ≠ 0 (far keys have P = 0: on the proxy's
+ * cross-attention 63 % of the 4 rows × 64 keys chunks at 1024, so both
+ * passes skip them); returns Σ P. */
 T_AVX512 static int64_t
 split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
     uint8_t * hi)
@@ -462,8 +468,9 @@ split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
     _mm256_storeu_si256 ((__m256i *) (Ph + j), _mm512_cvtepi16_epi8 (ha));
     _mm256_storeu_si256 ((__m256i *) (Ph + j + 32),
         _mm512_cvtepi16_epi8 (hb));
-    hi[j / PCH] = _mm512_test_epi16_mask (_mm512_or_si512 (ha, hb),
-        _mm512_or_si512 (ha, hb)) != 0;
+    const __m512i ab = _mm512_or_si512 (a, b), hab = _mm512_or_si512 (ha, hb);
+    hi[j / PCH] = (_mm512_test_epi16_mask (ab, ab) ? FL_NZ : 0)
+        | (_mm512_test_epi16_mask (hab, hab) ? FL_HI : 0);
     /* pairs of P ≤ 65534 per lane and step: flush before 2^31 */
     sum = _mm512_add_epi32 (sum, _mm512_add_epi32 (_mm512_madd_epi16 (a,
                 ones), _mm512_madd_epi16 (b, ones)));
@@ -497,8 +504,8 @@ split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
     if (VN > 2) DPBUSD512 (a##r##2, pb, v2); \
     if (VN > 3) DPBUSD512 (a##r##3, pb, v3); }
 
-/* tile[r][·] = Σ Pl V8 + 256 Σ Ph V8 over nquads quads (the Ph part only
- * on chunks whose flag is set for one of the 4 rows) */
+/* tile[r][·] = Σ Pl V8 + 256 Σ Ph V8 over nquads quads, each plane only
+ * on the chunks whose flag is set for one of the 4 rows */
 ALWAYS_INLINE T_AVX512 void
 pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     const uint8_t * hi, int64_t ldh, const int8_t * V8, int nquads,
@@ -506,7 +513,12 @@ pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
 {
   {
     ROWS4 (PV8_DECL)
-    PV8_LOOP (Pl, 0, nquads)
+    for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {
+      int ch = q0 / (PCH / 4);
+      if ((hi[ch] | hi[ldh + ch] | hi[2 * ldh + ch] | hi[3 * ldh + ch])
+          & FL_NZ)
+        PV8_LOOP (Pl, q0, MIN (q0 + PCH / 4, nquads))
+    }
 #define STORE(r) { \
       int32_t *o = acc + (int64_t) r * Dv16; \
       _mm512_storeu_si512 (o, a##r##0); \
@@ -520,7 +532,8 @@ pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
   bool any = false;
   for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {
     int ch = q0 / (PCH / 4);
-    if (!(hi[ch] | hi[ldh + ch] | hi[2 * ldh + ch] | hi[3 * ldh + ch]))
+    if (!((hi[ch] | hi[ldh + ch] | hi[2 * ldh + ch] | hi[3 * ldh + ch])
+            & FL_HI))
       continue;
     any = true;
     PV8_LOOP (Ph, q0, MIN (q0 + PCH / 4, nquads))
@@ -825,7 +838,7 @@ split_p_avx2 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
   __m256i sum = _mm256_setzero_si256 ();
   int64_t total = 0;
   for (int64_t j = 0; j < n; j += PCH) {
-    __m256i any = _mm256_setzero_si256 ();
+    __m256i any = _mm256_setzero_si256 (), nz = any;
     for (int u = 0; u < PCH; u += 32) {
       __m256i a = _mm256_loadu_si256 ((const __m256i *) (P + j + u));
       __m256i b = _mm256_loadu_si256 ((const __m256i *) (P + j + u + 16));
@@ -837,10 +850,12 @@ split_p_avx2 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
       _mm256_storeu_si256 ((__m256i *) (Ph + j + u),
           _mm256_permute4x64_epi64 (_mm256_packus_epi16 (ha, hb), 0xd8));
       any = _mm256_or_si256 (any, _mm256_or_si256 (ha, hb));
+      nz = _mm256_or_si256 (nz, _mm256_or_si256 (a, b));
       sum = _mm256_add_epi32 (sum, _mm256_add_epi32 (_mm256_madd_epi16 (a,
                   ones), _mm256_madd_epi16 (b, ones)));
     }
-    hi[j / PCH] = !_mm256_testz_si256 (any, any);
+    hi[j / PCH] = (_mm256_testz_si256 (nz, nz) ? 0 : FL_NZ)
+        | (_mm256_testz_si256 (any, any) ? 0 : FL_HI);
     if ((j / PCH) % 4096 == 4095) {     /* int32 lanes: flush before 2^31 */
       int32_t t[8];
       _mm256_storeu_si256 ((__m256i *) t, sum);
@@ -875,8 +890,8 @@ pv8_avxvnni (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
         bool any = false;
         for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {
           const int ch = q0 / (PCH / 4);
-          if (plane && !(hr[ch] | hr[ldh + ch] | hr[2 * ldh + ch]
-                  | hr[3 * ldh + ch]))
+          if (!((hr[ch] | hr[ldh + ch] | hr[2 * ldh + ch] | hr[3 * ldh + ch])
+                  & (plane ? FL_HI : FL_NZ)))
             continue;
           any = true;
           const int q1 = MIN (q0 + PCH / 4, nquads);
