@@ -47,6 +47,8 @@ struct _SamSession
   /* per-frame scratch */
   SamImageFeatures feats;
   float *maskmem_pos;           /* [H2*H2, 64], the same for every memory */
+  float *dense_pe;              /* [H2*H2, 256] get_dense_pe(), the same for
+                                 * every frame and object */
   gboolean have_maskmem_pos;
   /* memory attention's object-independent start on the current frame
    * (sam_memory_attention_shared), [H2*H2, 256] each; computed by the

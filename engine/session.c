@@ -110,6 +110,8 @@ sam_session_new (SamModel * m, const SamSessionParams * p, GError ** error)
   sam_image_features_alloc (&s->feats, s->S);
   int H2 = s->S / 16;
   s->maskmem_pos = g_new0 (float, (size_t) H2 * H2 * SAM_MEM_DIM);
+  s->dense_pe = g_new (float, (size_t) H2 * H2 * SAM_HIDDEN);
+  sam_prompt_encoder_dense_pe (m, s->pool, H2, s->dense_pe);
   s->results = g_array_new (FALSE, TRUE, sizeof (SamObjectResult));
   return s;
 }
@@ -122,6 +124,7 @@ sam_session_free (SamSession * s)
   g_ptr_array_unref (s->objects);
   sam_image_features_clear (&s->feats);
   g_free (s->maskmem_pos);
+  g_free (s->dense_pe);
   g_free (s->memattn_x1);
   g_free (s->memattn_q0);
   g_array_unref (s->results);

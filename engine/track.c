@@ -79,8 +79,8 @@ run_heads (SamSession * s, SamObject * o, const float *pix_feat,
   char prefix[32];
   g_snprintf (prefix, sizeof prefix, "heads%d", s->n_heads_calls++);
   double t0 = now_ms ();
-  sam_heads_run (s->model, s->pool, &s->feats, pix_feat, in, &out, &s->tap,
-      prefix);
+  sam_heads_run (s->model, s->pool, &s->feats, pix_feat, s->dense_pe, in,
+      &out, &s->tap, prefix);
   s->timings.decoder_ms += now_ms () - t0;
   memcpy (o->obj_ptr, out.obj_ptr, sizeof o->obj_ptr);
   o->object_score = out.object_score;

@@ -20,10 +20,6 @@ int sam_prompt_encoder_n_tokens (const SamHeadsInput * in);
 void sam_prompt_encoder_run (const SamModel * m, SamPool * pool, int S,
     const SamHeadsInput * in, float *sparse, float *dense);
 
-/* get_dense_pe(): random-Fourier encoding of the H×H grid → [H*H, 256]. */
-void sam_prompt_encoder_dense_pe (const SamModel * m, SamPool * pool, int H,
-    float *out);
-
 /* Everything MaskDecoder.predict_masks() returns, before any selection. */
 typedef struct {
   float *masks;                 /* caller buffer [4, H0*H0], mask-major */

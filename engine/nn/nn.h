@@ -84,13 +84,19 @@ typedef struct {
   float object_score;           /* object_score_logits */
 } SamHeadsOutput;
 
+/* get_dense_pe(): the random-Fourier encoding of the H×H grid →
+ * [H*H, 256]. It depends only on the model and H, so a session makes it
+ * once for sam_heads_run. */
+void sam_prompt_encoder_dense_pe (const SamModel * m, SamPool * pool, int H,
+    float *out);
+
 /* pix_feat: [H2*H2, 256], the memory-conditioned (or no_mem_embed-added)
- * features. Applies dynamic multimask via stability (delta 0.05, thresh 0.98)
+ * features; dense_pe: sam_prompt_encoder_dense_pe (m, ·, H2, ·). Applies dynamic multimask via stability (delta 0.05, thresh 0.98)
  * when !multimask, NO_OBJ_SCORE (-1024) masking when the object score <= 0,
  * obj_ptr_proj and the no_obj_ptr blend. Taps "heads{n}.*" as in the fixtures
  * when tap_prefix = "heads{n}". */
 void sam_heads_run (const SamModel * m, SamPool * pool,
-    const SamImageFeatures * f, const float *pix_feat,
+    const SamImageFeatures * f, const float *pix_feat, const float *dense_pe,
     const SamHeadsInput * in, SamHeadsOutput * out, const SamTap * tap,
     const char *tap_prefix);
 

@@ -62,7 +62,7 @@ emit_taps (const SamTap * tap, const char *prefix, const SamHeadsOutput * out,
  * (with MaskDecoder.forward's output selection folded in). */
 void
 sam_heads_run (const SamModel * m, SamPool * pool,
-    const SamImageFeatures * f, const float *pix_feat,
+    const SamImageFeatures * f, const float *pix_feat, const float *dense_pe,
     const SamHeadsInput * in, SamHeadsOutput * out, const SamTap * tap,
     const char *tap_prefix)
 {
@@ -71,14 +71,12 @@ sam_heads_run (const SamModel * m, SamPool * pool,
   const int n_sparse = sam_prompt_encoder_n_tokens (in);
   float *sparse = g_new (float, (size_t) n_sparse * C);
   float *dense = g_new (float, (size_t) H2 * H2 * C);
-  float *pe = g_new (float, (size_t) H2 * H2 * C);
   SamDecoderOut d;
 
   g_return_if_fail (C == 256);
   sam_prompt_encoder_run (m, pool, f->S, in, sparse, dense);
-  sam_prompt_encoder_dense_pe (m, pool, H2, pe);
   d.masks = g_new (float, SAM_DEC_N_MASKS * n0);
-  sam_mask_decoder_predict (m, pool, f, pix_feat, pe, sparse, n_sparse,
+  sam_mask_decoder_predict (m, pool, f, pix_feat, dense_pe, sparse, n_sparse,
       dense, &d);
 
   /* MaskDecoder.forward: multimask → tokens 1..3 (and, with
@@ -127,5 +125,4 @@ sam_heads_run (const SamModel * m, SamPool * pool,
   g_free (d.masks);
   g_free (sparse);
   g_free (dense);
-  g_free (pe);
 }

@@ -193,8 +193,12 @@ run_heads (const Case * c, SamPool * pool, int call, GHashTable * taps,
   memset (r, 0, sizeof *r);
   r->out.low_res_multimasks = r->multi;
   r->out.low_res_masks = r->mask;
-  sam_heads_run (c->model, pool, &c->f, c->pix_feat, &in, &r->out, &tap,
+  const int H2 = c->f.H2;
+  float *pe = g_new (float, (size_t) H2 * H2 * 256);
+  sam_prompt_encoder_dense_pe (c->model, pool, H2, pe);
+  sam_heads_run (c->model, pool, &c->f, c->pix_feat, pe, &in, &r->out, &tap,
       prefix);
+  g_free (pe);
 }
 
 static void
