@@ -534,47 +534,60 @@ cubic_coeffs (float t, float w[4])
   w[3] = ((A * x4 - 5 * A) * x4 + 8 * A) * x4 - 4 * A;
 }
 
+/* PyTorch's upsample_bicubic2d interpolates each of the 4 source rows
+ * along x, then those 4 values along y. The x pass depends only on the
+ * source row and the output column, so it is made once per source row
+ * (sam_resize_bicubic_h) instead of once per output pixel: the same
+ * operations in the same order, hence the same bits, at a quarter of the
+ * work (4 + 1 products per output instead of 16 + 4). */
 void
-sam_resize_bicubic_rows (const float *x, int H, int W, int C, float *y,
-    int Ho, int Wo, bool align_corners, int oy0, int oy1)
+sam_resize_bicubic_h (const float *x, int H, int W, int C, int Wo,
+    bool align_corners, float *t)
 {
-  float sh = area_scale (H, Ho, align_corners), sw = area_scale (W, Wo,
-      align_corners);
-  y -= (size_t) oy0 *Wo * C;
-  for (int oy = oy0; oy < oy1; oy++) {
-    float fy = src_index (sh, oy, align_corners, true);
-    int iy = (int) floorf (fy);
-    float wy[4];
-    cubic_coeffs (fy - iy, wy);
-    for (int ox = 0; ox < Wo; ox++) {
-      float fx = src_index (sw, ox, align_corners, true);
-      int ix = (int) floorf (fx);
-      float wx[4];
-      cubic_coeffs (fx - ix, wx);
-      float *o = y + ((size_t) oy * Wo + ox) * C;
-      /* the 16 source pixels, clamped once (channel loop vectorizes) */
-      const float *p[4][4];
-      for (int a = 0; a < 4; a++) {
-        int yy = CLAMP (iy - 1 + a, 0, H - 1);
-        for (int bb = 0; bb < 4; bb++) {
-          int xx = CLAMP (ix - 1 + bb, 0, W - 1);
-          p[a][bb] = x + ((size_t) yy * W + xx) * C;
-        }
-      }
+  float sw = area_scale (W, Wo, align_corners);
+  for (int ox = 0; ox < Wo; ox++) {
+    float fx = src_index (sw, ox, align_corners, true);
+    int ix = (int) floorf (fx);
+    float wx[4];
+    cubic_coeffs (fx - ix, wx);
+    int xx[4];
+    for (int bb = 0; bb < 4; bb++)
+      xx[bb] = CLAMP (ix - 1 + bb, 0, W - 1);
+    for (int yy = 0; yy < H; yy++) {
+      const float *row = x + (size_t) yy * W * C;
+      const float *p0 = row + (size_t) xx[0] * C, *p1 = row + (size_t) xx[1]
+          * C, *p2 = row + (size_t) xx[2] * C, *p3 = row + (size_t) xx[3] * C;
+      float *o = t + ((size_t) yy * Wo + ox) * C;
 #pragma GCC ivdep
       for (int ch = 0; ch < C; ch++) {
-        float rows[4];
-        for (int a = 0; a < 4; a++) {
-          float r = 0.f;
-          for (int bb = 0; bb < 4; bb++)
-            r += p[a][bb][ch] * wx[bb];
-          rows[a] = r;
-        }
-        o[ch] = rows[0] * wy[0] + rows[1] * wy[1] + rows[2] * wy[2] +
-            rows[3] * wy[3];
+        float r = 0.f;
+        r += p0[ch] * wx[0];
+        r += p1[ch] * wx[1];
+        r += p2[ch] * wx[2];
+        r += p3[ch] * wx[3];
+        o[ch] = r;
       }
     }
   }
+}
+
+void
+sam_resize_bicubic_v (const float *t, int H, int Wo, int C, int Ho,
+    bool align_corners, int oy, float *y)
+{
+  float sh = area_scale (H, Ho, align_corners);
+  float fy = src_index (sh, oy, align_corners, true);
+  int iy = (int) floorf (fy);
+  float wy[4];
+  cubic_coeffs (fy - iy, wy);
+  const float *r[4];
+  for (int a = 0; a < 4; a++)
+    r[a] = t + (size_t) CLAMP (iy - 1 + a, 0, H - 1) * Wo * C;
+  const int64_t n = (int64_t) Wo * C;
+#pragma GCC ivdep
+  for (int64_t i = 0; i < n; i++)
+    y[i] = r[0][i] * wy[0] + r[1][i] * wy[1] + r[2][i] * wy[2] +
+        r[3][i] * wy[3];
 }
 
 void

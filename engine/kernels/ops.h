@@ -80,10 +80,13 @@ void sam_maxpool2x2 (const float *x, int H, int W, int C, float *y);
 /* F.interpolate semantics (antialias=False), channels-last. */
 void sam_resize_bilinear (SamPool * pool, const float *x, int H, int W, int C,
     float *y, int Ho, int Wo, bool align_corners);
-/* Bicubic (A = -0.75, clamped borders), output rows [oy0, oy1) only, into
- * y (which holds those rows): bands of one resize can go to the pool. */
-void sam_resize_bicubic_rows (const float *x, int H, int W, int C, float *y,
-    int Ho, int Wo, bool align_corners, int oy0, int oy1);
+/* Bicubic (A = -0.75, clamped borders) in two passes, exactly as PyTorch
+ * orders it: the x pass of every source row, t [H, Wo, C], then any output
+ * row oy from t, y [Wo, C] (rows can go to the pool). */
+void sam_resize_bicubic_h (const float *x, int H, int W, int C, int Wo,
+    bool align_corners, float *t);
+void sam_resize_bicubic_v (const float *t, int H, int Wo, int C, int Ho,
+    bool align_corners, int oy, float *y);
 void sam_upsample_nearest (const float *x, int H, int W, int C, float *y,
     int Ho, int Wo);
 

@@ -17,38 +17,37 @@
 #define LN_EPS 1e-6f
 
 typedef struct {
-  const float *bkg, *win;
-  float *x, *up;
-  int bh, bw, wh, ww, H, W, C;
+  const float *hpass, *win;
+  float *x;
+  int bh, wh, ww, H, W, C;
 } PosCtx;
 
-/* rows [y0, y1): up = resize (bkg), then x += up + tiled win */
+/* rows [y0, y1): x += resize (bkg) + tiled win, one resized row at a time
+ * (it stays in cache) */
 static void
 pos_rows (void *ctx, int64_t y0, int64_t y1)
 {
   const PosCtx *c = ctx;
   const int W = c->W, C = c->C;
-  float *up = c->up + (size_t) y0 * W * C;
-  sam_resize_bicubic_rows (c->bkg, c->bh, c->bw, C, up, c->H, W, false,
-      (int) y0, (int) y1);
-  /* The window embedding is tiled; for sizes that are not a multiple of the
-   * window (where the reference's tile() would fail) it wraps around. */
-  for (int y = (int) y0; y < (int) y1; y++)
+  float *up = g_new (float, (size_t) W * C);
+  for (int y = (int) y0; y < (int) y1; y++) {
+    sam_resize_bicubic_v (c->hpass, c->bh, W, C, c->H, false, y, up);
+    /* The window embedding is tiled; for sizes that are not a multiple of
+     * the window (where the reference's tile() would fail) it wraps
+     * around. */
     for (int xx = 0; xx < W; xx++) {
       float *o = c->x + ((size_t) y * W + xx) * C;
-      const float *u = c->up + ((size_t) y * W + xx) * C;
+      const float *u = up + (size_t) xx * C;
       const float *w = c->win + ((size_t) (y % c->wh) * c->ww + xx % c->ww)
           * C;
       for (int ch = 0; ch < C; ch++)
         o[ch] += u[ch] + w[ch];
     }
+  }
+  g_free (up);
 }
 
-/* ref: sam2/modeling/backbones/hieradet.py Hiera._get_pos_embed
- * The resized map is made whole (25 MB at input 1024) though bands would
- * do: glibc sizes its mmap and trim thresholds by the largest block freed,
- * and without this one the heap is trimmed and faulted back every frame
- * (measured: 7,180 faults per frame at 1024, +30 MiB peak RSS). */
+/* ref: sam2/modeling/backbones/hieradet.py Hiera._get_pos_embed */
 static void
 add_pos_embed (const SamModel * m, SamPool * pool, float *x, int H, int W,
     int C)
@@ -59,18 +58,18 @@ add_pos_embed (const SamModel * m, SamPool * pool, float *x, int H, int W,
   const int wh = (int) pw->shape[2], ww = (int) pw->shape[3];
   float *bkg = g_new (float, (size_t) bh * bw * C);
   float *win = g_new (float, (size_t) wh * ww * C);
-  float *up = g_new (float, (size_t) H * W * C);
+  float *hpass = g_new (float, (size_t) bh * W * C);
 
   sam_transpose (pe->data, C, (int64_t) bh * bw, bkg);
   sam_transpose (pw->data, C, (int64_t) wh * ww, win);
-  sam_k_hint_hugepages (up, (int64_t) sizeof (float) * H * W * C);
-  PosCtx c = {.bkg = bkg,.win = win,.x = x,.up = up,.bh = bh,.bw = bw,
-    .wh = wh,.ww = ww,.H = H,.W = W,.C = C
+  sam_resize_bicubic_h (bkg, bh, bw, C, W, false, hpass);
+  PosCtx c = {.hpass = hpass,.win = win,.x = x,.bh = bh,.wh = wh,.ww = ww,
+    .H = H,.W = W,.C = C
   };
   sam_pool_for (pool, H, 4, pos_rows, &c);
   g_free (bkg);
   g_free (win);
-  g_free (up);
+  g_free (hpass);
 }
 
 /* MaxPool2d(2, 2) of an h×w×C map whose rows are @ld floats apart. */
