@@ -825,6 +825,9 @@ task_linear (void *ctx, int64_t begin, int64_t end)
           break;
       }
     }
+    if (c->ep->rows_done)
+      c->ep->rows_done ((float *) (c->y + m0 * c->ldy_bytes),
+          c->ldy_bytes / c->osize, mr, c->w->N);
   }
   g_free (buf);
 }

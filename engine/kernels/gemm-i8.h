@@ -63,6 +63,11 @@ typedef struct {
   const int32_t *mult;          /* [N] > 0 */
   const int32_t *shift;         /* [N] in [1, 62] */
   int32_t zy;                   /* output zero point */
+  /* F32, sam_k_linear_i8 only, may be NULL: called on each finished row
+   * tile (rows × N floats at y, row stride ldy) while it is still in
+   * cache, e.g. an MLP's activation; element-wise functions give the same
+   * bits as a separate pass over the whole output. */
+  void (*rows_done) (float *y, int64_t ldy, int64_t rows, int64_t n);
 } SamGemmI8Epilogue;
 
 typedef enum {

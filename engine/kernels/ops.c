@@ -321,6 +321,28 @@ sam_gelu (SamPool * pool, float *x, int64_t n)
 }
 
 void
+sam_gelu_rows (float *y, int64_t ldy, int64_t rows, int64_t n)
+{
+  SamPoolFunc fn = gelu_range;
+#ifdef SAM_X86
+  SamIsa isa = sam_cpu_isa ();
+  if (isa == SAM_ISA_AVX512)
+    fn = gelu_range_avx512;
+  else if (isa == SAM_ISA_AVX2)
+    fn = gelu_range_avx2;
+#endif
+  for (int64_t r = 0; r < rows; r++)
+    fn (y + r * ldy, 0, n);
+}
+
+void
+sam_relu_rows (float *y, int64_t ldy, int64_t rows, int64_t n)
+{
+  for (int64_t r = 0; r < rows; r++)
+    sam_relu (y + r * ldy, n);
+}
+
+void
 sam_relu (float *x, int64_t n)
 {
   for (int64_t i = 0; i < n; i++)
@@ -439,25 +461,96 @@ sam_conv_transpose2x2 (SamPool * pool, const float *x, int H, int W, int Cin,
   g_free (bt);
 }
 
-void
-sam_maxpool2x2 (const float *x, int H, int W, int C, float *y)
+/* One output row oy of MaxPool2d(2, 2); pixels are ldp floats apart, the
+ * output dense. m = b > m ? b : m is what vmaxps (b, m) computes, NaN and
+ * signed zeros included, so both versions give the same bits. */
+static void
+maxpool_row (const float *x, int64_t ldp, int W, int C, int oy, float *y)
 {
-  int Ho = H / 2, Wo = W / 2;
-  for (int oy = 0; oy < Ho; oy++)
-    for (int ox = 0; ox < Wo; ox++) {
-      const float *p00 = x + ((size_t) (2 * oy) * W + 2 * ox) * C;
-      const float *p01 = p00 + C;
-      const float *p10 = p00 + (size_t) W * C;
-      const float *p11 = p10 + C;
-      float *o = y + ((size_t) oy * Wo + ox) * C;
-      for (int c = 0; c < C; c++) {
-        float m = p00[c];
-        m = p01[c] > m ? p01[c] : m;
-        m = p10[c] > m ? p10[c] : m;
-        m = p11[c] > m ? p11[c] : m;
-        o[c] = m;
-      }
+  const int Wo = W / 2;
+  for (int ox = 0; ox < Wo; ox++) {
+    const float *p00 = x + ((int64_t) (2 * oy) * W + 2 * ox) * ldp;
+    const float *p01 = p00 + ldp;
+    const float *p10 = p00 + (int64_t) W * ldp;
+    const float *p11 = p10 + ldp;
+    float *o = y + ((int64_t) oy * Wo + ox) * C;
+    for (int c = 0; c < C; c++) {
+      float m = p00[c];
+      m = p01[c] > m ? p01[c] : m;
+      m = p10[c] > m ? p10[c] : m;
+      m = p11[c] > m ? p11[c] : m;
+      o[c] = m;
     }
+  }
+}
+
+#ifdef SAM_X86
+TGT_AVX512 static void
+maxpool_row_avx512 (const float *x, int64_t ldp, int W, int C, int oy,
+    float *y)
+{
+  const int Wo = W / 2;
+  for (int ox = 0; ox < Wo; ox++) {
+    const float *p00 = x + ((int64_t) (2 * oy) * W + 2 * ox) * ldp;
+    const float *p01 = p00 + ldp;
+    const float *p10 = p00 + (int64_t) W * ldp;
+    const float *p11 = p10 + ldp;
+    float *o = y + ((int64_t) oy * Wo + ox) * C;
+    for (int c = 0; c < C; c += 16) {
+      __mmask16 k = C - c >= 16 ? 0xffff : (__mmask16) ((1u << (C - c)) - 1);
+      __m512 m = _mm512_maskz_loadu_ps (k, p00 + c);
+      m = _mm512_max_ps (_mm512_maskz_loadu_ps (k, p01 + c), m);
+      m = _mm512_max_ps (_mm512_maskz_loadu_ps (k, p10 + c), m);
+      m = _mm512_max_ps (_mm512_maskz_loadu_ps (k, p11 + c), m);
+      _mm512_mask_storeu_ps (o + c, k, m);
+    }
+  }
+}
+#endif
+
+typedef void (*MaxPoolRowFn) (const float *x, int64_t ldp, int W, int C,
+    int oy, float *y);
+
+static MaxPoolRowFn
+maxpool_row_fn (void)
+{
+#ifdef SAM_X86
+  if (sam_cpu_isa () == SAM_ISA_AVX512)
+    return maxpool_row_avx512;
+#endif
+  return maxpool_row;
+}
+
+void
+sam_maxpool2x2_px (const float *x, int64_t ldp, int H, int W, int C,
+    float *y)
+{
+  MaxPoolRowFn fn = maxpool_row_fn ();
+  for (int oy = 0; oy < H / 2; oy++)
+    fn (x, ldp, W, C, oy, y);
+}
+
+typedef struct {
+  const float *x;
+  float *y;
+  int W, C;
+  MaxPoolRowFn fn;
+} MaxPoolCtx;
+
+static void
+maxpool_rows (void *vc, int64_t oy0, int64_t oy1)
+{
+  const MaxPoolCtx *c = vc;
+  for (int64_t oy = oy0; oy < oy1; oy++)
+    c->fn (c->x, c->C, c->W, c->C, (int) oy, c->y);
+}
+
+void
+sam_maxpool2x2 (SamPool * pool, const float *x, int H, int W, int C,
+    float *y)
+{
+  MaxPoolCtx c = { x, y, W, C, maxpool_row_fn () };
+  sam_pool_for (pool, H / 2, 4, maxpool_rows, &c);
 }
 
 /* ---- resizing (PyTorch F.interpolate semantics) ----------------------- */

@@ -33,6 +33,10 @@ void sam_layernorm (SamPool * pool, const float *x, int64_t M, int C,
     const float *gamma, const float *beta, float eps, float *y);
 
 void sam_gelu (SamPool * pool, float *x, int64_t n);    /* exact, erf-based */
+/* The same element by element, on rows × n floats with row stride ldy (no
+ * pool: for an epilogue; the bits do not depend on how x is cut) */
+void sam_gelu_rows (float *y, int64_t ldy, int64_t rows, int64_t n);
+void sam_relu_rows (float *y, int64_t ldy, int64_t rows, int64_t n);
 void sam_relu (float *x, int64_t n);
 void sam_sigmoid (float *x, int64_t n);
 void sam_add (float *y, const float *x, int64_t n);     /* y += x */
@@ -75,7 +79,12 @@ void sam_conv_transpose2x2 (SamPool * pool, const float *x, int H, int W,
     int Cin, const float *w, const float *b, int Cout, float *y);
 
 /* MaxPool2d(kernel 2, stride 2, floor): y is [H/2, W/2, C]. */
-void sam_maxpool2x2 (const float *x, int H, int W, int C, float *y);
+void sam_maxpool2x2 (SamPool * pool, const float *x, int H, int W, int C,
+    float *y);
+/* The same, serial, on a map whose pixels are ldp floats apart (C of them
+ * pooled; y dense) */
+void sam_maxpool2x2_px (const float *x, int64_t ldp, int H, int W, int C,
+    float *y);
 
 /* F.interpolate semantics (antialias=False), channels-last. */
 void sam_resize_bilinear (SamPool * pool, const float *x, int H, int W, int C,

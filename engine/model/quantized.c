@@ -438,12 +438,14 @@ sim_rows (void *vc, int64_t r0, int64_t r1)
   }
 }
 
-void
-sam_model_linear (const SamModel * m, SamPool * pool, const char *name,
-    const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy)
+static void
+linear_act (const SamModel * m, SamPool * pool, const char *name,
+    const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy,
+    SamModelAct act)
 {
   const Lin *l = get_lin (m, name);
   SamQState *q = m->q;
+  bool fused = false;
   if (!l)
     return;
   if (!l->quant) {
@@ -454,17 +456,39 @@ sam_model_linear (const SamModel * m, SamPool * pool, const char *name,
     sam_linear (pool, c.xh, M, l->K, l->K, l->wdeq, l->b, l->N, y, ldy);
     g_free (c.xh);
   } else {
-    /* codes made per row tile inside the GEMM (no M × K buffer) */
+    /* codes made per row tile inside the GEMM (no M × K buffer); an
+     * observer must see the output before the activation */
     SamGemmI8Epilogue ep = { 0 };
     ep.out = SAM_GEMM_I8_OUT_F32;
     ep.bias_i32 = l->bias_i32;
     ep.fscale = l->fscale;
     ep.bias = l->b;
+    fused = act != SAM_MODEL_ACT_NONE && !q->obs_lin;
+    if (fused)
+      ep.rows_done = act == SAM_MODEL_ACT_GELU ? sam_gelu_rows
+          : sam_relu_rows;
     sam_k_linear_i8 (pool, x, M, ldx, &l->aq,
         l->akind == ACT_UNIFORM ? l->az : 0, l->packed, &ep, y, ldy);
   }
   if (q->obs_lin)
     q->obs_lin (name, x, M, l->K, ldx, y, l->N, ldy, q->obs_ud);
+  if (fused || act == SAM_MODEL_ACT_NONE)
+    return;
+  if (ldy == l->N && act == SAM_MODEL_ACT_GELU)
+    sam_gelu (pool, y, M * l->N);
+  else if (ldy == l->N)
+    sam_relu_pool (pool, y, M * l->N);
+  else if (act == SAM_MODEL_ACT_GELU)
+    sam_gelu_rows (y, ldy, M, l->N);
+  else
+    sam_relu_rows (y, ldy, M, l->N);
+}
+
+void
+sam_model_linear (const SamModel * m, SamPool * pool, const char *name,
+    const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy)
+{
+  linear_act (m, pool, name, x, M, ldx, y, ldy, SAM_MODEL_ACT_NONE);
 }
 
 void
@@ -476,7 +500,20 @@ sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
   va_start (ap, fmt);
   g_vsnprintf (name, sizeof name, fmt, ap);
   va_end (ap);
-  sam_model_linear (m, pool, name, x, M, ldx, y, ldy);
+  linear_act (m, pool, name, x, M, ldx, y, ldy, SAM_MODEL_ACT_NONE);
+}
+
+void
+sam_model_linearf_act (const SamModel * m, SamPool * pool, SamModelAct act,
+    const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy,
+    const char *fmt, ...)
+{
+  char name[256];
+  va_list ap;
+  va_start (ap, fmt);
+  g_vsnprintf (name, sizeof name, fmt, ap);
+  va_end (ap);
+  linear_act (m, pool, name, x, M, ldx, y, ldy, act);
 }
 
 /* ---- reporting ---------------------------------------------------------- */

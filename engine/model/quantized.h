@@ -71,6 +71,20 @@ void sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
     int64_t M, int64_t ldx, float *y, int64_t ldy, const char *fmt, ...)
     G_GNUC_PRINTF (8, 9);
 
+/* Activations that may follow a Linear: with the int8 GEMM they run on each
+ * row tile as it is finished (in cache), else as a pass after it. Same
+ * bits either way (element-wise). */
+typedef enum {
+  SAM_MODEL_ACT_NONE,
+  SAM_MODEL_ACT_GELU,           /* exact, erf-based (sam_gelu) */
+  SAM_MODEL_ACT_RELU,
+} SamModelAct;
+
+/* y = act (Linear @name (x)), the name printf-formatted. */
+void sam_model_linearf_act (const SamModel * m, SamPool * pool,
+    SamModelAct act, const float *x, int64_t M, int64_t ldx, float *y,
+    int64_t ldy, const char *fmt, ...) G_GNUC_PRINTF (9, 10);
+
 /* sam_attention () of attention module @name, quantized if the file says. */
 void sam_model_attention (const SamModel * m, SamPool * pool,
     const char *name, const float *q, int64_t ldq, const float *k,

@@ -72,28 +72,6 @@ add_pos_embed (const SamModel * m, SamPool * pool, float *x, int H, int W,
   g_free (hpass);
 }
 
-/* MaxPool2d(2, 2) of an h×w×C map whose rows are @ld floats apart. */
-static void
-maxpool2x2_strided (const float *x, int64_t ld, int h, int w, int C,
-    float *y)
-{
-  for (int oy = 0; oy < h / 2; oy++)
-    for (int ox = 0; ox < w / 2; ox++) {
-      const float *p00 = x + ((int64_t) (2 * oy) * w + 2 * ox) * ld;
-      const float *p01 = p00 + ld;
-      const float *p10 = p00 + (int64_t) w * ld;
-      const float *p11 = p10 + ld;
-      float *o = y + ((int64_t) oy * (w / 2) + ox) * C;
-      for (int c = 0; c < C; c++) {
-        float m = p00[c];
-        m = p01[c] > m ? p01[c] : m;
-        m = p10[c] > m ? p10[c] : m;
-        m = p11[c] > m ? p11[c] : m;
-        o[c] = m;
-      }
-    }
-}
-
 /* The block's window grid: window_partition pads the map up to whole
  * windows; a global block is one window over the whole map. */
 typedef struct
@@ -249,7 +227,7 @@ qpool_windows (void *ctx, int64_t b, int64_t e)
 {
   const UnpartCtx *c = ctx;
   for (int64_t w = b; w < e; w++)
-    maxpool2x2_strided (c->qkv + w * c->nk * c->ld, c->ld, c->g->wh,
+    sam_maxpool2x2_px (c->qkv + w * c->nk * c->ld, c->ld, c->g->wh,
         c->g->ww, c->Co, c->qpooled + w * c->nq * c->Co);
 }
 
@@ -394,7 +372,7 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, float *x,
           n1w, n1b, LN_EPS, xn);
       sam_model_linearf (m, pool, xn, (int64_t) nh * W, C, t, Co,
           TRUNK ".blocks.%d.proj", i);
-      sam_maxpool2x2 (t, nh, W, Co, out + (int64_t) (y0 / 2) * Wo * Co);
+      sam_maxpool2x2 (pool, t, nh, W, Co, out + (int64_t) (y0 / 2) * Wo * Co);
     }
     g_free (t);
     g_free (xn);
@@ -423,9 +401,8 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, float *x,
     sam_layernorm (pool, o, n, Co,
         sam_model_wd (m, TRUNK ".blocks.%d.norm2.weight", i),
         sam_model_wd (m, TRUNK ".blocks.%d.norm2.bias", i), LN_EPS, h);
-    sam_model_linearf (m, pool, h, n, Co, hid, 4 * Co,
-        TRUNK ".blocks.%d.mlp.layers.0", i);
-    sam_gelu (pool, hid, n * 4 * Co);
+    sam_model_linearf_act (m, pool, SAM_MODEL_ACT_GELU, h, n, Co, hid,
+        4 * Co, TRUNK ".blocks.%d.mlp.layers.0", i);
     sam_model_linearf (m, pool, hid, n, 4 * Co, h, Co,
         TRUNK ".blocks.%d.mlp.layers.1", i);
     sam_add_pool (pool, o, h, n * Co);

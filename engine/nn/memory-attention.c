@@ -278,9 +278,8 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
       SAM_MEMATTN_LN_EPS, s->t);
   for (int64_t r0 = 0; r0 < N; r0 += s->h_rows) {
     const int64_t n = MIN (s->h_rows, N - r0);
-    sam_model_linearf (m, pool, s->t + r0 * C, n, C, s->h, ffn,
-        "memory_attention.layers.%d.linear1", l);
-    sam_relu_pool (pool, s->h, n * ffn);
+    sam_model_linearf_act (m, pool, SAM_MODEL_ACT_RELU, s->t + r0 * C, n, C,
+        s->h, ffn, "memory_attention.layers.%d.linear1", l);
     sam_model_linearf (m, pool, s->h, n, ffn, s->t + r0 * C, C,
         "memory_attention.layers.%d.linear2", l);
   }

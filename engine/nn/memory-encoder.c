@@ -118,9 +118,8 @@ cx_block (const SamModel * m, SamPool * pool, int l, float *x, int H, int W,
       sam_model_wd (m, "memory_encoder.fuser.layers.%d.norm.weight", l),
       sam_model_wd (m, "memory_encoder.fuser.layers.%d.norm.bias", l),
       SAM_MEMENC_LN_EPS, t);
-  sam_model_linearf (m, pool, t, N, C, h, 4 * C,
+  sam_model_linearf_act (m, pool, SAM_MODEL_ACT_GELU, t, N, C, h, 4 * C,
       "memory_encoder.fuser.layers.%d.pwconv1", l);
-  sam_gelu (pool, h, N * 4 * C);
   sam_model_linearf (m, pool, h, N, 4 * C, t, C,
       "memory_encoder.fuser.layers.%d.pwconv2", l);
   gamma = sam_model_wd (m, "memory_encoder.fuser.layers.%d.gamma", l);

@@ -460,9 +460,74 @@ test_gelu (void)
   g_assert_true (isnan (sx[4]));
   g_assert_cmpfloat (fabs (sx[5] - 0.8413447460685429), <, 1e-7);
   g_assert_cmpfloat (fabs (sx[6] + 0.15865525393145707), <, 1e-7);
+  /* sam_gelu_rows (the epilogue form): the same bits on strided rows */
+  {
+    const int rows = 37, cols = 203, ld = 211;
+    float *a = g_new (float, rows * ld), *b = g_new (float, rows * cols);
+    for (int i = 0; i < rows * ld; i++)
+      a[i] = x[(i * 7919) % n];
+    for (int r = 0; r < rows; r++)
+      memcpy (b + r * cols, a + r * ld, sizeof (float) * cols);
+    sam_gelu_rows (a, ld, rows, cols);
+    sam_gelu (pool, b, rows * cols);
+    for (int r = 0; r < rows; r++)
+      g_assert_cmpmem (a + r * ld, sizeof (float) * cols, b + r * cols,
+          sizeof (float) * cols);
+    g_free (a);
+    g_free (b);
+  }
   sam_pool_free (pool);
   g_free (x);
   g_free (y);
+}
+
+/* sam_maxpool2x2 and sam_maxpool2x2_px (AVX-512 where selected) against
+ * the plain comparisons, bit for bit: channel counts around the vector
+ * width, odd maps, ±0 and NaN (max (b, m) keeps m unless b > m). */
+static void
+test_maxpool (void)
+{
+  GRand *r = g_rand_new_with_seed (11);
+  SamPool *pool = sam_pool_new (2);
+  static const int Cs[] = { 1, 15, 16, 17, 96, 193 };
+  static const float sp[] = { 0.f, -0.f, NAN, -INFINITY, INFINITY };
+  for (unsigned ci = 0; ci < G_N_ELEMENTS (Cs); ci++)
+    for (int H = 2; H <= 7; H += 5)
+      for (int W = 2; W <= 9; W += 7) {
+        const int C = Cs[ci], ldp = C + 3;
+        float *x = g_new (float, (size_t) H * W * ldp);
+        float *y = g_new (float, (size_t) (H / 2) * (W / 2) * C);
+        float *ref = g_new (float, (size_t) (H / 2) * (W / 2) * C);
+        for (int i = 0; i < H * W * ldp; i++)
+          x[i] = i % 5 == 2 ? sp[g_rand_int_range (r, 0, 5)]
+              : (float) g_rand_int_range (r, -3, 4);
+        for (int pass = 0; pass < 2; pass++) {
+          const int lp = pass ? ldp : C;
+          for (int oy = 0; oy < H / 2; oy++)
+            for (int ox = 0; ox < W / 2; ox++)
+              for (int c = 0; c < C; c++) {
+                const float *p = x + ((int64_t) 2 * oy * W + 2 * ox) * lp + c;
+                float m = p[0];
+                m = p[lp] > m ? p[lp] : m;
+                m = p[(int64_t) W * lp] > m ? p[(int64_t) W * lp] : m;
+                m = p[(int64_t) (W + 1) * lp] > m ? p[(int64_t) (W + 1) * lp]
+                    : m;
+                ref[((int64_t) oy * (W / 2) + ox) * C + c] = m;
+              }
+          if (pass)
+            sam_maxpool2x2_px (x, ldp, H, W, C, y);
+          else
+            sam_maxpool2x2 (pool, x, H, W, C, y);
+          g_assert_cmpmem (y, sizeof (float) * (H / 2) * (W / 2) * C, ref,
+              sizeof (float) * (H / 2) * (W / 2) * C);
+        }
+        g_free (x);
+        g_free (y);
+        g_free (ref);
+      }
+  g_test_message ("%s maxpool", sam_cpu_isa_name (sam_cpu_isa ()));
+  sam_pool_free (pool);
+  g_rand_free (r);
 }
 
 /* sam_add (AVX-512 where selected) against the plain loop, bit for bit:
@@ -590,6 +655,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/threads", test_threads);
   g_test_add_func ("/kernels/gelu", test_gelu);
   g_test_add_func ("/kernels/add", test_add);
+  g_test_add_func ("/kernels/maxpool", test_maxpool);
   g_test_add_func ("/kernels/layernorm", test_layernorm);
   g_test_add_func ("/kernels/transpose", test_transpose);
   return g_test_run ();
