@@ -158,6 +158,19 @@ sam_layernorm (SamPool * pool, const float *x, int64_t M, int C,
   sam_pool_for (pool, M, 16, fn, &c);
 }
 
+void
+sam_layernorm_serial (const float *x, int64_t M, int C, const float *gamma,
+    const float *beta, float eps, float *y)
+{
+  LnCtx c = { x, gamma, beta, y, C, eps };
+  SamPoolFunc fn = ln_rows;
+#ifdef SAM_X86
+  if (sam_cpu_isa () == SAM_ISA_AVX512)
+    fn = ln_rows_avx512;
+#endif
+  fn (&c, 0, M);
+}
+
 /* GELU, exact (erf) form: 0.5 x (1 + erf(x/√2)).
  * The SIMD versions evaluate 1 + erf(z), z = x/√2, as
  *   |z| <= 1:       1 + z·A(z²)

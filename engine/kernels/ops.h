@@ -31,6 +31,10 @@ void sam_matmul (SamPool * pool, const float *A, int64_t lda, const float *B,
 /* LayerNorm over the last dim C of M rows; in-place allowed (y == x). */
 void sam_layernorm (SamPool * pool, const float *x, int64_t M, int C,
     const float *gamma, const float *beta, float eps, float *y);
+/* The same on the calling thread only (the same bits: rows are
+ * independent), for callers that already split their work. */
+void sam_layernorm_serial (const float *x, int64_t M, int C,
+    const float *gamma, const float *beta, float eps, float *y);
 
 void sam_gelu (SamPool * pool, float *x, int64_t n);    /* exact, erf-based */
 /* The same element by element, on rows × n floats with row stride ldy (no

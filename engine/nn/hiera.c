@@ -136,9 +136,48 @@ win_attention (void *vctx, int64_t w0, int64_t w1)
  * small late-stage maps a split would only repack the (larger) weights. */
 #define PIECE_MIN_ROWS 1024
 
-/* window_partition of norm1(x) for windows [w0, w0 + n): gather and
- * normalize in place. F.pad runs after norm1, so padded tokens are zeros
- * (not norm1(0)). compact: only the map tokens, window after window, each
+typedef struct {
+  const float *x, *g, *b;
+  const WinGrid *grid;
+  const int64_t *start;         /* first row of each window in xw */
+  float *xw;
+  int C, w0;
+  bool compact;
+} PartCtx;
+
+/* (window, window row) pairs [b, e), window w0 + t / wh: norm1 of the
+ * map row, read in place and written to its window position (no copy
+ * first: LayerNorm rows are independent) */
+static void
+partition_rows (void *vc, int64_t b, int64_t e)
+{
+  const PartCtx *c = vc;
+  const WinGrid *g = c->grid;
+  const int C = c->C;
+  for (int64_t t = b; t < e; t++) {
+    const int64_t k = t / g->wh;
+    const int r = (int) (t % g->wh), w = c->w0 + (int) k;
+    const int y0 = (w / g->nwx) * g->wh, x0 = (w % g->nwx) * g->ww;
+    int vh, vw;
+    window_valid (g, w, &vh, &vw);
+    const float *src = c->x + ((int64_t) (y0 + r) * g->W + x0) * C;
+    if (c->compact) {
+      if (r < vh)
+        sam_layernorm_serial (src, vw, C, c->g, c->b, LN_EPS,
+            c->xw + (c->start[k] + (int64_t) r * vw) * C);
+      continue;
+    }
+    /* F.pad runs after norm1: padded tokens are zeros, not norm1 (0) */
+    float *row = c->xw + (c->start[k] + (int64_t) r * g->ww) * C;
+    const int v = r < vh ? vw : 0;
+    if (v)
+      sam_layernorm_serial (src, v, C, c->g, c->b, LN_EPS, row);
+    memset (row + (int64_t) v * C, 0, sizeof (float) * (g->ww - v) * C);
+  }
+}
+
+/* window_partition of norm1(x) for windows [w0, w0 + n), in parallel over
+ * window rows. compact: only the map tokens, window after window, each
  * window's valid rows × columns; else the full windows, padding zeroed.
  * Returns the rows written. */
 static int64_t
@@ -146,38 +185,21 @@ partition_norm (const SamModel * m, SamPool * pool, int i, const float *x,
     int C, const WinGrid * g, int w0, int n, bool compact, float *xw)
 {
   const int64_t nk = (int64_t) g->wh * g->ww;
-  bool padded = false;
+  int64_t *start = g_new (int64_t, n);
   int64_t t = 0;
 
-  for (int w = w0; w < w0 + n; w++) {
-    const int y0 = (w / g->nwx) * g->wh, x0 = (w % g->nwx) * g->ww;
+  for (int k = 0; k < n; k++) {
     int vh, vw;
-    window_valid (g, w, &vh, &vw);
-    const int rw = compact ? vw : g->ww;
-    if (!compact && (vh < g->wh || vw < g->ww)) {
-      memset (xw + t * C, 0, sizeof (float) * nk * C);
-      padded = true;
-    }
-    for (int r = 0; r < vh; r++)
-      memcpy (xw + (t + (int64_t) r * rw) * C,
-          x + ((int64_t) (y0 + r) * g->W + x0) * C, sizeof (float) * vw * C);
+    window_valid (g, w0 + k, &vh, &vw);
+    start[k] = t;
     t += compact ? (int64_t) vh * vw : nk;
   }
-  sam_layernorm (pool, xw, t, C,
-      sam_model_wd (m, TRUNK ".blocks.%d.norm1.weight", i),
-      sam_model_wd (m, TRUNK ".blocks.%d.norm1.bias", i), LN_EPS, xw);
-  if (padded) {
-    for (int w = w0; w < w0 + n; w++) {
-      int vh, vw;
-      window_valid (g, w, &vh, &vw);
-      float *dst = xw + (w - w0) * nk * C;
-      for (int r = 0; r < g->wh; r++) {
-        const int v = r < vh ? vw : 0;
-        memset (dst + ((int64_t) r * g->ww + v) * C, 0,
-            sizeof (float) * (g->ww - v) * C);
-      }
-    }
-  }
+  PartCtx c = {.x = x,.g = sam_model_wd (m, TRUNK ".blocks.%d.norm1.weight",
+        i),.b = sam_model_wd (m, TRUNK ".blocks.%d.norm1.bias", i),.grid = g,
+    .start = start,.xw = xw,.C = C,.w0 = w0,.compact = compact
+  };
+  sam_pool_for (pool, (int64_t) n * g->wh, 1, partition_rows, &c);
+  g_free (start);
   return t;
 }
 
