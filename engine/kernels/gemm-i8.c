@@ -797,6 +797,32 @@ sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x, int64_t M,
  * rows are quantized into a small buffer first (row stride K4·4, the padding
  * zero: the packed weights are zero there too), which then stays in L1
  * while the weights stream through. */
+/* mr rows of codes (row stride ldq) against every channel tile, output
+ * rows from m0 */
+static void
+row_tile (const GemmCtx * c, int mr, const uint8_t * buf, int64_t ldq,
+    int64_t m0)
+{
+  for (int nt = 0; nt < c->n_ntiles; nt++) {
+    switch (c->isa) {
+      case SAM_ISA_AVX512VNNI:
+        tile_512_any (c, mr, buf, ldq, m0, nt);
+        break;
+      case SAM_ISA_AVXVNNI:
+        tile_vnni256_any (c, mr, buf, ldq, m0, nt);
+        break;
+      case SAM_ISA_AVX2:
+        tile_avx2_any (c, mr, buf, ldq, m0, nt);
+        break;
+      default:
+        /* one row at a time, from the buffer's first row */
+        for (int i = 0; i < mr; i++)
+          tile_c (c, buf + i * ldq, m0 + i, nt);
+        break;
+    }
+  }
+}
+
 static void
 task_linear (void *ctx, int64_t begin, int64_t end)
 {
@@ -809,22 +835,7 @@ task_linear (void *ctx, int64_t begin, int64_t end)
     for (int i = 0; i < mr; i++)
       sam_k_quant_act_u8_isa (c->isa, c->aq, c->xf + (m0 + i) * c->ldxf,
           buf + i * ldq, c->w->K);
-    for (int nt = 0; nt < c->n_ntiles; nt++) {
-      switch (c->isa) {
-        case SAM_ISA_AVX512VNNI:
-          tile_512_any (c, mr, buf, ldq, m0, nt);
-          break;
-        case SAM_ISA_AVXVNNI:
-          tile_vnni256_any (c, mr, buf, ldq, m0, nt);
-          break;
-        case SAM_ISA_AVX2:
-          tile_avx2_any (c, mr, buf, ldq, m0, nt);
-          break;
-        default:
-          tile_c (c, buf, m0, nt);
-          break;
-      }
-    }
+    row_tile (c, mr, buf, ldq, m0);
     if (c->ep->rows_done)
       c->ep->rows_done ((float *) (c->y + m0 * c->ldy_bytes),
           c->ldy_bytes / c->osize, mr, c->w->N);
@@ -862,6 +873,81 @@ sam_k_linear_i8 (SamPool * pool, const float *x, int64_t M, int64_t ldx,
 {
   sam_k_linear_i8_isa (sam_gemm_i8_isa (), pool, x, M, ldx, q, zx, w, ep, y,
       ldy);
+}
+
+/* sam_k_mlp_i8: one task = one row tile through both layers. */
+typedef struct {
+  GemmCtx c1, c2;
+} MlpCtx;
+
+static void
+task_mlp (void *ctx, int64_t begin, int64_t end)
+{
+  const MlpCtx *mc = ctx;
+  const GemmCtx *c2 = &mc->c2;
+  GemmCtx c1 = mc->c1;          /* its output: this task's hidden tile */
+  const int N1 = c1.w->N, mr1 = c1.mr;
+  const int64_t ldq1 = (int64_t) c1.w->K4 * 4, ldq2 = (int64_t) c2->w->K4 * 4;
+  uint8_t *buf1 = g_malloc0 ((size_t) mr1 * ldq1);
+  uint8_t *buf2 = g_malloc0 ((size_t) mr1 * ldq2);
+  float *hid = g_new (float, (size_t) mr1 * N1);
+  c1.y = (char *) hid;
+  c1.ldy_bytes = (int64_t) N1 * sizeof (float);
+  for (int64_t mt = begin; mt < end; mt++) {
+    int64_t m0 = mt * mr1;
+    int mr = (int) (c1.M - m0 < mr1 ? c1.M - m0 : mr1);
+    for (int i = 0; i < mr; i++)
+      sam_k_quant_act_u8_isa (c1.isa, c1.aq, c1.xf + (m0 + i) * c1.ldxf,
+          buf1 + i * ldq1, c1.w->K);
+    row_tile (&c1, mr, buf1, ldq1, 0);
+    if (c1.ep->rows_done)
+      c1.ep->rows_done (hid, N1, mr, N1);
+    for (int i = 0; i < mr; i++)
+      sam_k_quant_act_u8_isa (c2->isa, c2->aq, hid + (int64_t) i * N1,
+          buf2 + i * ldq2, N1);
+    row_tile (c2, mr, buf2, ldq2, m0);
+  }
+  g_free (buf1);
+  g_free (buf2);
+  g_free (hid);
+}
+
+void
+sam_k_mlp_i8_isa (SamIsa isa, SamPool * pool, const float *x, int64_t M,
+    int64_t ldx, const SamGemmI8Layer * l1, const SamGemmI8Layer * l2,
+    float *y, int64_t ldy)
+{
+  if (M <= 0 || l2->w->N <= 0)
+    return;
+  g_return_if_fail (l1->w->N == l2->w->K);
+  g_return_if_fail (l1->ep->out == SAM_GEMM_I8_OUT_F32
+      && l2->ep->out == SAM_GEMM_I8_OUT_F32);
+  int32_t *colterm1 = make_colterm (l1->w, l1->ep, l1->zx);
+  int32_t *colterm2 = make_colterm (l2->w, l2->ep, l2->zx);
+  MlpCtx mc = {
+    .c1 = {.M = M,.w = l1->w,.colterm = colterm1,.ep = l1->ep,.xf = x,
+        .ldxf = ldx,.aq = l1->q},
+    .c2 = {.M = M,.w = l2->w,.colterm = colterm2,.ep = l2->ep,.y = (char *) y,
+        .aq = l2->q},
+  };
+  ctx_setup (&mc.c1, isa);
+  ctx_setup (&mc.c2, isa);
+  mc.c2.ldy_bytes = ldy * (int64_t) sizeof (float);
+  sam_k_hint_hugepages (y, ((M - 1) * ldy + l2->w->N) * sizeof (float));
+  int64_t per = (int64_t) mc.c1.mr * (l1->w->N * (l1->w->K + 1) +
+      l2->w->N * (l2->w->K + 1));
+  int64_t grain = per >= (1 << 20) ? 1 : (1 << 20) / per;
+  sam_pool_for (pool, mc.c1.n_mtiles, grain, task_mlp, &mc);
+  g_free (colterm1);
+  g_free (colterm2);
+}
+
+void
+sam_k_mlp_i8 (SamPool * pool, const float *x, int64_t M, int64_t ldx,
+    const SamGemmI8Layer * l1, const SamGemmI8Layer * l2, float *y,
+    int64_t ldy)
+{
+  sam_k_mlp_i8_isa (sam_gemm_i8_isa (), pool, x, M, ldx, l1, l2, y, ldy);
 }
 
 void

@@ -136,6 +136,27 @@ void sam_k_linear_i8_isa (SamIsa isa, SamPool * pool, const float *x,
     const SamGemmI8Weights * w, const SamGemmI8Epilogue * ep, void *y,
     int64_t ldy);
 
+/* One quantized Linear as sam_k_linear_i8 takes it. */
+typedef struct {
+  const SamGemmI8ActQuant *q;
+  int32_t zx;
+  const SamGemmI8Weights *w;
+  const SamGemmI8Epilogue *ep;
+} SamGemmI8Layer;
+
+/* Two quantized Linears in a row, y[M, N2] = l2 (l1 (x)), both epilogues
+ * F32 (l1's rows_done, e.g. the activation, runs between them). Each tile
+ * of rows goes through l1, its rows_done, l2's codes and l2 while it is in
+ * cache: the [M, N1] hidden activations (100 MB at Hiera's first stage,
+ * input 1024) are never written out and read back. Bit for bit
+ * sam_k_linear_i8 (l1) then sam_k_linear_i8 (l2). */
+void sam_k_mlp_i8 (SamPool * pool, const float *x, int64_t M, int64_t ldx,
+    const SamGemmI8Layer * l1, const SamGemmI8Layer * l2, float *y,
+    int64_t ldy);
+void sam_k_mlp_i8_isa (SamIsa isa, SamPool * pool, const float *x,
+    int64_t M, int64_t ldx, const SamGemmI8Layer * l1,
+    const SamGemmI8Layer * l2, float *y, int64_t ldy);
+
 /* Epilogue of one output element; shared by every variant's scalar tail. */
 static inline int32_t
 sam_gemm_i8_requant_one (int32_t acc, int32_t mult, int32_t shift,

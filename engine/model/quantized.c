@@ -438,6 +438,24 @@ sim_rows (void *vc, int64_t r0, int64_t r1)
   }
 }
 
+/* An int8 layer that sam_k_linear_i8 runs (not simulated, not HLUQ) */
+static bool
+lin_int8 (const SamModel * m, const Lin * l)
+{
+  return l && l->quant && !m->q->sim && l->akind != ACT_HLUQ;
+}
+
+static SamGemmI8Epilogue
+lin_epilogue (const Lin * l)
+{
+  SamGemmI8Epilogue ep = { 0 };
+  ep.out = SAM_GEMM_I8_OUT_F32;
+  ep.bias_i32 = l->bias_i32;
+  ep.fscale = l->fscale;
+  ep.bias = l->b;
+  return ep;
+}
+
 static void
 linear_act (const SamModel * m, SamPool * pool, const char *name,
     const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy,
@@ -458,11 +476,7 @@ linear_act (const SamModel * m, SamPool * pool, const char *name,
   } else {
     /* codes made per row tile inside the GEMM (no M × K buffer); an
      * observer must see the output before the activation */
-    SamGemmI8Epilogue ep = { 0 };
-    ep.out = SAM_GEMM_I8_OUT_F32;
-    ep.bias_i32 = l->bias_i32;
-    ep.fscale = l->fscale;
-    ep.bias = l->b;
+    SamGemmI8Epilogue ep = lin_epilogue (l);
     fused = act != SAM_MODEL_ACT_NONE && !q->obs_lin;
     if (fused)
       ep.rows_done = act == SAM_MODEL_ACT_GELU ? sam_gelu_rows
@@ -482,6 +496,32 @@ linear_act (const SamModel * m, SamPool * pool, const char *name,
     sam_gelu_rows (y, ldy, M, l->N);
   else
     sam_relu_rows (y, ldy, M, l->N);
+}
+
+void
+sam_model_mlp (const SamModel * m, SamPool * pool, const char *name1,
+    const char *name2, SamModelAct act, const float *x, int64_t M,
+    int64_t ldx, float *h, float *y, int64_t ldy)
+{
+  const Lin *l1 = get_lin (m, name1), *l2 = get_lin (m, name2);
+  if (!l1 || !l2)
+    return;
+  if (!lin_int8 (m, l1) || !lin_int8 (m, l2) || m->q->obs_lin) {
+    linear_act (m, pool, name1, x, M, ldx, h, l1->N, act);
+    linear_act (m, pool, name2, h, M, l1->N, y, ldy, SAM_MODEL_ACT_NONE);
+    return;
+  }
+  SamGemmI8Epilogue ep1 = lin_epilogue (l1), ep2 = lin_epilogue (l2);
+  if (act != SAM_MODEL_ACT_NONE)
+    ep1.rows_done = act == SAM_MODEL_ACT_GELU ? sam_gelu_rows
+        : sam_relu_rows;
+  SamGemmI8Layer g1 = { &l1->aq, l1->akind == ACT_UNIFORM ? l1->az : 0,
+    l1->packed, &ep1
+  };
+  SamGemmI8Layer g2 = { &l2->aq, l2->akind == ACT_UNIFORM ? l2->az : 0,
+    l2->packed, &ep2
+  };
+  sam_k_mlp_i8 (pool, x, M, ldx, &g1, &g2, y, ldy);
 }
 
 void

@@ -85,6 +85,13 @@ void sam_model_linearf_act (const SamModel * m, SamPool * pool,
     SamModelAct act, const float *x, int64_t M, int64_t ldx, float *y,
     int64_t ldy, const char *fmt, ...) G_GNUC_PRINTF (9, 10);
 
+/* y = Linear @name2 (act (Linear @name1 (x))). h [M, N1] is scratch for
+ * the hidden rows; when both layers are int8 they go from one to the
+ * other a row tile at a time (sam_k_mlp_i8) and h is not touched. */
+void sam_model_mlp (const SamModel * m, SamPool * pool, const char *name1,
+    const char *name2, SamModelAct act, const float *x, int64_t M,
+    int64_t ldx, float *h, float *y, int64_t ldy);
+
 /* sam_attention () of attention module @name, quantized if the file says. */
 void sam_model_attention (const SamModel * m, SamPool * pool,
     const char *name, const float *q, int64_t ldq, const float *k,

@@ -417,16 +417,18 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, float *x,
       MIN (PIECE_MIN_ROWS, No), No);
   float *h = g_new (float, rows * Co);
   float *hid = g_new (float, rows * 4 * Co);
+  char fc1[96], fc2[96];
+  g_snprintf (fc1, sizeof fc1, TRUNK ".blocks.%d.mlp.layers.0", i);
+  g_snprintf (fc2, sizeof fc2, TRUNK ".blocks.%d.mlp.layers.1", i);
   for (int64_t r0 = 0; r0 < No; r0 += rows) {
     const int64_t n = MIN (rows, No - r0);
     float *o = out + r0 * Co;
     sam_layernorm (pool, o, n, Co,
         sam_model_wd (m, TRUNK ".blocks.%d.norm2.weight", i),
         sam_model_wd (m, TRUNK ".blocks.%d.norm2.bias", i), LN_EPS, h);
-    sam_model_linearf_act (m, pool, SAM_MODEL_ACT_GELU, h, n, Co, hid,
-        4 * Co, TRUNK ".blocks.%d.mlp.layers.0", i);
-    sam_model_linearf (m, pool, hid, n, 4 * Co, h, Co,
-        TRUNK ".blocks.%d.mlp.layers.1", i);
+    /* in place: each row tile is read whole before its output rows */
+    sam_model_mlp (m, pool, fc1, fc2, SAM_MODEL_ACT_GELU, h, n, Co, hid, h,
+        Co);
     sam_add_pool (pool, o, h, n * Co);
   }
   g_free (hid);

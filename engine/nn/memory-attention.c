@@ -257,8 +257,6 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
 {
   const int64_t N = s->N;
   const int C = s->C, D = m->hp.mem_dim;
-  const int ffn = (int) sam_model_w (m,
-      "memory_attention.layers.%d.linear1.weight", l)->shape[0];
   char prefix[64];
 
   if (!q_ready) {
@@ -276,12 +274,14 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
       sam_model_wd (m, "memory_attention.layers.%d.norm3.weight", l),
       sam_model_wd (m, "memory_attention.layers.%d.norm3.bias", l),
       SAM_MEMATTN_LN_EPS, s->t);
+  char fc1[64], fc2[64];
+  g_snprintf (fc1, sizeof fc1, "memory_attention.layers.%d.linear1", l);
+  g_snprintf (fc2, sizeof fc2, "memory_attention.layers.%d.linear2", l);
   for (int64_t r0 = 0; r0 < N; r0 += s->h_rows) {
     const int64_t n = MIN (s->h_rows, N - r0);
-    sam_model_linearf_act (m, pool, SAM_MODEL_ACT_RELU, s->t + r0 * C, n, C,
-        s->h, ffn, "memory_attention.layers.%d.linear1", l);
-    sam_model_linearf (m, pool, s->h, n, ffn, s->t + r0 * C, C,
-        "memory_attention.layers.%d.linear2", l);
+    /* in place: each row tile is read whole before its output rows */
+    sam_model_mlp (m, pool, fc1, fc2, SAM_MODEL_ACT_RELU, s->t + r0 * C, n,
+        C, s->h, s->t + r0 * C, C);
   }
   sam_add_pool (pool, x, s->t, N * C);
 }

@@ -118,10 +118,11 @@ cx_block (const SamModel * m, SamPool * pool, int l, float *x, int H, int W,
       sam_model_wd (m, "memory_encoder.fuser.layers.%d.norm.weight", l),
       sam_model_wd (m, "memory_encoder.fuser.layers.%d.norm.bias", l),
       SAM_MEMENC_LN_EPS, t);
-  sam_model_linearf_act (m, pool, SAM_MODEL_ACT_GELU, t, N, C, h, 4 * C,
-      "memory_encoder.fuser.layers.%d.pwconv1", l);
-  sam_model_linearf (m, pool, h, N, 4 * C, t, C,
-      "memory_encoder.fuser.layers.%d.pwconv2", l);
+  char fc1[64], fc2[64];
+  g_snprintf (fc1, sizeof fc1, "memory_encoder.fuser.layers.%d.pwconv1", l);
+  g_snprintf (fc2, sizeof fc2, "memory_encoder.fuser.layers.%d.pwconv2", l);
+  /* in place: each row tile is read whole before its output rows */
+  sam_model_mlp (m, pool, fc1, fc2, SAM_MODEL_ACT_GELU, t, N, C, h, t, C);
   gamma = sam_model_wd (m, "memory_encoder.fuser.layers.%d.gamma", l);
   ScaleAddCtx sc = { x, t, gamma, C };
   sam_pool_for (pool, N, 256, scale_add_rows, &sc);

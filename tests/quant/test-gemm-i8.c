@@ -361,6 +361,100 @@ test_linear (void)
 }
 
 /* A larger product, timed per variant (information only). */
+/* sam_k_mlp_i8 against two sam_k_linear_i8 calls (each already held to the
+ * oracle above), bit for bit, on every ISA: row counts around the tiles,
+ * the second layer's codes per tensor and per channel, with and without
+ * an activation between, and in place (y = x) as the engine calls it. */
+static void
+test_mlp (void)
+{
+  GRand *r = g_rand_new_with_seed (777);
+  SamPool *pool = sam_pool_new (2);
+  int n = 0;
+  static const int Ms[] = { 1, 7, 8, 9, 33 };
+  static const int Ks[] = { 3, 16, 96 };
+  static const int N1s[] = { 5, 32, 100 };
+  for (unsigned a = 0; a < G_N_ELEMENTS (Ms); a++)
+    for (unsigned b = 0; b < G_N_ELEMENTS (Ks); b++)
+      for (unsigned d = 0; d < G_N_ELEMENTS (N1s); d++) {
+        const int M = Ms[a], K = Ks[b], N1 = N1s[d], N2 = K;
+        Case c1, c2;
+        case_init (&c1, r, M, N1, K, false);
+        case_init (&c2, r, M, N2, N1, false);
+        /* small float scales: the hidden values land inside the second
+         * quantizer's range, with some outside */
+        for (int i = 0; i < N1; i++)
+          c1.fscale[i] = (float) g_rand_double_range (r, 1e-7, 1e-5);
+        for (int i = 0; i < N2; i++)
+          c2.fscale[i] = (float) g_rand_double_range (r, 1e-6, 1e-4);
+        const int ldx = K + 2;
+        float *x = g_new (float, (size_t) M * ldx);
+        float inv1 = 10.f, z1 = 100.f, qmax = 255.f;
+        for (int i = 0; i < M * ldx; i++)
+          x[i] = probe_value (r, inv1, z1, qmax);
+        bool pc = g_rand_boolean (r);
+        float *inv2 = g_new (float, N1), *z2 = g_new (float, N1);
+        for (int k = 0; k < N1; k++) {
+          inv2[k] = (float) g_rand_double_range (r, 5, 50);
+          z2[k] = (float) g_rand_int_range (r, 0, 256);
+        }
+        SamGemmI8ActQuant q1 = { false, &inv1, &z1, qmax };
+        SamGemmI8ActQuant q2 = { pc, inv2, z2, qmax };
+        SamGemmI8Weights *w1 = sam_gemm_i8_weights_pack (c1.W, N1, K, c1.ldw);
+        SamGemmI8Weights *w2 = sam_gemm_i8_weights_pack (c2.W, N2, N1,
+            c2.ldw);
+        SamGemmI8Epilogue e1 = {.out = SAM_GEMM_I8_OUT_F32,
+          .bias_i32 = c1.bias_i32,.fscale = c1.fscale,.bias = c1.bias,
+          .rows_done = g_rand_boolean (r) ? affine_rows : NULL
+        };
+        SamGemmI8Epilogue e2 = {.out = SAM_GEMM_I8_OUT_F32,
+          .fscale = c2.fscale,.bias = c2.bias
+        };
+        SamGemmI8Layer l1 = { &q1, (int32_t) z1, w1, &e1 };
+        SamGemmI8Layer l2 = { &q2, pc ? 0 : (int32_t) z2[0], w2, &e2 };
+        float *h = g_new (float, (size_t) M * N1);
+        float *ref = g_new (float, (size_t) M * ldx);
+        float *y = g_new (float, (size_t) M * ldx);
+        for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+          if (!sam_gemm_i8_isa_supported (isa))
+            continue;
+          memset (ref, 0xcd, sizeof (float) * M * ldx);
+          sam_k_linear_i8_isa (isa, pool, x, M, ldx, &q1, l1.zx, w1, &e1, h,
+              N1);
+          sam_k_linear_i8_isa (isa, pool, h, M, N1, &q2, l2.zx, w2, &e2, ref,
+              ldx);
+          memset (y, 0xcd, sizeof (float) * M * ldx);
+          sam_k_mlp_i8_isa (isa, pool, x, M, ldx, &l1, &l2, y, ldx);
+          if (memcmp (y, ref, sizeof (float) * M * ldx) != 0)
+            g_error ("mlp mismatch isa=%s M=%d K=%d N1=%d", sam_isa_name (isa),
+                M, K, N1);
+          /* in place */
+          memcpy (y, x, sizeof (float) * M * ldx);
+          sam_k_mlp_i8_isa (isa, isa & 1 ? pool : NULL, y, M, ldx, &l1, &l2,
+              y, ldx);
+          for (int m = 0; m < M; m++)
+            if (memcmp (y + (size_t) m * ldx, ref + (size_t) m * ldx,
+                    sizeof (float) * N2) != 0)
+              g_error ("mlp in place mismatch isa=%s M=%d K=%d N1=%d",
+                  sam_isa_name (isa), M, K, N1);
+          n += 2;
+        }
+        g_free (h);
+        g_free (ref);
+        g_free (y);
+        g_free (x);
+        g_free (inv2);
+        g_free (z2);
+        sam_gemm_i8_weights_free (w1);
+        sam_gemm_i8_weights_free (w2);
+        case_clear (&c1);
+        case_clear (&c2);
+      }
+  g_test_message ("%d comparisons", n);
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
 static void
 test_bench (void)
 {
@@ -399,6 +493,7 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/gemm-i8/extreme", test_extreme);
   g_test_add_func ("/quant/gemm-i8/quant-act", test_quant_act);
   g_test_add_func ("/quant/gemm-i8/linear", test_linear);
+  g_test_add_func ("/quant/gemm-i8/mlp", test_mlp);
   g_test_add_func ("/quant/gemm-i8/bench", test_bench);
   return g_test_run ();
 }
