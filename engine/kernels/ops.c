@@ -591,29 +591,41 @@ typedef struct
   float *y;
   int H, W, C, Ho, Wo;
   bool ac;
+  /* bilinear: each output column's two source columns and weights */
+  const int *x0, *x1;
+  const float *lx0, *lx1;
 } ResizeCtx;
 
 static void
 bilinear_rows (void *vctx, int64_t r0, int64_t r1)
 {
   const ResizeCtx *c = vctx;
-  float sh = area_scale (c->H, c->Ho, c->ac), sw = area_scale (c->W, c->Wo,
-      c->ac);
+  float sh = area_scale (c->H, c->Ho, c->ac);
   for (int64_t oy = r0; oy < r1; oy++) {
     float fy = src_index (sh, (int) oy, c->ac, false);
     int y0 = (int) fy;
     int y1 = y0 + (y0 < c->H - 1);
     float ly1 = fy - y0, ly0 = 1.f - ly1;
+    const float *row0 = c->x + (size_t) y0 * c->W * c->C;
+    const float *row1 = c->x + (size_t) y1 * c->W * c->C;
+    float *orow = c->y + (size_t) oy * c->Wo * c->C;
+    if (c->C == 1) {
+      /* masks: one channel, the same expression per pixel */
+      for (int ox = 0; ox < c->Wo; ox++) {
+        const int a = c->x0[ox], b = c->x1[ox];
+        const float lx0 = c->lx0[ox], lx1 = c->lx1[ox];
+        orow[ox] = ly0 * (lx0 * row0[a] + lx1 * row0[b]) +
+            ly1 * (lx0 * row1[a] + lx1 * row1[b]);
+      }
+      continue;
+    }
     for (int ox = 0; ox < c->Wo; ox++) {
-      float fx = src_index (sw, ox, c->ac, false);
-      int x0 = (int) fx;
-      int x1 = x0 + (x0 < c->W - 1);
-      float lx1 = fx - x0, lx0 = 1.f - lx1;
-      const float *p00 = c->x + ((size_t) y0 * c->W + x0) * c->C;
-      const float *p01 = c->x + ((size_t) y0 * c->W + x1) * c->C;
-      const float *p10 = c->x + ((size_t) y1 * c->W + x0) * c->C;
-      const float *p11 = c->x + ((size_t) y1 * c->W + x1) * c->C;
-      float *o = c->y + ((size_t) oy * c->Wo + ox) * c->C;
+      const float lx0 = c->lx0[ox], lx1 = c->lx1[ox];
+      const float *p00 = row0 + (size_t) c->x0[ox] * c->C;
+      const float *p01 = row0 + (size_t) c->x1[ox] * c->C;
+      const float *p10 = row1 + (size_t) c->x0[ox] * c->C;
+      const float *p11 = row1 + (size_t) c->x1[ox] * c->C;
+      float *o = orow + (size_t) ox * c->C;
       for (int ch = 0; ch < c->C; ch++)
         o[ch] = ly0 * (lx0 * p00[ch] + lx1 * p01[ch]) +
             ly1 * (lx0 * p10[ch] + lx1 * p11[ch]);
@@ -625,8 +637,25 @@ void
 sam_resize_bilinear (SamPool * pool, const float *x, int H, int W, int C,
     float *y, int Ho, int Wo, bool align_corners)
 {
-  ResizeCtx c = { x, y, H, W, C, Ho, Wo, align_corners };
+  /* the column terms once per call, not once per output pixel (the same
+   * values, so the same bits) */
+  int *xi = g_new (int, 2 * (size_t) Wo);
+  float *lx = g_new (float, 2 * (size_t) Wo);
+  const float sw = area_scale (W, Wo, align_corners);
+  for (int ox = 0; ox < Wo; ox++) {
+    float fx = src_index (sw, ox, align_corners, false);
+    int x0 = (int) fx;
+    xi[ox] = x0;
+    xi[Wo + ox] = x0 + (x0 < W - 1);
+    lx[Wo + ox] = fx - x0;
+    lx[ox] = 1.f - lx[Wo + ox];
+  }
+  ResizeCtx c = { x, y, H, W, C, Ho, Wo, align_corners, xi, xi + Wo, lx,
+    lx + Wo
+  };
   sam_pool_for (pool, Ho, 8, bilinear_rows, &c);
+  g_free (xi);
+  g_free (lx);
 }
 
 static void

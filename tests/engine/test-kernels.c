@@ -530,6 +530,67 @@ test_maxpool (void)
   g_rand_free (r);
 }
 
+/* sam_resize_bilinear against F.interpolate's formula written per pixel
+ * (source index, clamped neighbours, weights), bit for bit: masks (C = 1)
+ * and channels, up and down, both align_corners. */
+static float
+bl_src (float scale, int dst, bool ac)
+{
+  if (ac)
+    return scale * dst;
+  float s = scale * (dst + 0.5f) - 0.5f;
+  return s < 0.f ? 0.f : s;
+}
+
+static void
+test_resize_bilinear (void)
+{
+  GRand *r = g_rand_new_with_seed (5);
+  SamPool *pool = sam_pool_new (2);
+  static const int sizes[][4] = { {4, 5, 16, 13}, {64, 64, 256, 256},
+  {17, 9, 6, 4}, {3, 3, 3, 3}, {8, 8, 1, 1}
+  };
+  for (unsigned si = 0; si < G_N_ELEMENTS (sizes); si++)
+    for (int C = 1; C <= 3; C += 2)
+      for (int ac = 0; ac < 2; ac++) {
+        const int H = sizes[si][0], W = sizes[si][1];
+        const int Ho = sizes[si][2], Wo = sizes[si][3];
+        float *x = g_new (float, (size_t) H * W * C);
+        float *y = g_new (float, (size_t) Ho * Wo * C);
+        float *ref = g_new (float, (size_t) Ho * Wo * C);
+        for (int i = 0; i < H * W * C; i++)
+          x[i] = (float) g_rand_double_range (r, -20, 20);
+        float sh = ac ? (Ho > 1 ? (float) (H - 1) / (float) (Ho - 1) : 0.f)
+            : (float) H / (float) Ho;
+        float sw = ac ? (Wo > 1 ? (float) (W - 1) / (float) (Wo - 1) : 0.f)
+            : (float) W / (float) Wo;
+        for (int oy = 0; oy < Ho; oy++) {
+          float fy = bl_src (sh, oy, ac);
+          int y0 = (int) fy, y1 = y0 + (y0 < H - 1);
+          float ly1 = fy - y0, ly0 = 1.f - ly1;
+          for (int ox = 0; ox < Wo; ox++) {
+            float fx = bl_src (sw, ox, ac);
+            int x0 = (int) fx, x1 = x0 + (x0 < W - 1);
+            float lx1 = fx - x0, lx0 = 1.f - lx1;
+            for (int ch = 0; ch < C; ch++)
+              ref[((size_t) oy * Wo + ox) * C + ch] =
+                  ly0 * (lx0 * x[((size_t) y0 * W + x0) * C + ch] +
+                  lx1 * x[((size_t) y0 * W + x1) * C + ch]) +
+                  ly1 * (lx0 * x[((size_t) y1 * W + x0) * C + ch] +
+                  lx1 * x[((size_t) y1 * W + x1) * C + ch]);
+          }
+        }
+        sam_resize_bilinear (pool, x, H, W, C, y, Ho, Wo, ac);
+        g_assert_cmpmem (y, sizeof (float) * Ho * Wo * C, ref,
+            sizeof (float) * Ho * Wo * C);
+        g_free (x);
+        g_free (y);
+        g_free (ref);
+      }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
 /* sam_add (AVX-512 where selected) against the plain loop, bit for bit:
  * every tail length, and ±0, ±inf, one NaN, denormals, overflow. */
 static void
@@ -656,6 +717,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/gelu", test_gelu);
   g_test_add_func ("/kernels/add", test_add);
   g_test_add_func ("/kernels/maxpool", test_maxpool);
+  g_test_add_func ("/kernels/resize-bilinear", test_resize_bilinear);
   g_test_add_func ("/kernels/layernorm", test_layernorm);
   g_test_add_func ("/kernels/transpose", test_transpose);
   return g_test_run ();
