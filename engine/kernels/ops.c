@@ -319,31 +319,30 @@ gelu_range_avx2 (void *ctx, int64_t b, int64_t e)
 }
 #endif
 
-void
-sam_gelu (SamPool * pool, float *x, int64_t n)
+/* The GELU range kernel of the selected ISA */
+static SamPoolFunc
+gelu_fn (void)
 {
-  SamPoolFunc fn = gelu_range;
 #ifdef SAM_X86
   SamIsa isa = sam_cpu_isa ();
   if (isa == SAM_ISA_AVX512)
-    fn = gelu_range_avx512;
-  else if (isa == SAM_ISA_AVX2)
-    fn = gelu_range_avx2;
+    return gelu_range_avx512;
+  if (isa == SAM_ISA_AVX2)
+    return gelu_range_avx2;
 #endif
-  sam_pool_for (pool, n, 4096, fn, x);
+  return gelu_range;
+}
+
+void
+sam_gelu (SamPool * pool, float *x, int64_t n)
+{
+  sam_pool_for (pool, n, 4096, gelu_fn (), x);
 }
 
 void
 sam_gelu_rows (float *y, int64_t ldy, int64_t rows, int64_t n)
 {
-  SamPoolFunc fn = gelu_range;
-#ifdef SAM_X86
-  SamIsa isa = sam_cpu_isa ();
-  if (isa == SAM_ISA_AVX512)
-    fn = gelu_range_avx512;
-  else if (isa == SAM_ISA_AVX2)
-    fn = gelu_range_avx2;
-#endif
+  SamPoolFunc fn = gelu_fn ();
   for (int64_t r = 0; r < rows; r++)
     fn (y + r * ldy, 0, n);
 }

@@ -543,19 +543,6 @@ sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
   linear_act (m, pool, name, x, M, ldx, y, ldy, SAM_MODEL_ACT_NONE);
 }
 
-void
-sam_model_linearf_act (const SamModel * m, SamPool * pool, SamModelAct act,
-    const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy,
-    const char *fmt, ...)
-{
-  char name[256];
-  va_list ap;
-  va_start (ap, fmt);
-  g_vsnprintf (name, sizeof name, fmt, ap);
-  va_end (ap);
-  linear_act (m, pool, name, x, M, ldx, y, ldy, act);
-}
-
 /* ---- reporting ---------------------------------------------------------- */
 
 gboolean

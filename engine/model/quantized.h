@@ -71,19 +71,14 @@ void sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
     int64_t M, int64_t ldx, float *y, int64_t ldy, const char *fmt, ...)
     G_GNUC_PRINTF (8, 9);
 
-/* Activations that may follow a Linear: with the int8 GEMM they run on each
- * row tile as it is finished (in cache), else as a pass after it. Same
- * bits either way (element-wise). */
+/* The activation between an MLP's two Linears: with the int8 GEMM it runs
+ * on each row tile as it is finished (in cache), else as a pass after the
+ * first Linear. Same bits either way (element-wise). */
 typedef enum {
   SAM_MODEL_ACT_NONE,
   SAM_MODEL_ACT_GELU,           /* exact, erf-based (sam_gelu) */
   SAM_MODEL_ACT_RELU,
 } SamModelAct;
-
-/* y = act (Linear @name (x)), the name printf-formatted. */
-void sam_model_linearf_act (const SamModel * m, SamPool * pool,
-    SamModelAct act, const float *x, int64_t M, int64_t ldx, float *y,
-    int64_t ldy, const char *fmt, ...) G_GNUC_PRINTF (9, 10);
 
 /* y = Linear @name2 (act (Linear @name1 (x))). h [M, N1] is scratch for
  * the hidden rows; when both layers are int8 they go from one to the
