@@ -488,14 +488,12 @@ linear_act (const SamModel * m, SamPool * pool, const char *name,
     q->obs_lin (name, x, M, l->K, ldx, y, l->N, ldy, q->obs_ud);
   if (fused || act == SAM_MODEL_ACT_NONE)
     return;
-  if (ldy == l->N && act == SAM_MODEL_ACT_GELU)
+  /* the activation as a pass of its own: y is dense (sam_model_mlp's h) */
+  g_return_if_fail (ldy == l->N);
+  if (act == SAM_MODEL_ACT_GELU)
     sam_gelu (pool, y, M * l->N);
-  else if (ldy == l->N)
-    sam_relu_pool (pool, y, M * l->N);
-  else if (act == SAM_MODEL_ACT_GELU)
-    sam_gelu_rows (y, ldy, M, l->N);
   else
-    sam_relu_rows (y, ldy, M, l->N);
+    sam_relu_pool (pool, y, M * l->N);
 }
 
 void
