@@ -95,10 +95,17 @@ typedef void (*AgqPFn) (int16_t * P, uint8_t * tmp, const float *y,
     int64_t n, float m, float c, float cc, float tau, int qmax, int a0,
     const int32_t * T);
 
+/* P15Fn straight into the byte planes of the P·V, with SplitFn's chunk
+ * flags (ldp ≥ n, a multiple of PCH); returns Σ P. */
+typedef int64_t (*P15PlanesFn) (const float *y, int64_t n, float m, float c,
+    int64_t ldp, uint8_t * Pl, uint8_t * Ph, uint8_t * hi,
+    const uint8_t * dead);
+
 typedef struct {
   P15Fn p15;
   ESumFn esum;
   AgqPFn agqp;
+  P15PlanesFn p15_planes;       /* NULL: p15, then the split */
 } RowFns;
 
 static float
@@ -182,7 +189,7 @@ double
 sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp)
 {
-  static const RowFns orc = { p15_orc, esum_orc, agqp_orc };
+  static const RowFns orc = { p15_orc, esum_orc, agqp_orc, NULL };
   return row_probs (&orc, y, n, m, c, p, P, tmp);
 }
 
@@ -254,7 +261,8 @@ sam_k_attention_i8_ref (const uint8_t * q, int64_t ldq, const uint8_t * k,
 
 typedef void (*QkFn) (const uint8_t * Qb, int nr4, int D4, const int8_t * K8,
     int ng, int nt, const int32_t * rowc, const int32_t * colc, float *S,
-    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t next_bytes);
+    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t next_bytes,
+    uint8_t * dead, int64_t ldd, int64_t far);
 typedef void (*PvFn) (const int16_t * P, int64_t ldp, int nr4,
     const int16_t * V16, int npairs, int Dv16, int32_t * acc);
 /* The byte-plane P·V (AVX-512 VNNI and AVX-VNNI; see split_p_avx512):
@@ -279,10 +287,14 @@ acc_add_c (int64_t * acc, const int32_t * tile, int64_t n)
 static void
 qk_c (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng, int nt,
     const int32_t * rowc, const int32_t * colc, float *S, int64_t ldS,
-    int32_t * rmax, const int8_t * next, int64_t next_bytes)
+    int32_t * rmax, const int8_t * next, int64_t next_bytes, uint8_t * dead,
+    int64_t ldd, int64_t far)
 {
   (void) next;
   (void) next_bytes;
+  g_assert (!dead);
+  (void) ldd;
+  (void) far;
   for (int r = 0; r < nr4; r++)
     for (int g = 0; g < ng; g++)
       for (int l = 0; l < 16; l++) {
@@ -340,7 +352,8 @@ pv_c (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
 ALWAYS_INLINE T_AVX512 void
 qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
     const int32_t * rowc, const int32_t * colc, float *S, int64_t ldS,
-    int32_t * rmax, const int8_t * pf, int npf, const int GN)
+    int32_t * rmax, const int8_t * pf, int npf, uint8_t * dead, int64_t ldd,
+    int64_t far, const int GN)
 {
 #define DECL(r) __m512i a##r##0 = _mm512_setzero_si512 (), a##r##1 = a##r##0, \
       a##r##2 = a##r##0, a##r##3 = a##r##0;
@@ -376,16 +389,25 @@ qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
   };
   for (int r = 0; r < 4; r++) {
     __m512i rc = _mm512_set1_epi32 (rowc[r]);
-    __m512i mx = _mm512_set1_epi32 (INT32_MIN);
+    __m512i mx = _mm512_set1_epi32 (INT32_MIN), sv[4];
     for (int g = 0; g < GN; g++) {
       int j = (g0 + g) * 16, lim = nt - j;
-      __m512i sv = _mm512_add_epi32 (_mm512_add_epi32 (acc[r][g], rc),
+      sv[g] = _mm512_add_epi32 (_mm512_add_epi32 (acc[r][g], rc),
           _mm512_loadu_si512 (colc + j));
-      _mm512_storeu_ps (S + r * ldS + j, _mm512_cvtepi32_ps (sv));
       __mmask16 k = lim >= 16 ? 0xffff : (__mmask16) ((1u << lim) - 1);
-      mx = _mm512_mask_max_epi32 (mx, k, mx, sv);
+      mx = _mm512_mask_max_epi32 (mx, k, mx, sv[g]);
     }
     int32_t m = _mm512_reduce_max_epi32 (mx);
+    /* dead: these (≤ 64) keys lie ≥ far below a score already seen in the
+     * row, so below its final maximum: P = 0 on all of them, and their
+     * scores are not stored (see p15_planes_avx512) */
+    bool d = dead && rmax[r] != INT32_MIN && (int64_t) m <= rmax[r] - far;
+    if (dead)
+      dead[r * ldd + g0 / 4] = d;
+    if (!d)
+      for (int g = 0; g < GN; g++)
+        _mm512_storeu_ps (S + r * ldS + (g0 + g) * 16,
+            _mm512_cvtepi32_ps (sv[g]));
     rmax[r] = m > rmax[r] ? m : rmax[r];
   }
 }
@@ -393,7 +415,8 @@ qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
 T_AVX512 static void
 qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
     int nt, const int32_t * rowc, const int32_t * colc, float *S,
-    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t nbytes)
+    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t nbytes,
+    uint8_t * dead, int64_t ldd, int64_t far)
 {
   /* Prefetch the next key tile's lines, spread over this tile's row
    * groups: with the keys streaming from L3 (7.4 MB per head for the
@@ -415,16 +438,20 @@ qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
       int npf = next ? (int) MAX (0, MIN (per, nlines - l0)) : 0;
       switch (ng - g >= 4 ? 4 : ng - g) {
         case 4:
-          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, pf, npf, 4);
+          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, pf, npf,
+              dead ? dead + r * ldd : NULL, ldd, far, 4);
           break;
         case 3:
-          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, pf, npf, 3);
+          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, pf, npf,
+              dead ? dead + r * ldd : NULL, ldd, far, 3);
           break;
         case 2:
-          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, pf, npf, 2);
+          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, pf, npf,
+              dead ? dead + r * ldd : NULL, ldd, far, 2);
           break;
         default:
-          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, pf, npf, 1);
+          qk512_tile (qr, D4, kg, g, nt, rowc + r, colc, Sr, ldS, rmax + r, pf, npf,
+              dead ? dead + r * ldd : NULL, ldd, far, 1);
       }
     }
 }
@@ -669,6 +696,79 @@ p15_avx512 (int16_t * P, const float *y, int64_t n, float m, float c)
   return total + _mm512_reduce_add_epi32 (sum);
 }
 
+/* p15_avx512 and split_p_avx512 in one pass (the P_NONE rows of the
+ * byte-plane P·V): the numerators of the n keys at y go straight into the
+ * Pl, Ph planes (ldp ≥ n, a multiple of PCH; the padding gets 0) and the
+ * chunk flags hi, without the int16 row of P in between (57 KB per row at
+ * 28,736 keys, written and read back from L3 for a 32-row block). The
+ * same operations give the same P, so the same bits. dead (or NULL): the
+ * row's chunk flags from QKᵀ (qk512_tile); a dead chunk's scores were
+ * never stored and its P are all 0. Returns Σ P. */
+T_AVX512 static int64_t
+p15_planes_avx512 (const float *y, int64_t n, float m, float c, int64_t ldp,
+    uint8_t * Pl, uint8_t * Ph, uint8_t * hi, const uint8_t * dead)
+{
+  const __m512 vm = _mm512_set1_ps (m), vc = _mm512_set1_ps (c);
+  const __m512 lim = _mm512_set1_ps (-16.f), one = _mm512_set1_ps (32767.f),
+      half = _mm512_set1_ps (0.5f);
+  const __m512i i255 = _mm512_set1_epi32 (255);
+  __m512i sum = _mm512_setzero_si512 ();
+  int64_t total = 0;
+  for (int64_t j = 0; j < ldp; j += PCH) {
+    __m512i q[4];
+    __mmask16 nz = 0, big = 0;
+    if (dead && j < n && dead[j / PCH])
+      for (int v = 0; v < 4; v++)
+        q[v] = _mm512_setzero_si512 ();
+    else if (j + PCH <= n) {
+      /* a whole chunk: plain loads, and one test for the common case of
+       * every key far below the maximum (P = 0 wherever (y − m) · c ≤ −16,
+       * see p15_16) */
+      __m512 yv[4];
+      __mmask16 live = 0;
+      for (int v = 0; v < 4; v++) {
+        yv[v] = _mm512_loadu_ps (y + j + 16 * v);
+        live |= _mm512_cmp_ps_mask (_mm512_mul_ps (_mm512_sub_ps (yv[v], vm),
+                vc), lim, _CMP_GT_OQ);
+      }
+      for (int v = 0; v < 4; v++) {
+        q[v] = _mm512_setzero_si512 ();
+        if (live)
+          q[v] = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (exp2_512
+                      (yv[v], vm, vc), one), half));
+      }
+    } else
+      for (int v = 0; v < 4; v++) {
+        const int64_t jj = j + 16 * v;
+        const __mmask16 k = jj + 16 <= n ? 0xffff : jj >= n ? 0 :
+            (__mmask16) ((1u << (n - jj)) - 1);
+        const __m512 yv = _mm512_maskz_loadu_ps (k, y + jj);
+        q[v] = _mm512_maskz_cvttps_epi32 (k,
+            _mm512_add_ps (_mm512_mul_ps (exp2_512 (yv, vm, vc), one),
+                half));
+      }
+    for (int v = 0; v < 4; v++) {
+      nz |= _mm512_test_epi32_mask (q[v], q[v]);
+      big |= _mm512_cmpgt_epi32_mask (q[v], i255);
+      sum = _mm512_add_epi32 (sum, q[v]);
+    }
+    /* vpmovdb keeps the low byte: Pl = P & 255, Ph = P >> 8 (P ≤ 32767) */
+    for (int v = 0; v < 4; v++) {
+      _mm_storeu_si128 ((__m128i *) (Pl + j + 16 * v),
+          _mm512_cvtepi32_epi8 (q[v]));
+      _mm_storeu_si128 ((__m128i *) (Ph + j + 16 * v),
+          _mm512_cvtepi32_epi8 (_mm512_srli_epi32 (q[v], 8)));
+    }
+    hi[j / PCH] = (nz ? FL_NZ : 0) | (big ? FL_HI : 0);
+    /* ≤ 4 · 32767 per lane and chunk: flush before 2^31 */
+    if ((j / PCH) % 4096 == 4095) {
+      total += _mm512_reduce_add_epi32 (sum);
+      sum = _mm512_setzero_si512 ();
+    }
+  }
+  return total + _mm512_reduce_add_epi32 (sum);
+}
+
 T_AVX512 static float
 esum_avx512 (float *tmp, const float *y, int64_t n, float m, float c)
 {
@@ -722,10 +822,14 @@ agqp_avx512 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
 TGT static void                                                              \
 qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
     int nt, const int32_t * rowc, const int32_t * colc, float *S,            \
-    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t next_bytes)    \
+    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t next_bytes,    \
+    uint8_t * dead, int64_t ldd, int64_t far)                                \
 {                                                                            \
   (void) next;                                                               \
   (void) next_bytes;                                                         \
+  g_assert (!dead);                                                          \
+  (void) ldd;                                                                \
+  (void) far;                                                                \
   const __m256i idx = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);            \
   const __m256i vmin = _mm256_set1_epi32 (INT32_MIN);                        \
   for (int r = 0; r < nr4; r += 4) {                                         \
@@ -1086,7 +1190,7 @@ agqp_avx2 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
  * belong to the calling thread (packs), 3-8 and 12-13 to the row-block
  * tasks, 9-11 to the caller's codes (sam_att_i8_codes_buffer). */
 enum { SC_K8, SC_COLC, SC_V16, SC_QB, SC_S, SC_P, SC_TILE, SC_ACC, SC_TMP,
-  SC_CODES0, SC_CODES1, SC_CODES2, SC_P8, SC_HI, SC_N
+  SC_CODES0, SC_CODES1, SC_CODES2, SC_P8, SC_HI, SC_DEAD, SC_N
 };
 
 typedef struct {
@@ -1228,6 +1332,15 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
   uint8_t *Pl = c->pv ? NULL : scratch (SC_P8, (size_t) 2 * RB * ldp);
   uint8_t *Ph = Pl ? Pl + RB * ldp : NULL;
   uint8_t *hi = c->pv ? NULL : scratch (SC_HI, (size_t) RB * ldh);
+  /* P_NONE rows go straight into the byte planes where the ISA can, and
+   * then chunks of keys far below a row's running maximum are flagged
+   * dead by QKᵀ instead of stored (P = 0 there): on the proxy's
+   * cross-attention at 1024, 68 % of a row's 64-key chunks. The bound
+   * needs the scores exact in float: |S| ≤ D · 255² < 2^24. */
+  const bool planes = !c->pv && c->rf.p15_planes
+      && c->p->pkind == SAM_ATT_P_NONE;
+  uint8_t *dead = planes && D <= 258 ? scratch (SC_DEAD, (size_t) RB * ldh)
+      : NULL;
   int64_t psum[RB];
   /* P·V reads whole pairs and tiles: the row padding past Nk must be 0 */
   for (int r = 0; r < RB; r++)
@@ -1235,6 +1348,9 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
   double rho[RB];
   int32_t rowc[RB] = { 0 }, rmax[RB];
   const float cs = logit_scale (c->p, D);
+  /* (s − m) · cs ≤ −16.5 in exact arithmetic leaves the float
+   * (y − m) · c ≤ −16 that p15 maps to P = 0, with room for the rounding */
+  const int64_t far = (int64_t) ceil (16.5 / (double) cs) + 2;
   const int32_t zq = c->p->zq, zk = c->p->zk;
   for (int64_t t = t0; t < t1; t++) {
     int h = (int) (t / c->nblk);
@@ -1261,13 +1377,28 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
       const int64_t nx = j0 + QKT < Nk ? MIN (QKT, Nk - j0 - QKT) : 0;
       c->qk (Qb, nr4, D4, K8 + (j0 / 16) * D4 * 64, ng, nt, rowc,
           colc + j0, S + j0, ldS, rmax, nx ? K8 + (j0 / 16 + ng) * D4 * 64 :
-          NULL, (nx + 15) / 16 * D4 * 64);
+          NULL, (nx + 15) / 16 * D4 * 64, dead ? dead + j0 / PCH : NULL, ldh,
+          far);
     }
-    for (int r = 0; r < nr; r++)
-      rho[r] = row_probs (&c->rf, S + r * ldS, Nk, (float) rmax[r], cs,
-          c->p, P + r * ldp, tmp);
-    for (int r = nr; r < nr4; r++)
-      memset (P + r * ldp, 0, (size_t) ldp * sizeof *P);
+    for (int r = 0; r < nr; r++) {
+      if (planes) {
+        psum[r] = c->rf.p15_planes (S + r * ldS, Nk, (float) rmax[r], cs, ldp,
+            Pl + r * ldp, Ph + r * ldp, hi + r * ldh,
+            dead ? dead + r * ldh : NULL);
+        rho[r] = psum[r] > 0 ? 1.0 / (double) psum[r] : 0.0;
+      } else
+        rho[r] = row_probs (&c->rf, S + r * ldS, Nk, (float) rmax[r], cs,
+            c->p, P + r * ldp, tmp);
+    }
+    for (int r = nr; r < nr4; r++) {
+      if (planes) {
+        psum[r] = 0;
+        memset (Pl + r * ldp, 0, (size_t) ldp);
+        memset (Ph + r * ldp, 0, (size_t) ldp);
+        memset (hi + r * ldh, 0, (size_t) ldh);
+      } else
+        memset (P + r * ldp, 0, (size_t) ldp * sizeof *P);
+    }
     /* P·V by key tiles; the P padding past Nk stays 0 (never written) */
     memset (acc, 0, (size_t) RB * Dv16 * sizeof *acc);
     if (c->pv) {
@@ -1280,7 +1411,7 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
       }
     } else {
       const int8_t *V8 = c->V8 + (int64_t) h * c->Nk16 * 4 * Dv16 * 4;
-      for (int r = 0; r < nr4; r++)
+      for (int r = 0; r < nr4 && !planes; r++)
         psum[r] = c->split (P + r * ldp, ldp, Pl + r * ldp, Ph + r * ldp,
             hi + r * ldh);
       for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
@@ -1334,7 +1465,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.pv8 = pv8_avx512;
       c.acc_add = acc_add_avx512;
       c.rf = (RowFns) {
-      p15_avx512, esum_avx512, agqp_avx512};
+      p15_avx512, esum_avx512, agqp_avx512, p15_planes_avx512};
       break;
     case SAM_ISA_AVXVNNI:
       c.qk = qk_avxvnni;
@@ -1343,21 +1474,21 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.pv8 = pv8_avxvnni;
       c.acc_add = acc_add_avx2;
       c.rf = (RowFns) {
-      p15_avx2, esum_avx2, agqp_avx2};
+      p15_avx2, esum_avx2, agqp_avx2, NULL};
       break;
     case SAM_ISA_AVX2:
       c.qk = qk_avx2;
       c.pv = pv_avx2;
       c.acc_add = acc_add_avx2;
       c.rf = (RowFns) {
-      p15_avx2, esum_avx2, agqp_avx2};
+      p15_avx2, esum_avx2, agqp_avx2, NULL};
       break;
     default:
       c.qk = qk_c;
       c.pv = pv_c;
       c.acc_add = acc_add_c;
       c.rf = (RowFns) {
-      p15_orc, esum_orc, agqp_orc};
+      p15_orc, esum_orc, agqp_orc, NULL};
   }
   size_t kbytes = (size_t) H * c.Nk16 * c.D4 * 64;
   c.K8 = scratch (SC_K8, kbytes);
