@@ -226,6 +226,11 @@ gelu16 (__m512 x)
   HORNER (__m512, _mm512_fmadd_ps, _mm512_set1_ps, gelu_A,
       _mm512_mul_ps (z, z), pa);
   __m512 small = _mm512_fmadd_ps (z, pa, one);
+  /* every lane |z| <= 1 (30 % of the vectors in Hiera's MLPs): the result
+   * is small's, the erfc branch would be computed for nothing. NaN lanes
+   * have a = 9.5 (min drops the NaN), so they never take this exit. */
+  if (_mm512_cmp_ps_mask (a, one, _CMP_LE_OQ) == 0xffff)
+    return _mm512_mul_ps (_mm512_mul_ps (_mm512_set1_ps (0.5f), x), small);
   HORNER (__m512, _mm512_fmadd_ps, _mm512_set1_ps, gelu_B,
       _mm512_sub_ps (a, _mm512_set1_ps (1.75f)), pb);
   /* the tail fit (a division and 9 terms) only where a lane needs it:
