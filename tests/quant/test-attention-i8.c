@@ -140,6 +140,8 @@ test_variants (void)
     {1, 1, 1, 1, 1}, {3, 2, 1, 3, 5}, {5, 17, 2, 6, 5}, {17, 255, 1, 16, 16},
     {9, 256, 3, 12, 20}, {21, 257, 1, 64, 64}, {33, 600, 2, 33, 48},
     {6, 513, 8, 32, 32}, {40, 31, 1, 96, 96}, {7, 1000, 1, 256, 64},
+    /* more than one 32-row block over 16 QKᵀ key tiles */
+    {37, 2100, 1, 256, 64},
   };
   check_against_oracle (shapes, G_N_ELEMENTS (shapes), 7, 1.f, "");
 }
@@ -154,6 +156,7 @@ test_far_keys (void)
 {
   static const int shapes[][5] = {
     {7, 1000, 1, 256, 64}, {33, 600, 2, 33, 48}, {17, 255, 1, 16, 16},
+    {37, 2100, 1, 256, 64},
   };
   check_against_oracle (shapes, G_N_ELEMENTS (shapes), 19, 10.f,
       " on far keys");
