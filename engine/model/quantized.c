@@ -544,6 +544,13 @@ sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
 /* ---- reporting ---------------------------------------------------------- */
 
 gboolean
+sam_model_observed (const SamModel * m)
+{
+  const SamQState *q = m->q;
+  return q->obs_lin || q->obs_att;
+}
+
+gboolean
 sam_model_layer_plain (const SamModel * m, const char *name)
 {
   SamQState *q = m->q;

@@ -107,6 +107,11 @@ void sam_quant_state_free (SamModel * m);
  * where the layer must see exactly its documented inputs. */
 gboolean sam_model_layer_plain (const SamModel * m, const char *name);
 
+/* TRUE while calibration observers are installed (sam_model_set_observers):
+ * every Linear and attention must then see its literal inputs, rows that
+ * are later dropped included. */
+gboolean sam_model_observed (const SamModel * m);
+
 /* TRUE when memory cross-attention @name (its prefix) runs P·V in the
  * memory space, v_proj after the attention (exact algebra: softmax rows
  * sum to 1): a plain float layer pair, a calibration run (observers set,

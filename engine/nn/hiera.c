@@ -205,12 +205,11 @@ partition_norm (const SamModel * m, SamPool * pool, int i, const float *x,
 
 /* qkv holds the rows of the map tokens of windows [w0, w0 + n) from its
  * start (partition_norm compact); spreads them to their window positions
- * and fills each padded position with what the GEMM gives for a zero row:
- * chains of +0, then + bias (so bias + 0.f, as in the kernels). Backwards
- * and in place: no row moves to a lower index. */
+ * and fills each padded position with pad[ld], what the layer gives for a
+ * zero row. Backwards and in place: no row moves to a lower index. */
 static void
 expand_padded (const WinGrid * g, int w0, int n, int64_t nvalid, float *qkv,
-    int64_t ld, const float *bias)
+    int64_t ld, const float *pad)
 {
   const int64_t nk = (int64_t) g->wh * g->ww;
   int64_t j = nvalid;
@@ -225,10 +224,8 @@ expand_padded (const WinGrid * g, int w0, int n, int64_t nvalid, float *qkv,
           const float *src = qkv + --j * ld;
           if (src != dst)
             memcpy (dst, src, sizeof (float) * ld);
-        } else {
-          for (int64_t c = 0; c < ld; c++)
-            dst[c] = bias ? bias[c] + 0.f : 0.f;
-        }
+        } else
+          memcpy (dst, pad, sizeof (float) * ld);
       }
   }
   g_assert (j == 0);
@@ -298,12 +295,22 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
   const int gw = (int) CLAMP (PIECE_FLOATS / (nk * ld), 1, nW);
   char qkv_name[96];
   g_snprintf (qkv_name, sizeof qkv_name, TRUNK ".blocks.%d.attn.qkv", i);
-  /* Padded tokens of a plain float block need no qkv GEMM row (their q, k,
-   * v are the bias) and padded queries no attention: see expand_padded and
-   * win_attention. A quantized qkv (or an observer) sees the literal
-   * zero rows. */
+  /* Padded tokens need no qkv row each: they are zero rows, and every zero
+   * row gives the same q, k, v (rows are independent in the layer), for a
+   * plain float block chains of +0 then + bias, i.e. bias + 0.f; a
+   * quantized qkv computes it once, on one zero row after the map's rows.
+   * Padded queries need no attention (win_attention), as proj's results
+   * for them are dropped. While calibration observers are set the layers
+   * see the literal zero rows. See expand_padded. */
   const bool padded = (int64_t) nW * nk > (int64_t) g->H * g->W;
-  const bool skip = padded && nW > 1 && sam_model_layer_plain (m, qkv_name);
+  const bool skip = padded && nW > 1 && !sam_model_observed (m);
+  const bool plain_qkv = sam_model_layer_plain (m, qkv_name);
+  float *pad = skip ? g_new (float, ld) : NULL;
+  if (skip && plain_qkv) {
+    const float *bias = sam_model_wd (m, TRUNK ".blocks.%d.attn.qkv.bias", i);
+    for (int64_t c = 0; c < ld; c++)
+      pad[c] = bias ? bias[c] + 0.f : 0.f;
+  }
   float *xw = g_new (float, gw * nk * C);
   float *qkv = g_new (float, gw * nk * ld);
   float *qpooled = q_pool ? g_new (float, gw * nq * Co) : NULL;
@@ -314,10 +321,16 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
     const int n = MIN (gw, nW - w0);
     const int64_t rows = partition_norm (m, pool, i, x, C, g, w0, n, skip,
         xw);
-    sam_model_linear (m, pool, qkv_name, xw, rows, C, qkv, ld);
+    if (skip && !plain_qkv && rows < n * nk) {
+      /* the zero row after the map's rows (xw and qkv have room: some
+       * window of the group is padded) */
+      memset (xw + rows * C, 0, sizeof (float) * C);
+      sam_model_linear (m, pool, qkv_name, xw, rows + 1, C, qkv, ld);
+      memcpy (pad, qkv + rows * ld, sizeof (float) * ld);
+    } else
+      sam_model_linear (m, pool, qkv_name, xw, rows, C, qkv, ld);
     if (rows < n * nk)
-      expand_padded (g, w0, n, rows, qkv, ld,
-          sam_model_wd (m, TRUNK ".blocks.%d.attn.qkv.bias", i));
+      expand_padded (g, w0, n, rows, qkv, ld, pad);
 
     /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
     const float *q = qkv;
@@ -354,6 +367,7 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
   g_free (qkv);
   g_free (qpooled);
   g_free (att);
+  g_free (pad);
   g_free (y);
 }
 
