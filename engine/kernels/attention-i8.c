@@ -532,6 +532,7 @@ split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
       a##r##1 = a##r##0, a##r##2 = a##r##0, a##r##3 = a##r##0;
 #define PV8_LOOP(B, q0, q1) \
   for (int qd = (q0); qd < (q1); qd++) { \
+    const int qo = 4 * (qd - (q0)); \
     const int8_t *vp = V8 + (int64_t) qd * Dv16 * 4; \
     __m512i v0 = _mm512_loadu_si512 (vp), v1 = v0, v2 = v0, v3 = v0; \
     if (VN > 1) v1 = _mm512_loadu_si512 (vp + 64); \
@@ -541,15 +542,19 @@ split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
   }
 #define PV8_ROW(B, r) { \
     int32_t w; \
-    memcpy (&w, B + r * ldp + 4 * qd, 4); \
+    memcpy (&w, B[r] + qo, 4); \
     const __m512i pb = _mm512_set1_epi32 (w); \
     DPBUSD512 (a##r##0, pb, v0); \
     if (VN > 1) DPBUSD512 (a##r##1, pb, v1); \
     if (VN > 2) DPBUSD512 (a##r##2, pb, v2); \
     if (VN > 3) DPBUSD512 (a##r##3, pb, v3); }
 
+/* The bytes a row reads for a chunk whose plane is all 0. */
+static const uint8_t zero_chunk[PCH] __attribute__((aligned (64)));
+
 /* tile[r][·] = Σ Pl V8 + 256 Σ Ph V8 over nquads quads, each plane only
- * on the chunks whose flag is set for one of the 4 rows */
+ * on the chunks whose flag is set for one of the 4 rows, and read only
+ * from the rows whose flag is set */
 ALWAYS_INLINE T_AVX512 void
 pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     const uint8_t * hi, int64_t ldh, const int8_t * V8, int nquads,
@@ -559,9 +564,15 @@ pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     ROWS4 (PV8_DECL)
     for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {
       int ch = q0 / (PCH / 4);
-      if ((hi[ch] | hi[ldh + ch] | hi[2 * ldh + ch] | hi[3 * ldh + ch])
-          & FL_NZ)
-        PV8_LOOP (Pl, q0, MIN (q0 + PCH / 4, nquads))
+      if (!((hi[ch] | hi[ldh + ch] | hi[2 * ldh + ch] | hi[3 * ldh + ch])
+              & FL_NZ))
+        continue;
+      /* a row whose chunk is all 0 reads zeros: its plane bytes there
+       * need not have been written (p15_planes_avx512) */
+      const uint8_t *B[4];
+      for (int r = 0; r < 4; r++)
+        B[r] = hi[r * ldh + ch] & FL_NZ ? Pl + r * ldp + 4 * q0 : zero_chunk;
+      PV8_LOOP (B, q0, MIN (q0 + PCH / 4, nquads))
     }
 #define STORE(r) { \
       int32_t *o = acc + (int64_t) r * Dv16; \
@@ -580,7 +591,10 @@ pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
             & FL_HI))
       continue;
     any = true;
-    PV8_LOOP (Ph, q0, MIN (q0 + PCH / 4, nquads))
+    const uint8_t *B[4];
+    for (int r = 0; r < 4; r++)
+      B[r] = hi[r * ldh + ch] & FL_HI ? Ph + r * ldp + 4 * q0 : zero_chunk;
+    PV8_LOOP (B, q0, MIN (q0 + PCH / 4, nquads))
   }
   if (!any)
     return;
@@ -752,13 +766,17 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, int64_t ldp,
       big |= _mm512_cmpgt_epi32_mask (q[v], i255);
       sum = _mm512_add_epi32 (sum, q[v]);
     }
-    /* vpmovdb keeps the low byte: Pl = P & 255, Ph = P >> 8 (P ≤ 32767) */
-    for (int v = 0; v < 4; v++) {
-      _mm_storeu_si128 ((__m128i *) (Pl + j + 16 * v),
-          _mm512_cvtepi32_epi8 (q[v]));
-      _mm_storeu_si128 ((__m128i *) (Ph + j + 16 * v),
-          _mm512_cvtepi32_epi8 (_mm512_srli_epi32 (q[v], 8)));
-    }
+    /* vpmovdb keeps the low byte: Pl = P & 255, Ph = P >> 8 (P ≤ 32767).
+     * A plane that is all 0 on the chunk is not written: pv8_avx512 reads
+     * zeros for it (its flag is clear). */
+    if (nz)
+      for (int v = 0; v < 4; v++)
+        _mm_storeu_si128 ((__m128i *) (Pl + j + 16 * v),
+            _mm512_cvtepi32_epi8 (q[v]));
+    if (big)
+      for (int v = 0; v < 4; v++)
+        _mm_storeu_si128 ((__m128i *) (Ph + j + 16 * v),
+            _mm512_cvtepi32_epi8 (_mm512_srli_epi32 (q[v], 8)));
     hi[j / PCH] = (nz ? FL_NZ : 0) | (big ? FL_HI : 0);
     /* ≤ 4 · 32767 per lane and chunk: flush before 2^31 */
     if ((j / PCH) % 4096 == 4095) {
