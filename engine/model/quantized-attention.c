@@ -52,6 +52,18 @@ quant_rows (void *vc, int64_t r0, int64_t r1)
   }
 }
 
+/* x's rows into @codes with q/k/v quantizer t (and dequantized into a new
+ * *deq when deq is given) */
+static void
+quantize_into (SamPool * pool, const Att * a, int t, const float *x,
+    int64_t ldx, int64_t rows, int cols, uint8_t * codes)
+{
+  QuantCtx c = { x, ldx, cols, a->qkv_bits, a->qkv_s[t], a->qkv_z[t],
+    codes, NULL
+  };
+  sam_pool_for (pool, rows, MAX (1, 16384 / MAX (cols, 1)), quant_rows, &c);
+}
+
 static uint8_t *
 quantize (SamPool * pool, const Att * a, int t, const float *x, int64_t ldx,
     int64_t rows, int cols, float **deq)
@@ -198,6 +210,55 @@ sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
   g_free (fq);
   g_free (fk);
   g_free (fv);
+}
+
+static const Att *
+int_k_att (const SamModel * m, const char *name)
+{
+  const SamQState *qs = m->q;
+  if (qs->obs_att || qs->obs_lin || qs->sim || !qs->n_quant_att)
+    return NULL;
+  const Att *a = g_hash_table_lookup (qs->att, name);
+  return a && a->qkv ? a : NULL;
+}
+
+gboolean
+sam_model_attention_int_k (const SamModel * m, const char *name)
+{
+  return int_k_att (m, name) != NULL;
+}
+
+uint8_t *
+sam_model_attention_k_codes (int64_t Nk, int cq)
+{
+  /* the buffer sam_model_attention () quantizes k into */
+  return sam_att_i8_codes_buffer (1, (size_t) Nk * cq + 1);
+}
+
+void
+sam_model_attention_quantize_k (const SamModel * m, SamPool * pool,
+    const char *name, const float *k, int64_t ldk, int64_t rows, int cq,
+    uint8_t * codes)
+{
+  const Att *a = int_k_att (m, name);
+  g_return_if_fail (a != NULL);
+  quantize_into (pool, a, 1, k, ldk, rows, cq, codes);
+}
+
+void
+sam_model_attention_k8 (const SamModel * m, SamPool * pool, const char *name,
+    const float *q, int64_t ldq, const uint8_t * k8, const float *v,
+    int64_t ldv, float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H,
+    int D, int Dv)
+{
+  const Att *a = int_k_att (m, name);
+  g_return_if_fail (a != NULL);
+  const SamAttI8Params p = att_params (a);
+  const int cq = H * D, cv = H * Dv;
+  uint8_t *q8 = quantize (pool, a, 0, q, ldq, Nq, cq, NULL);
+  uint8_t *v8 = quantize (pool, a, 2, v, ldv, Nk, cv, NULL);
+  sam_k_attention_i8 (pool, q8, cq, k8, cq, v8, cv, out, ldo, Nq, Nk, H, D,
+      Dv, &p);
 }
 
 gboolean

@@ -93,6 +93,24 @@ void sam_model_attention (const SamModel * m, SamPool * pool,
     int64_t ldk, const float *v, int64_t ldv, float *out, int64_t ldo,
     int64_t Nq, int64_t Nk, int H, int D, int Dv);
 
+/* Integer keys given piece by piece (memory attention's long keys): when
+ * sam_model_attention_int_k () is TRUE for attention @name, the caller
+ * may turn its float keys into the layer's integer codes a piece of rows
+ * at a time with sam_model_attention_quantize_k () (into @codes, rows
+ * [0, Nk) × H·D, e.g. from sam_model_attention_k_codes ()) and then run
+ * sam_model_attention_k8 (): the same codes and so the same bits as
+ * sam_model_attention () on the whole float keys, without holding them.
+ * FALSE for a float, simulated or observed attention. */
+gboolean sam_model_attention_int_k (const SamModel * m, const char *name);
+uint8_t *sam_model_attention_k_codes (int64_t Nk, int cq);
+void sam_model_attention_quantize_k (const SamModel * m, SamPool * pool,
+    const char *name, const float *k, int64_t ldk, int64_t rows, int cq,
+    uint8_t * codes);
+void sam_model_attention_k8 (const SamModel * m, SamPool * pool,
+    const char *name, const float *q, int64_t ldq, const uint8_t * k8,
+    const float *v, int64_t ldv, float *out, int64_t ldo, int64_t Nq,
+    int64_t Nk, int H, int D, int Dv);
+
 /* Loader hooks (model.c). */
 gboolean sam_quant_tensor_ok (const SamModel * m, const SamStTensor * t,
     const char *name);

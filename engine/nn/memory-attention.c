@@ -144,6 +144,16 @@ keys_packed (const SamModel * m, const char *prefix)
       && sam_model_layer_plain (m, kname);
 }
 
+/* Attention @prefix takes its keys as integer codes made a piece at a
+ * time (sam_model_attention_int_k): a quantized attention whose P·V runs
+ * in the memory space. */
+static gboolean
+keys_in_pieces (const SamModel * m, const char *prefix)
+{
+  return m->hp.mem_dim < m->hp.d_model && sam_model_attention_v_late (m,
+      prefix) && sam_model_attention_int_k (m, prefix);
+}
+
 /* ref: sam2/modeling/sam/transformer.py RoPEAttention.forward
  * q_in [Nq, C]; k_in, v_in [Nk, kv_dim]; the first n_rope keys are rotated
  * (table repeated every Nq keys), the rest are not. out [Nq, C].
@@ -190,6 +200,29 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
     }
     sam_attention_packed_k (pool, q_ready, C, s->kp, v_in, kv_dim, s->am,
         kv_dim, s->N, Nk, C, kv_dim);
+    sam_model_linear (m, pool, vname, s->am, s->N, kv_dim, s->a, C);
+    sam_model_linearf (m, pool, s->a, s->N, C, out, C, "%s.out_proj", prefix);
+    return;
+  }
+  if (v_late && keys_in_pieces (m, prefix)) {
+    /* k_proj, RoPE and the key quantizer a piece of keys at a time, into
+     * the integer keys: the [Nk, C] float keys (29 MB at input 1024 with a
+     * full bank) are never written whole and each piece passes the three
+     * steps while in cache; the same codes as the path below */
+    const int64_t piece = MIN (2048, s->N);
+    uint8_t *k8 = sam_model_attention_k_codes (Nk, C);
+    for (int64_t j = 0; j < Nk; j += piece) {
+      const int64_t n = MIN (piece, Nk - j);
+      sam_model_linearf (m, pool, k_in + j * kv_dim, n, kv_dim, s->k, C,
+          "%s.k_proj", prefix);
+      if (j < n_rope)
+        sam_rope_apply_from (pool, s->k, j, MIN (n, n_rope - j), C, C,
+            s->cos_t, s->sin_t, s->N);
+      sam_model_attention_quantize_k (m, pool, prefix, s->k, C, n, C,
+          k8 + j * C);
+    }
+    sam_model_attention_k8 (m, pool, prefix, q_ready, C, k8, v_in, kv_dim,
+        s->am, kv_dim, s->N, Nk, 1, C, kv_dim);
     sam_model_linear (m, pool, vname, s->am, s->N, kv_dim, s->a, C);
     sam_model_linearf (m, pool, s->a, s->N, C, out, C, "%s.out_proj", prefix);
     return;
@@ -295,12 +328,13 @@ scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
   const int N = H * W, C = m->hp.d_model, D = m->hp.mem_dim;
   const int ffn = (int) sam_model_w (m,
       "memory_attention.layers.0.linear1.weight")->shape[0];
-  gboolean all_late = TRUE, all_packed = n_mem > 0;
+  gboolean all_late = TRUE, all_packed = n_mem > 0, all_pieces = TRUE;
   for (int l = 0; l < m->hp.mem_attn_layers; l++) {
     char name[96];
     g_snprintf (name, sizeof name, SAM_CROSS_FMT, l);
     all_late &= cross_v_late (m, l);
     all_packed &= keys_packed (m, name);
+    all_pieces &= keys_in_pieces (m, name);
   }
 
   memset (s, 0, sizeof *s);
@@ -319,7 +353,10 @@ scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
   s->t = g_new (float, (size_t) N * C);
   s->q = g_new (float, (size_t) N * C);
   s->a = g_new (float, (size_t) N * C);
-  s->k = g_new (float, (size_t) (all_packed ? N : MAX (N, n_mem)) * C);
+  /* k: the self-attention keys, and the memory keys unless every layer
+   * makes them a piece at a time */
+  s->k = g_new (float, (size_t) (all_packed || all_pieces ? N : MAX (N,
+              n_mem)) * C);
   if (all_packed)
     s->kp = g_new (float, (size_t) sam_attention_packed_k_floats (n_mem, C));
   /* v holds the self-attention values, and the memory values unless every

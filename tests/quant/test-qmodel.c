@@ -264,10 +264,23 @@ check_attention (SamModel * m, const char *name, int64_t Nq, int64_t Nk,
   sam_model_set_quant_sim (m, TRUE);
   sam_model_attention (m, NULL, name, q, C, k, C, v, Cv, os, Cv, Nq, Nk, H,
       D, Dv);
+  g_assert_false (sam_model_attention_int_k (m, name));
   sam_model_set_quant_sim (m, FALSE);
   double e = rel_l2 (o8, os, Nq * Cv);
   g_test_message ("%s: integer vs simulated attention rel L2 %.2e", name, e);
   g_assert_cmpfloat (e, <, 2e-4);
+  /* the integer keys made in uneven pieces of rows: the same bits */
+  g_assert_true (sam_model_attention_int_k (m, name));
+  uint8_t *k8 = sam_model_attention_k_codes (Nk, (int) C);
+  const int64_t cuts[] = { 0, Nk / 7, Nk / 2 + 3, Nk };
+  for (int i = 0; i < 3; i++)
+    sam_model_attention_quantize_k (m, NULL, name, k + cuts[i] * C, C,
+        cuts[i + 1] - cuts[i], (int) C, k8 + cuts[i] * C);
+  float *op = g_new (float, Nq * Cv);
+  sam_model_attention_k8 (m, NULL, name, q, C, k8, v, Cv, op, Cv, Nq, Nk, H,
+      D, Dv);
+  g_assert_cmpmem (op, sizeof (float) * Nq * Cv, o8, sizeof (float) * Nq * Cv);
+  g_free (op);
   g_free (q);
   g_free (k);
   g_free (v);
