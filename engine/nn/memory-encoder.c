@@ -64,9 +64,16 @@ static void
 scale_add_rows (void *ctx, int64_t r0, int64_t r1)
 {
   const ScaleAddCtx *c = ctx;
-  for (int64_t i = r0; i < r1; i++)
-    for (int ch = 0; ch < c->C; ch++)
-      c->x[i * c->C + ch] += c->gamma[ch] * c->t[i * c->C + ch];
+  const int C = c->C;
+  /* restrict locals: otherwise every store may alias the context, and the
+   * loop reloads its pointers per element and stays scalar (3.3 ms per
+   * frame at 1024 for two blocks). The same mul then add per element. */
+  float *restrict x = c->x + r0 * C;
+  const float *restrict t = c->t + r0 * C;
+  const float *restrict gamma = c->gamma;
+  for (int64_t i = 0; i < r1 - r0; i++)
+    for (int ch = 0; ch < C; ch++)
+      x[i * C + ch] += gamma[ch] * t[i * C + ch];
 }
 
 typedef struct {
