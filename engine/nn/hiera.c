@@ -296,17 +296,18 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
   char qkv_name[96];
   g_snprintf (qkv_name, sizeof qkv_name, TRUNK ".blocks.%d.attn.qkv", i);
   /* Padded tokens need no qkv row each: they are zero rows, and every zero
-   * row gives the same q, k, v (rows are independent in the layer), for a
-   * plain float block chains of +0 then + bias, i.e. bias + 0.f; a
-   * quantized qkv computes it once, on one zero row after the map's rows.
-   * Padded queries need no attention (win_attention), as proj's results
-   * for them are dropped. While calibration observers are set the layers
-   * see the literal zero rows. See expand_padded. */
+   * row gives the same q, k, v, for a plain float block chains of +0 then
+   * + bias, i.e. bias + 0.f (see expand_padded). Only a float qkv takes
+   * that way: spreading the rows to their window positions moves them all
+   * (90 MB per frame at 1024), which costs about what the int8 GEMM saves
+   * on the padded rows. Padded queries need no attention (win_attention),
+   * as proj's results for them are dropped. While calibration observers
+   * are set the layers see the literal rows. */
   const bool padded = (int64_t) nW * nk > (int64_t) g->H * g->W;
-  const bool skip = padded && nW > 1 && !sam_model_observed (m);
-  const bool plain_qkv = sam_model_layer_plain (m, qkv_name);
+  const bool skip_q = padded && nW > 1 && !sam_model_observed (m);
+  const bool skip = skip_q && sam_model_layer_plain (m, qkv_name);
   float *pad = skip ? g_new (float, ld) : NULL;
-  if (skip && plain_qkv) {
+  if (skip) {
     const float *bias = sam_model_wd (m, TRUNK ".blocks.%d.attn.qkv.bias", i);
     for (int64_t c = 0; c < ld; c++)
       pad[c] = bias ? bias[c] + 0.f : 0.f;
@@ -321,14 +322,7 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
     const int n = MIN (gw, nW - w0);
     const int64_t rows = partition_norm (m, pool, i, x, C, g, w0, n, skip,
         xw);
-    if (skip && !plain_qkv && rows < n * nk) {
-      /* the zero row after the map's rows (xw and qkv have room: some
-       * window of the group is padded) */
-      memset (xw + rows * C, 0, sizeof (float) * C);
-      sam_model_linear (m, pool, qkv_name, xw, rows + 1, C, qkv, ld);
-      memcpy (pad, qkv + rows * ld, sizeof (float) * ld);
-    } else
-      sam_model_linear (m, pool, qkv_name, xw, rows, C, qkv, ld);
+    sam_model_linear (m, pool, qkv_name, xw, rows, C, qkv, ld);
     if (rows < n * nk)
       expand_padded (g, w0, n, rows, qkv, ld, pad);
 
@@ -346,7 +340,7 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
     }
 
     WinAttCtx ctx = { q, qkv, att, ldq, nq, nk, Co, hp->blk_heads[i],
-      w0, qh, qw, Ho, skip ? g : NULL
+      w0, qh, qw, Ho, skip_q ? g : NULL
     };
     if (nW == 1) {
       /* global attention: quantizable (post-softmax quantizer) */
