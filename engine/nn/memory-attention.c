@@ -433,8 +433,13 @@ run_from (const SamModel * m, SamPool * pool, MemAttnScratch * s,
   }
   /* pos_enc_at_cross_attn_keys: the keys see memory + memory_pos in every
    * layer; compute it once. */
-  for (int64_t i = 0; i < (int64_t) n_mem * D; i++)
-    mem_k[i] = memory[i] + memory_pos[i];
+  {
+    /* restrict: without it GCC keeps this 1.8 M-element loop scalar */
+    float *restrict mk = mem_k;
+    const float *restrict mm = memory, *restrict mp = memory_pos;
+    for (int64_t i = 0; i < (int64_t) n_mem * D; i++)
+      mk[i] = mm[i] + mp[i];
+  }
 
   for (int l = 0; l < m->hp.mem_attn_layers; l++) {
     if (l > 0)
