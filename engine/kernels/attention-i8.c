@@ -729,25 +729,35 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, int64_t ldp,
   __m512i sum = _mm512_setzero_si512 ();
   int64_t total = 0;
   for (int64_t j = 0; j < ldp; j += PCH) {
+    /* ≤ 4 · 32767 per lane and chunk: flush before 2^31 */
+    if ((j / PCH) % 4096 == 4095) {
+      total += _mm512_reduce_add_epi32 (sum);
+      sum = _mm512_setzero_si512 ();
+    }
     __m512i q[4];
     __mmask16 nz = 0, big = 0;
-    if (dead && j < n && dead[j / PCH])
-      for (int v = 0; v < 4; v++)
-        q[v] = _mm512_setzero_si512 ();
-    else if (j + PCH <= n) {
-      /* a whole chunk: plain loads, and one test for the common case of
-       * every key far below the maximum (P = 0 wherever (y − m) · c ≤ −16,
-       * see p15_16) */
+    if (dead && j < n && dead[j / PCH]) {
+      hi[j / PCH] = 0;
+      continue;
+    } else if (j + PCH <= n) {
+      /* a whole chunk: plain loads, and the polynomial only on the vectors
+       * with a key near the maximum (P = 0 wherever (y − m) · c ≤ −16, see
+       * p15_16) */
       __m512 yv[4];
-      __mmask16 live = 0;
+      __mmask16 live[4], any = 0;
       for (int v = 0; v < 4; v++) {
         yv[v] = _mm512_loadu_ps (y + j + 16 * v);
-        live |= _mm512_cmp_ps_mask (_mm512_mul_ps (_mm512_sub_ps (yv[v], vm),
-                vc), lim, _CMP_GT_OQ);
+        live[v] = _mm512_cmp_ps_mask (_mm512_mul_ps (_mm512_sub_ps (yv[v],
+                    vm), vc), lim, _CMP_GT_OQ);
+        any |= live[v];
+      }
+      if (!any) {
+        hi[j / PCH] = 0;
+        continue;
       }
       for (int v = 0; v < 4; v++) {
         q[v] = _mm512_setzero_si512 ();
-        if (live)
+        if (live[v])
           q[v] = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (exp2_512
                       (yv[v], vm, vc), one), half));
       }
@@ -778,11 +788,6 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, int64_t ldp,
         _mm_storeu_si128 ((__m128i *) (Ph + j + 16 * v),
             _mm512_cvtepi32_epi8 (_mm512_srli_epi32 (q[v], 8)));
     hi[j / PCH] = (nz ? FL_NZ : 0) | (big ? FL_HI : 0);
-    /* ≤ 4 · 32767 per lane and chunk: flush before 2^31 */
-    if ((j / PCH) % 4096 == 4095) {
-      total += _mm512_reduce_add_epi32 (sum);
-      sum = _mm512_setzero_si512 ();
-    }
   }
   return total + _mm512_reduce_add_epi32 (sum);
 }
