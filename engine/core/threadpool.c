@@ -180,6 +180,9 @@ sam_pool_n_threads (const SamPool * p)
   return p ? p->n_threads : 1;
 }
 
+static void pool_run (SamPool * p, int64_t n, int n_chunks, SamPoolFunc fn,
+    void *ctx);
+
 void
 sam_pool_for (SamPool * p, int64_t n, int64_t grain, SamPoolFunc fn, void *ctx)
 {
@@ -190,6 +193,21 @@ sam_pool_for (SamPool * p, int64_t n, int64_t grain, SamPoolFunc fn, void *ctx)
   int n_chunks = p && p->n_threads > 1 ? p->n_threads * CHUNKS_PER_THREAD : 1;
   if (n / grain < n_chunks)
     n_chunks = (int) MAX (1, n / grain);
+  pool_run (p, n, n_chunks, fn, ctx);
+}
+
+void
+sam_pool_for_each (SamPool * p, int64_t n, SamPoolFunc fn, void *ctx)
+{
+  if (n <= 0)
+    return;
+  pool_run (p, n, p && p->n_threads > 1 ? (int) MIN (n, 1 << 24) : 1, fn,
+      ctx);
+}
+
+static void
+pool_run (SamPool * p, int64_t n, int n_chunks, SamPoolFunc fn, void *ctx)
+{
   if (n_chunks <= 1) {
     fn (ctx, 0, n);
     return;

@@ -23,5 +23,11 @@ int sam_pool_n_threads (const SamPool * pool);
  * (runs inline). Not reentrant: do not call from inside fn. */
 void sam_pool_for (SamPool * pool, int64_t n, int64_t grain, SamPoolFunc fn,
     void *ctx);
+/* Runs fn over [0, n) one item at a time, each taken by the next free
+ * thread: for a few dozen to a few thousand coarse items of uneven cost
+ * (attention row blocks), where sam_pool_for's few contiguous chunks per
+ * thread would leave a thread idle for up to a chunk at the end. */
+void sam_pool_for_each (SamPool * pool, int64_t n, SamPoolFunc fn,
+    void *ctx);
 
 #endif

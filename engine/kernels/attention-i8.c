@@ -1521,7 +1521,8 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   else
     c.V8 = scratch (SC_V16, (size_t) H * c.Nk16 * 16 * c.Dv16);
   sam_pool_for (pool, (int64_t) H * c.Nk16, 16, pack_kv, &c);
-  sam_pool_for (pool, (int64_t) H * c.nblk, 1, att_blocks, &c);
+  /* a block is 0.1–1 ms of work: hand them out one at a time */
+  sam_pool_for_each (pool, (int64_t) H * c.nblk, att_blocks, &c);
 }
 
 void

@@ -331,6 +331,17 @@ test_pool (void)
           g_assert_cmpint (pp.calls, <=, MAX (1, n / grains[g]));
           g_free (pp.hits);
         }
+    /* one item per call (inline: one call for all) */
+    for (guint a = 0; a < G_N_ELEMENTS (ns); a++)
+      for (int rep = 0; rep < 3; rep++) {
+        const int64_t n = ns[a];
+        PoolProbe pp = {.hits = g_new0 (gint, n) };
+        sam_pool_for_each (rep == 2 ? NULL : pool, n, pool_probe, &pp);
+        for (int64_t i = 0; i < n; i++)
+          g_assert_cmpint (pp.hits[i], ==, 1);
+        g_assert_cmpint (pp.calls, ==, rep == 2 || threads[t] == 1 ? 1 : n);
+        g_free (pp.hits);
+      }
     sam_pool_free (pool);
   }
 }
