@@ -391,7 +391,9 @@ sam_k_attention_f32_packed_k (const SamKernelsF32 * kt, SamPool * pool,
   c.nqb = (Nq + c.bq - 1) / c.bq;
   sam_k_hint_hugepages (out, (int64_t) sizeof (float) * ((Nq - 1) * ldo +
           (int64_t) H * Dv));
-  sam_pool_for (pool, c.nqb * H, 1, flash_tasks, &c);
+  /* blocks of ≈ 100 queries against every key: coarse and uneven enough
+   * to hand out one at a time */
+  sam_pool_for_each (pool, c.nqb * H, flash_tasks, &c);
   sam_k_scratch_put (SAM_SCRATCH_PACK_V, Vp);
 }
 
