@@ -52,29 +52,28 @@ quant_rows (void *vc, int64_t r0, int64_t r1)
   }
 }
 
-/* x's rows into @codes with q/k/v quantizer t (and dequantized into a new
- * *deq when deq is given) */
+/* x's rows into @codes with q/k/v quantizer t (and dequantized into deq
+ * when it is not NULL) */
 static void
 quantize_into (SamPool * pool, const Att * a, int t, const float *x,
-    int64_t ldx, int64_t rows, int cols, uint8_t * codes)
+    int64_t ldx, int64_t rows, int cols, uint8_t * codes, float *deq)
 {
   QuantCtx c = { x, ldx, cols, a->qkv_bits, a->qkv_s[t], a->qkv_z[t],
-    codes, NULL
+    codes, deq
   };
   sam_pool_for (pool, rows, MAX (1, 16384 / MAX (cols, 1)), quant_rows, &c);
 }
 
+/* the same into quantizer t's codes buffer (and a new *deq when deq is
+ * given) */
 static uint8_t *
 quantize (SamPool * pool, const Att * a, int t, const float *x, int64_t ldx,
     int64_t rows, int cols, float **deq)
 {
-  QuantCtx c = { x, ldx, cols, a->qkv_bits, a->qkv_s[t], a->qkv_z[t],
-    sam_att_i8_codes_buffer (t, (size_t) rows * cols + 1), NULL
-  };
-  if (deq)
-    c.deq = *deq = g_new (float, (size_t) rows * cols + 1);
-  sam_pool_for (pool, rows, MAX (1, 16384 / MAX (cols, 1)), quant_rows, &c);
-  return c.codes;
+  uint8_t *codes = sam_att_i8_codes_buffer (t, (size_t) rows * cols + 1);
+  float *d = deq ? (*deq = g_new (float, (size_t) rows * cols + 1)) : NULL;
+  quantize_into (pool, a, t, x, ldx, rows, cols, codes, d);
+  return codes;
 }
 
 static SamAttI8Params
@@ -167,6 +166,20 @@ sim_attention (SamPool * pool, const SamAttI8Params * p, const float *q,
 
 /* ---- dispatch ------------------------------------------------------------ */
 
+/* The integer attention on the key codes k8: q and v quantized here. */
+static void
+attention_int (SamPool * pool, const Att * a, const float *q, int64_t ldq,
+    const uint8_t * k8, const float *v, int64_t ldv, float *out, int64_t ldo,
+    int64_t Nq, int64_t Nk, int H, int D, int Dv)
+{
+  const SamAttI8Params p = att_params (a);
+  const int cq = H * D, cv = H * Dv;
+  uint8_t *q8 = quantize (pool, a, 0, q, ldq, Nq, cq, NULL);
+  uint8_t *v8 = quantize (pool, a, 2, v, ldv, Nk, cv, NULL);
+  sam_k_attention_i8 (pool, q8, cq, k8, cq, v8, cv, out, ldo, Nq, Nk, H, D,
+      Dv, &p);
+}
+
 void
 sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
     const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
@@ -184,11 +197,8 @@ sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
   const SamAttI8Params p = att_params (a);
   const int cq = H * D, cv = H * Dv;
   if (a->qkv && !qs->sim) {
-    uint8_t *q8 = quantize (pool, a, 0, q, ldq, Nq, cq, NULL);
-    uint8_t *k8 = quantize (pool, a, 1, k, ldk, Nk, cq, NULL);
-    uint8_t *v8 = quantize (pool, a, 2, v, ldv, Nk, cv, NULL);
-    sam_k_attention_i8 (pool, q8, cq, k8, cq, v8, cv, out, ldo, Nq, Nk, H, D,
-        Dv, &p);
+    attention_int (pool, a, q, ldq, quantize (pool, a, 1, k, ldk, Nk, cq,
+            NULL), v, ldv, out, ldo, Nq, Nk, H, D, Dv);
     return;
   }
   float *fq = NULL, *fk = NULL, *fv = NULL;
@@ -242,7 +252,7 @@ sam_model_attention_quantize_k (const SamModel * m, SamPool * pool,
 {
   const Att *a = int_k_att (m, name);
   g_return_if_fail (a != NULL);
-  quantize_into (pool, a, 1, k, ldk, rows, cq, codes);
+  quantize_into (pool, a, 1, k, ldk, rows, cq, codes, NULL);
 }
 
 void
@@ -253,12 +263,7 @@ sam_model_attention_k8 (const SamModel * m, SamPool * pool, const char *name,
 {
   const Att *a = int_k_att (m, name);
   g_return_if_fail (a != NULL);
-  const SamAttI8Params p = att_params (a);
-  const int cq = H * D, cv = H * Dv;
-  uint8_t *q8 = quantize (pool, a, 0, q, ldq, Nq, cq, NULL);
-  uint8_t *v8 = quantize (pool, a, 2, v, ldv, Nk, cv, NULL);
-  sam_k_attention_i8 (pool, q8, cq, k8, cq, v8, cv, out, ldo, Nq, Nk, H, D,
-      Dv, &p);
+  attention_int (pool, a, q, ldq, k8, v, ldv, out, ldo, Nq, Nk, H, D, Dv);
 }
 
 gboolean
