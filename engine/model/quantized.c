@@ -566,6 +566,14 @@ sam_model_layer_plain (const SamModel * m, const char *name)
   return plain;
 }
 
+gboolean
+sam_model_layer_int8 (const SamModel * m, const char *name)
+{
+  if (sam_model_observed (m))
+    return FALSE;
+  return lin_int8 (m, get_lin (m, name));
+}
+
 int
 sam_model_n_quantized (const SamModel * m)
 {

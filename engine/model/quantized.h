@@ -125,6 +125,13 @@ void sam_quant_state_free (SamModel * m);
  * where the layer must see exactly its documented inputs. */
 gboolean sam_model_layer_plain (const SamModel * m, const char *name);
 
+/* TRUE when the Linear @name runs the integer GEMM (sam_k_linear_i8 on
+ * prepacked weights) and no calibration observer is installed: a call then
+ * costs no weight packing, so it may be made per small group of rows (and
+ * from pool workers with a NULL pool), and each output row depends on its
+ * input row only. */
+gboolean sam_model_layer_int8 (const SamModel * m, const char *name);
+
 /* TRUE while calibration observers are installed (sam_model_set_observers):
  * every Linear and attention must then see its literal inputs, rows that
  * are later dropped included. */

@@ -274,6 +274,114 @@ unpartition_add (void *ctx, int64_t b, int64_t e)
   }
 }
 
+/* One block's windowed attention, what every group of windows shares. */
+typedef struct {
+  const SamModel *m;
+  int i;
+  const float *x;
+  const WinGrid *g;
+  bool q_pool, skip_q, skip;
+  float *out;
+  const float *pad;             /* skip: the qkv row of a zero row */
+  char qkv_name[96], proj_name[96];
+  int C, Co, heads, qh, qw, Ho, Wo;
+  int64_t nk, nq, ld;
+  int gw;                       /* windows per group */
+} WinBlock;
+
+/* The buffers of one group of b->gw windows. */
+typedef struct {
+  float *xw, *qkv, *qpooled, *att, *y;
+} WinBufs;
+
+static void
+win_bufs_init (const WinBlock * b, WinBufs * wb)
+{
+  wb->xw = g_new (float, b->gw * b->nk * b->C);
+  wb->qkv = g_new (float, b->gw * b->nk * b->ld);
+  wb->qpooled = b->q_pool ? g_new (float, b->gw * b->nq * b->Co) : NULL;
+  wb->att = g_new (float, b->gw * b->nq * b->Co);
+  wb->y = g_new (float, b->gw * b->nq * b->Co);
+}
+
+static void
+win_bufs_clear (WinBufs * wb)
+{
+  g_free (wb->xw);
+  g_free (wb->qkv);
+  g_free (wb->qpooled);
+  g_free (wb->att);
+  g_free (wb->y);
+}
+
+/* Windows [w0, w0 + n) of the block: norm1 + partition, qkv, q-pooling,
+ * attention, proj, then window_unpartition (dropping the padding) + the
+ * residual into b->out. Every step runs on pool (NULL: this thread). */
+static void
+window_group (const WinBlock * b, SamPool * pool, int w0, int n,
+    const WinBufs * wb)
+{
+  const SamModel *m = b->m;
+  const WinGrid *g = b->g;
+  const int64_t rows = partition_norm (m, pool, b->i, b->x, b->C, g, w0, n,
+      b->skip, wb->xw);
+  sam_model_linear (m, pool, b->qkv_name, wb->xw, rows, b->C, wb->qkv,
+      b->ld);
+  if (rows < n * b->nk)
+    expand_padded (g, w0, n, rows, wb->qkv, b->ld, b->pad);
+
+  /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
+  const float *q = wb->qkv;
+  int64_t ldq = b->ld;
+  UnpartCtx uc = {.g = g,.w0 = w0,.qh = b->qh,.qw = b->qw,.Ho = b->Ho,
+    .Wo = b->Wo,.Co = b->Co,.nq = b->nq,.nk = b->nk,.ld = b->ld,
+    .qkv = wb->qkv,.qpooled = wb->qpooled,.y = wb->y,.out = b->out
+  };
+  if (b->q_pool) {
+    sam_pool_for (pool, n, 1, qpool_windows, &uc);
+    q = wb->qpooled;
+    ldq = b->Co;
+  }
+
+  WinAttCtx ctx = { q, wb->qkv, wb->att, ldq, b->nq, b->nk, b->Co, b->heads,
+    w0, b->qh, b->qw, b->Ho, b->skip_q ? g : NULL
+  };
+  if (g->nW == 1) {
+    /* global attention: quantizable (post-softmax quantizer) */
+    char name[96];
+    g_snprintf (name, sizeof name, TRUNK ".blocks.%d.attn", b->i);
+    sam_model_attention (m, pool, name, q, ldq, wb->qkv + b->Co, b->ld,
+        wb->qkv + 2 * b->Co, b->ld, wb->att, b->Co, b->nq, b->nk, b->heads,
+        b->Co / b->heads, b->Co / b->heads);
+  } else {
+    sam_pool_for (pool, n, 1, win_attention, &ctx);
+  }
+
+  sam_model_linear (m, pool, b->proj_name, wb->att, n * b->nq, b->Co, wb->y,
+      b->Co);
+  sam_pool_for (pool, (int64_t) n * b->qh, 1, unpartition_add, &uc);
+}
+
+/* Pool task over groups of windows: each runs window_group alone, on its
+ * own buffers, so that a group's rows stay in this core's cache from
+ * norm1 to the residual. */
+static void
+window_group_tasks (void *vb, int64_t t0, int64_t t1)
+{
+  const WinBlock *b = vb;
+  WinBufs wb;
+  win_bufs_init (b, &wb);
+  for (int64_t t = t0; t < t1; t++) {
+    const int w0 = (int) t * b->gw;
+    window_group (b, NULL, w0, MIN (b->gw, b->g->nW - w0), &wb);
+  }
+  win_bufs_clear (&wb);
+}
+
+/* A group of windows whose buffers fit in a core's L2 (1 MiB on the
+ * machines measured), with room for the layers' weights */
+#define GROUP_BYTES ((int64_t) 640 << 10)
+
 /* ref: sam2/modeling/backbones/hieradet.py MultiScaleAttention.forward,
  * then window_unpartition (dropping the padding) and the residual add:
  * out [Ho*Wo, Co] already holds the shortcut. Windows are independent:
@@ -284,17 +392,22 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
     const float *x, const WinGrid * g, bool q_pool, float *out)
 {
   const SamHParams *hp = &m->hp;
-  const int C = hp->blk_dim[i], Co = hp->blk_dim_out[i];
-  const int wh = g->wh, ww = g->ww, nW = g->nW;
-  const int64_t nk = (int64_t) wh * ww, ld = 3 * (int64_t) Co;
-  const int64_t nq = q_pool ? (int64_t) (wh / 2) * (ww / 2) : nk;
+  WinBlock b = {.m = m,.i = i,.x = x,.g = g,.q_pool = q_pool,.out = out };
+  b.C = hp->blk_dim[i];
+  b.Co = hp->blk_dim_out[i];
+  b.heads = hp->blk_heads[i];
+  b.nk = (int64_t) g->wh * g->ww;
+  b.ld = 3 * (int64_t) b.Co;
+  b.nq = q_pool ? (int64_t) (g->wh / 2) * (g->ww / 2) : b.nk;
   /* after q-pooling the windows are ws/2 wide (window_size // q_stride),
    * on the same window grid */
-  const int qh = q_pool ? wh / 2 : wh, qw = q_pool ? ww / 2 : ww;
-  const int Ho = q_pool ? g->H / 2 : g->H, Wo = q_pool ? g->W / 2 : g->W;
-  const int gw = (int) CLAMP (PIECE_FLOATS / (nk * ld), 1, nW);
-  char qkv_name[96];
-  g_snprintf (qkv_name, sizeof qkv_name, TRUNK ".blocks.%d.attn.qkv", i);
+  b.qh = q_pool ? g->wh / 2 : g->wh;
+  b.qw = q_pool ? g->ww / 2 : g->ww;
+  b.Ho = q_pool ? g->H / 2 : g->H;
+  b.Wo = q_pool ? g->W / 2 : g->W;
+  g_snprintf (b.qkv_name, sizeof b.qkv_name, TRUNK ".blocks.%d.attn.qkv", i);
+  g_snprintf (b.proj_name, sizeof b.proj_name, TRUNK ".blocks.%d.attn.proj",
+      i);
   /* Padded tokens need no qkv row each: they are zero rows, and every zero
    * row gives the same q, k, v, for a plain float block chains of +0 then
    * + bias, i.e. bias + 0.f (see expand_padded). Only a float qkv takes
@@ -303,66 +416,158 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
    * on the padded rows. Padded queries need no attention (win_attention),
    * as proj's results for them are dropped. While calibration observers
    * are set the layers see the literal rows. */
-  const bool padded = (int64_t) nW * nk > (int64_t) g->H * g->W;
-  const bool skip_q = padded && nW > 1 && !sam_model_observed (m);
-  const bool skip = skip_q && sam_model_layer_plain (m, qkv_name);
-  float *pad = skip ? g_new (float, ld) : NULL;
-  if (skip) {
+  const bool padded = (int64_t) g->nW * b.nk > (int64_t) g->H * g->W;
+  b.skip_q = padded && g->nW > 1 && !sam_model_observed (m);
+  b.skip = b.skip_q && sam_model_layer_plain (m, b.qkv_name);
+  float *pad = NULL;
+  if (b.skip) {
     const float *bias = sam_model_wd (m, TRUNK ".blocks.%d.attn.qkv.bias", i);
-    for (int64_t c = 0; c < ld; c++)
+    pad = g_new (float, b.ld);
+    for (int64_t c = 0; c < b.ld; c++)
       pad[c] = bias ? bias[c] + 0.f : 0.f;
   }
-  float *xw = g_new (float, gw * nk * C);
-  float *qkv = g_new (float, gw * nk * ld);
-  float *qpooled = q_pool ? g_new (float, gw * nq * Co) : NULL;
-  float *att = g_new (float, gw * nq * Co);
-  float *y = g_new (float, gw * nq * Co);
+  b.pad = pad;
 
-  for (int w0 = 0; w0 < nW; w0 += gw) {
-    const int n = MIN (gw, nW - w0);
-    const int64_t rows = partition_norm (m, pool, i, x, C, g, w0, n, skip,
-        xw);
-    sam_model_linear (m, pool, qkv_name, xw, rows, C, qkv, ld);
-    if (rows < n * nk)
-      expand_padded (g, w0, n, rows, qkv, ld, pad);
-
-    /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
-    const float *q = qkv;
-    int64_t ldq = ld;
-    UnpartCtx uc = {.g = g,.w0 = w0,.qh = qh,.qw = qw,.Ho = Ho,.Wo = Wo,
-      .Co = Co,.nq = nq,.nk = nk,.ld = ld,.qkv = qkv,.qpooled = qpooled,
-      .y = y,.out = out
-    };
-    if (q_pool) {
-      sam_pool_for (pool, n, 1, qpool_windows, &uc);
-      q = qpooled;
-      ldq = Co;
-    }
-
-    WinAttCtx ctx = { q, qkv, att, ldq, nq, nk, Co, hp->blk_heads[i],
-      w0, qh, qw, Ho, skip_q ? g : NULL
-    };
-    if (nW == 1) {
-      /* global attention: quantizable (post-softmax quantizer) */
-      char name[96];
-      g_snprintf (name, sizeof name, TRUNK ".blocks.%d.attn", i);
-      sam_model_attention (m, pool, name, q, ldq, qkv + Co, ld, qkv + 2 * Co,
-          ld, att, Co, nq, nk, ctx.heads, Co / ctx.heads, Co / ctx.heads);
-    } else
-      sam_pool_for (pool, n, 1, win_attention, &ctx);
-
-    sam_model_linearf (m, pool, att, n * nq, Co, y, Co,
-        TRUNK ".blocks.%d.attn.proj", i);
-
-    /* window_unpartition (dropping the padding) + residual */
-    sam_pool_for (pool, (int64_t) n * qh, 1, unpartition_add, &uc);
+  /* Windowed blocks with integer qkv and proj: groups of windows small
+   * enough for L2, one per pool task, every step of a group on one core.
+   * Made whole-block step by step instead, a stage-1 qkv output (19 MB at
+   * input 512) went to memory and back. Rows are independent in every
+   * step, so the grouping changes no bit. A float layer packs its weights
+   * per call, which small groups would repeat: those take the pieces. */
+  const int64_t win_bytes = 4 * (b.nk * (b.C + b.ld) +
+      b.nq * b.Co * (q_pool ? 3 : 2));
+  if (g->nW > 1 && sam_model_layer_int8 (m, b.qkv_name)
+      && sam_model_layer_int8 (m, b.proj_name)) {
+    b.gw = (int) CLAMP (GROUP_BYTES / win_bytes, 1, g->nW);
+    sam_pool_for_each (pool, (g->nW + b.gw - 1) / b.gw, window_group_tasks,
+        &b);
+  } else {
+    b.gw = (int) CLAMP (PIECE_FLOATS / (b.nk * b.ld), 1, g->nW);
+    WinBufs wb;
+    win_bufs_init (&b, &wb);
+    for (int w0 = 0; w0 < g->nW; w0 += b.gw)
+      window_group (&b, pool, w0, MIN (b.gw, g->nW - w0), &wb);
+    win_bufs_clear (&wb);
   }
-  g_free (xw);
-  g_free (qkv);
-  g_free (qpooled);
-  g_free (att);
   g_free (pad);
-  g_free (y);
+}
+
+/* x = x + mlp(norm2(x)) over rows, what every piece of rows shares */
+typedef struct {
+  const SamModel *m;
+  SamPool *pool;                /* the pieces' steps; NULL in pool tasks */
+  float *x;
+  const float *n2w, *n2b;
+  char fc1[96], fc2[96];
+  int64_t rows;                 /* per piece */
+  int64_t N;
+  int C;
+} MlpBlock;
+
+/* pieces [t0, t1) of b->rows rows: norm2, the MLP (exact GELU) in place on
+ * the normed rows, the residual add */
+static void
+mlp_pieces (void *vb, int64_t t0, int64_t t1)
+{
+  const MlpBlock *b = vb;
+  const int C = b->C;
+  float *h = g_new (float, b->rows * C);
+  float *hid = g_new (float, b->rows * 4 * C);
+  for (int64_t t = t0; t < t1; t++) {
+    const int64_t r0 = t * b->rows, n = MIN (b->rows, b->N - r0);
+    float *o = b->x + r0 * C;
+    sam_layernorm (b->pool, o, n, C, b->n2w, b->n2b, LN_EPS, h);
+    /* in place: each row tile is read whole before its output rows */
+    sam_model_mlp (b->m, b->pool, b->fc1, b->fc2, SAM_MODEL_ACT_GELU, h, n,
+        C, hid, h, C);
+    sam_add_pool (b->pool, o, h, n * C);
+  }
+  g_free (hid);
+  g_free (h);
+}
+
+/* x [N, C] += mlp(norm2(x)). With integer layers, pieces small enough for
+ * L2 go one per pool task, each piece's steps on one core (rows are
+ * independent: no bit changes); float layers pack their weights per call,
+ * so they take big pieces, each step on the whole pool. */
+static void
+mlp_residual (const SamModel * m, SamPool * pool, int i, float *x,
+    int64_t N, int C)
+{
+  MlpBlock b = {.m = m,.x = x,.N = N,.C = C };
+  b.n2w = sam_model_wd (m, TRUNK ".blocks.%d.norm2.weight", i);
+  b.n2b = sam_model_wd (m, TRUNK ".blocks.%d.norm2.bias", i);
+  g_snprintf (b.fc1, sizeof b.fc1, TRUNK ".blocks.%d.mlp.layers.0", i);
+  g_snprintf (b.fc2, sizeof b.fc2, TRUNK ".blocks.%d.mlp.layers.1", i);
+  if (sam_model_layer_int8 (m, b.fc1) && sam_model_layer_int8 (m, b.fc2)) {
+    /* the normed rows, read and written in place (the hidden rows stay
+     * inside the integer MLP's row tiles) */
+    b.rows = CLAMP (GROUP_BYTES / (8 * (int64_t) C), 8, N);
+    /* and at least 4 pieces per thread where rows allow, for the balance */
+    const int64_t per = (N + 4 * sam_pool_n_threads (pool) - 1) /
+        (4 * sam_pool_n_threads (pool));
+    b.rows = MAX (8, MIN (b.rows, (per + 7) / 8 * 8));
+    sam_pool_for_each (pool, (N + b.rows - 1) / b.rows, mlp_pieces, &b);
+  } else {
+    b.pool = pool;
+    b.rows = CLAMP (PIECE_FLOATS / (4 * (int64_t) C), MIN (PIECE_MIN_ROWS,
+            N), N);
+    mlp_pieces (&b, 0, (N + b.rows - 1) / b.rows);
+  }
+}
+
+/* The shortcut at a q-pooled dim change, maxpool (proj (norm1 (x))), in
+ * bands of an even number of map rows (the 2×2 pool stays inside) */
+typedef struct {
+  const SamModel *m;
+  SamPool *pool;                /* the bands' steps; NULL in pool tasks */
+  const float *x, *n1w, *n1b;
+  float *out;
+  char proj[96];
+  int H, W, C, Co, band;
+} ShortcutBands;
+
+static void
+shortcut_bands (void *vb, int64_t t0, int64_t t1)
+{
+  const ShortcutBands *b = vb;
+  const int W = b->W, C = b->C, Co = b->Co;
+  float *xn = g_new (float, (int64_t) MIN (b->band, b->H) * W * C);
+  float *t = g_new (float, (int64_t) MIN (b->band, b->H) * W * Co);
+  for (int64_t k = t0; k < t1; k++) {
+    const int y0 = (int) k * b->band, nh = MIN (b->band, b->H - y0);
+    sam_layernorm (b->pool, b->x + (int64_t) y0 * W * C, (int64_t) nh * W,
+        C, b->n1w, b->n1b, LN_EPS, xn);
+    sam_model_linear (b->m, b->pool, b->proj, xn, (int64_t) nh * W, C, t,
+        Co);
+    sam_maxpool2x2 (b->pool, t, nh, W, Co, b->out + (int64_t) (y0 / 2) *
+        (W / 2) * Co);
+  }
+  g_free (t);
+  g_free (xn);
+}
+
+/* An integer proj takes bands that fit L2, one per pool task (rows are
+ * independent: no bit changes); a float one packs its weights per call,
+ * so it takes big bands, each step on the whole pool. */
+static void
+pooled_shortcut (const SamModel * m, SamPool * pool, int i, const float *x,
+    int H, int W, int C, int Co, float *out)
+{
+  ShortcutBands b = {.m = m,.x = x,.out = out,.H = H,.W = W,.C = C,.Co = Co };
+  b.n1w = sam_model_wd (m, TRUNK ".blocks.%d.norm1.weight", i);
+  b.n1b = sam_model_wd (m, TRUNK ".blocks.%d.norm1.bias", i);
+  g_snprintf (b.proj, sizeof b.proj, TRUNK ".blocks.%d.proj", i);
+  const int64_t row_bytes = 4 * (int64_t) W * (C + Co);
+  if (sam_model_layer_int8 (m, b.proj)) {
+    b.band = (int) CLAMP (GROUP_BYTES / (2 * row_bytes), 1, (H + 1) / 2) * 2;
+    sam_pool_for_each (pool, (H + b.band - 1) / b.band, shortcut_bands, &b);
+  } else {
+    b.pool = pool;
+    b.band = (int) CLAMP (PIECE_FLOATS / ((int64_t) 2 * W * Co), 1,
+        (H + 1) / 2) * 2;
+    shortcut_bands (&b, 0, (H + b.band - 1) / b.band);
+  }
 }
 
 /* ref: sam2/modeling/backbones/hieradet.py MultiScaleBlock.forward
@@ -391,21 +596,7 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, float *x,
   /* out starts as the shortcut: pooled proj(norm1(x)) at a dim change */
   float *out = C != Co ? g_new (float, No * Co) : x;
   if (C != Co && q_pool) {
-    /* in bands of an even number of map rows (the 2×2 pool stays inside) */
-    const int band = (int) CLAMP (PIECE_FLOATS / ((int64_t) 2 * W * Co), 1,
-        (H + 1) / 2) * 2;
-    float *xn = g_new (float, (int64_t) MIN (band, H) * W * C);
-    float *t = g_new (float, (int64_t) MIN (band, H) * W * Co);
-    for (int y0 = 0; y0 < H; y0 += band) {
-      const int nh = MIN (band, H - y0);
-      sam_layernorm (pool, x + (int64_t) y0 * W * C, (int64_t) nh * W, C,
-          n1w, n1b, LN_EPS, xn);
-      sam_model_linearf (m, pool, xn, (int64_t) nh * W, C, t, Co,
-          TRUNK ".blocks.%d.proj", i);
-      sam_maxpool2x2 (pool, t, nh, W, Co, out + (int64_t) (y0 / 2) * Wo * Co);
-    }
-    g_free (t);
-    g_free (xn);
+    pooled_shortcut (m, pool, i, x, H, W, C, Co, out);
   } else if (C != Co) {
     float *xn = g_new (float, N * C);
     sam_layernorm (pool, x, N, C, n1w, n1b, LN_EPS, xn);
@@ -420,28 +611,7 @@ multiscale_block (const SamModel * m, SamPool * pool, int i, float *x,
   g.nW = ((H + g.wh - 1) / g.wh) * g.nwx;
   attention_residual (m, pool, i, x, &g, q_pool, out);
 
-  /* x = x + mlp(norm2(x)), MLP with exact GELU, in pieces of rows */
-  const int64_t rows = CLAMP (PIECE_FLOATS / (4 * (int64_t) Co),
-      MIN (PIECE_MIN_ROWS, No), No);
-  float *h = g_new (float, rows * Co);
-  float *hid = g_new (float, rows * 4 * Co);
-  char fc1[96], fc2[96];
-  g_snprintf (fc1, sizeof fc1, TRUNK ".blocks.%d.mlp.layers.0", i);
-  g_snprintf (fc2, sizeof fc2, TRUNK ".blocks.%d.mlp.layers.1", i);
-  for (int64_t r0 = 0; r0 < No; r0 += rows) {
-    const int64_t n = MIN (rows, No - r0);
-    float *o = out + r0 * Co;
-    sam_layernorm (pool, o, n, Co,
-        sam_model_wd (m, TRUNK ".blocks.%d.norm2.weight", i),
-        sam_model_wd (m, TRUNK ".blocks.%d.norm2.bias", i), LN_EPS, h);
-    /* in place: each row tile is read whole before its output rows */
-    sam_model_mlp (m, pool, fc1, fc2, SAM_MODEL_ACT_GELU, h, n, Co, hid, h,
-        Co);
-    sam_add_pool (pool, o, h, n * Co);
-  }
-  g_free (hid);
-  g_free (h);
-
+  mlp_residual (m, pool, i, out, No, Co);
   *pH = Ho;
   *pW = Wo;
   return out;

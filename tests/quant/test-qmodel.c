@@ -19,8 +19,12 @@
  *    the fake-quant float path (same codes, float accumulation) to 1e-4
  *    relative L2, and W4A4 codes (a 4-bit file) run on the same GEMM; a
  *    memory and a decoder attention: integer kernel vs simulation to 2e-4.
+ * 4. The int8 image encoder gives the same bits with 2 threads, with 1, and
+ *    on the whole-pool path that calibration observers force (hiera.c
+ *    runs integer blocks in cache-sized groups, one core each).
  */
 #include "model/quantized.h"
+#include "nn/nn.h"
 #include "sam/sam.h"
 
 #include <glib.h>
@@ -316,6 +320,85 @@ test_int8_vs_sim (void)
   sam_model_unref (m);
 }
 
+static void
+noop_linear (const char *name, const float *x, int64_t M, int K,
+    int64_t ldx, const float *y, int N, int64_t ldy, void *user_data)
+{
+}
+
+/* the trunk's stage outputs ("enc.trunk.{0..3}"), concatenated */
+static void
+collect_trunk (const gchar * name, const float *data, const gint64 * shape,
+    gint ndim, gpointer user_data)
+{
+  int64_t n = 1;
+  for (int d = 0; d < ndim; d++)
+    n *= shape[d];
+  if (strstr (name, ".trunk."))
+    g_byte_array_append (user_data, (const guint8 *) data, n * 4);
+}
+
+static void
+assert_same_features (const SamImageFeatures * a, const SamImageFeatures * b)
+{
+  g_assert_cmpint (memcmp (a->feat_s0, b->feat_s0,
+          sizeof (float) * a->H0 * a->H0 * 32), ==, 0);
+  g_assert_cmpint (memcmp (a->feat_s1, b->feat_s1,
+          sizeof (float) * a->H1 * a->H1 * 64), ==, 0);
+  g_assert_cmpint (memcmp (a->feat, b->feat,
+          sizeof (float) * a->H2 * a->H2 * 256), ==, 0);
+}
+
+static void
+test_encoder_groups (void)
+{
+  GError *err = NULL;
+  SamModel *m = sam_model_load (qmodel, NULL, &err);
+  g_assert_no_error (err);
+  const char *qkv = "image_encoder.trunk.blocks.0.attn.qkv";
+  g_assert_true (sam_model_layer_int8 (m, qkv));
+  /* 256: stage 3 (16×16, windows of 14) and 4 (8×8, of 7) are padded */
+  const int S = 256;
+  float *img = g_new (float, S * S * 3);
+  GRand *r = g_rand_new_with_seed (5);
+  for (int i = 0; i < S * S * 3; i++)
+    img[i] = (float) g_rand_double_range (r, -2, 2);
+  g_rand_free (r);
+  SamImageFeatures f[3];
+  GByteArray *trunk[3];
+  for (int run = 0; run < 3; run++) {
+    SamPool *pool = sam_pool_new (run == 1 ? 1 : 2);
+    if (run == 2) {
+      sam_model_set_observers (m, noop_linear, NULL, NULL);
+      g_assert_false (sam_model_layer_int8 (m, qkv));
+    }
+    trunk[run] = g_byte_array_new ();
+    SamTap tap = { collect_trunk, trunk[run] };
+    sam_image_features_alloc (&f[run], S);
+    sam_image_encoder_run (m, pool, img, S, &f[run], &tap, "enc");
+    sam_model_set_observers (m, NULL, NULL, NULL);
+    sam_pool_free (pool);
+  }
+  g_assert_cmpuint (trunk[0]->len, ==, 4 * (64 * 64 * 96 + 32 * 32 * 192 +
+          16 * 16 * 384 + 8 * 8 * 768));
+  /* 2 threads vs 1: the same groups (their sizes depend on the thread
+   * count only where rows are independent) */
+  assert_same_features (&f[0], &f[1]);
+  /* grouped vs whole-pool: the trunk (the neck folds its convolutions
+   * differently while observed) */
+  for (int run = 1; run < 3; run++) {
+    g_assert_cmpuint (trunk[run]->len, ==, trunk[0]->len);
+    g_assert_cmpint (memcmp (trunk[0]->data, trunk[run]->data,
+            trunk[0]->len), ==, 0);
+  }
+  for (int run = 0; run < 3; run++) {
+    sam_image_features_clear (&f[run]);
+    g_byte_array_unref (trunk[run]);
+  }
+  g_free (img);
+  sam_model_unref (m);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -334,6 +417,7 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/model/load", test_load);
   g_test_add_func ("/quant/model/keep-float", test_keep_float);
   g_test_add_func ("/quant/model/int8-vs-fake-quant", test_int8_vs_sim);
+  g_test_add_func ("/quant/model/encoder-groups", test_encoder_groups);
   int rc = g_test_run ();
   g_unlink (fmodel);
   g_unlink (qmodel);
