@@ -274,6 +274,10 @@ unpartition_add (void *ctx, int64_t b, int64_t e)
   }
 }
 
+/* A group of windows whose buffers fit in a core's L2 (1 MiB on the
+ * machines measured), with room for the layers' weights */
+#define GROUP_BYTES ((int64_t) 640 << 10)
+
 /* One block's windowed attention, what every group of windows shares. */
 typedef struct {
   const SamModel *m;
@@ -378,9 +382,73 @@ window_group_tasks (void *vb, int64_t t0, int64_t t1)
   win_bufs_clear (&wb);
 }
 
-/* A group of windows whose buffers fit in a core's L2 (1 MiB on the
- * machines measured), with room for the layers' weights */
-#define GROUP_BYTES ((int64_t) 640 << 10)
+/* A global block's rows [t · rows, ...) per task, for the steps around
+ * its attention: norm1 + qkv into the whole qkv, then proj + residual. */
+typedef struct {
+  const WinBlock *b;
+  const float *n1w, *n1b, *att;
+  float *qkv;
+  int64_t rows, N;
+} GlobalRows;
+
+static void
+global_qkv_rows (void *vc, int64_t t0, int64_t t1)
+{
+  const GlobalRows *c = vc;
+  const WinBlock *b = c->b;
+  float *xn = g_new (float, c->rows * b->C);
+  for (int64_t t = t0; t < t1; t++) {
+    const int64_t r0 = t * c->rows, n = MIN (c->rows, c->N - r0);
+    sam_layernorm_serial (b->x + r0 * b->C, n, b->C, c->n1w, c->n1b, LN_EPS,
+        xn);
+    sam_model_linear (b->m, NULL, b->qkv_name, xn, n, b->C,
+        c->qkv + r0 * b->ld, b->ld);
+  }
+  g_free (xn);
+}
+
+static void
+global_proj_rows (void *vc, int64_t t0, int64_t t1)
+{
+  const GlobalRows *c = vc;
+  const WinBlock *b = c->b;
+  float *y = g_new (float, c->rows * b->Co);
+  for (int64_t t = t0; t < t1; t++) {
+    const int64_t r0 = t * c->rows, n = MIN (c->rows, c->N - r0);
+    sam_model_linear (b->m, NULL, b->proj_name, c->att + r0 * b->Co, n,
+        b->Co, y, b->Co);
+    sam_add (b->out + r0 * b->Co, y, n * b->Co);
+  }
+  g_free (y);
+}
+
+/* A global block without q-pooling (one window, the map itself) with
+ * integer qkv and proj: the attention on the whole pool, the steps around
+ * it in row groups that stay in a core's cache (rows are independent: no
+ * bit changes). */
+static void
+global_attention_grouped (const WinBlock * b, SamPool * pool)
+{
+  const int64_t N = b->nk;
+  GlobalRows c = {.b = b,.N = N };
+  c.n1w = sam_model_wd (b->m, TRUNK ".blocks.%d.norm1.weight", b->i);
+  c.n1b = sam_model_wd (b->m, TRUNK ".blocks.%d.norm1.bias", b->i);
+  c.rows = CLAMP (GROUP_BYTES / (4 * (b->C + b->ld)), 8, N);
+  const int64_t n_groups = (N + c.rows - 1) / c.rows;
+  float *qkv = g_new (float, N * b->ld);
+  float *att = g_new (float, N * b->Co);
+  c.qkv = qkv;
+  c.att = att;
+  sam_pool_for_each (pool, n_groups, global_qkv_rows, &c);
+  char name[96];
+  g_snprintf (name, sizeof name, TRUNK ".blocks.%d.attn", b->i);
+  sam_model_attention (b->m, pool, name, qkv, b->ld, qkv + b->Co, b->ld,
+      qkv + 2 * b->Co, b->ld, att, b->Co, N, N, b->heads, b->Co / b->heads,
+      b->Co / b->heads);
+  sam_pool_for_each (pool, n_groups, global_proj_rows, &c);
+  g_free (qkv);
+  g_free (att);
+}
 
 /* ref: sam2/modeling/backbones/hieradet.py MultiScaleAttention.forward,
  * then window_unpartition (dropping the padding) and the residual add:
@@ -436,11 +504,14 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
    * per call, which small groups would repeat: those take the pieces. */
   const int64_t win_bytes = 4 * (b.nk * (b.C + b.ld) +
       b.nq * b.Co * (q_pool ? 3 : 2));
-  if (g->nW > 1 && sam_model_layer_int8 (m, b.qkv_name)
-      && sam_model_layer_int8 (m, b.proj_name)) {
+  const bool int8 = sam_model_layer_int8 (m, b.qkv_name)
+      && sam_model_layer_int8 (m, b.proj_name);
+  if (g->nW > 1 && int8) {
     b.gw = (int) CLAMP (GROUP_BYTES / win_bytes, 1, g->nW);
     sam_pool_for_each (pool, (g->nW + b.gw - 1) / b.gw, window_group_tasks,
         &b);
+  } else if (int8 && !q_pool && !padded) {
+    global_attention_grouped (&b, pool);
   } else {
     b.gw = (int) CLAMP (PIECE_FLOATS / (b.nk * b.ld), 1, g->nW);
     WinBufs wb;
