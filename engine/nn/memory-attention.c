@@ -158,7 +158,8 @@ keys_in_pieces (const SamModel * m, const char *prefix)
  * q_in [Nq, C]; k_in, v_in [Nk, kv_dim]; the first n_rope keys are rotated
  * (table repeated every Nq keys), the rest are not. out [Nq, C].
  * q_ready: the projected, rotated queries when the caller has them (then
- * q_in is unused). */
+ * q_in is unused). out NULL (keys made in pieces, v_late): the attention
+ * output is left in s->am for the caller's v_proj and out_proj. */
 static void
 rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
     MemAttnScratch * s, const float *q_in, const float *q_ready,
@@ -223,6 +224,8 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
     }
     sam_model_attention_k8 (m, pool, prefix, q_ready, C, k8, v_in, kv_dim,
         s->am, kv_dim, s->N, Nk, 1, C, kv_dim);
+    if (!out)
+      return;
     sam_model_linear (m, pool, vname, s->am, s->N, kv_dim, s->a, C);
     sam_model_linearf (m, pool, s->a, s->N, C, out, C, "%s.out_proj", prefix);
     return;
@@ -280,6 +283,79 @@ cross_queries (const SamModel * m, SamPool * pool, int l, MemAttnScratch * s,
   sam_rope_apply (pool, q, N, C, C, s->cos_t, s->sin_t, N);
 }
 
+/* Bytes of one group of rows of the cross-attention's tail: two [rows, C]
+ * buffers, sized for a core's L2 with room for the weights */
+#define TAIL_GROUP_BYTES ((int64_t) 640 << 10)
+
+/* The cross-attention of layer @l leaves its result in the memory space
+ * and every layer after it is integer: the tail of the layer can run in
+ * row groups (cross_tail_rows). */
+static gboolean
+cross_tail_grouped (const SamModel * m, int l, const char *prefix)
+{
+  static const char *const tail[] = { "cross_attn_image.v_proj",
+    "cross_attn_image.out_proj", "linear1", "linear2"
+  };
+  if (!cross_v_late (m, l) || !keys_in_pieces (m, prefix))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (tail); i++) {
+    char name[96];
+    g_snprintf (name, sizeof name, "memory_attention.layers.%d.%s", l,
+        tail[i]);
+    if (!sam_model_layer_int8 (m, name))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+typedef struct {
+  const SamModel *m;
+  const MemAttnScratch *s;
+  float *x;
+  int l;
+  int64_t rows, N;
+} TailRows;
+
+/* Row groups [t · rows, ...) of the layer's tail, each on one core (rows
+ * are independent in every step: the same bits as the steps over all
+ * rows): x += out_proj (v_proj (attention output in the memory space)),
+ * then x += mlp (norm3 (x)). */
+static void
+cross_tail_rows (void *vc, int64_t t0, int64_t t1)
+{
+  const TailRows *c = vc;
+  const SamModel *m = c->m;
+  const int C = c->s->C, D = m->hp.mem_dim, l = c->l;
+  const int ffn = (int) sam_model_w (m,
+      "memory_attention.layers.0.linear1.weight")->shape[0];
+  char vp[96], op[96], fc1[64], fc2[64];
+  g_snprintf (vp, sizeof vp, SAM_CROSS_FMT ".v_proj", l);
+  g_snprintf (op, sizeof op, SAM_CROSS_FMT ".out_proj", l);
+  g_snprintf (fc1, sizeof fc1, "memory_attention.layers.%d.linear1", l);
+  g_snprintf (fc2, sizeof fc2, "memory_attention.layers.%d.linear2", l);
+  const float *n3w = sam_model_wd (m,
+      "memory_attention.layers.%d.norm3.weight", l);
+  const float *n3b = sam_model_wd (m, "memory_attention.layers.%d.norm3.bias",
+      l);
+  float *a = g_new (float, c->rows * C), *t = g_new (float, c->rows * C);
+  /* the integer MLP keeps its hidden rows inside its row tiles; h is its
+   * contract's buffer for other layers, never touched here */
+  float *h = g_new (float, c->rows * ffn);
+  for (int64_t g = t0; g < t1; g++) {
+    const int64_t r0 = g * c->rows, n = MIN (c->rows, c->N - r0);
+    float *xr = c->x + r0 * C;
+    sam_model_linear (m, NULL, vp, c->s->am + r0 * D, n, D, a, C);
+    sam_model_linear (m, NULL, op, a, n, C, t, C);
+    sam_add (xr, t, n * C);
+    sam_layernorm_serial (xr, n, C, n3w, n3b, SAM_MEMATTN_LN_EPS, t);
+    sam_model_mlp (m, NULL, fc1, fc2, SAM_MODEL_ACT_RELU, t, n, C, h, t, C);
+    sam_add (xr, t, n * C);
+  }
+  g_free (h);
+  g_free (t);
+  g_free (a);
+}
+
 /* The rest of the layer: cross-attention (q = norm2(x), no query pos;
  * k = memory + pos, v = memory; object-pointer tokens, the tail, are not
  * rotated) and the MLP. q_ready: cross_queries () of x, or NULL. */
@@ -297,8 +373,19 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
     q_ready = s->q;
   }
   g_snprintf (prefix, sizeof prefix, SAM_CROSS_FMT, l);
+  const gboolean grouped = cross_tail_grouped (m, l, prefix);
   rope_attention (m, pool, prefix, s, NULL, q_ready, mem_k, memory, n_mem, D,
-      n_mem - num_obj_ptr_tokens, cross_v_late (m, l), s->t);
+      n_mem - num_obj_ptr_tokens, cross_v_late (m, l), grouped ? NULL : s->t);
+  if (grouped) {
+    TailRows c = {.m = m,.s = s,.x = x,.l = l,.N = N };
+    /* L2-sized groups, and at least 4 per thread where rows allow */
+    const int nth = sam_pool_n_threads (pool);
+    c.rows = MIN (TAIL_GROUP_BYTES / (8 * (int64_t) C),
+        (N + 4 * nth - 1) / (4 * nth));
+    c.rows = MAX (8, (c.rows + 7) / 8 * 8);
+    sam_pool_for_each (pool, (N + c.rows - 1) / c.rows, cross_tail_rows, &c);
+    return;
+  }
   sam_add_pool (pool, x, s->t, N * C);
 
   /* MLP, in pieces of rows (same bits: rows are independent) so that the
