@@ -21,7 +21,9 @@
  *    memory and a decoder attention: integer kernel vs simulation to 2e-4.
  * 4. The int8 image encoder gives the same bits with 2 threads, with 1, and
  *    on the whole-pool path that calibration observers force (hiera.c
- *    runs integer blocks in cache-sized groups, one core each).
+ *    runs integer blocks in cache-sized groups, one core each); so does
+ *    the int8 memory attention (memory-attention.c: keys in pieces, the
+ *    cross-attention's tail and MLP in row groups).
  */
 #include "model/quantized.h"
 #include "nn/nn.h"
@@ -399,6 +401,55 @@ test_encoder_groups (void)
   sam_model_unref (m);
 }
 
+static float *
+random_floats (GRand * r, int64_t n, double amp)
+{
+  float *x = g_new (float, n);
+  for (int64_t i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (r, -amp, amp);
+  return x;
+}
+
+static void
+test_memattn_groups (void)
+{
+  GError *err = NULL;
+  SamModel *m = sam_model_load (qmodel, NULL, &err);
+  g_assert_no_error (err);
+  g_assert_true (sam_model_attention_int_k (m,
+          "memory_attention.layers.0.cross_attn_image"));
+  /* t256's 16×16 map, two memory frames and two object pointers (4
+   * tokens of 64 each) */
+  const int H = 16, N = H * H, C = 256, n_ptr = 8, n_mem = 2 * N + n_ptr;
+  GRand *r = g_rand_new_with_seed (9);
+  float *curr = random_floats (r, (int64_t) N * C, 1);
+  float *curr_pos = random_floats (r, (int64_t) N * C, 1);
+  float *mem = random_floats (r, (int64_t) n_mem * 64, 1);
+  float *mem_pos = random_floats (r, (int64_t) n_mem * 64, 1);
+  g_rand_free (r);
+  float *out[3];
+  for (int run = 0; run < 3; run++) {
+    SamPool *pool = sam_pool_new (run == 1 ? 1 : 2);
+    if (run == 2)
+      sam_model_set_observers (m, noop_linear, NULL, NULL);
+    out[run] = g_new (float, (int64_t) N * C);
+    sam_memory_attention_run (m, pool, curr, curr_pos, H, H, mem, mem_pos,
+        n_mem, n_ptr, out[run], NULL, NULL);
+    sam_model_set_observers (m, NULL, NULL, NULL);
+    sam_pool_free (pool);
+  }
+  for (int run = 1; run < 3; run++)
+    g_assert_cmpint (memcmp (out[0], out[run], sizeof (float) * N * C), ==,
+        0);
+  for (int run = 0; run < 3; run++)
+    g_free (out[run]);
+  g_free (curr);
+  g_free (curr_pos);
+  g_free (mem);
+  g_free (mem_pos);
+  sam_model_unref (m);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -418,6 +469,7 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/model/keep-float", test_keep_float);
   g_test_add_func ("/quant/model/int8-vs-fake-quant", test_int8_vs_sim);
   g_test_add_func ("/quant/model/encoder-groups", test_encoder_groups);
+  g_test_add_func ("/quant/model/memattn-groups", test_memattn_groups);
   int rc = g_test_run ();
   g_unlink (fmodel);
   g_unlink (qmodel);
