@@ -247,7 +247,7 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
 /* ref: sam2/modeling/memory_attention.py MemoryAttentionLayer.forward,
  * self-attention part: x [N, C] is updated in place. */
 static void
-self_attention_block (const SamModel * m, SamPool * pool, int l,
+self_attention_whole (const SamModel * m, SamPool * pool, int l,
     MemAttnScratch * s, float *x)
 {
   const int64_t N = s->N;
@@ -269,7 +269,7 @@ self_attention_block (const SamModel * m, SamPool * pool, int l,
 
 /* The cross-attention's queries: RoPE (q_proj (norm2 (x))) into q. */
 static void
-cross_queries (const SamModel * m, SamPool * pool, int l, MemAttnScratch * s,
+cross_queries_whole (const SamModel * m, SamPool * pool, int l, MemAttnScratch * s,
     const float *x, float *q)
 {
   const int64_t N = s->N;
@@ -283,9 +283,143 @@ cross_queries (const SamModel * m, SamPool * pool, int l, MemAttnScratch * s,
   sam_rope_apply (pool, q, N, C, C, s->cos_t, s->sin_t, N);
 }
 
-/* Bytes of one group of rows of the cross-attention's tail: two [rows, C]
- * buffers, sized for a core's L2 with room for the weights */
-#define TAIL_GROUP_BYTES ((int64_t) 640 << 10)
+/* Bytes of one row group of the memory attention's row-wise steps: a few
+ * [rows, C] buffers, sized for a core's L2 with room for the weights */
+#define ROW_GROUP_BYTES ((int64_t) 640 << 10)
+
+/* Rows per group for N rows on pool: L2-sized, at least four groups per
+ * thread where rows allow, a multiple of the GEMM's 8-row tiles. */
+static int64_t
+group_rows (SamPool * pool, int64_t N, int C)
+{
+  const int nth = sam_pool_n_threads (pool);
+  int64_t rows = MIN (ROW_GROUP_BYTES / (8 * (int64_t) C),
+      (N + 4 * nth - 1) / (4 * nth));
+  return MAX (8, (rows + 7) / 8 * 8);
+}
+
+/* Every named Linear of layer @l is integer (sam_model_layer_int8). */
+static gboolean
+layer_int8 (const SamModel * m, int l, const char *const *names, int n)
+{
+  for (int i = 0; i < n; i++) {
+    char name[96];
+    g_snprintf (name, sizeof name, "memory_attention.layers.%d.%s", l,
+        names[i]);
+    if (!sam_model_layer_int8 (m, name))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* The self-attention of layer @l and the next cross-attention's q_proj
+ * are integer: the row-wise steps around the attention run in row groups
+ * (self_head_rows, self_tail_rows). */
+static gboolean
+self_grouped (const SamModel * m, int l)
+{
+  static const char *const names[] = { "self_attn.q_proj", "self_attn.k_proj",
+    "self_attn.v_proj", "self_attn.out_proj", "cross_attn_image.q_proj"
+  };
+  return layer_int8 (m, l, names, G_N_ELEMENTS (names));
+}
+
+typedef struct {
+  const SamModel *m;
+  const MemAttnScratch *s;
+  float *x, *q;                 /* q: the cross-attention's queries (tail) */
+  int l;
+  int64_t rows;
+} SelfRows;
+
+/* Row groups of norm1, the q, k, v projections and RoPE of q and k, into
+ * s->q, s->k, s->v (rows are independent: the same bits as the whole
+ * steps; a row's rotation is its table row, r mod N, in both) */
+static void
+self_head_rows (void *vc, int64_t t0, int64_t t1)
+{
+  const SelfRows *c = vc;
+  const SamModel *m = c->m;
+  const MemAttnScratch *s = c->s;
+  const int C = s->C, l = c->l;
+  char qn[96], kn[96], vn[96];
+  g_snprintf (qn, sizeof qn, "memory_attention.layers.%d.self_attn.q_proj", l);
+  g_snprintf (kn, sizeof kn, "memory_attention.layers.%d.self_attn.k_proj", l);
+  g_snprintf (vn, sizeof vn, "memory_attention.layers.%d.self_attn.v_proj", l);
+  const float *w = sam_model_wd (m, "memory_attention.layers.%d.norm1.weight",
+      l);
+  const float *b = sam_model_wd (m, "memory_attention.layers.%d.norm1.bias",
+      l);
+  float *t = g_new (float, c->rows * C);
+  for (int64_t g = t0; g < t1; g++) {
+    const int64_t r0 = g * c->rows, n = MIN (c->rows, s->N - r0);
+    sam_layernorm_serial (c->x + r0 * C, n, C, w, b, SAM_MEMATTN_LN_EPS, t);
+    sam_model_linear (m, NULL, qn, t, n, C, s->q + r0 * C, C);
+    sam_model_linear (m, NULL, kn, t, n, C, s->k + r0 * C, C);
+    sam_model_linear (m, NULL, vn, t, n, C, s->v + r0 * C, C);
+    sam_rope_apply_from (NULL, s->q + r0 * C, r0, n, C, C, s->cos_t,
+        s->sin_t, s->N);
+    sam_rope_apply_from (NULL, s->k + r0 * C, r0, n, C, C, s->cos_t,
+        s->sin_t, s->N);
+  }
+  g_free (t);
+}
+
+/* Row groups of x += out_proj (attention output s->a), then the next
+ * cross-attention's queries RoPE (q_proj (norm2 (x))) into c->q */
+static void
+self_tail_rows (void *vc, int64_t t0, int64_t t1)
+{
+  const SelfRows *c = vc;
+  const SamModel *m = c->m;
+  const MemAttnScratch *s = c->s;
+  const int C = s->C, l = c->l;
+  char on[96], qn[96];
+  g_snprintf (on, sizeof on, "memory_attention.layers.%d.self_attn.out_proj",
+      l);
+  g_snprintf (qn, sizeof qn, SAM_CROSS_FMT ".q_proj", l);
+  const float *w = sam_model_wd (m, "memory_attention.layers.%d.norm2.weight",
+      l);
+  const float *b = sam_model_wd (m, "memory_attention.layers.%d.norm2.bias",
+      l);
+  float *t = g_new (float, c->rows * C);
+  for (int64_t g = t0; g < t1; g++) {
+    const int64_t r0 = g * c->rows, n = MIN (c->rows, s->N - r0);
+    float *xr = c->x + r0 * C;
+    sam_model_linear (m, NULL, on, s->a + r0 * C, n, C, t, C);
+    sam_add (xr, t, n * C);
+    sam_layernorm_serial (xr, n, C, w, b, SAM_MEMATTN_LN_EPS, t);
+    sam_model_linear (m, NULL, qn, t, n, C, c->q + r0 * C, C);
+    sam_rope_apply_from (NULL, c->q + r0 * C, r0, n, C, C, s->cos_t,
+        s->sin_t, s->N);
+  }
+  g_free (t);
+}
+
+/* Layer @l's self-attention block on x (in place), then its
+ * cross-attention's queries into q: with integer layers, the row-wise
+ * steps in row groups around the whole-pool attention; else step by step
+ * on the whole pool. */
+static void
+self_attention_block (const SamModel * m, SamPool * pool, int l,
+    MemAttnScratch * s, float *x, float *q)
+{
+  if (!self_grouped (m, l)) {
+    self_attention_whole (m, pool, l, s, x);
+    cross_queries_whole (m, pool, l, s, x, q);
+    return;
+  }
+  SelfRows c = {.m = m,.s = s,.x = x,.q = q,.l = l };
+  c.rows = group_rows (pool, s->N, s->C);
+  const int64_t n_groups = (s->N + c.rows - 1) / c.rows;
+  char prefix[64];
+  g_snprintf (prefix, sizeof prefix, "memory_attention.layers.%d.self_attn",
+      l);
+  sam_pool_for_each (pool, n_groups, self_head_rows, &c);
+  sam_model_attention (m, pool, prefix, s->q, s->C, s->k, s->C, s->v, s->C,
+      s->a, s->C, s->N, s->N, 1, s->C, s->C);
+  sam_pool_for_each (pool, n_groups, self_tail_rows, &c);
+}
 
 /* The cross-attention of layer @l leaves its result in the memory space
  * and every layer after it is integer: the tail of the layer can run in
@@ -296,16 +430,8 @@ cross_tail_grouped (const SamModel * m, int l, const char *prefix)
   static const char *const tail[] = { "cross_attn_image.v_proj",
     "cross_attn_image.out_proj", "linear1", "linear2"
   };
-  if (!cross_v_late (m, l) || !keys_in_pieces (m, prefix))
-    return FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS (tail); i++) {
-    char name[96];
-    g_snprintf (name, sizeof name, "memory_attention.layers.%d.%s", l,
-        tail[i]);
-    if (!sam_model_layer_int8 (m, name))
-      return FALSE;
-  }
-  return TRUE;
+  return cross_v_late (m, l) && keys_in_pieces (m, prefix)
+      && layer_int8 (m, l, tail, G_N_ELEMENTS (tail));
 }
 
 typedef struct {
@@ -369,7 +495,7 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
   char prefix[64];
 
   if (!q_ready) {
-    cross_queries (m, pool, l, s, x, s->q);
+    cross_queries_whole (m, pool, l, s, x, s->q);
     q_ready = s->q;
   }
   g_snprintf (prefix, sizeof prefix, SAM_CROSS_FMT, l);
@@ -378,11 +504,7 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
       n_mem - num_obj_ptr_tokens, cross_v_late (m, l), grouped ? NULL : s->t);
   if (grouped) {
     TailRows c = {.m = m,.s = s,.x = x,.l = l,.N = N };
-    /* L2-sized groups, and at least 4 per thread where rows allow */
-    const int nth = sam_pool_n_threads (pool);
-    c.rows = MIN (TAIL_GROUP_BYTES / (8 * (int64_t) C),
-        (N + 4 * nth - 1) / (4 * nth));
-    c.rows = MAX (8, (c.rows + 7) / 8 * 8);
+    c.rows = group_rows (pool, N, C);
     sam_pool_for_each (pool, (N + c.rows - 1) / c.rows, cross_tail_rows, &c);
     return;
   }
@@ -484,8 +606,7 @@ shared_prefix (const SamModel * m, SamPool * pool, MemAttnScratch * s,
   /* pos_enc_at_input: the only place curr_pos enters. */
   for (int64_t i = 0; i < NC; i++)
     x1[i] = curr[i] + 0.1f * curr_pos[i];
-  self_attention_block (m, pool, 0, s, x1);
-  cross_queries (m, pool, 0, s, x1, q0);
+  self_attention_block (m, pool, 0, s, x1, q0);
 }
 
 void
@@ -530,8 +651,8 @@ run_from (const SamModel * m, SamPool * pool, MemAttnScratch * s,
 
   for (int l = 0; l < m->hp.mem_attn_layers; l++) {
     if (l > 0)
-      self_attention_block (m, pool, l, s, out);
-    cross_mlp_block (m, pool, l, s, out, l == 0 ? q0 : NULL, mem_k, memory,
+      self_attention_block (m, pool, l, s, out, s->q);
+    cross_mlp_block (m, pool, l, s, out, l == 0 ? q0 : s->q, mem_k, memory,
         n_mem, num_obj_ptr_tokens);
   }
   sam_layernorm (pool, out, N, C,
