@@ -292,6 +292,53 @@ test_conv (void)
   g_rand_free (r);
 }
 
+/* The SIMD depthwise kernels compute each output as one FMA chain from the
+ * bias over the valid taps in (ky, kx) order, whatever the pixel blocking
+ * (AVX-512 takes the interior of a stride-1 7×7 row 8 pixels at a time):
+ * bit for bit this fmaf chain. Widths put block edges and per-pixel
+ * remainders on both sides; 37 channels give a masked tail. */
+static void
+test_conv_dw_exact (void)
+{
+  static const int dims[][3] = { {9, 23, 37}, {16, 16, 256}, {5, 14, 16} };
+  GRand *r = g_rand_new_with_seed (11);
+  SamPool *pool = sam_pool_new (2);
+  for (guint d = 0; d < G_N_ELEMENTS (dims); d++) {
+    const int H = dims[d][0], W = dims[d][1], C = dims[d][2], K = 7, P = 3;
+    float *x = rnd (r, (int64_t) H * W * C), *w = rnd (r, (int64_t) C * K * K);
+    float *b = rnd (r, C), *ref = g_new (float, (int64_t) H * W * C);
+    float *y = g_new (float, (int64_t) H * W * C);
+    for (int oy = 0; oy < H; oy++)
+      for (int ox = 0; ox < W; ox++)
+        for (int ch = 0; ch < C; ch++) {
+          float acc = b[ch];
+          for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++) {
+              const int iy = oy - P + ky, ix = ox - P + kx;
+              if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                acc = fmaf (x[((int64_t) iy * W + ix) * C + ch],
+                    w[((int64_t) ch * K + ky) * K + kx], acc);
+            }
+          ref[((int64_t) oy * W + ox) * C + ch] = acc;
+        }
+    for (SamIsa isa = SAM_ISA_AVX2; isa <= sam_cpu_isa_detected (); isa++) {
+      memset (y, 0, sizeof (float) * H * W * C);
+      sam_k_conv2d_f32 (sam_kernels_f32_for (isa), pool, x, H, W, C, w, b, C,
+          K, K, 1, P, C, y);
+      g_test_message ("%s depthwise 7x7 %dx%dx%d", sam_cpu_isa_name (isa), H,
+          W, C);
+      g_assert_cmpint (memcmp (y, ref, sizeof (float) * H * W * C), ==, 0);
+    }
+    g_free (x);
+    g_free (w);
+    g_free (b);
+    g_free (ref);
+    g_free (y);
+  }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
 /* ---- the pool: every index exactly once, in contiguous calls ------------- */
 
 typedef struct {
@@ -723,6 +770,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/gemm", test_gemm);
   g_test_add_func ("/kernels/attention", test_attention);
   g_test_add_func ("/kernels/conv", test_conv);
+  g_test_add_func ("/kernels/conv-dw-exact", test_conv_dw_exact);
   g_test_add_func ("/kernels/pool", test_pool);
   g_test_add_func ("/kernels/threads", test_threads);
   g_test_add_func ("/kernels/gelu", test_gelu);
