@@ -1,0 +1,167 @@
+/* samseg-digest — one SHA-256 over everything the tracker outputs on a clip,
+ * to show that a change to the engine left every bit as it was.
+ *
+ *   samseg-digest -m MODEL -v VIDEO [-s SIZE] [-n FRAMES] [-g GRID]
+ *                 [-t THREADS] [--threads-check]
+ *
+ * Decodes the first FRAMES (8) frames of VIDEO, prompts one object per
+ * cell of a GRID × GRID (2) grid on frame 0 with a click at the cell's
+ * centre, tracks them, and hashes every frame's per-object outputs (id,
+ * object score, IoU, low-res and full-size mask logits, object pointer).
+ * Prints the hex digest. Run it with the build before and after a change:
+ * the same digest means the same bits.
+ *
+ * Unlike samseg-check, it installs no Linear observer and no tap, so the
+ * engine takes its fast paths (cache-sized row groups, keys made in
+ * pieces, padded rows skipped): samseg-check's observer makes every layer
+ * see its literal inputs, which takes the whole-tensor path instead.
+ *
+ * --threads-check runs the clip with 1 thread and with THREADS (default:
+ * all cores) and exits 1 when the digests differ: every kernel partitions
+ * over independent outputs, so they must not.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sam/sam.h"
+#include "io/video-decode.h"
+
+typedef struct {
+  const char *model, *video;
+  int size, frames, grid, threads;
+} DigestRun;
+
+static void
+hash_frame (GChecksum * ck, const SamFrameResult * r)
+{
+  for (int i = 0; i < r->n_objects; i++) {
+    const SamObjectResult *o = &r->objects[i];
+    g_checksum_update (ck, (const guchar *) &o->obj_id, sizeof o->obj_id);
+    g_checksum_update (ck, (const guchar *) &o->object_score,
+        sizeof o->object_score);
+    g_checksum_update (ck, (const guchar *) &o->iou, sizeof o->iou);
+    g_checksum_update (ck, (const guchar *) o->low_res_logits,
+        sizeof (float) * o->low_res_size * o->low_res_size);
+    g_checksum_update (ck, (const guchar *) o->logits,
+        sizeof (float) * o->width * o->height);
+    g_checksum_update (ck, (const guchar *) o->obj_ptr, sizeof (float) * 256);
+  }
+}
+
+/* The hex digest of one run (g_free it), or NULL with @err set. */
+static gchar *
+digest (SamModel * m, const DigestRun * d, int threads, GError ** err)
+{
+  SamVideoDecoder *dec = sam_video_decoder_open (d->video, err);
+  if (!dec)
+    return NULL;
+  SamSessionParams sp;
+  sam_session_params_init (&sp);
+  sp.input_size = d->size ? d->size : sam_model_default_input_size (m);
+  sp.n_threads = threads;
+  sp.num_frames = d->frames;
+  SamSession *s = sam_session_new (m, &sp, err);
+  GChecksum *ck = g_checksum_new (G_CHECKSUM_SHA256);
+  gboolean ok = s != NULL;
+  int f = 0;
+  for (; ok && f < d->frames; f++) {
+    SamVideoFrame vf;
+    if (!sam_video_decoder_next (dec, &vf, err)) {
+      ok = !(err && *err);
+      break;
+    }
+    guint32 id = 1;
+    for (int gy = 0; ok && f == 0 && gy < d->grid; gy++)
+      for (int gx = 0; ok && gx < d->grid; gx++) {
+        float pt[2] = { (gx + 0.5f) * vf.width / d->grid,
+          (gy + 0.5f) * vf.height / d->grid
+        };
+        gint32 label = 1;
+        SamPrompt p = { 1, pt, &label, FALSE, {0}, FALSE };
+        ok = sam_session_add_prompt (s, id++, &p, err);
+      }
+    SamImage img = { SAM_PIXEL_RGB, vf.width, vf.height, vf.stride, vf.data };
+    SamFrameResult fr;
+    if (ok && (ok = sam_session_process_frame (s, &img, &fr, err)))
+      hash_frame (ck, &fr);
+  }
+  if (ok && f == 0) {
+    g_set_error (err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: no frames",
+        d->video);
+    ok = FALSE;
+  }
+  gchar *hex = ok ? g_strdup (g_checksum_get_string (ck)) : NULL;
+  g_checksum_free (ck);
+  if (s)
+    sam_session_free (s);
+  sam_video_decoder_free (dec);
+  return hex;
+}
+
+int
+main (int argc, char **argv)
+{
+  DigestRun d = { NULL, NULL, 0, 8, 2, 0 };
+  gboolean threads_check = FALSE;
+  GOptionEntry entries[] = {
+    {"model", 'm', 0, G_OPTION_ARG_FILENAME, &d.model, "SAM 2.1 model",
+        "PATH"},
+    {"video", 'v', 0, G_OPTION_ARG_FILENAME, &d.video, "Clip to track",
+        "PATH"},
+    {"input-size", 's', 0, G_OPTION_ARG_INT, &d.size,
+        "Model input size (default: the model's)", "N"},
+    {"frames", 'n', 0, G_OPTION_ARG_INT, &d.frames,
+        "Frames tracked (default 8)", "N"},
+    {"grid", 'g', 0, G_OPTION_ARG_INT, &d.grid,
+        "Objects: one per cell of an N × N grid (default 2)", "N"},
+    {"threads", 't', 0, G_OPTION_ARG_INT, &d.threads,
+        "Worker threads (default: all cores)", "N"},
+    {"threads-check", 0, 0, G_OPTION_ARG_NONE, &threads_check,
+        "Run with 1 thread and with --threads; exit 1 if the digests differ",
+        NULL},
+    {NULL}
+  };
+  GError *err = NULL;
+  GOptionContext *ctx = g_option_context_new ("- SHA-256 of every output of "
+      "the tracker on a clip (bit-exactness across builds)");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
+    g_printerr ("samseg-digest: %s\n", err->message);
+    return 2;
+  }
+  g_option_context_free (ctx);
+  if (!d.model || !d.video || d.frames < 1 || d.grid < 1 || d.threads < 0) {
+    g_printerr ("samseg-digest: -m MODEL and -v VIDEO are required; "
+        "frames and grid at least 1 (--help)\n");
+    return 2;
+  }
+
+  if (!d.threads)
+    d.threads = (int) g_get_num_processors ();
+  SamModel *m = sam_model_load (d.model, NULL, &err);
+  if (!m) {
+    g_printerr ("samseg-digest: %s\n", err->message);
+    return 2;
+  }
+  int rc = 0;
+  gchar *a = digest (m, &d, d.threads, &err);
+  gchar *b = NULL;
+  if (a && threads_check)
+    b = digest (m, &d, 1, &err);
+  if (!a || (threads_check && !b)) {
+    g_printerr ("samseg-digest: %s\n", err->message);
+    rc = 2;
+  } else if (threads_check) {
+    printf ("%s  %d thread(s)\n%s  1 thread\n", a, d.threads, b);
+    rc = g_strcmp0 (a, b) == 0 ? 0 : 1;
+    if (rc)
+      g_printerr ("samseg-digest: the digests differ\n");
+  } else {
+    printf ("%s\n", a);
+  }
+  g_free (a);
+  g_free (b);
+  g_clear_error (&err);
+  sam_model_unref (m);
+  return rc;
+}
