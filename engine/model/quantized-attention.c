@@ -266,6 +266,29 @@ sam_model_attention_k8 (const SamModel * m, SamPool * pool, const char *name,
   attention_int (pool, a, q, ldq, k8, v, ldv, out, ldo, Nq, Nk, H, D, Dv);
 }
 
+void
+sam_model_attention_quantize (const SamModel * m, SamPool * pool,
+    const char *name, int which, const float *x, int64_t ldx, int64_t rows,
+    int cols, uint8_t * codes)
+{
+  const Att *a = int_k_att (m, name);
+  g_return_if_fail (a != NULL && which >= 0 && which < 3);
+  quantize_into (pool, a, which, x, ldx, rows, cols, codes, NULL);
+}
+
+void
+sam_model_attention_codes (const SamModel * m, SamPool * pool,
+    const char *name, const uint8_t * q8, const uint8_t * k8,
+    const uint8_t * v8, float *out, int64_t ldo, int64_t Nq, int64_t Nk,
+    int H, int D, int Dv)
+{
+  const Att *a = int_k_att (m, name);
+  g_return_if_fail (a != NULL);
+  const SamAttI8Params p = att_params (a);
+  sam_k_attention_i8 (pool, q8, H * D, k8, H * D, v8, H * Dv, out, ldo, Nq,
+      Nk, H, D, Dv, &p);
+}
+
 gboolean
 sam_model_attention_v_late (const SamModel * m, const char *name)
 {

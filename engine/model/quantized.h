@@ -111,6 +111,22 @@ void sam_model_attention_k8 (const SamModel * m, SamPool * pool,
     const float *v, int64_t ldv, float *out, int64_t ldo, int64_t Nq,
     int64_t Nk, int H, int D, int Dv);
 
+/* The same for all three inputs (Hiera's global attention, whose q, k and
+ * v come out of one qkv Linear a row group at a time): @which 0, 1, 2 for
+ * q, k, v turns rows of floats into that quantizer's codes (row-wise, so
+ * any grouping of rows gives the same codes), and
+ * sam_model_attention_codes () runs the integer attention on q8 [Nq, H·D],
+ * k8 [Nk, H·D], v8 [Nk, H·Dv] (dense rows): the same bits as
+ * sam_model_attention () on the floats. Only while
+ * sam_model_attention_int_k () is TRUE. */
+void sam_model_attention_quantize (const SamModel * m, SamPool * pool,
+    const char *name, int which, const float *x, int64_t ldx, int64_t rows,
+    int cols, uint8_t * codes);
+void sam_model_attention_codes (const SamModel * m, SamPool * pool,
+    const char *name, const uint8_t * q8, const uint8_t * k8,
+    const uint8_t * v8, float *out, int64_t ldo, int64_t Nq, int64_t Nk,
+    int H, int D, int Dv);
+
 /* Loader hooks (model.c). */
 gboolean sam_quant_tensor_ok (const SamModel * m, const SamStTensor * t,
     const char *name);

@@ -387,7 +387,9 @@ window_group_tasks (void *vb, int64_t t0, int64_t t1)
 typedef struct {
   const WinBlock *b;
   const float *n1w, *n1b, *att;
-  float *qkv;
+  float *qkv;                   /* the whole qkv, or NULL: codes instead */
+  uint8_t *codes[3];            /* q, k, v codes [N, Co] (integer attention) */
+  char att_name[96];
   int64_t rows, N;
 } GlobalRows;
 
@@ -397,13 +399,19 @@ global_qkv_rows (void *vc, int64_t t0, int64_t t1)
   const GlobalRows *c = vc;
   const WinBlock *b = c->b;
   float *xn = g_new (float, c->rows * b->C);
+  /* with codes, the group's float qkv rows stay here, in cache */
+  float *local = c->qkv ? NULL : g_new (float, c->rows * b->ld);
   for (int64_t t = t0; t < t1; t++) {
     const int64_t r0 = t * c->rows, n = MIN (c->rows, c->N - r0);
+    float *qkv = local ? local : c->qkv + r0 * b->ld;
     sam_layernorm_serial (b->x + r0 * b->C, n, b->C, c->n1w, c->n1b, LN_EPS,
         xn);
-    sam_model_linear (b->m, NULL, b->qkv_name, xn, n, b->C,
-        c->qkv + r0 * b->ld, b->ld);
+    sam_model_linear (b->m, NULL, b->qkv_name, xn, n, b->C, qkv, b->ld);
+    for (int which = 0; local && which < 3; which++)
+      sam_model_attention_quantize (b->m, NULL, c->att_name, which,
+          qkv + which * b->Co, b->ld, n, b->Co, c->codes[which] + r0 * b->Co);
   }
+  g_free (local);
   g_free (xn);
 }
 
@@ -435,17 +443,28 @@ global_attention_grouped (const WinBlock * b, SamPool * pool)
   c.n1b = sam_model_wd (b->m, TRUNK ".blocks.%d.norm1.bias", b->i);
   c.rows = CLAMP (GROUP_BYTES / (4 * (b->C + b->ld)), 8, N);
   const int64_t n_groups = (N + c.rows - 1) / c.rows;
-  float *qkv = g_new (float, N * b->ld);
+  g_snprintf (c.att_name, sizeof c.att_name, TRUNK ".blocks.%d.attn", b->i);
+  /* An integer attention takes codes made per row group (a third of the
+   * float qkv's bytes, and no pass of its own to make them); else the
+   * whole float qkv. */
+  const bool codes = sam_model_attention_int_k (b->m, c.att_name);
+  float *qkv = codes ? NULL : g_new (float, N * b->ld);
   float *att = g_new (float, N * b->Co);
+  uint8_t *code_buf = codes ? g_malloc ((size_t) 3 * N * b->Co + 64) : NULL;
+  for (int which = 0; codes && which < 3; which++)
+    c.codes[which] = code_buf + (size_t) which * N * b->Co;
   c.qkv = qkv;
   c.att = att;
   sam_pool_for_each (pool, n_groups, global_qkv_rows, &c);
-  char name[96];
-  g_snprintf (name, sizeof name, TRUNK ".blocks.%d.attn", b->i);
-  sam_model_attention (b->m, pool, name, qkv, b->ld, qkv + b->Co, b->ld,
-      qkv + 2 * b->Co, b->ld, att, b->Co, N, N, b->heads, b->Co / b->heads,
-      b->Co / b->heads);
+  const int D = b->Co / b->heads;
+  if (codes)
+    sam_model_attention_codes (b->m, pool, c.att_name, c.codes[0],
+        c.codes[1], c.codes[2], att, b->Co, N, N, b->heads, D, D);
+  else
+    sam_model_attention (b->m, pool, c.att_name, qkv, b->ld, qkv + b->Co,
+        b->ld, qkv + 2 * b->Co, b->ld, att, b->Co, N, N, b->heads, D, D);
   sam_pool_for_each (pool, n_groups, global_proj_rows, &c);
+  g_free (code_buf);
   g_free (qkv);
   g_free (att);
 }
