@@ -42,7 +42,7 @@
 #include "replay.h"
 #include "model/quantized.h"
 #ifdef SAMSEG_HAVE_VIDEO
-#include "io/video-decode.h"
+#include "grid-track.h"
 #endif
 
 typedef struct
@@ -295,32 +295,10 @@ run_video (void *ctx, SamModel * m, int threads, int precision, Collect * c,
     sam_session_set_tap (s, on_tap, c);
     sam_model_set_observers (m, on_linear_first, NULL, c);
   }
-  int f = 0;
-  for (; ok && f < v->frames; f++) {
-    SamVideoFrame vf;
-    if (!sam_video_decoder_next (d, &vf, err)) {
-      if (err && *err)
-        ok = FALSE;
-      break;
-    }
-    guint32 id = 1;
-    for (int gy = 0; ok && f == 0 && gy < v->grid; gy++)
-      for (int gx = 0; ok && gx < v->grid; gx++) {
-        float pt[2] = { (gx + 0.5f) * vf.width / v->grid,
-          (gy + 0.5f) * vf.height / v->grid
-        };
-        gint32 lab = 1;
-        SamPrompt p = { 1, pt, &lab, FALSE, {0}, FALSE };
-        ok = sam_session_add_prompt (s, id++, &p, err);
-      }
-    SamImage img = { SAM_PIXEL_RGB, vf.width, vf.height, vf.stride, vf.data };
-    SamFrameResult fr;
-    if (ok && (ok = sam_session_process_frame (s, &img, &fr, err)))
-      on_frame (f, &fr, c);
+  if (ok && !sam_grid_track (s, d, v->frames, v->grid, on_frame, c, err)) {
+    g_prefix_error (err, "%s: ", v->path);
+    ok = FALSE;
   }
-  if (ok && f == 0)
-    g_set_error (err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: no frames",
-        v->path), ok = FALSE;
   sam_model_set_observers (m, NULL, NULL, NULL);
   sam_session_free (s);
   sam_video_decoder_free (d);

@@ -23,8 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sam/sam.h"
-#include "io/video-decode.h"
+#include "grid-track.h"
 
 typedef struct {
   const char *model, *video;
@@ -32,8 +31,9 @@ typedef struct {
 } DigestRun;
 
 static void
-hash_frame (GChecksum * ck, const SamFrameResult * r)
+hash_frame (int frame, const SamFrameResult * r, gpointer user_data)
 {
+  GChecksum *ck = user_data;
   for (int i = 0; i < r->n_objects; i++) {
     const SamObjectResult *o = &r->objects[i];
     g_checksum_update (ck, (const guchar *) &o->obj_id, sizeof o->obj_id);
@@ -62,34 +62,10 @@ digest (SamModel * m, const DigestRun * d, int threads, GError ** err)
   sp.num_frames = d->frames;
   SamSession *s = sam_session_new (m, &sp, err);
   GChecksum *ck = g_checksum_new (G_CHECKSUM_SHA256);
-  gboolean ok = s != NULL;
-  int f = 0;
-  for (; ok && f < d->frames; f++) {
-    SamVideoFrame vf;
-    if (!sam_video_decoder_next (dec, &vf, err)) {
-      ok = !(err && *err);
-      break;
-    }
-    guint32 id = 1;
-    for (int gy = 0; ok && f == 0 && gy < d->grid; gy++)
-      for (int gx = 0; ok && gx < d->grid; gx++) {
-        float pt[2] = { (gx + 0.5f) * vf.width / d->grid,
-          (gy + 0.5f) * vf.height / d->grid
-        };
-        gint32 label = 1;
-        SamPrompt p = { 1, pt, &label, FALSE, {0}, FALSE };
-        ok = sam_session_add_prompt (s, id++, &p, err);
-      }
-    SamImage img = { SAM_PIXEL_RGB, vf.width, vf.height, vf.stride, vf.data };
-    SamFrameResult fr;
-    if (ok && (ok = sam_session_process_frame (s, &img, &fr, err)))
-      hash_frame (ck, &fr);
-  }
-  if (ok && f == 0) {
-    g_set_error (err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: no frames",
-        d->video);
-    ok = FALSE;
-  }
+  gboolean ok = s && sam_grid_track (s, dec, d->frames, d->grid, hash_frame,
+      ck, err);
+  if (!ok && err && *err)
+    g_prefix_error (err, "%s: ", d->video);
   gchar *hex = ok ? g_strdup (g_checksum_get_string (ck)) : NULL;
   g_checksum_free (ck);
   if (s)
