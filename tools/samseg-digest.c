@@ -26,7 +26,7 @@
 #include "grid-track.h"
 
 typedef struct {
-  const char *model, *video;
+  gchar *model, *video;         /* from the options: g_free them */
   int size, frames, grid, threads;
 } DigestRun;
 
@@ -103,12 +103,16 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
     g_printerr ("samseg-digest: %s\n", err->message);
+    g_error_free (err);
+    g_option_context_free (ctx);
     return 2;
   }
   g_option_context_free (ctx);
   if (!d.model || !d.video || d.frames < 1 || d.grid < 1 || d.threads < 0) {
     g_printerr ("samseg-digest: -m MODEL and -v VIDEO are required; "
         "frames and grid at least 1 (--help)\n");
+    g_free (d.model);
+    g_free (d.video);
     return 2;
   }
 
@@ -117,6 +121,9 @@ main (int argc, char **argv)
   SamModel *m = sam_model_load (d.model, NULL, &err);
   if (!m) {
     g_printerr ("samseg-digest: %s\n", err->message);
+    g_error_free (err);
+    g_free (d.model);
+    g_free (d.video);
     return 2;
   }
   int rc = 0;
@@ -139,5 +146,7 @@ main (int argc, char **argv)
   g_free (b);
   g_clear_error (&err);
   sam_model_unref (m);
+  g_free (d.model);
+  g_free (d.video);
   return rc;
 }
