@@ -69,6 +69,44 @@ typedef struct
   int rows;                     /* output rows per task */
 } ConvCtx;
 
+#ifdef SAM_X86
+/* The patch row of one output pixel whose taps are all inside the input
+ * along x, for KW · Cin ≤ 32: per kernel row, the KW · Cin contiguous
+ * inputs are loaded once and each channel's KW taps picked out with a
+ * permute, instead of KW · Cin scalar copies (the patch embedding's
+ * 147-tap rows cost as much as its GEMM). The same values in the same
+ * places: (ci, ky, kx) order, rows outside the input zero. */
+TGT_AVX512 static void
+patch_row_avx512 (const ConvCtx * c, int oy, int ix0, float *p)
+{
+  const int Cin = c->Cin, KW = c->KW, KH = c->KH, run = KW * Cin;
+  const __mmask16 m0 = (__mmask16) (run >= 16 ? 0xffff : (1u << run) - 1);
+  const __mmask16 m1 = (__mmask16) (run <= 16 ? 0 : (1u << (run - 16)) - 1);
+  const __mmask16 mkw = (__mmask16) ((1u << KW) - 1);
+  for (int ky = 0; ky < KH; ky++) {
+    const int iy = oy * c->stride - c->pad + ky;
+    if (iy < 0 || iy >= c->H) {
+      for (int ci = 0; ci < Cin; ci++)
+        _mm512_mask_storeu_ps (p + ((int64_t) ci * KH + ky) * KW, mkw,
+            _mm512_setzero_ps ());
+      continue;
+    }
+    const float *src = c->x + ((size_t) iy * c->W + ix0) * Cin;
+    const __m512 lo = _mm512_maskz_loadu_ps (m0, src);
+    const __m512 hi = _mm512_maskz_loadu_ps (m1, src + 16);
+    for (int ci = 0; ci < Cin; ci++) {
+      /* lane kx takes input ci + Cin · kx of the run */
+      const __m512i idx = _mm512_add_epi32 (_mm512_set1_epi32 (ci),
+          _mm512_mullo_epi32 (_mm512_set1_epi32 (Cin),
+              _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                  13, 14, 15)));
+      _mm512_mask_storeu_ps (p + ((int64_t) ci * KH + ky) * KW, mkw,
+          _mm512_permutex2var_ps (lo, idx, hi));
+    }
+  }
+}
+#endif
+
 static void
 conv_tasks (void *vctx, int64_t t0, int64_t t1)
 {
@@ -83,6 +121,14 @@ conv_tasks (void *vctx, int64_t t0, int64_t t1)
       for (int ox = 0; ox < c->Wo; ox++) {
         const int ix0 = ox * c->stride - c->pad;
         const bool inside = ix0 >= 0 && ix0 + c->KW <= c->W;
+#ifdef SAM_X86
+        if (inside && c->kt->isa == SAM_ISA_AVX512 && c->KW <= 16
+            && c->KW * Cin <= 32) {
+          patch_row_avx512 (c, oy, ix0, p);
+          p += K;
+          continue;
+        }
+#endif
         for (int ci = 0; ci < Cin; ci++)
           for (int ky = 0; ky < c->KH; ky++) {
             const int iy = oy * c->stride - c->pad + ky;

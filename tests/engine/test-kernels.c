@@ -292,6 +292,50 @@ test_conv (void)
   g_rand_free (r);
 }
 
+/* im2col + GEMM: every output is one FMA chain over the patch in (ci, ky,
+ * kx) order whatever the SIMD width, so the AVX2 and AVX-512 paths agree
+ * bit for bit; AVX-512 also builds the patch rows of narrow kernels with
+ * permutes (KW · Cin ≤ 32). Shapes: patch-embed-like, the mask
+ * downsampler's first two stages, one above the permute limit. */
+static void
+test_conv_isa_exact (void)
+{
+  static const ConvShape shapes[] = {
+    {37, 41, 3, 40, 7, 4, 3, 1}, {34, 30, 1, 4, 3, 2, 1, 1},
+    {17, 19, 4, 16, 3, 2, 1, 1}, {12, 13, 16, 24, 3, 2, 1, 1},
+  };
+  if (sam_cpu_isa_detected () < SAM_ISA_AVX512) {
+    g_test_skip ("no AVX-512 on this CPU");
+    return;
+  }
+  GRand *r = g_rand_new_with_seed (13);
+  SamPool *pool = sam_pool_new (2);
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    const ConvShape *c = &shapes[s];
+    const int Ho = (c->H + 2 * c->pad - c->K) / c->stride + 1;
+    const int Wo = (c->W + 2 * c->pad - c->K) / c->stride + 1;
+    const int64_t ny = (int64_t) Ho * Wo * c->Cout;
+    float *x = rnd (r, (int64_t) c->H * c->W * c->Cin);
+    float *w = rnd (r, (int64_t) c->Cout * c->Cin * c->K * c->K);
+    float *b = rnd (r, c->Cout);
+    float *y2 = g_new (float, ny), *y5 = g_new (float, ny);
+    sam_k_conv2d_f32 (sam_kernels_f32_for (SAM_ISA_AVX2), pool, x, c->H,
+        c->W, c->Cin, w, b, c->Cout, c->K, c->K, c->stride, c->pad, 1, y2);
+    sam_k_conv2d_f32 (sam_kernels_f32_for (SAM_ISA_AVX512), pool, x, c->H,
+        c->W, c->Cin, w, b, c->Cout, c->K, c->K, c->stride, c->pad, 1, y5);
+    g_test_message ("conv %dx%dx%d->%d k%d s%d: avx2 vs avx512", c->H, c->W,
+        c->Cin, c->Cout, c->K, c->stride);
+    g_assert_cmpint (memcmp (y2, y5, sizeof (float) * ny), ==, 0);
+    g_free (x);
+    g_free (w);
+    g_free (b);
+    g_free (y2);
+    g_free (y5);
+  }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
 /* The SIMD depthwise kernels compute each output as one FMA chain from the
  * bias over the valid taps in (ky, kx) order, whatever the pixel blocking
  * (AVX-512 takes the interior of a stride-1 7×7 row 8 pixels at a time):
@@ -771,6 +815,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/attention", test_attention);
   g_test_add_func ("/kernels/conv", test_conv);
   g_test_add_func ("/kernels/conv-dw-exact", test_conv_dw_exact);
+  g_test_add_func ("/kernels/conv-isa-exact", test_conv_isa_exact);
   g_test_add_func ("/kernels/pool", test_pool);
   g_test_add_func ("/kernels/threads", test_threads);
   g_test_add_func ("/kernels/gelu", test_gelu);
