@@ -196,6 +196,15 @@ sam_pool_for (SamPool * p, int64_t n, int64_t grain, SamPoolFunc fn, void *ctx)
   pool_run (p, n, n_chunks, fn, ctx);
 }
 
+int64_t
+sam_pool_group_rows (const SamPool * p, int64_t n, int64_t max_rows,
+    int multiple)
+{
+  const int64_t groups = 4 * (int64_t) sam_pool_n_threads (p);
+  const int64_t rows = MIN (max_rows, (n + groups - 1) / groups);
+  return MAX (multiple, (rows + multiple - 1) / multiple * multiple);
+}
+
 void
 sam_pool_for_each (SamPool * p, int64_t n, SamPoolFunc fn, void *ctx)
 {

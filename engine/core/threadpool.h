@@ -23,6 +23,13 @@ int sam_pool_n_threads (const SamPool * pool);
  * (runs inline). Not reentrant: do not call from inside fn. */
 void sam_pool_for (SamPool * pool, int64_t n, int64_t grain, SamPoolFunc fn,
     void *ctx);
+/* Rows per group when @n rows go to sam_pool_for_each () in groups of at
+ * most @max_rows (what fits a core's cache): at least four groups per
+ * thread where the rows allow (for the balance), a multiple of @multiple
+ * (a kernel's row tile), and at least @multiple. */
+int64_t sam_pool_group_rows (const SamPool * pool, int64_t n,
+    int64_t max_rows, int multiple);
+
 /* Runs fn over [0, n) one item at a time, each taken by the next free
  * thread: for a few dozen to a few thousand coarse items of uneven cost
  * (attention row blocks), where sam_pool_for's few contiguous chunks per

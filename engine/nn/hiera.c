@@ -592,11 +592,8 @@ mlp_residual (const SamModel * m, SamPool * pool, int i, float *x,
   if (sam_model_layer_int8 (m, b.fc1) && sam_model_layer_int8 (m, b.fc2)) {
     /* the normed rows, read and written in place (the hidden rows stay
      * inside the integer MLP's row tiles) */
-    b.rows = CLAMP (GROUP_BYTES / (8 * (int64_t) C), 8, N);
-    /* and at least 4 pieces per thread where rows allow, for the balance */
-    const int64_t per = (N + 4 * sam_pool_n_threads (pool) - 1) /
-        (4 * sam_pool_n_threads (pool));
-    b.rows = MAX (8, MIN (b.rows, (per + 7) / 8 * 8));
+    b.rows = sam_pool_group_rows (pool, N, GROUP_BYTES / (8 * (int64_t) C),
+        8);
     sam_pool_for_each (pool, (N + b.rows - 1) / b.rows, mlp_pieces, &b);
   } else {
     b.pool = pool;

@@ -287,15 +287,12 @@ cross_queries_whole (const SamModel * m, SamPool * pool, int l, MemAttnScratch *
  * [rows, C] buffers, sized for a core's L2 with room for the weights */
 #define ROW_GROUP_BYTES ((int64_t) 640 << 10)
 
-/* Rows per group for N rows on pool: L2-sized, at least four groups per
- * thread where rows allow, a multiple of the GEMM's 8-row tiles. */
+/* Rows per group for N rows on pool: L2-sized, in the GEMM's 8-row tiles */
 static int64_t
 group_rows (SamPool * pool, int64_t N, int C)
 {
-  const int nth = sam_pool_n_threads (pool);
-  int64_t rows = MIN (ROW_GROUP_BYTES / (8 * (int64_t) C),
-      (N + 4 * nth - 1) / (4 * nth));
-  return MAX (8, (rows + 7) / 8 * 8);
+  return sam_pool_group_rows (pool, N, ROW_GROUP_BYTES / (8 * (int64_t) C),
+      8);
 }
 
 /* Every named Linear of layer @l is integer (sam_model_layer_int8). */
