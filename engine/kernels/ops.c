@@ -29,6 +29,53 @@ sam_linear (SamPool * pool, const float *x, int64_t M, int K, int64_t ldx,
   sam_k_scratch_put (SAM_SCRATCH_PACK_B, Bp);
 }
 
+struct _SamPackedF32
+{
+  const SamKernelsF32 *kt;      /* the table Bp is packed for */
+  const float *W;               /* [N, K], not owned */
+  float *Bp;
+  int K, N;
+};
+
+SamPackedF32 *
+sam_packed_f32_new (const float *W, int K, int N)
+{
+  g_return_val_if_fail (W && K > 0 && N > 0, NULL);
+  SamPackedF32 *p = g_new0 (SamPackedF32, 1);
+  p->kt = sam_kernels_f32 ();
+  p->W = W;
+  p->K = K;
+  p->N = N;
+  p->Bp = g_aligned_alloc (sam_k_pack_b_size (p->kt, K, N), sizeof (float),
+      64);
+  sam_k_pack_b_nk (p->kt, NULL, W, K, K, N, p->Bp);
+  return p;
+}
+
+void
+sam_packed_f32_free (SamPackedF32 * p)
+{
+  if (!p)
+    return;
+  g_aligned_free (p->Bp);
+  g_free (p);
+}
+
+void
+sam_linear_packed (SamPool * pool, const float *x, int64_t M, int K,
+    int64_t ldx, const SamPackedF32 * W, const float *b, int N, float *y,
+    int64_t ldy)
+{
+  const SamKernelsF32 *kt = sam_kernels_f32 ();
+  g_return_if_fail (W && W->K == K && W->N == N);
+  if (W->kt != kt) {
+    sam_linear (pool, x, M, K, ldx, W->W, b, N, y, ldy);
+    return;
+  }
+  if (M > 0)
+    sam_k_gemm_f32 (kt, pool, x, ldx, W->Bp, y, ldy, M, N, K, false, b);
+}
+
 void
 sam_matmul (SamPool * pool, const float *A, int64_t lda, const float *B,
     int64_t ldb, float *C, int64_t ldc, int64_t M, int64_t N, int64_t K,

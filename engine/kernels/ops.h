@@ -23,6 +23,20 @@
 void sam_linear (SamPool * pool, const float *x, int64_t M, int K, int64_t ldx,
     const float *W, const float *b, int N, float *y, int64_t ldy);
 
+/* W[N, K] packed once for sam_linear_packed, for a layer called again and
+ * again with few rows (the mask decoder's tokens), where packing it on
+ * every call (sam_linear) costs more than the product itself. The packing
+ * is that of the kernel table current at creation; W is not copied and
+ * must outlive the handle. */
+typedef struct _SamPackedF32 SamPackedF32;
+SamPackedF32 *sam_packed_f32_new (const float *W, int K, int N);
+void sam_packed_f32_free (SamPackedF32 * p);
+/* sam_linear with W packed by sam_packed_f32_new: the same bits (a table
+ * changed since falls back to sam_linear on W). */
+void sam_linear_packed (SamPool * pool, const float *x, int64_t M, int K,
+    int64_t ldx, const SamPackedF32 * W, const float *b, int N, float *y,
+    int64_t ldy);
+
 /* C[M, N] = A[M, K] · B[K, N] (+ C if accumulate). Row-major, strides given. */
 void sam_matmul (SamPool * pool, const float *A, int64_t lda, const float *B,
     int64_t ldb, float *C, int64_t ldc, int64_t M, int64_t N, int64_t K,

@@ -7,6 +7,7 @@
 
 #include "model/quantized.h"
 #include "kernels/gemm-i8.h"
+#include "kernels/ops.h"
 #include "quant/quant.h"
 
 typedef enum {
@@ -35,6 +36,8 @@ typedef struct {
   float *fscale;
   int32_t *bias_i32;
   float *wdeq;                  /* dequantized weights, built on demand */
+  SamPackedF32 *fpacked;        /* float w packed, built on the first call
+                                 * with few rows (lin_packed_f32) */
 } Lin;
 
 typedef enum { ATT_AGQ, ATT_LNQ, ATT_DRQ } AttKind;

@@ -20,6 +20,7 @@ lin_free (gpointer p)
   g_free (l->fscale);
   g_free (l->bias_i32);
   g_free (l->wdeq);
+  sam_packed_f32_free (l->fpacked);
   g_free (l->name);
   g_free (l);
 }
@@ -456,6 +457,26 @@ lin_epilogue (const Lin * l)
   return ep;
 }
 
+/* Below this many rows a float Linear uses weights packed once and kept
+ * (the mask decoder's ~8 tokens, the heads' single rows): packing costs
+ * about N·K, the product M·N·K MACs, so at few rows the packing was most
+ * of the call (37 % of the decoder at input 512). Above it the packing is
+ * a small part and is not worth keeping the copy: in a float model that
+ * would double the memory of the weights. */
+#define PACKED_MAX_ROWS 128
+
+static const SamPackedF32 *
+lin_packed_f32 (const SamModel * m, Lin * l)
+{
+  SamQState *q = m->q;
+  g_mutex_lock (&q->lock);
+  if (!l->fpacked)
+    l->fpacked = sam_packed_f32_new (l->w, l->K, l->N);
+  const SamPackedF32 *p = l->fpacked;
+  g_mutex_unlock (&q->lock);
+  return p;
+}
+
 static void
 linear_act (const SamModel * m, SamPool * pool, const char *name,
     const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy,
@@ -466,7 +487,10 @@ linear_act (const SamModel * m, SamPool * pool, const char *name,
   bool fused = false;
   if (!l)
     return;
-  if (!l->quant) {
+  if (!l->quant && M < PACKED_MAX_ROWS) {
+    sam_linear_packed (pool, x, M, l->K, ldx, lin_packed_f32 (m, (Lin *) l),
+        l->b, l->N, y, ldy);
+  } else if (!l->quant) {
     sam_linear (pool, x, M, l->K, ldx, l->w, l->b, l->N, y, ldy);
   } else if (q->sim || l->akind == ACT_HLUQ) {
     SimCtx c = { l, x, ldx, g_new (float, (size_t) M * l->K) };

@@ -457,6 +457,23 @@ test_threads (void)
   for (int p = 1; p < 3; p++)
     g_assert_cmpint (memcmp (y[0], y[p], sizeof (float) * M * N), ==, 0);
 
+  /* weights packed once: the bits of sam_linear, at few rows (what it is
+   * for, a row tail of the kernel's row blocks included) and at many */
+  SamPackedF32 *Wp = sam_packed_f32_new (W, K, N);
+  float *yp = g_new (float, (int64_t) M * N);
+  for (int p = 0; p < 3; p++) {
+    const int rows[] = { 1, 7, 13, M };
+    for (guint t = 0; t < G_N_ELEMENTS (rows); t++) {
+      sam_linear (pools[p], x, rows[t], K, K, W, b, N, y[p], N);
+      memset (yp, 0xff, sizeof (float) * rows[t] * N);
+      sam_linear_packed (pools[p], x, rows[t], K, K, Wp, b, N, yp, N);
+      g_assert_cmpint (memcmp (yp, y[p], sizeof (float) * rows[t] * N), ==,
+          0);
+    }
+  }
+  sam_packed_f32_free (Wp);
+  g_free (yp);
+
   /* matmul, accumulating */
   float *B = rnd (r, (int64_t) K * N);
   for (int p = 0; p < 3; p++) {
