@@ -529,15 +529,19 @@ split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
 /* 4 rows × VN zmm of output dims over the quads [q0, q1): acc += Σ B · V8
  * with B the byte plane (row stride ldp) */
 #define PV8_DECL(r) __m512i a##r##0 = _mm512_setzero_si512 (), \
-      a##r##1 = a##r##0, a##r##2 = a##r##0, a##r##3 = a##r##0;
+      a##r##1 = a##r##0, a##r##2 = a##r##0, a##r##3 = a##r##0, \
+      a##r##4 = a##r##0, a##r##5 = a##r##0;
 #define PV8_LOOP(B, q0, q1) \
   for (int qd = (q0); qd < (q1); qd++) { \
     const int qo = 4 * (qd - (q0)); \
     const int8_t *vp = V8 + (int64_t) qd * Dv16 * 4; \
-    __m512i v0 = _mm512_loadu_si512 (vp), v1 = v0, v2 = v0, v3 = v0; \
+    __m512i v0 = _mm512_loadu_si512 (vp), v1 = v0, v2 = v0, v3 = v0, \
+        v4 = v0, v5 = v0; \
     if (VN > 1) v1 = _mm512_loadu_si512 (vp + 64); \
     if (VN > 2) v2 = _mm512_loadu_si512 (vp + 128); \
     if (VN > 3) v3 = _mm512_loadu_si512 (vp + 192); \
+    if (VN > 4) v4 = _mm512_loadu_si512 (vp + 256); \
+    if (VN > 5) v5 = _mm512_loadu_si512 (vp + 320); \
     PV8_ROW (B, 0) PV8_ROW (B, 1) PV8_ROW (B, 2) PV8_ROW (B, 3) \
   }
 #define PV8_ROW(B, r) { \
@@ -547,7 +551,9 @@ split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
     DPBUSD512 (a##r##0, pb, v0); \
     if (VN > 1) DPBUSD512 (a##r##1, pb, v1); \
     if (VN > 2) DPBUSD512 (a##r##2, pb, v2); \
-    if (VN > 3) DPBUSD512 (a##r##3, pb, v3); }
+    if (VN > 3) DPBUSD512 (a##r##3, pb, v3); \
+    if (VN > 4) DPBUSD512 (a##r##4, pb, v4); \
+    if (VN > 5) DPBUSD512 (a##r##5, pb, v5); }
 
 /* The bytes a row reads for a chunk whose plane is all 0. */
 static const uint8_t zero_chunk[PCH] __attribute__((aligned (64)));
@@ -579,7 +585,9 @@ pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
       _mm512_storeu_si512 (o, a##r##0); \
       if (VN > 1) _mm512_storeu_si512 (o + 16, a##r##1); \
       if (VN > 2) _mm512_storeu_si512 (o + 32, a##r##2); \
-      if (VN > 3) _mm512_storeu_si512 (o + 48, a##r##3); }
+      if (VN > 3) _mm512_storeu_si512 (o + 48, a##r##3); \
+      if (VN > 4) _mm512_storeu_si512 (o + 64, a##r##4); \
+      if (VN > 5) _mm512_storeu_si512 (o + 80, a##r##5); }
     ROWS4 (STORE)
 #undef STORE
   }
@@ -607,7 +615,11 @@ pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     if (VN > 2) _mm512_storeu_si512 (o + 32, _mm512_add_epi32 ( \
             _mm512_loadu_si512 (o + 32), _mm512_slli_epi32 (a##r##2, 8))); \
     if (VN > 3) _mm512_storeu_si512 (o + 48, _mm512_add_epi32 ( \
-            _mm512_loadu_si512 (o + 48), _mm512_slli_epi32 (a##r##3, 8))); }
+            _mm512_loadu_si512 (o + 48), _mm512_slli_epi32 (a##r##3, 8))); \
+    if (VN > 4) _mm512_storeu_si512 (o + 64, _mm512_add_epi32 ( \
+            _mm512_loadu_si512 (o + 64), _mm512_slli_epi32 (a##r##4, 8))); \
+    if (VN > 5) _mm512_storeu_si512 (o + 80, _mm512_add_epi32 ( \
+            _mm512_loadu_si512 (o + 80), _mm512_slli_epi32 (a##r##5, 8))); }
   ROWS4 (ADDHI)
 #undef ADDHI
 }
@@ -623,7 +635,7 @@ pv8_avx512 (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     int Dv16, int32_t * acc)
 {
   const int NV = Dv16 / 16;
-  const int W = NV % 4 != 0 && NV % 3 == 0 ? 3 : 4;
+  const int W = NV == 6 ? 6 : NV % 4 != 0 && NV % 3 == 0 ? 3 : 4;
   for (int r = 0; r < nr4; r += 4)
     for (int v = 0; v < NV; v += W) {
       const uint8_t *pl = Pl + r * ldp, *ph = Ph + r * ldp;
@@ -631,6 +643,9 @@ pv8_avx512 (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
       const int8_t *vv = V8 + v * 64;
       int32_t *o = acc + (int64_t) r * Dv16 + v * 16;
       switch (NV - v >= W ? W : NV - v) {
+        case 6:
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 6);
+          break;
         case 4:
           pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 4);
           break;

@@ -142,6 +142,9 @@ test_variants (void)
     {6, 513, 8, 32, 32}, {40, 31, 1, 96, 96}, {7, 1000, 1, 256, 64},
     /* more than one 32-row block over 16 QKᵀ key tiles */
     {37, 2100, 1, 256, 64},
+    /* Hiera's global heads (D = 96: 6 output vectors, one 6-wide P·V
+     * tile) over several 256-key P·V tiles */
+    {35, 700, 2, 96, 96},
   };
   check_against_oracle (shapes, G_N_ELEMENTS (shapes), 7, 1.f, "");
 }
@@ -156,7 +159,7 @@ test_far_keys (void)
 {
   static const int shapes[][5] = {
     {7, 1000, 1, 256, 64}, {33, 600, 2, 33, 48}, {17, 255, 1, 16, 16},
-    {37, 2100, 1, 256, 64},
+    {37, 2100, 1, 256, 64}, {35, 700, 2, 96, 96},
   };
   check_against_oracle (shapes, G_N_ELEMENTS (shapes), 19, 10.f,
       " on far keys");
