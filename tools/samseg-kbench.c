@@ -257,6 +257,8 @@ static const Shape attn_i8_shapes[] = {
   {"memattn-cross-v64", OP_ATTN, 4096, 28736, 1, 256, 64},
   {"memattn-self", OP_ATTN, 4096, 4096, 1, 256},
   {"hiera-global", OP_ATTN, 4096, 4096, 4, 96},
+  /* the same at input 512 */
+  {"hiera-global-512", OP_ATTN, 1024, 1024, 4, 96},
   {"decoder-t2i", OP_ATTN, 4096, 7, 8, 16},
   {"decoder-tok2img", OP_ATTN, 7, 4096, 8, 16},
 };
