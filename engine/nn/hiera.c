@@ -285,6 +285,8 @@ typedef struct {
   const float *x;
   const WinGrid *g;
   bool q_pool, skip_q, skip;
+  bool compact_q;               /* map queries only, gathered (skip_q, no
+                                 * q-pooling) */
   float *out;
   const float *pad;             /* skip: the qkv row of a zero row */
   char qkv_name[96], proj_name[96];
@@ -296,6 +298,7 @@ typedef struct {
 /* The buffers of one group of b->gw windows. */
 typedef struct {
   float *xw, *qkv, *qpooled, *att, *y;
+  float *qc;                    /* compact queries (compact_q) */
 } WinBufs;
 
 static void
@@ -306,6 +309,7 @@ win_bufs_init (const WinBlock * b, WinBufs * wb)
   wb->qpooled = b->q_pool ? g_new (float, b->gw * b->nq * b->Co) : NULL;
   wb->att = g_new (float, b->gw * b->nq * b->Co);
   wb->y = g_new (float, b->gw * b->nq * b->Co);
+  wb->qc = b->compact_q ? g_new (float, b->gw * b->nq * b->Co) : NULL;
 }
 
 static void
@@ -316,6 +320,72 @@ win_bufs_clear (WinBufs * wb)
   g_free (wb->qpooled);
   g_free (wb->att);
   g_free (wb->y);
+  g_free (wb->qc);
+}
+
+/* The compact-query steps of windows [w0, w0 + n): start[k] is window
+ * w0 + k's first row among the group's map queries, which go window after
+ * window, each window's rows [0, vh) × columns [0, vw). */
+typedef struct {
+  const WinBlock *b;
+  const float *qkv;
+  float *qc, *att;
+  const float *y;
+  const int64_t *start;
+  int w0;
+} CompactCtx;
+
+/* q rows of the map tokens out of the full windows' qkv */
+static void
+gather_q (void *vc, int64_t k0, int64_t k1)
+{
+  const CompactCtx *c = vc;
+  const WinBlock *b = c->b;
+  for (int64_t k = k0; k < k1; k++) {
+    int vh, vw;
+    window_valid (b->g, c->w0 + (int) k, &vh, &vw);
+    for (int r = 0; r < vh; r++)
+      for (int s2 = 0; s2 < vw; s2++)
+        memcpy (c->qc + (c->start[k] + (int64_t) r * vw + s2) * b->Co,
+            c->qkv + (k * b->nk + (int64_t) r * b->g->ww + s2) * b->ld,
+            sizeof (float) * b->Co);
+  }
+}
+
+/* attention of each window's map queries against all its keys (padding
+ * included, as window_partition makes them); rows of a softmax are
+ * independent, so the map queries' rows are those of the full window */
+static void
+compact_attention (void *vc, int64_t k0, int64_t k1)
+{
+  const CompactCtx *c = vc;
+  const WinBlock *b = c->b;
+  for (int64_t k = k0; k < k1; k++) {
+    const float *kv = c->qkv + k * b->nk * b->ld;
+    const int64_t nq = c->start[k + 1] - c->start[k];
+    sam_attention (NULL, c->qc + c->start[k] * b->Co, b->Co, kv + b->Co,
+        b->ld, kv + 2 * b->Co, b->ld, c->att + c->start[k] * b->Co, b->Co,
+        nq, b->nk, b->heads, b->Co / b->heads, b->Co / b->heads);
+  }
+}
+
+/* window_unpartition + residual from the compact rows: out += y */
+static void
+compact_unpartition_add (void *vc, int64_t k0, int64_t k1)
+{
+  const CompactCtx *c = vc;
+  const WinBlock *b = c->b;
+  const WinGrid *g = b->g;
+  for (int64_t k = k0; k < k1; k++) {
+    const int w = c->w0 + (int) k;
+    int vh, vw;
+    window_valid (g, w, &vh, &vw);
+    const int y0 = (w / g->nwx) * g->wh, x0 = (w % g->nwx) * g->ww;
+    for (int r = 0; r < vh; r++)
+      for (int s2 = 0; s2 < vw; s2++)
+        sam_add (b->out + ((int64_t) (y0 + r) * b->Wo + x0 + s2) * b->Co,
+            c->y + (c->start[k] + (int64_t) r * vw + s2) * b->Co, b->Co);
+  }
 }
 
 /* Windows [w0, w0 + n) of the block: norm1 + partition, qkv, q-pooling,
@@ -333,6 +403,30 @@ window_group (const WinBlock * b, SamPool * pool, int w0, int n,
       b->ld);
   if (rows < n * b->nk)
     expand_padded (g, w0, n, rows, wb->qkv, b->ld, b->pad);
+
+  if (b->compact_q) {
+    /* Padded queries need no attention and no proj (window_unpartition
+     * drops their rows): only the map tokens' queries go on, gathered,
+     * for the right-edge windows' padded columns as for the bottom
+     * windows' padded rows. */
+    int64_t *start = g_new (int64_t, n + 1);
+    start[0] = 0;
+    for (int k = 0; k < n; k++) {
+      int vh, vw;
+      window_valid (g, w0 + k, &vh, &vw);
+      start[k + 1] = start[k] + (int64_t) vh * vw;
+    }
+    CompactCtx cc = {.b = b,.qkv = wb->qkv,.qc = wb->qc,.att = wb->att,
+      .y = wb->y,.start = start,.w0 = w0
+    };
+    sam_pool_for (pool, n, 1, gather_q, &cc);
+    sam_pool_for (pool, n, 1, compact_attention, &cc);
+    sam_model_linear (m, pool, b->proj_name, wb->att, start[n], b->Co,
+        wb->y, b->Co);
+    sam_pool_for (pool, n, 1, compact_unpartition_add, &cc);
+    g_free (start);
+    return;
+  }
 
   /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
   const float *q = wb->qkv;
@@ -509,6 +603,7 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
       && sam_model_layer_int8 (m, b.proj_name);
   const bool plain_qkv = sam_model_layer_plain (m, b.qkv_name);
   b.skip_q = padded && g->nW > 1 && !sam_model_observed (m);
+  b.compact_q = b.skip_q && !q_pool;
   /* An integer qkv skips the padded rows too where they are a third or
    * more of the windows' rows (stages 3 and 4 at input 512: 72 %): the
    * groups keep the spreading in cache, and every zero row gives the
