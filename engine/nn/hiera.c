@@ -95,9 +95,6 @@ typedef struct
   float *out;
   int64_t ldq, nq, nk;
   int C, heads;
-  int w0;                       /* first window of the group */
-  int qh, qw, Ho;               /* query window, query map rows */
-  const WinGrid *g;             /* skip padded query rows, or NULL */
 } WinAttCtx;
 
 static void
@@ -109,18 +106,8 @@ win_attention (void *vctx, int64_t w0, int64_t w1)
   for (int64_t w = w0; w < w1; w++) {
     const float *kv = c->qkv + w * c->nk * ldkv;
     float *o = c->out + w * c->nq * c->C;
-    int64_t nq = c->nq;
-    if (c->g) {
-      /* Query rows below the map are dropped by window_unpartition: a
-       * bottom window attends with its map rows only (rows of the softmax
-       * are independent, so the kept rows do not change). Their output
-       * rows are zeroed for proj, whose results for them are dropped. */
-      const int wy = (int) ((c->w0 + w) / c->g->nwx);
-      nq = (int64_t) CLAMP (c->Ho - wy * c->qh, 0, c->qh) * c->qw;
-      memset (o + nq * c->C, 0, sizeof (float) * (c->nq - nq) * c->C);
-    }
     sam_attention (NULL, c->q + w * c->nq * c->ldq, c->ldq, kv + c->C, ldkv,
-        kv + 2 * c->C, ldkv, o, c->C, nq, c->nk, c->heads, D, D);
+        kv + 2 * c->C, ldkv, o, c->C, c->nq, c->nk, c->heads, D, D);
   }
 }
 
@@ -284,9 +271,7 @@ typedef struct {
   int i;
   const float *x;
   const WinGrid *g;
-  bool q_pool, skip_q, skip;
-  bool compact_q;               /* map queries only, gathered (skip_q, no
-                                 * q-pooling) */
+  bool q_pool, skip_q, skip;     /* skip_q: map queries only, gathered */
   float *out;
   const float *pad;             /* skip: the qkv row of a zero row */
   char qkv_name[96], proj_name[96];
@@ -298,7 +283,7 @@ typedef struct {
 /* The buffers of one group of b->gw windows. */
 typedef struct {
   float *xw, *qkv, *qpooled, *att, *y;
-  float *qc;                    /* compact queries (compact_q) */
+  float *qc;                    /* the map queries (skip_q), gathered */
 } WinBufs;
 
 static void
@@ -309,7 +294,7 @@ win_bufs_init (const WinBlock * b, WinBufs * wb)
   wb->qpooled = b->q_pool ? g_new (float, b->gw * b->nq * b->Co) : NULL;
   wb->att = g_new (float, b->gw * b->nq * b->Co);
   wb->y = g_new (float, b->gw * b->nq * b->Co);
-  wb->qc = b->compact_q ? g_new (float, b->gw * b->nq * b->Co) : NULL;
+  wb->qc = b->skip_q ? g_new (float, b->gw * b->nq * b->Co) : NULL;
 }
 
 static void
@@ -323,31 +308,42 @@ win_bufs_clear (WinBufs * wb)
   g_free (wb->qc);
 }
 
+/* The queries of window w on the (pooled) map: its query rows [0, *qvh)
+ * × columns [0, *qvw) (window_valid at the query resolution) */
+static void
+query_valid (const WinBlock * b, int w, int *qvh, int *qvw)
+{
+  *qvh = MIN (b->qh, b->Ho - (w / b->g->nwx) * b->qh);
+  *qvw = MIN (b->qw, b->Wo - (w % b->g->nwx) * b->qw);
+}
+
 /* The compact-query steps of windows [w0, w0 + n): start[k] is window
  * w0 + k's first row among the group's map queries, which go window after
- * window, each window's rows [0, vh) × columns [0, vw). */
+ * window, each window's query rows × columns on the map. q: the windows'
+ * queries [n, nq] with row stride ldq (the qkv, or the pooled q). */
 typedef struct {
   const WinBlock *b;
-  const float *qkv;
+  const float *qkv, *q;
+  int64_t ldq;
   float *qc, *att;
   const float *y;
   const int64_t *start;
   int w0;
 } CompactCtx;
 
-/* q rows of the map tokens out of the full windows' qkv */
+/* q rows of the map's queries out of the full query windows */
 static void
 gather_q (void *vc, int64_t k0, int64_t k1)
 {
   const CompactCtx *c = vc;
   const WinBlock *b = c->b;
   for (int64_t k = k0; k < k1; k++) {
-    int vh, vw;
-    window_valid (b->g, c->w0 + (int) k, &vh, &vw);
-    for (int r = 0; r < vh; r++)
-      for (int s2 = 0; s2 < vw; s2++)
-        memcpy (c->qc + (c->start[k] + (int64_t) r * vw + s2) * b->Co,
-            c->qkv + (k * b->nk + (int64_t) r * b->g->ww + s2) * b->ld,
+    int qvh, qvw;
+    query_valid (b, c->w0 + (int) k, &qvh, &qvw);
+    for (int r = 0; r < qvh; r++)
+      for (int s2 = 0; s2 < qvw; s2++)
+        memcpy (c->qc + (c->start[k] + (int64_t) r * qvw + s2) * b->Co,
+            c->q + (k * b->nq + (int64_t) r * b->qw + s2) * c->ldq,
             sizeof (float) * b->Co);
   }
 }
@@ -378,13 +374,13 @@ compact_unpartition_add (void *vc, int64_t k0, int64_t k1)
   const WinGrid *g = b->g;
   for (int64_t k = k0; k < k1; k++) {
     const int w = c->w0 + (int) k;
-    int vh, vw;
-    window_valid (g, w, &vh, &vw);
-    const int y0 = (w / g->nwx) * g->wh, x0 = (w % g->nwx) * g->ww;
-    for (int r = 0; r < vh; r++)
-      for (int s2 = 0; s2 < vw; s2++)
+    int qvh, qvw;
+    query_valid (b, w, &qvh, &qvw);
+    const int y0 = (w / g->nwx) * b->qh, x0 = (w % g->nwx) * b->qw;
+    for (int r = 0; r < qvh; r++)
+      for (int s2 = 0; s2 < qvw; s2++)
         sam_add (b->out + ((int64_t) (y0 + r) * b->Wo + x0 + s2) * b->Co,
-            c->y + (c->start[k] + (int64_t) r * vw + s2) * b->Co, b->Co);
+            c->y + (c->start[k] + (int64_t) r * qvw + s2) * b->Co, b->Co);
   }
 }
 
@@ -404,30 +400,6 @@ window_group (const WinBlock * b, SamPool * pool, int w0, int n,
   if (rows < n * b->nk)
     expand_padded (g, w0, n, rows, wb->qkv, b->ld, b->pad);
 
-  if (b->compact_q) {
-    /* Padded queries need no attention and no proj (window_unpartition
-     * drops their rows): only the map tokens' queries go on, gathered,
-     * for the right-edge windows' padded columns as for the bottom
-     * windows' padded rows. */
-    int64_t *start = g_new (int64_t, n + 1);
-    start[0] = 0;
-    for (int k = 0; k < n; k++) {
-      int vh, vw;
-      window_valid (g, w0 + k, &vh, &vw);
-      start[k + 1] = start[k] + (int64_t) vh * vw;
-    }
-    CompactCtx cc = {.b = b,.qkv = wb->qkv,.qc = wb->qc,.att = wb->att,
-      .y = wb->y,.start = start,.w0 = w0
-    };
-    sam_pool_for (pool, n, 1, gather_q, &cc);
-    sam_pool_for (pool, n, 1, compact_attention, &cc);
-    sam_model_linear (m, pool, b->proj_name, wb->att, start[n], b->Co,
-        wb->y, b->Co);
-    sam_pool_for (pool, n, 1, compact_unpartition_add, &cc);
-    g_free (start);
-    return;
-  }
-
   /* q is pooled per window, over all heads at once (reshape B,H,W,-1). */
   const float *q = wb->qkv;
   int64_t ldq = b->ld;
@@ -441,9 +413,31 @@ window_group (const WinBlock * b, SamPool * pool, int w0, int n,
     ldq = b->Co;
   }
 
-  WinAttCtx ctx = { q, wb->qkv, wb->att, ldq, b->nq, b->nk, b->Co, b->heads,
-    w0, b->qh, b->qw, b->Ho, b->skip_q ? g : NULL
-  };
+  if (b->skip_q) {
+    /* Padded queries need no attention and no proj (window_unpartition
+     * drops their rows): only the map tokens' queries go on, gathered,
+     * for the right-edge windows' padded columns as for the bottom
+     * windows' padded rows (after q-pooling: its pooled windows). */
+    int64_t *start = g_new (int64_t, n + 1);
+    start[0] = 0;
+    for (int k = 0; k < n; k++) {
+      int qvh, qvw;
+      query_valid (b, w0 + k, &qvh, &qvw);
+      start[k + 1] = start[k] + (int64_t) qvh * qvw;
+    }
+    CompactCtx cc = {.b = b,.qkv = wb->qkv,.q = q,.ldq = ldq,.qc = wb->qc,
+      .att = wb->att,.y = wb->y,.start = start,.w0 = w0
+    };
+    sam_pool_for (pool, n, 1, gather_q, &cc);
+    sam_pool_for (pool, n, 1, compact_attention, &cc);
+    sam_model_linear (m, pool, b->proj_name, wb->att, start[n], b->Co,
+        wb->y, b->Co);
+    sam_pool_for (pool, n, 1, compact_unpartition_add, &cc);
+    g_free (start);
+    return;
+  }
+
+  WinAttCtx ctx = { q, wb->qkv, wb->att, ldq, b->nq, b->nk, b->Co, b->heads };
   if (g->nW == 1) {
     /* global attention: quantizable (post-softmax quantizer) */
     char name[96];
@@ -591,19 +585,16 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
       i);
   /* Padded tokens need no qkv row each: they are zero rows, and every zero
    * row gives the same q, k, v, for a plain float block chains of +0 then
-   * + bias, i.e. bias + 0.f (see expand_padded). Only a float qkv takes
-   * that way: spreading the rows to their window positions moves them all
-   * (90 MB per frame at 1024), which costs about what the int8 GEMM saves
-   * on the padded rows. Padded queries need no attention (win_attention),
-   * as proj's results for them are dropped. While calibration observers
-   * are set the layers see the literal rows. */
+   * + bias, i.e. bias + 0.f (see expand_padded). Padded queries need no
+   * attention and no proj, as window_unpartition drops their rows
+   * (window_group). While calibration observers are set the layers see
+   * the literal rows. */
   const int64_t win_rows = (int64_t) g->nW * b.nk;
   const bool padded = win_rows > (int64_t) g->H * g->W;
   const bool int8 = sam_model_layer_int8 (m, b.qkv_name)
       && sam_model_layer_int8 (m, b.proj_name);
   const bool plain_qkv = sam_model_layer_plain (m, b.qkv_name);
   b.skip_q = padded && g->nW > 1 && !sam_model_observed (m);
-  b.compact_q = b.skip_q && !q_pool;
   /* An integer qkv skips the padded rows too where they are a third or
    * more of the windows' rows (stages 3 and 4 at input 512: 72 %): the
    * groups keep the spreading in cache, and every zero row gives the
