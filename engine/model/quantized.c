@@ -457,12 +457,14 @@ lin_epilogue (const Lin * l)
   return ep;
 }
 
-/* Below this many rows a float Linear uses weights packed once and kept
- * (the mask decoder's ~8 tokens, the heads' single rows): packing costs
- * about N·K, the product M·N·K MACs, so at few rows the packing was most
- * of the call (37 % of the decoder at input 512). Above it the packing is
- * a small part and is not worth keeping the copy: in a float model that
- * would double the memory of the weights. */
+/* Below this many rows a float Linear of a quantized model uses weights
+ * packed once and kept (the mask decoder's ~8 tokens, the heads' single
+ * rows): packing costs about N·K, the product M·N·K MACs, so at few rows
+ * the packing was most of the call (37 % of the decoder at input 512).
+ * Above it the packing is a small part and not worth a second copy. A
+ * float model keeps none: there the copies (≈ 22 MB, the decoder's and
+ * heads' layers) weigh against the peak-memory target, and the time they
+ * save is lost in a frame of seconds. */
 #define PACKED_MAX_ROWS 128
 
 static const SamPackedF32 *
@@ -487,7 +489,7 @@ linear_act (const SamModel * m, SamPool * pool, const char *name,
   bool fused = false;
   if (!l)
     return;
-  if (!l->quant && M < PACKED_MAX_ROWS) {
+  if (!l->quant && M < PACKED_MAX_ROWS && q->n_quant_lin > 0) {
     sam_linear_packed (pool, x, M, l->K, ldx, lin_packed_f32 (m, (Lin *) l),
         l->b, l->N, y, ldy);
   } else if (!l->quant) {
