@@ -742,7 +742,7 @@ test_layernorm (void)
 {
   GRand *r = g_rand_new_with_seed (5);
   const int M = 67;
-  const int Cs[] = { 1, 7, 96, 100, 256 };
+  const int Cs[] = { 1, 4, 7, 15, 96, 100, 256 };
   for (guint ci = 0; ci < G_N_ELEMENTS (Cs); ci++) {
     const int C = Cs[ci];
     float *x = rnd (r, (int64_t) M * C), *g = rnd (r, C), *b = rnd (r, C);
@@ -762,6 +762,27 @@ test_layernorm (void)
         double ref = (x[i * C + k] - mean) / sqrt (var + 1e-6) * g[k] + b[k];
         g_assert_cmpfloat (fabs (y[i * C + k] - ref), <, 1e-5 * (1 + fabs
                 (ref)));
+      }
+    }
+    if (C < 16) {
+      /* narrow rows: the SIMD path's bits are those of the plain row
+       * loop (double sums from 0 in channel order) */
+      for (int i = 0; i < M; i++) {
+        const float *xr = x + (int64_t) i * C;
+        double mean = 0, var = 0;
+        for (int k = 0; k < C; k++)
+          mean += xr[k];
+        mean /= C;
+        for (int k = 0; k < C; k++) {
+          double d = xr[k] - mean;
+          var += d * d;
+        }
+        var /= C;
+        float inv = (float) (1.0 / sqrt (var + 1e-6f)), m = (float) mean;
+        for (int k = 0; k < C; k++) {
+          float ref = (xr[k] - m) * inv * g[k] + b[k];
+          g_assert_cmpint (memcmp (&ref, y + (int64_t) i * C + k, 4), ==, 0);
+        }
       }
     }
     /* in place, threads */
