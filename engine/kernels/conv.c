@@ -175,6 +175,130 @@ conv_im2col (const SamKernelsF32 * kt, SamPool * pool, ConvCtx * c,
   sam_k_scratch_put (SAM_SCRATCH_PACK_B, Bp);
 }
 
+/* ---- direct, for the mask downsampler's first two stages -----------------
+ * Conv 3×3 stride 2, 1 → 4 and 4 → 16 channels: K = 9 or 36 taps and 4 or
+ * 16 outputs per pixel, a shape the im2col GEMM serves badly (a 32-wide
+ * panel for 4 outputs, a patch row per pixel). Each output is the GEMM's
+ * value exactly: one FMA chain from 0 over the taps in (ci, ky, kx)
+ * order, the taps outside the input included as zeros, then + bias
+ * (/kernels/conv-isa-exact holds them to the AVX2 im2col path bit for
+ * bit). */
+
+#ifdef SAM_X86
+typedef struct
+{
+  const float *x, *b;
+  float *wt;                    /* [K][Cout]: tap k's weights of the outputs */
+  float *y;
+  int H, W, Cin, Cout, KH, KW, stride, pad, Ho, Wo;
+} DirectCtx;
+
+/* Cin = 1, Cout = 4: 4 pixels × 4 outputs per vector; a tap's 4 inputs
+ * (stride s apart) come from one masked load, spread by a permute. */
+TGT_AVX512 static void
+direct_c1o4_rows (void *vctx, int64_t r0, int64_t r1)
+{
+  const DirectCtx *c = vctx;
+  const int s = c->stride, KH = c->KH, KW = c->KW;
+  const __m512i spread = _mm512_setr_epi32 (0, 0, 0, 0, s, s, s, s, 2 * s,
+      2 * s, 2 * s, 2 * s, 3 * s, 3 * s, 3 * s, 3 * s);
+  __m512 wv[64], bias;
+  for (int k = 0; k < KH * KW; k++)
+    wv[k] = _mm512_broadcast_f32x4 (_mm_loadu_ps (c->wt + k * 4));
+  bias = _mm512_broadcast_f32x4 (_mm_loadu_ps (c->b));
+  for (int64_t oy = r0; oy < r1; oy++)
+    for (int ox = 0; ox < c->Wo; ox += 4) {
+      __m512 acc = _mm512_setzero_ps ();
+      for (int ky = 0; ky < KH; ky++) {
+        const int iy = (int) oy * s - c->pad + ky;
+        const bool row_in = iy >= 0 && iy < c->H;
+        for (int kx = 0; kx < KW; kx++) {
+          /* inputs base + j, j = 0, s, 2s, 3s; those left of the row (j <
+           * lo) or right of it (j ≥ hi) are zeros, and no address outside
+           * the row is formed: the load starts at base + lo */
+          const int base = ox * s - c->pad + kx;
+          const int lo = MAX (0, -base), hi = MIN (16, c->W - base);
+          __m512 v = _mm512_setzero_ps ();
+          if (row_in && hi > lo) {
+            const __m512 in = _mm512_maskz_loadu_ps ((__mmask16) ((1u <<
+                        (hi - lo)) - 1), c->x + (int64_t) iy * c->W + base +
+                lo);
+            __mmask16 keep = 0;
+            for (int p = 0; p < 4; p++)
+              if (p * s >= lo)
+                keep |= (__mmask16) (0xfu << (4 * p));
+            v = _mm512_maskz_permutexvar_ps (keep, _mm512_sub_epi32 (spread,
+                    _mm512_set1_epi32 (lo)), in);
+          }
+          acc = _mm512_fmadd_ps (v, wv[ky * KW + kx], acc);
+        }
+      }
+      const int np = MIN (4, c->Wo - ox);
+      _mm512_mask_storeu_ps (c->y + ((int64_t) oy * c->Wo + ox) * 4,
+          (__mmask16) ((1u << (4 * np)) - 1), _mm512_add_ps (acc, bias));
+    }
+}
+
+/* Cout = 16: one vector of outputs per pixel, 4 pixels at a time, each
+ * tap's input broadcast. */
+TGT_AVX512 static void
+direct_o16_rows (void *vctx, int64_t r0, int64_t r1)
+{
+  const DirectCtx *c = vctx;
+  const int s = c->stride, KH = c->KH, KW = c->KW, Cin = c->Cin;
+  const __m512 bias = _mm512_loadu_ps (c->b);
+  for (int64_t oy = r0; oy < r1; oy++)
+    for (int ox = 0; ox < c->Wo; ox += 4) {
+      const int np = MIN (4, c->Wo - ox);
+      __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (),
+        _mm512_setzero_ps (), _mm512_setzero_ps ()
+      };
+      for (int ci = 0; ci < Cin; ci++)
+        for (int ky = 0; ky < KH; ky++) {
+          const int iy = (int) oy * s - c->pad + ky;
+          const bool row_in = iy >= 0 && iy < c->H;
+          const float *xr = row_in ? c->x + (int64_t) iy * c->W * Cin + ci
+              : c->x;
+          for (int kx = 0; kx < KW; kx++) {
+            const __m512 w = _mm512_loadu_ps (c->wt +
+                (int64_t) ((ci * KH + ky) * KW + kx) * 16);
+            for (int p = 0; p < 4; p++) {
+              const int ix = (ox + p) * s - c->pad + kx;
+              const float v = row_in && ix >= 0 && ix < c->W ?
+                  xr[(int64_t) ix * Cin] : 0.f;
+              acc[p] = _mm512_fmadd_ps (_mm512_set1_ps (v), w, acc[p]);
+            }
+          }
+        }
+      for (int p = 0; p < np; p++)
+        _mm512_storeu_ps (c->y + ((int64_t) oy * c->Wo + ox + p) * 16,
+            _mm512_add_ps (acc[p], bias));
+    }
+}
+
+/* The direct path for this convolution, or FALSE (then im2col) */
+static bool
+conv_direct (const SamKernelsF32 * kt, SamPool * pool, const float *x,
+    int H, int W, int Cin, const float *w, const float *b, int Cout, int KH,
+    int KW, int stride, int pad, int Ho, int Wo, float *y)
+{
+  const int K = Cin * KH * KW;
+  const bool c1o4 = Cin == 1 && Cout == 4 && K <= 64 && stride <= 5;
+  const bool o16 = Cout == 16 && K <= 64;
+  if (kt->isa != SAM_ISA_AVX512 || !b || !(c1o4 || o16))
+    return FALSE;
+  DirectCtx c = { x, b, g_new (float, (size_t) K * Cout), y, H, W, Cin,
+    Cout, KH, KW, stride, pad, Ho, Wo
+  };
+  for (int k = 0; k < K; k++)
+    for (int co = 0; co < Cout; co++)
+      c.wt[(size_t) k * Cout + co] = w[(size_t) co * K + k];
+  sam_pool_for (pool, Ho, 1, c1o4 ? direct_c1o4_rows : direct_o16_rows, &c);
+  g_free (c.wt);
+  return TRUE;
+}
+#endif
+
 /* ---- depthwise ----------------------------------------------------------- */
 
 typedef struct
@@ -397,6 +521,11 @@ sam_k_conv2d_f32 (const SamKernelsF32 * kt, SamPool * pool, const float *x,
       sam_k_scratch_put (SAM_SCRATCH_PACK_B, Bp);
       return;
     }
+#ifdef SAM_X86
+    if (conv_direct (kt, pool, x, H, W, Cin, w, b, Cout, KH, KW, stride, pad,
+            Ho, Wo, y))
+      return;
+#endif
     ConvCtx c = { kt, x, NULL, b, y, H, W, Cin, Cout, KH, KW, stride, pad,
       Ho, Wo, 1
     };
