@@ -175,10 +175,11 @@ conv_im2col (const SamKernelsF32 * kt, SamPool * pool, ConvCtx * c,
   sam_k_scratch_put (SAM_SCRATCH_PACK_B, Bp);
 }
 
-/* ---- direct, for the mask downsampler's first two stages -----------------
- * Conv 3×3 stride 2, 1 → 4 and 4 → 16 channels: K = 9 or 36 taps and 4 or
- * 16 outputs per pixel, a shape the im2col GEMM serves badly (a 32-wide
- * panel for 4 outputs, a patch row per pixel). Each output is the GEMM's
+/* ---- direct, for the mask downsampler's first three stages ---------------
+ * Conv 3×3 stride 2, 1 → 4, 4 → 16 and 16 → 64 channels: K = 9, 36 or 144
+ * taps and 4, 16 or 64 outputs per pixel, shapes the im2col GEMM serves
+ * badly (a 32-wide panel for 4 outputs; a patch row per pixel, built by
+ * scalar copies past 32 inputs per kernel row). Each output is the GEMM's
  * value exactly: one FMA chain from 0 over the taps in (ci, ky, kx)
  * order, the taps outside the input included as zeros, then + bias
  * (/kernels/conv-isa-exact holds them to the AVX2 im2col path bit for
@@ -239,41 +240,64 @@ direct_c1o4_rows (void *vctx, int64_t r0, int64_t r1)
     }
 }
 
-/* Cout = 16: one vector of outputs per pixel, 4 pixels at a time, each
- * tap's input broadcast. */
+/* NV vectors (16 · NV outputs) of output channel group cg for P pixels at
+ * a time, each tap's input broadcast; weights wt [K][Cout]. */
+static inline __attribute__((always_inline)) TGT_AVX512 void
+direct_bcast (const DirectCtx * c, int64_t oy, int cg, const int NV,
+    const int P)
+{
+  const int s = c->stride, KH = c->KH, KW = c->KW, Cin = c->Cin;
+  const int Cout = c->Cout, c0 = cg * 16 * NV;
+  for (int ox = 0; ox < c->Wo; ox += P) {
+    const int np = MIN (P, c->Wo - ox);
+    __m512 acc[8];
+    for (int a = 0; a < NV * P; a++)
+      acc[a] = _mm512_setzero_ps ();
+    for (int ci = 0; ci < Cin; ci++)
+      for (int ky = 0; ky < KH; ky++) {
+        const int iy = (int) oy * s - c->pad + ky;
+        const bool row_in = iy >= 0 && iy < c->H;
+        const float *xr = row_in ? c->x + (int64_t) iy * c->W * Cin + ci
+            : c->x;
+        for (int kx = 0; kx < KW; kx++) {
+          const float *wk = c->wt + (int64_t) ((ci * KH + ky) * KW + kx) *
+              Cout + c0;
+          __m512 w[4];
+          for (int v = 0; v < NV; v++)
+            w[v] = _mm512_loadu_ps (wk + 16 * v);
+          for (int p = 0; p < P; p++) {
+            const int ix = (ox + p) * s - c->pad + kx;
+            const __m512 in = _mm512_set1_ps (row_in && ix >= 0
+                && ix < c->W ? xr[(int64_t) ix * Cin] : 0.f);
+            for (int v = 0; v < NV; v++)
+              acc[p * NV + v] = _mm512_fmadd_ps (in, w[v], acc[p * NV + v]);
+          }
+        }
+      }
+    for (int p = 0; p < np; p++)
+      for (int v = 0; v < NV; v++)
+        _mm512_storeu_ps (c->y + ((int64_t) oy * c->Wo + ox + p) * Cout + c0 +
+            16 * v, _mm512_add_ps (acc[p * NV + v],
+                _mm512_loadu_ps (c->b + c0 + 16 * v)));
+  }
+}
+
+/* Cout = 16: one vector per pixel, 4 pixels at a time */
 TGT_AVX512 static void
 direct_o16_rows (void *vctx, int64_t r0, int64_t r1)
 {
-  const DirectCtx *c = vctx;
-  const int s = c->stride, KH = c->KH, KW = c->KW, Cin = c->Cin;
-  const __m512 bias = _mm512_loadu_ps (c->b);
   for (int64_t oy = r0; oy < r1; oy++)
-    for (int ox = 0; ox < c->Wo; ox += 4) {
-      const int np = MIN (4, c->Wo - ox);
-      __m512 acc[4] = { _mm512_setzero_ps (), _mm512_setzero_ps (),
-        _mm512_setzero_ps (), _mm512_setzero_ps ()
-      };
-      for (int ci = 0; ci < Cin; ci++)
-        for (int ky = 0; ky < KH; ky++) {
-          const int iy = (int) oy * s - c->pad + ky;
-          const bool row_in = iy >= 0 && iy < c->H;
-          const float *xr = row_in ? c->x + (int64_t) iy * c->W * Cin + ci
-              : c->x;
-          for (int kx = 0; kx < KW; kx++) {
-            const __m512 w = _mm512_loadu_ps (c->wt +
-                (int64_t) ((ci * KH + ky) * KW + kx) * 16);
-            for (int p = 0; p < 4; p++) {
-              const int ix = (ox + p) * s - c->pad + kx;
-              const float v = row_in && ix >= 0 && ix < c->W ?
-                  xr[(int64_t) ix * Cin] : 0.f;
-              acc[p] = _mm512_fmadd_ps (_mm512_set1_ps (v), w, acc[p]);
-            }
-          }
-        }
-      for (int p = 0; p < np; p++)
-        _mm512_storeu_ps (c->y + ((int64_t) oy * c->Wo + ox + p) * 16,
-            _mm512_add_ps (acc[p], bias));
-    }
+    direct_bcast (vctx, oy, 0, 1, 4);
+}
+
+/* Cout a multiple of 64: groups of 4 vectors, 2 pixels at a time */
+TGT_AVX512 static void
+direct_o64_rows (void *vctx, int64_t r0, int64_t r1)
+{
+  const DirectCtx *c = vctx;
+  for (int64_t oy = r0; oy < r1; oy++)
+    for (int cg = 0; cg < c->Cout / 64; cg++)
+      direct_bcast (c, oy, cg, 4, 2);
 }
 
 /* The direct path for this convolution, or FALSE (then im2col) */
@@ -285,7 +309,10 @@ conv_direct (const SamKernelsF32 * kt, SamPool * pool, const float *x,
   const int K = Cin * KH * KW;
   const bool c1o4 = Cin == 1 && Cout == 4 && K <= 64 && stride <= 5;
   const bool o16 = Cout == 16 && K <= 64;
-  if (kt->isa != SAM_ISA_AVX512 || !b || !(c1o4 || o16))
+  /* (64 → 256 at K = 576 was 2x slower than im2col: the GEMM's blocking
+   * wins once the taps outgrow a few cache lines per pixel) */
+  const bool o64 = Cout % 64 == 0 && K <= 144;
+  if (kt->isa != SAM_ISA_AVX512 || !b || !(c1o4 || o16 || o64))
     return FALSE;
   DirectCtx c = { x, b, g_new (float, (size_t) K * Cout), y, H, W, Cin,
     Cout, KH, KW, stride, pad, Ho, Wo
@@ -293,7 +320,8 @@ conv_direct (const SamKernelsF32 * kt, SamPool * pool, const float *x,
   for (int k = 0; k < K; k++)
     for (int co = 0; co < Cout; co++)
       c.wt[(size_t) k * Cout + co] = w[(size_t) co * K + k];
-  sam_pool_for (pool, Ho, 1, c1o4 ? direct_c1o4_rows : direct_o16_rows, &c);
+  sam_pool_for (pool, Ho, 1, c1o4 ? direct_c1o4_rows : o16 ?
+      direct_o16_rows : direct_o64_rows, &c);
   g_free (c.wt);
   return TRUE;
 }

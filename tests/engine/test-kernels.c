@@ -303,6 +303,7 @@ test_conv_isa_exact (void)
   static const ConvShape shapes[] = {
     {37, 41, 3, 40, 7, 4, 3, 1}, {34, 30, 1, 4, 3, 2, 1, 1},
     {17, 19, 4, 16, 3, 2, 1, 1}, {12, 13, 16, 24, 3, 2, 1, 1},
+    {13, 11, 16, 64, 3, 2, 1, 1}, {9, 10, 8, 128, 3, 1, 1, 1},
   };
   if (sam_cpu_isa_detected () < SAM_ISA_AVX512) {
     g_test_skip ("no AVX-512 on this CPU");
