@@ -23,6 +23,11 @@ int sam_pool_n_threads (const SamPool * pool);
  * (runs inline). Not reentrant: do not call from inside fn. */
 void sam_pool_for (SamPool * pool, int64_t n, int64_t grain, SamPoolFunc fn,
     void *ctx);
+/* Bytes of one group of rows (or windows) whose steps all run on one core
+ * (sam_pool_for_each): its intermediates stay in that core's L2 (1 MiB on
+ * the machines measured), with room for the layers' weights. */
+#define SAM_POOL_GROUP_BYTES ((int64_t) 640 << 10)
+
 /* Rows per group when @n rows go to sam_pool_for_each () in groups of at
  * most @max_rows (what fits a core's cache): at least four groups per
  * thread where the rows allow (for the balance), a multiple of @multiple

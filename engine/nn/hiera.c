@@ -261,10 +261,6 @@ unpartition_add (void *ctx, int64_t b, int64_t e)
   }
 }
 
-/* A group of windows whose buffers fit in a core's L2 (1 MiB on the
- * machines measured), with room for the layers' weights */
-#define GROUP_BYTES ((int64_t) 640 << 10)
-
 /* One block's windowed attention, what every group of windows shares. */
 typedef struct {
   const SamModel *m;
@@ -529,7 +525,7 @@ global_attention_grouped (const WinBlock * b, SamPool * pool)
   GlobalRows c = {.b = b,.N = N };
   c.n1w = sam_model_wd (b->m, TRUNK ".blocks.%d.norm1.weight", b->i);
   c.n1b = sam_model_wd (b->m, TRUNK ".blocks.%d.norm1.bias", b->i);
-  c.rows = CLAMP (GROUP_BYTES / (4 * (b->C + b->ld)), 8, N);
+  c.rows = CLAMP (SAM_POOL_GROUP_BYTES / (4 * (b->C + b->ld)), 8, N);
   const int64_t n_groups = (N + c.rows - 1) / c.rows;
   g_snprintf (c.att_name, sizeof c.att_name, TRUNK ".blocks.%d.attn", b->i);
   /* An integer attention takes codes made per row group (a third of the
@@ -626,7 +622,7 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
   const int64_t win_bytes = 4 * (b.nk * (b.C + b.ld) +
       b.nq * b.Co * (q_pool ? 3 : 2));
   if (g->nW > 1 && int8) {
-    b.gw = (int) CLAMP (GROUP_BYTES / win_bytes, 1, g->nW);
+    b.gw = (int) CLAMP (SAM_POOL_GROUP_BYTES / win_bytes, 1, g->nW);
     sam_pool_for_each (pool, (g->nW + b.gw - 1) / b.gw, window_group_tasks,
         &b);
   } else if (int8 && !q_pool && !padded) {
@@ -692,8 +688,8 @@ mlp_residual (const SamModel * m, SamPool * pool, int i, float *x,
   if (sam_model_layer_int8 (m, b.fc1) && sam_model_layer_int8 (m, b.fc2)) {
     /* the normed rows, read and written in place (the hidden rows stay
      * inside the integer MLP's row tiles) */
-    b.rows = sam_pool_group_rows (pool, N, GROUP_BYTES / (8 * (int64_t) C),
-        8);
+    b.rows = sam_pool_group_rows (pool, N,
+        SAM_POOL_GROUP_BYTES / (8 * (int64_t) C), 8);
     sam_pool_for_each (pool, (N + b.rows - 1) / b.rows, mlp_pieces, &b);
   } else {
     b.pool = pool;
@@ -747,7 +743,8 @@ pooled_shortcut (const SamModel * m, SamPool * pool, int i, const float *x,
   g_snprintf (b.proj, sizeof b.proj, TRUNK ".blocks.%d.proj", i);
   const int64_t row_bytes = 4 * (int64_t) W * (C + Co);
   if (sam_model_layer_int8 (m, b.proj)) {
-    b.band = (int) CLAMP (GROUP_BYTES / (2 * row_bytes), 1, (H + 1) / 2) * 2;
+    b.band = (int) CLAMP (SAM_POOL_GROUP_BYTES / (2 * row_bytes), 1,
+        (H + 1) / 2) * 2;
     sam_pool_for_each (pool, (H + b.band - 1) / b.band, shortcut_bands, &b);
   } else {
     b.pool = pool;

@@ -283,16 +283,12 @@ cross_queries_whole (const SamModel * m, SamPool * pool, int l, MemAttnScratch *
   sam_rope_apply (pool, q, N, C, C, s->cos_t, s->sin_t, N);
 }
 
-/* Bytes of one row group of the memory attention's row-wise steps: a few
- * [rows, C] buffers, sized for a core's L2 with room for the weights */
-#define ROW_GROUP_BYTES ((int64_t) 640 << 10)
-
 /* Rows per group for N rows on pool: L2-sized, in the GEMM's 8-row tiles */
 static int64_t
 group_rows (SamPool * pool, int64_t N, int C)
 {
-  return sam_pool_group_rows (pool, N, ROW_GROUP_BYTES / (8 * (int64_t) C),
-      8);
+  return sam_pool_group_rows (pool, N,
+      SAM_POOL_GROUP_BYTES / (8 * (int64_t) C), 8);
 }
 
 /* Every named Linear of layer @l is integer (sam_model_layer_int8). */
