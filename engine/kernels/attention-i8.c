@@ -96,9 +96,10 @@ typedef void (*AgqPFn) (int16_t * P, uint8_t * tmp, const float *y,
     const int32_t * T);
 
 /* P15Fn straight into the byte planes of the P·V, with SplitFn's chunk
- * flags (ldp ≥ n, a multiple of PCH); returns Σ P. */
+ * flags (ldp ≥ n, a multiple of PCH); p8: P is p8_of (P15), all in Pl;
+ * returns Σ P. */
 typedef int64_t (*P15PlanesFn) (const float *y, int64_t n, float m, float c,
-    int64_t ldp, uint8_t * Pl, uint8_t * Ph, uint8_t * hi,
+    bool p8, int64_t ldp, uint8_t * Pl, uint8_t * Ph, uint8_t * hi,
     const uint8_t * dead);
 
 typedef struct {
@@ -135,7 +136,7 @@ p15_orc (int16_t * P, const float *y, int64_t n, float m, float c)
 }
 
 static double
-row_probs (const RowFns * f, const float *y, int64_t n, float m, float c,
+row_probs15 (const RowFns * f, const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp)
 {
   switch (p->pkind) {
@@ -183,6 +184,34 @@ row_probs (const RowFns * f, const float *y, int64_t n, float m, float c,
     }
   }
   return 0.0;
+}
+
+/* The 8-bit P of a 15-bit one (attention-i8.h, p8): round (P · 255 /
+ * 32767) up to the rounding at ties, in integers (every variant computes
+ * exactly this). P15 ≤ 64 gives 0. */
+static inline int32_t
+p8_of (int32_t p15)
+{
+  return (p15 * 255 + 16384) >> 15;
+}
+
+static double
+row_probs (const RowFns * f, const float *y, int64_t n, float m, float c,
+    const SamAttI8Params * p, int16_t * P, void *tmp)
+{
+  double rho = row_probs15 (f, y, n, m, c, p, P, tmp);
+  if (!p->p8 || rho == 0.0)
+    return rho;
+  int64_t sum = 0;
+  for (int64_t j = 0; j < n; j++) {
+    P[j] = (int16_t) p8_of (P[j]);
+    sum += P[j];
+  }
+  /* the softmax renormalized over what is left (the row maximum keeps
+   * 255); a quantizer's values keep their scale */
+  if (p->pkind == SAM_ATT_P_NONE)
+    return sum > 0 ? 1.0 / (double) sum : 0.0;
+  return rho * PONE / 255.0;
 }
 
 double
@@ -734,12 +763,17 @@ p15_avx512 (int16_t * P, const float *y, int64_t n, float m, float c)
  * row's chunk flags from QKᵀ (qk512_tile); a dead chunk's scores were
  * never stored and its P are all 0. Returns Σ P. */
 T_AVX512 static int64_t
-p15_planes_avx512 (const float *y, int64_t n, float m, float c, int64_t ldp,
-    uint8_t * Pl, uint8_t * Ph, uint8_t * hi, const uint8_t * dead)
+p15_planes_avx512 (const float *y, int64_t n, float m, float c, bool p8,
+    int64_t ldp, uint8_t * Pl, uint8_t * Ph, uint8_t * hi,
+    const uint8_t * dead)
 {
   const __m512 vm = _mm512_set1_ps (m), vc = _mm512_set1_ps (c);
-  const __m512 lim = _mm512_set1_ps (-16.f), one = _mm512_set1_ps (32767.f),
-      half = _mm512_set1_ps (0.5f);
+  /* P15 = 0 wherever (y − m) · c ≤ −16 (p15_16), and p8_of (P15) = 0
+   * wherever it is ≤ −9: there e ≤ 2^−9, so P15 ≤ trunc (32767 / 512 +
+   * 0.5) = 64 */
+  const __m512 lim = _mm512_set1_ps (p8 ? -9.f : -16.f),
+      one = _mm512_set1_ps (32767.f), half = _mm512_set1_ps (0.5f);
+  const __m512i r8 = _mm512_set1_epi32 (16384);
   const __m512i i255 = _mm512_set1_epi32 (255);
   __m512i sum = _mm512_setzero_si512 ();
   int64_t total = 0;
@@ -786,6 +820,10 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, int64_t ldp,
             _mm512_add_ps (_mm512_mul_ps (exp2_512 (yv, vm, vc), one),
                 half));
       }
+    if (p8)                     /* p8_of: 255 P = (P << 8) − P */
+      for (int v = 0; v < 4; v++)
+        q[v] = _mm512_srli_epi32 (_mm512_add_epi32 (_mm512_sub_epi32
+                (_mm512_slli_epi32 (q[v], 8), q[v]), r8), 15);
     for (int v = 0; v < 4; v++) {
       nz |= _mm512_test_epi32_mask (q[v], q[v]);
       big |= _mm512_cmpgt_epi32_mask (q[v], i255);
@@ -799,7 +837,7 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, int64_t ldp,
     for (int v = 0; v < 4; v++)
       _mm_storeu_si128 ((__m128i *) (Pl + j + 16 * v),
           _mm512_cvtepi32_epi8 (q[v]));
-    for (int v = 0; v < 4; v++)
+    for (int v = 0; v < 4 && !p8; v++)  /* p8: Ph = 0, never read */
       _mm_storeu_si128 ((__m128i *) (Ph + j + 16 * v),
           _mm512_cvtepi32_epi8 (_mm512_srli_epi32 (q[v], 8)));
     hi[j / PCH] = (nz ? FL_NZ : 0) | (big ? FL_HI : 0);
@@ -1387,8 +1425,10 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
   int32_t rowc[RB] = { 0 }, rmax[RB];
   const float cs = logit_scale (c->p, D);
   /* (s − m) · cs ≤ −16.5 in exact arithmetic leaves the float
-   * (y − m) · c ≤ −16 that p15 maps to P = 0, with room for the rounding */
-  const int64_t far = (int64_t) ceil (16.5 / (double) cs) + 2;
+   * (y − m) · c ≤ −16 that p15 maps to P = 0, with room for the rounding
+   * (p8: ≤ −9.5 and −9, see p15_planes_avx512) */
+  const int64_t far = (int64_t) ceil ((c->p->p8 ? 9.5 : 16.5) / (double) cs)
+      + 2;
   const int32_t zq = c->p->zq, zk = c->p->zk;
   for (int64_t t = t0; t < t1; t++) {
     int h = (int) (t / c->nblk);
@@ -1420,7 +1460,8 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
     }
     for (int r = 0; r < nr; r++) {
       if (planes) {
-        psum[r] = c->rf.p15_planes (S + r * ldS, Nk, (float) rmax[r], cs, ldp,
+        psum[r] = c->rf.p15_planes (S + r * ldS, Nk, (float) rmax[r], cs,
+            c->p->p8, ldp,
             Pl + r * ldp, Ph + r * ldp, hi + r * ldh,
             dead ? dead + r * ldh : NULL);
         rho[r] = psum[r] > 0 ? 1.0 / (double) psum[r] : 0.0;

@@ -22,6 +22,9 @@
  *           order); p̂[j] = sam_lnq_fake / sam_drq_softmax_fake (e[j] ·
  *           (1/Σ)), p̂max = max_j p̂[j]; P = trunc (p̂ · (32767 / p̂max) + 0.5),
  *           ρ = p̂max / 32767
+ *     p8 (a file's <A>#p8): then P ← (255 · P + 16384) >> 15 ∈ [0, 255],
+ *           ρ ← 1 / Σ_j P[j] (NONE: the softmax renormalized over the
+ *           8-bit values) or ρ · 32767 / 255 (a quantizer's scale)
  *   out[i, h·Dv + d] = (float) ((double) Σ_j P[j] (v[j,d] − zv) · ρ · sv)
  *                                                          exact int64 sum
  *
@@ -30,6 +33,9 @@
  * the row's largest value with 15 fractional bits (|error| ≤ 2^−16 of the
  * row maximum); layers without a post-softmax quantizer carry exp(s − max)
  * the same way. Codes must be < 2^bits of their quantizer (u8 at most).
+ * With p8, P keeps 8 bits relative to the row maximum (|error| ≤ 2^−9 of
+ * it; values under 1/510 of it become 0), and P·V needs one byte plane
+ * instead of two (see the execution below).
  *
  * Execution: per head, K is packed once as s8 (k − 128) in the GEMM's
  * [Nk/16][D/4][16][4] layout and V as s16 (v − zv) pairs [Nk/2][Dv][2];
@@ -43,6 +49,7 @@
 #ifndef SAM_KERNELS_ATTENTION_I8_H
 #define SAM_KERNELS_ATTENTION_I8_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "core/threadpool.h"
 #include "quant/quant.h"
@@ -61,6 +68,7 @@ typedef struct {
   SamAgqParams agq;
   SamLnqParams lnq;
   SamDrqSoftmaxParams drq;
+  bool p8;                      /* P·V with 8-bit P (the contract's p8) */
 } SamAttI8Params;
 
 /* out (float, row stride ldo) from codes q [Nq, ldq], k [Nk, ldk],

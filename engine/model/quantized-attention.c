@@ -79,7 +79,7 @@ quantize (SamPool * pool, const Att * a, int t, const float *x, int64_t ldx,
 static SamAttI8Params
 att_params (const Att * a)
 {
-  SamAttI8Params p = {.pkind = SAM_ATT_P_NONE };
+  SamAttI8Params p = {.pkind = SAM_ATT_P_NONE,.p8 = a->p8 };
   if (a->qkv) {
     p.sq = a->qkv_s[0];
     p.sk = a->qkv_s[1];
@@ -212,7 +212,9 @@ sam_model_attention (const SamModel * m, SamPool * pool, const char *name,
     ldq = ldk = cq;
     ldv = cv;
   }
-  if (a->prob)
+  /* the integer path's P (post-softmax quantizer, 8-bit P) on float
+   * scores; a plain float softmax where it only carries exp in 15 bits */
+  if (a->prob || a->p8)
     sim_attention (pool, &p, q, ldq, k, ldk, v, ldv, out, ldo, Nq, Nk, H, D,
         Dv);
   else

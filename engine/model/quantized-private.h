@@ -54,6 +54,7 @@ typedef struct {
   float qkv_s[3], qkv_z[3];
   int qkv_bits;
   gboolean v_late;              /* #vlate: v is the memory (P·V before v_proj) */
+  gboolean p8;                  /* #p8: P·V with 8-bit P (attention-i8.h) */
 } Att;
 
 struct _SamQState {

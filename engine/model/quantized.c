@@ -218,7 +218,9 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
   Att *a = g_hash_table_lookup (m->q->att, A);
   gboolean is_qkv = strcmp (hash, "#qkv") == 0;
   gboolean is_vlate = strcmp (hash, "#vlate") == 0;
-  if (a && (is_vlate ? a->v_late : is_qkv ? a->qkv : a->prob)) {
+  gboolean is_p8 = strcmp (hash, "#p8") == 0;
+  if (a && (is_vlate ? a->v_late : is_p8 ? a->p8 : is_qkv ? a->qkv
+          : a->prob)) {
     g_free (A);
     QFAIL ("%s: two quantizers for attention '%s'", path, a->name);
   }
@@ -230,10 +232,13 @@ build_att (SamModel * m, const SamStTensor * t, GError ** error)
     g_hash_table_insert (m->q->att, a->name, a);
     m->q->n_quant_att++;
   }
-  if (is_vlate) {
+  if (is_vlate || is_p8) {
     if (!f32_vec (t, 1) || ((const float *) t->data)[0] != 1.f)
       QFAIL ("%s: '%s' must be F32 [1] = 1", path, t->name);
-    a->v_late = TRUE;
+    if (is_vlate)
+      a->v_late = TRUE;
+    else
+      a->p8 = TRUE;
     return TRUE;
   }
   if (is_qkv) {
@@ -301,7 +306,7 @@ sam_quant_state_init (SamModel * m, GError ** error)
     }
     if (strcmp (hash, "#agq") == 0 || strcmp (hash, "#lnq") == 0
         || strcmp (hash, "#drq") == 0 || strcmp (hash, "#qkv") == 0
-        || strcmp (hash, "#vlate") == 0) {
+        || strcmp (hash, "#vlate") == 0 || strcmp (hash, "#p8") == 0) {
       if (!build_att (m, t, error))
         return FALSE;
       continue;
@@ -683,6 +688,8 @@ sam_model_quant_summary (const SamModel * m)
     if (a->qkv)
       g_string_append_printf (s, "  q,k,v   %-57s A%d per-tensor [sim]\n",
           a->name, a->qkv_bits);
+    if (a->p8)
+      g_string_append_printf (s, "  P·V     %-57s 8-bit P\n", a->name);
     if (!a->prob)
       continue;
     if (a->kind == ATT_AGQ)

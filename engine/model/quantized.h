@@ -24,6 +24,9 @@
  *                                calibrated with P·V in the memory space
  *                                (v = memory, v_proj after the attention;
  *                                sam_model_attention_v_late)
+ *   <A>#p8              F32 [1]  = 1: the integer attention carries P
+ *                                with 8 bits, not 15, into P·V (the p8 of
+ *                                kernels/attention-i8.h: one byte plane)
  *
  * and __metadata__ "samseg.quant" (JSON: per layer quantizer, bits,
  * granularity, method; the modules kept float). <A> is an attention module

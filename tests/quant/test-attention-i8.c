@@ -1,7 +1,8 @@
 /* test-attention-i8.c — the integer attention kernel: every variant the
  * CPU supports against the oracle sam_k_attention_i8_ref bit for bit (odd
  * sizes, strides, several heads, Nk around the 256-key tile, every post-
- * softmax quantizer), 1 vs 2 threads identical, the P·V overflow edge
+ * softmax quantizer, with 15- and 8-bit P), 1 vs 2 threads identical, the
+ * P·V overflow edge
  * (flat rows of P = 32767 against v − zv = 255 over whole tiles), and the
  * kernel against a float fake-quantization reference of the same
  * quantizers (q̂ = s (q − z), softmax in double, the quantizer's p̂, P̂·V̂ in
@@ -76,12 +77,12 @@ same (const Case * c, const float *a, const float *b)
 }
 
 static SamAttI8Params
-params (SamAttPKind kind, int tau, GRand * r)
+params (SamAttPKind kind, int tau, bool p8, GRand * r)
 {
   SamAttI8Params p = {
     .sq = 0.02f,.sk = 0.025f,.sv = 0.01f,
     .zq = g_rand_int_range (r, 100, 156),.zk = g_rand_int_range (r, 100, 156),
-    .zv = g_rand_int_range (r, 0, 256),.pkind = kind,
+    .zv = g_rand_int_range (r, 0, 256),.pkind = kind,.p8 = p8,
   };
   p.agq = (SamAgqParams) {
   0.5f, tau, 8};
@@ -92,10 +93,15 @@ params (SamAttPKind kind, int tau, GRand * r)
   return p;
 }
 
+/* the quantizer settings: the last three with 8-bit P (the p8 of
+ * attention-i8.h: the AVX-512 byte-plane path for NONE, the conversion
+ * after the quantizer for the others) */
 static const SamAttPKind kinds[] = { SAM_ATT_P_NONE, SAM_ATT_P_AGQ,
-  SAM_ATT_P_AGQ, SAM_ATT_P_AGQ, SAM_ATT_P_LNQ, SAM_ATT_P_DRQ
+  SAM_ATT_P_AGQ, SAM_ATT_P_AGQ, SAM_ATT_P_LNQ, SAM_ATT_P_DRQ,
+  SAM_ATT_P_NONE, SAM_ATT_P_AGQ, SAM_ATT_P_LNQ
 };
-static const int taus[] = { 1, 1, 2, 4, 1, 1 };
+static const int taus[] = { 1, 1, 2, 4, 1, 1, 1, 2, 1 };
+static const bool p8s[] = { 0, 0, 0, 0, 0, 0, 1, 1, 1 };
 
 /* Every shape × quantizer kind: each supported ISA, without and with a
  * pool, against the oracle; q/k scales multiplied by @peak. */
@@ -110,7 +116,7 @@ check_against_oracle (const int (*shapes)[5], guint n_shapes, guint32 seed,
       const int *sh = shapes[s];
       Case c;
       case_init (&c, r, sh[0], sh[1], sh[2], sh[3], sh[4], 0);
-      SamAttI8Params p = params (kinds[kk], taus[kk], r);
+      SamAttI8Params p = params (kinds[kk], taus[kk], p8s[kk], r);
       p.sq *= peak;
       p.sk *= peak;
       float *ref = run (&c, &p, -1, NULL);
@@ -173,7 +179,7 @@ test_overflow_edge (void)
   GRand *r = g_rand_new_with_seed (3);
   Case c;
   case_init (&c, r, 9, 600, 1, 8, 40, 1);
-  SamAttI8Params p = params (SAM_ATT_P_NONE, 1, r);
+  SamAttI8Params p = params (SAM_ATT_P_NONE, 1, false, r);
   p.zv = 0;
   float *ref = run (&c, &p, -1, NULL);
   for (int64_t i = 0; i < c.Nq; i++)
@@ -228,6 +234,19 @@ fake_ref (const Case * c, const SamAttI8Params * p, double *out)
         }
         pr[j] = x;
       }
+      if (p->p8) {
+        /* 8 bits relative to the row maximum; the plain softmax
+         * renormalized over them */
+        double pm = 0, s8 = 0;
+        for (int64_t j = 0; j < c->Nk; j++)
+          pm = fmax (pm, pr[j]);
+        for (int64_t j = 0; j < c->Nk && pm > 0; j++) {
+          pr[j] = floor (pr[j] / pm * 255 + 0.5);
+          s8 += pr[j];
+        }
+        for (int64_t j = 0; j < c->Nk && pm > 0; j++)
+          pr[j] = p->pkind == SAM_ATT_P_NONE ? pr[j] / s8 : pr[j] * pm / 255;
+      }
       for (int d = 0; d < c->Dv; d++) {
         double a = 0;
         for (int64_t j = 0; j < c->Nk; j++)
@@ -240,9 +259,10 @@ fake_ref (const Case * c, const SamAttI8Params * p, double *out)
 }
 
 /* Error against fake quantization, relative to max |v̂| (= 255 sv at most):
- * P carries 15 fractional bits relative to the row maximum and AGQ codes
- * may flip at a rounding boundary between float logits and exact integer
- * ones, so the bound is on the mean (and a looser one on the max). */
+ * P carries 15 fractional bits relative to the row maximum (8 with p8)
+ * and AGQ codes (and 8-bit P) may flip at a rounding boundary between
+ * float logits and exact integer ones, so the bound is on the mean (and a
+ * looser one on the max). */
 static void
 test_fake_quant (void)
 {
@@ -250,7 +270,7 @@ test_fake_quant (void)
   for (guint kk = 0; kk < G_N_ELEMENTS (kinds); kk++) {
     Case c;
     case_init (&c, r, 24, 700, 2, 32, 24, 0);
-    SamAttI8Params p = params (kinds[kk], taus[kk], r);
+    SamAttI8Params p = params (kinds[kk], taus[kk], p8s[kk], r);
     float *o = run (&c, &p, sam_gemm_i8_isa (), NULL);
     double *f = g_new (double, c.Nq * c.H * c.Dv);
     fake_ref (&c, &p, f);
@@ -305,6 +325,45 @@ test_p15_zero_bound (void)
   g_free (P);
 }
 
+/* With 8-bit P the AVX-512 numerators skip the polynomial where every lane
+ * has t ≤ −9 (p15_planes_avx512): the contract's P must be 0 there. Rows
+ * of a maximum (t = 0) and a sweep of t over (−10, −8) in steps of 2^−12,
+ * and the floats next to −9, through sam_att_i8_row_probs. */
+static void
+test_p8_zero_bound (void)
+{
+  enum { N = 2 * 4096 + 4 };
+  float *y = g_new (float, N);
+  int16_t *P = g_new (int16_t, N);
+  void *tmp = g_malloc ((size_t) N * 5);
+  y[0] = 0.f;
+  for (int i = 1; i < N - 3; i++)
+    y[i] = -10.f + (float) i / 4096.f;
+  y[N - 3] = -9.f;
+  y[N - 2] = nextafterf (-9.f, 0.f);
+  y[N - 1] = nextafterf (-9.f, -10.f);
+  SamAttI8Params p = {.pkind = SAM_ATT_P_NONE,.p8 = true };
+  double rho = sam_att_i8_row_probs (y, N, 0.f, 1.f, &p, P, tmp);
+  g_assert_cmpint (P[0], ==, 255);
+  int64_t sum = 0;
+  int nonzero_above = 0;
+  for (int i = 0; i < N; i++) {
+    g_assert_cmpint (P[i], >=, 0);
+    g_assert_cmpint (P[i], <=, 255);
+    sum += P[i];
+    if (y[i] <= -9.f)
+      g_assert_cmpint (P[i], ==, 0);
+    else
+      nonzero_above += P[i] != 0;
+  }
+  g_assert_cmpfloat (rho, ==, 1.0 / (double) sum);
+  /* P = 1 from P15 = 65 on (t ≈ −8.99): the bound is nearly tight */
+  g_assert_cmpint (nonzero_above, >, 0);
+  g_free (y);
+  g_free (P);
+  g_free (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -314,5 +373,6 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/attention-i8/overflow-edge", test_overflow_edge);
   g_test_add_func ("/quant/attention-i8/fake-quant", test_fake_quant);
   g_test_add_func ("/quant/attention-i8/p15-zero-bound", test_p15_zero_bound);
+  g_test_add_func ("/quant/attention-i8/p8-zero-bound", test_p8_zero_bound);
   return g_test_run ();
 }
