@@ -3,7 +3,8 @@
  *   samseg-quantize IN.safetensors --calib VIDEO [--calib VIDEO]...
  *       [--prompts FILE | --grid N] [--method LIST] [--bits W8A8|W6A6|W4A8|W4A4]
  *       [--input-size N] [--frames N] [--threads N] [--float PREFIX]...
- *       [--float-attention PREFIX]... [--quantize-decoder] -o OUT.safetensors
+ *       [--float-attention PREFIX]... [--quantize-decoder] [--p8 LIST]
+ *       -o OUT.safetensors
  *
  * Runs the float engine over the calibration videos (first --frames frames
  * of each; on the first frame, per cell of an N×N grid (default 2), one
@@ -40,6 +41,13 @@
  * t256 W6A6 21.2 dB where minmax reaches 19.1, proxy W8A8 mean J 0.194 vs
  * minmax 0.186). Output is deterministic (fixed seeds, ordered iteration,
  * thread-count independent engine).
+ *
+ * --p8 LIST (comma list of trunk, memory, decoder; all; none): the
+ * integer attentions of those parts carry the softmax into P·V with 8 bits
+ * instead of 15 (the file's <A>#p8; kernels/attention-i8.h), which halves
+ * P·V where rows are flat. Default: trunk, Hiera's global attentions,
+ * where it costs nothing measured; the memory attention's peaked long rows
+ * lose 1.5 dB with it (docs/quantization.md, "8-bit P").
  *
  * The mask decoder's two-way transformer stays float unless
  * --quantize-decoder is given or a decoder method (big, cag) asks for it:
@@ -313,6 +321,56 @@ on_attention (const char *name, const float *q, int64_t ldq, const float *k,
 }
 
 /* ---- options ------------------------------------------------------------ */
+
+/* --p8 parts, by attention name prefix */
+static const struct {
+  const char *part, *prefix;
+} p8_parts[] = {
+  {"trunk", "image_encoder."},
+  {"memory", "memory_attention."},
+  {"decoder", "sam_mask_decoder."},
+};
+
+/* see the header: measured, not guessed */
+#define P8_DEFAULT "trunk"
+
+/* the mask of p8_parts named by @list */
+static gboolean
+parse_p8 (const char *list, guint * mask, GError ** error)
+{
+  *mask = 0;
+  gchar **v = g_strsplit (list, ",", -1);
+  gboolean ok = TRUE;
+  for (int i = 0; v[i] && ok; i++) {
+    const char *s = g_strstrip (v[i]);
+    gboolean known = FALSE;
+    if (!strcmp (s, "all"))
+      *mask = (1u << G_N_ELEMENTS (p8_parts)) - 1, known = TRUE;
+    else if (!strcmp (s, "none"))
+      known = TRUE;
+    for (guint k = 0; k < G_N_ELEMENTS (p8_parts) && !known; k++)
+      if (!strcmp (s, p8_parts[k].part)) {
+        *mask |= 1u << k;
+        known = TRUE;
+      }
+    if (!known) {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+          "--p8: unknown part '%s' (trunk, memory, decoder, all, none)", s);
+      ok = FALSE;
+    }
+  }
+  g_strfreev (v);
+  return ok;
+}
+
+static gboolean
+p8_for (guint mask, const char *attention)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (p8_parts); k++)
+    if ((mask & (1u << k)) && g_str_has_prefix (attention, p8_parts[k].prefix))
+      return TRUE;
+  return FALSE;
+}
 
 typedef struct {
   SamObserverKind base;
@@ -767,7 +825,7 @@ usage (void)
       "[--calib VIDEO]... [--prompts FILE | --grid N] [--method LIST] "
       "[--bits W8A8|W6A6|W4A8|W4A4] [--input-size N] [--frames N] "
       "[--threads N] [--float PREFIX]... [--float-attention PREFIX]... "
-      "[--quantize-decoder] -o OUT.safetensors\n");
+      "[--quantize-decoder] [--p8 LIST] -o OUT.safetensors\n");
 }
 
 static gint
@@ -780,7 +838,7 @@ int
 main (int argc, char **argv)
 {
   const char *in = NULL, *out = NULL, *prompts = NULL;
-  const char *methods = "percentile", *bits = "W8A8";
+  const char *methods = "percentile", *bits = "W8A8", *p8_list = P8_DEFAULT;
   int grid = 2, input_size = 0, frames = 8, threads = 0;
   GPtrArray *calib = g_ptr_array_new ();
   g_autoptr (GPtrArray) keep_float = g_ptr_array_new ();
@@ -802,6 +860,8 @@ main (int argc, char **argv)
       grid = atoi (argv[++i]);
     else if (!strcmp (a, "--method") && v)
       methods = argv[++i];
+    else if (!strcmp (a, "--p8") && v)
+      p8_list = argv[++i];
     else if (!strcmp (a, "--bits") && v)
       bits = argv[++i];
     else if (!strcmp (a, "--input-size") && v)
@@ -833,6 +893,11 @@ main (int argc, char **argv)
     return 2;
   }
   if (!parse_methods (methods, &mt, &err)) {
+    fprintf (stderr, "samseg-quantize: %s\n", err->message);
+    return 2;
+  }
+  guint p8_mask;
+  if (!parse_p8 (p8_list, &p8_mask, &err)) {
     fprintf (stderr, "samseg-quantize: %s\n", err->message);
     return 2;
   }
@@ -1184,6 +1249,15 @@ main (int argc, char **argv)
       g_snprintf (nm, sizeof nm, "%s#vlate", o->name);
       add_f32 (w, nm, 1, &one);
     }
+    /* P·V with 8-bit P (--p8) */
+    const gboolean p8 = p8_for (p8_mask, o->name);
+    if (p8) {
+      const float one = 1.f;
+      g_snprintf (nm, sizeof nm, "%s#p8", o->name);
+      add_f32 (w, nm, 1, &one);
+    }
+    json_builder_set_member_name (jb, "p");
+    json_builder_add_string_value (jb, p8 ? "8-bit" : "15-bit");
     json_builder_set_member_name (jb, "qkv");
     char *d = g_strdup_printf ("u%d per-tensor %s", mt.abits,
         base_name (mt.base));

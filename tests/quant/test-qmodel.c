@@ -14,7 +14,8 @@
  * 2b. The default keeps the mask decoder's transformer float;
  *    --quantize-decoder quantizes it, and --float / --float-attention keep
  *    the named layers float: the engine reports them as float (no
- *    quantizer) and the metadata names them.
+ *    quantizer) and the metadata names them. --p8 marks the named parts'
+ *    attentions (#p8), and a malformed #p8 is refused.
  * 3. Every quantized Linear on random inputs: the int8 GEMM path equals
  *    the fake-quant float path (same codes, float accumulation) to 1e-4
  *    relative L2, and W4A4 codes (a 4-bit file) run on the same GEMM; a
@@ -93,7 +94,8 @@ test_keep_float (void)
   const char *q[] = { args[2], fmodel, "--calib", args[5], "--input-size",
     "256", "--frames", "2", "--bits", "W8A8", "--quantize-decoder", "--float",
     "sam_mask_decoder.transformer.layers.0.", "--float-attention",
-    "memory_attention.layers.0.cross_attn_image", "-o", fq, NULL
+    "memory_attention.layers.0.cross_attn_image", "--p8", "memory,decoder",
+    "-o", fq, NULL
   };
   run (q, NULL);
   GError *err = NULL;
@@ -116,8 +118,40 @@ test_keep_float (void)
   g_assert_nonnull (strstr (s, "sam_mask_decoder.transformer.layers.0.* "
           "(--float)"));
   g_assert_null (strstr (s, "(default; --quantize-decoder"));
+  /* --p8 memory,decoder: 8-bit P there, not in the trunk */
+  g_assert_nonnull (strstr (s,
+          "P·V     memory_attention.layers.1.cross_attn_image "));
+  g_assert_nonnull (strstr (s, "P·V     sam_mask_decoder.transformer.layers.1."
+          "cross_attn_token_to_image "));
+  g_assert_null (strstr (s, "P·V     image_encoder."));
   g_free (s);
   sam_model_unref (m);
+
+  /* #p8 must be F32 [1] = 1: a 2 there is refused */
+  gchar *data;
+  gsize len;
+  g_assert_true (g_file_get_contents (fq, &data, &len, NULL));
+  guint64 hlen;
+  memcpy (&hlen, data, 8);
+  JsonParser *jp = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (jp, data + 8, (gssize) hlen,
+          NULL));
+  JsonObject *h = json_node_get_object (json_parser_get_root (jp));
+  JsonArray *off = json_object_get_array_member (json_object_get_object_member
+      (h, "memory_attention.layers.1.cross_attn_image#p8"), "data_offsets");
+  const float two = 2.f;
+  memcpy (data + 8 + hlen + json_array_get_int_element (off, 0), &two, 4);
+  g_object_unref (jp);
+  gchar *bad = g_build_filename (tmpdir, "bad-p8.safetensors", NULL);
+  g_assert_true (g_file_set_contents (bad, data, len, NULL));
+  g_assert_null (sam_model_load (bad, NULL, &err));
+  g_assert_nonnull (err);
+  g_assert_nonnull (strstr (err->message, "#p8' must be F32 [1] = 1"));
+  g_test_message ("refused: %s", err->message);
+  g_clear_error (&err);
+  g_unlink (bad);
+  g_free (bad);
+  g_free (data);
 }
 
 /* samseg-check --compare --video: float vs quantized on a clip (here the
@@ -312,7 +346,7 @@ test_int8_vs_sim (void)
   sam_model_unref (m);
   /* the decoder, quantized by keep-float's --quantize-decoder model: a
    * projection (per-channel CAG codes when quantized with cag) and an
-   * attention */
+   * attention (with 8-bit P: --p8 memory,decoder) */
   m = sam_model_load (dmodel, NULL, &err);
   g_assert_no_error (err);
   check_layer (m, "sam_mask_decoder.transformer.layers.1.self_attn.q_proj");
