@@ -485,6 +485,30 @@ qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
     }
 }
 
+/* One output row: o[d] = (float) ((double) acc[d] · ρ · sv). The int64
+ * sums are below 2^53, so the conversion is exact, then the same two
+ * double products and the same rounding to float as the scalar loop. */
+typedef void (*OutFn) (float *o, const int64_t * acc, int Dv, double rho,
+    float sv);
+
+static void
+out_row_c (float *o, const int64_t * acc, int Dv, double rho, float sv)
+{
+  for (int d = 0; d < Dv; d++)
+    o[d] = (float) ((double) acc[d] * rho * sv);
+}
+
+T_AVX512 static void
+out_row_avx512 (float *o, const int64_t * acc, int Dv, double rho, float sv)
+{
+  const __m512d r = _mm512_set1_pd (rho), s = _mm512_set1_pd ((double) sv);
+  int d = 0;
+  for (; d + 8 <= Dv; d += 8)
+    _mm256_storeu_ps (o + d, _mm512_cvtpd_ps (_mm512_mul_pd (_mm512_mul_pd
+                (_mm512_cvtepi64_pd (_mm512_loadu_si512 (acc + d)), r), s)));
+  out_row_c (o + d, acc + d, Dv - d, rho, sv);
+}
+
 T_AVX512 static void
 acc_add_avx512 (int64_t * acc, const int32_t * tile, int64_t n)
 {
@@ -1323,7 +1347,40 @@ typedef struct {
   Pv8Fn pv8;
   AccFn acc_add;
   RowFns rf;
+  OutFn out_row;
 } Ctx;
+
+/* One quad of V: the four keys' rows vj[i] (NULL past Nk: zeros) of Dv
+ * codes as s8 v − 128 (v ^ 0x80), interleaved out[4 d + i], zeros up to
+ * Dv16. 16 dimensions at a time by the SSE2 4 × 16 byte transpose (an
+ * x86-64 baseline); the tail in scalar. */
+static void
+pack_v_quad (const uint8_t * const *vj, int Dv, int Dv16, int8_t * out)
+{
+  const __m128i flip = _mm_set1_epi8 ((char) 0x80);
+  int d = 0;
+  if (vj[0] && vj[1] && vj[2] && vj[3])
+    for (; d + 16 <= Dv; d += 16) {
+      __m128i a = _mm_xor_si128 (_mm_loadu_si128 ((const __m128i *) (vj[0] +
+                  d)), flip);
+      __m128i b = _mm_xor_si128 (_mm_loadu_si128 ((const __m128i *) (vj[1] +
+                  d)), flip);
+      __m128i e = _mm_xor_si128 (_mm_loadu_si128 ((const __m128i *) (vj[2] +
+                  d)), flip);
+      __m128i f = _mm_xor_si128 (_mm_loadu_si128 ((const __m128i *) (vj[3] +
+                  d)), flip);
+      __m128i ab0 = _mm_unpacklo_epi8 (a, b), ab1 = _mm_unpackhi_epi8 (a, b);
+      __m128i ef0 = _mm_unpacklo_epi8 (e, f), ef1 = _mm_unpackhi_epi8 (e, f);
+      int8_t *o = out + 4 * d;
+      _mm_storeu_si128 ((__m128i *) o, _mm_unpacklo_epi16 (ab0, ef0));
+      _mm_storeu_si128 ((__m128i *) (o + 16), _mm_unpackhi_epi16 (ab0, ef0));
+      _mm_storeu_si128 ((__m128i *) (o + 32), _mm_unpacklo_epi16 (ab1, ef1));
+      _mm_storeu_si128 ((__m128i *) (o + 48), _mm_unpackhi_epi16 (ab1, ef1));
+    }
+  for (; d < Dv16; d++)
+    for (int i = 0; i < 4; i++)
+      out[4 * d + i] = d < Dv && vj[i] ? (int8_t) (vj[i][d] ^ 0x80) : 0;
+}
 
 /* pack task t = h · Nk16 + key group */
 static void
@@ -1360,15 +1417,13 @@ pack_kv (void *vc, int64_t t0, int64_t t1)
     if (!c->pv) {
       /* the V quads of these 16 keys (4 quads), v − 128 as s8 */
       int8_t *vb = c->V8 + ((int64_t) h * c->Nk16 + g) * 4 * c->Dv16 * 4;
-      memset (vb, 0, (size_t) c->Dv16 * 16);
-      for (int l = 0; l < 16; l++) {
-        int64_t j = g * 16 + l;
-        if (j >= c->Nk)
-          break;
-        const uint8_t *vj = c->v + j * c->ldv + (int64_t) h * c->Dv;
-        int8_t *vt = vb + (l / 4) * c->Dv16 * 4 + l % 4;
-        for (int d = 0; d < c->Dv; d++)
-          vt[4 * d] = (int8_t) (vj[d] ^ 0x80);
+      for (int l4 = 0; l4 < 4; l4++) {
+        const uint8_t *vj[4];
+        for (int i = 0; i < 4; i++) {
+          int64_t j = g * 16 + l4 * 4 + i;
+          vj[i] = j < c->Nk ? c->v + j * c->ldv + (int64_t) h * c->Dv : NULL;
+        }
+        pack_v_quad (vj, c->Dv, c->Dv16, vb + (int64_t) l4 * c->Dv16 * 4);
       }
       continue;
     }
@@ -1395,7 +1450,10 @@ static void
 att_blocks (void *vc, int64_t t0, int64_t t1)
 {
   const Ctx *c = vc;
-  const int64_t Nk = c->Nk, ldS = c->Nk16 * 16, ldp = rup (Nk, KT);
+  /* P rows end at the chunk of 64 keys past Nk: P·V reads whole pairs
+   * (pv) or quads (pv8) of the last tile, and chunk flags (not a whole
+   * 256-key tile: Hiera's windows have 16 to 196 keys) */
+  const int64_t Nk = c->Nk, ldS = c->Nk16 * 16, ldp = rup (Nk, PCH);
   const int D4 = c->D4, Dv16 = c->Dv16, D = c->D;
   uint8_t *Qb = scratch (SC_QB, (size_t) RB * D4 * 4);
   float *S = scratch (SC_S, sizeof (float) * RB * ldS);
@@ -1418,8 +1476,9 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
   uint8_t *dead = planes && D <= 258 ? scratch (SC_DEAD, (size_t) RB * ldh)
       : NULL;
   int64_t psum[RB];
-  /* P·V reads whole pairs and tiles: the row padding past Nk must be 0 */
-  for (int r = 0; r < RB; r++)
+  /* P·V reads whole pairs and quads: the row padding past Nk must be 0
+   * (the planes path writes it) */
+  for (int r = 0; r < RB && !planes; r++)
     memset (P + r * ldp + Nk, 0, (size_t) (ldp - Nk) * sizeof *P);
   double rho[RB];
   int32_t rowc[RB] = { 0 }, rmax[RB];
@@ -1506,11 +1565,9 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
           acc[r * Dv16 + d] += t;
       }
     }
-    for (int r = 0; r < nr; r++) {
-      float *o = c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv;
-      for (int d = 0; d < c->Dv; d++)
-        o[d] = (float) ((double) acc[r * Dv16 + d] * rho[r] * c->p->sv);
-    }
+    for (int r = 0; r < nr; r++)
+      c->out_row (c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv,
+          acc + r * Dv16, c->Dv, rho[r], c->p->sv);
   }
 }
 
@@ -1536,6 +1593,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   c.Nk16 = (Nk + 15) / 16;
   c.Nk2 = c.Nk16 * 8;
   c.nblk = (Nq + RB - 1) / RB;
+  c.out_row = out_row_c;
   switch (isa) {
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;
@@ -1543,6 +1601,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.split = split_p_avx512;
       c.pv8 = pv8_avx512;
       c.acc_add = acc_add_avx512;
+      c.out_row = out_row_avx512;
       c.rf = (RowFns) {
       p15_avx512, esum_avx512, agqp_avx512, p15_planes_avx512};
       break;
