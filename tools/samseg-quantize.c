@@ -11,7 +11,9 @@
  * object prompted by a click at the cell centre and one by a box on the
  * cell (both prompt kinds reach the calibration), or
  * the clicks of --prompts FILE: one "x y" per line in pixels of frame 0)
- * with observers on every Linear input and attention (q, k, v), then writes
+ * with observers on every Linear input and attention (q, k, v; Hiera's
+ * windowed blocks window by window, so their attention runs in integers
+ * too unless --float-attention names it), then writes
  * a quantized model (see engine/model/quantized.h for the format):
  * symmetric per-channel integer weights, activation quantizers, attention
  * quantizers, and __metadata__ "samseg.quant" recording per layer the
@@ -361,6 +363,21 @@ parse_p8 (const char *list, guint * mask, GError ** error)
   }
   g_strfreev (v);
   return ok;
+}
+
+/* A windowed (not global) Hiera block's attention: its q, k, v get
+ * quantizers like every attention's, but the post-softmax methods (agq,
+ * lnq, drq) stay on the attentions the papers place them on. */
+static gboolean
+windowed_attention (const SamModel * m, const char *name)
+{
+  int i;
+  if (sscanf (name, "image_encoder.trunk.blocks.%d.", &i) != 1)
+    return FALSE;
+  for (int k = 0; k < m->hp.n_global; k++)
+    if (m->hp.global_att_blocks[k] == i)
+      return FALSE;
+  return TRUE;
 }
 
 static gboolean
@@ -1267,7 +1284,8 @@ main (int argc, char **argv)
     int64_t rows;
     int n, dv;
     json_builder_set_member_name (jb, "softmax");
-    if (o->n && (mt.agq || mt.lnq || mt.drq)) {
+    if (o->n && (mt.agq || mt.lnq || mt.drq)
+        && !windowed_attention (m, o->name)) {
       stack_samples (o, &A, &V, &rows, &n, &dv);
       if (hiera && mt.lnq) {
         SamLnqParams lp;

@@ -91,24 +91,40 @@ window_valid (const WinGrid * g, int w, int *vh, int *vw)
 
 typedef struct
 {
+  const SamModel *m;
+  const char *att_name;
+  bool att_int;                 /* the file quantizes this block's attention */
   const float *q, *qkv;
   float *out;
   int64_t ldq, nq, nk;
   int C, heads;
 } WinAttCtx;
 
+/* One window's attention: nq queries at q against its nk keys and values
+ * at kv (the window's qkv rows); the integer kernel where the file gives
+ * the block's attention quantizers (#qkv), else the float one. */
+static void
+window_attend (const WinAttCtx * c, SamPool * pool, const float *q,
+    const float *kv, float *out, int64_t nq)
+{
+  const int64_t ldkv = 3 * (int64_t) c->C;
+  const int D = c->C / c->heads;
+  if (c->att_int)
+    sam_model_attention (c->m, pool, c->att_name, q, c->ldq, kv + c->C, ldkv,
+        kv + 2 * c->C, ldkv, out, c->C, nq, c->nk, c->heads, D, D);
+  else
+    sam_attention (pool, q, c->ldq, kv + c->C, ldkv, kv + 2 * c->C, ldkv, out,
+        c->C, nq, c->nk, c->heads, D, D);
+}
+
 static void
 win_attention (void *vctx, int64_t w0, int64_t w1)
 {
   const WinAttCtx *c = vctx;
   const int64_t ldkv = 3 * (int64_t) c->C;
-  const int D = c->C / c->heads;
-  for (int64_t w = w0; w < w1; w++) {
-    const float *kv = c->qkv + w * c->nk * ldkv;
-    float *o = c->out + w * c->nq * c->C;
-    sam_attention (NULL, c->q + w * c->nq * c->ldq, c->ldq, kv + c->C, ldkv,
-        kv + 2 * c->C, ldkv, o, c->C, c->nq, c->nk, c->heads, D, D);
-  }
+  for (int64_t w = w0; w < w1; w++)
+    window_attend (c, NULL, c->q + w * c->nq * c->ldq,
+        c->qkv + w * c->nk * ldkv, c->out + w * c->nq * c->C, c->nq);
 }
 
 /* Big intermediates are made in pieces of about this many floats (8 MiB):
@@ -268,9 +284,10 @@ typedef struct {
   const float *x;
   const WinGrid *g;
   bool q_pool, skip_q, skip;     /* skip_q: map queries only, gathered */
+  bool att_int;                 /* windowed, quantized attention */
   float *out;
   const float *pad;             /* skip: the qkv row of a zero row */
-  char qkv_name[96], proj_name[96];
+  char qkv_name[96], proj_name[96], att_name[96];
   int C, Co, heads, qh, qw, Ho, Wo;
   int64_t nk, nq, ld;
   int gw;                       /* windows per group */
@@ -352,13 +369,14 @@ compact_attention (void *vc, int64_t k0, int64_t k1)
 {
   const CompactCtx *c = vc;
   const WinBlock *b = c->b;
-  for (int64_t k = k0; k < k1; k++) {
-    const float *kv = c->qkv + k * b->nk * b->ld;
-    const int64_t nq = c->start[k + 1] - c->start[k];
-    sam_attention (NULL, c->qc + c->start[k] * b->Co, b->Co, kv + b->Co,
-        b->ld, kv + 2 * b->Co, b->ld, c->att + c->start[k] * b->Co, b->Co,
-        nq, b->nk, b->heads, b->Co / b->heads, b->Co / b->heads);
-  }
+  const WinAttCtx ac = {.m = b->m,.att_name = b->att_name,
+    .att_int = b->att_int,.ldq = b->Co,.nk = b->nk,.C = b->Co,
+    .heads = b->heads
+  };
+  for (int64_t k = k0; k < k1; k++)
+    window_attend (&ac, NULL, c->qc + c->start[k] * b->Co,
+        c->qkv + k * b->nk * b->ld, c->att + c->start[k] * b->Co,
+        c->start[k + 1] - c->start[k]);
 }
 
 /* window_unpartition + residual from the compact rows: out += y */
@@ -433,14 +451,20 @@ window_group (const WinBlock * b, SamPool * pool, int w0, int n,
     return;
   }
 
-  WinAttCtx ctx = { q, wb->qkv, wb->att, ldq, b->nq, b->nk, b->Co, b->heads };
-  if (g->nW == 1) {
-    /* global attention: quantizable (post-softmax quantizer) */
-    char name[96];
-    g_snprintf (name, sizeof name, TRUNK ".blocks.%d.attn", b->i);
-    sam_model_attention (m, pool, name, q, ldq, wb->qkv + b->Co, b->ld,
-        wb->qkv + 2 * b->Co, b->ld, wb->att, b->Co, b->nq, b->nk, b->heads,
-        b->Co / b->heads, b->Co / b->heads);
+  WinAttCtx ctx = {.m = m,.att_name = b->att_name,.att_int = b->att_int,
+    .q = q,.qkv = wb->qkv,.out = wb->att,.ldq = ldq,.nq = b->nq,.nk = b->nk,
+    .C = b->Co,.heads = b->heads
+  };
+  if (g->nW == 1 || sam_model_observed (m)) {
+    /* through the model's attention, which quantizes it where the file
+     * says so (a global block: post-softmax quantizers too); while
+     * calibration observers are set, they see every window, in order on
+     * this thread */
+    WinAttCtx mc = ctx;
+    mc.att_int = TRUE;
+    for (int w = 0; w < n; w++)
+      window_attend (&mc, pool, q + w * b->nq * ldq,
+          wb->qkv + w * b->nk * b->ld, wb->att + w * b->nq * b->Co, b->nq);
   } else {
     sam_pool_for (pool, n, 1, win_attention, &ctx);
   }
@@ -579,6 +603,8 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
   g_snprintf (b.qkv_name, sizeof b.qkv_name, TRUNK ".blocks.%d.attn.qkv", i);
   g_snprintf (b.proj_name, sizeof b.proj_name, TRUNK ".blocks.%d.attn.proj",
       i);
+  g_snprintf (b.att_name, sizeof b.att_name, TRUNK ".blocks.%d.attn", i);
+  b.att_int = g->nW > 1 && sam_model_attention_int_k (m, b.att_name);
   /* Padded tokens need no qkv row each: they are zero rows, and every zero
    * row gives the same q, k, v, for a plain float block chains of +0 then
    * + bias, i.e. bias + 0.f (see expand_padded). Padded queries need no

@@ -203,6 +203,11 @@ test_load (void)
   gchar *s = sam_model_quant_summary (m);
   g_assert_nonnull (strstr (s, "image_encoder.trunk.blocks.0.attn.qkv"));
   g_assert_nonnull (strstr (s, "[int8 GEMM]"));
+  /* the windowed blocks' attention is quantized too, with 8-bit P (the
+   * trunk default of --p8), and without post-softmax quantizers */
+  g_assert_nonnull (strstr (s, "q,k,v   image_encoder.trunk.blocks.0.attn "));
+  g_assert_nonnull (strstr (s, "P·V     image_encoder.trunk.blocks.0.attn "));
+  g_assert_null (strstr (s, "softmax image_encoder.trunk.blocks.0.attn "));
   g_assert_null (strstr (s, "linear sam_mask_decoder.output_hyper"));  /* float */
   g_assert_nonnull (strstr (s, "\"float\""));
   /* the decoder's two-way transformer stays float by default */
@@ -338,6 +343,10 @@ test_int8_vs_sim (void)
   check_layer (m, "image_encoder.trunk.blocks.0.attn.qkv");
   check_layer (m, "image_encoder.trunk.blocks.3.mlp.layers.1");
   check_layer (m, "memory_attention.layers.0.cross_attn_image.k_proj");
+  /* a windowed Hiera block's attention (one 8 × 8 window at stage 1), in
+   * integers with 8-bit P (the default --p8 trunk) */
+  check_attention (m, "image_encoder.trunk.blocks.0.attn", 64, 64, 1, 96,
+      96);
   /* calibrated with P·V on the 64-dim memory values (#vlate) */
   g_assert_true (sam_model_attention_v_late (m,
           "memory_attention.layers.0.cross_attn_image"));
