@@ -491,6 +491,12 @@ qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
 typedef void (*OutFn) (float *o, const int64_t * acc, int Dv, double rho,
     float sv);
 
+/* 16 keys' rows (NULL past Nk) of D codes into one group of the K layout
+ * [D4][16 keys][4] as s8 k − 128 (zeros past D and for absent keys), and
+ * their column terms colc[l] = −zq Σ_d k (0 for absent keys). */
+typedef void (*PackKFn) (const uint8_t * const *rows, int D, int32_t zq,
+    int8_t * kb, int32_t * colc);
+
 static void
 out_row_c (float *o, const int64_t * acc, int Dv, double rho, float sv)
 {
@@ -1348,7 +1354,70 @@ typedef struct {
   AccFn acc_add;
   RowFns rf;
   OutFn out_row;
+  PackKFn pack_k;               /* NULL: the scalar loop of pack_kv */
 } Ctx;
+
+/* pack_k on AVX-512: 64 codes of each row per step, the 16 × 16 dword
+ * transpose (each output vector one d4: the 16 keys' 4 codes), the row
+ * sums by vpsadbw; the same bytes and sums as the scalar loop. */
+T_AVX512 static void
+pack_k_avx512 (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
+    int32_t * colc)
+{
+  const __m512i flip = _mm512_set1_epi8 ((char) 0x80);
+  const int D4 = (D + 3) / 4;
+  __m512i sum[16];
+  for (int l = 0; l < 16; l++)
+    sum[l] = _mm512_setzero_si512 ();
+  for (int d = 0; d < D; d += 64) {
+    const int nb = MIN (64, D - d);
+    const __mmask64 m = nb == 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << nb) - 1;
+    __m512i r[16];
+    for (int l = 0; l < 16; l++) {
+      if (!rows[l]) {
+        r[l] = _mm512_setzero_si512 ();
+        continue;
+      }
+      const __m512i x = _mm512_maskz_loadu_epi8 (m, rows[l] + d);
+      sum[l] = _mm512_add_epi64 (sum[l], _mm512_sad_epu8 (x,
+              _mm512_setzero_si512 ()));
+      r[l] = _mm512_maskz_mov_epi8 (m, _mm512_xor_si512 (x, flip));
+    }
+    /* 16 × 16 dwords: r[l] lane i (d4 = d/4 + i) → out[i] lane l */
+    __m512i t[16], u[16];
+    for (int l = 0; l < 16; l += 2) {
+      t[l] = _mm512_unpacklo_epi32 (r[l], r[l + 1]);
+      t[l + 1] = _mm512_unpackhi_epi32 (r[l], r[l + 1]);
+    }
+    for (int l = 0; l < 16; l += 4) {
+      u[l] = _mm512_unpacklo_epi64 (t[l], t[l + 2]);
+      u[l + 1] = _mm512_unpackhi_epi64 (t[l], t[l + 2]);
+      u[l + 2] = _mm512_unpacklo_epi64 (t[l + 1], t[l + 3]);
+      u[l + 3] = _mm512_unpackhi_epi64 (t[l + 1], t[l + 3]);
+    }
+    /* u[4a + b] lane (4c + e) holds r[4a + e] dword 4c + b' (b' the
+     * unpack order 0, 1, 2, 3 for b = 0, 1, 2, 3); gather the 128-bit
+     * lanes c across a */
+    for (int b = 0; b < 4; b++) {
+      __m512i a01lo = _mm512_shuffle_i32x4 (u[b], u[4 + b], 0x44);
+      __m512i a01hi = _mm512_shuffle_i32x4 (u[b], u[4 + b], 0xee);
+      __m512i a23lo = _mm512_shuffle_i32x4 (u[8 + b], u[12 + b], 0x44);
+      __m512i a23hi = _mm512_shuffle_i32x4 (u[8 + b], u[12 + b], 0xee);
+      t[b] = _mm512_shuffle_i32x4 (a01lo, a23lo, 0x88);        /* c = 0 */
+      t[4 + b] = _mm512_shuffle_i32x4 (a01lo, a23lo, 0xdd);    /* c = 1 */
+      t[8 + b] = _mm512_shuffle_i32x4 (a01hi, a23hi, 0x88);    /* c = 2 */
+      t[12 + b] = _mm512_shuffle_i32x4 (a01hi, a23hi, 0xdd);   /* c = 3 */
+    }
+    for (int c4 = 0; c4 < 4; c4++)
+      for (int b = 0; b < 4; b++) {
+        const int i = 4 * c4 + b;      /* d4 offset in this step */
+        if (d / 4 + i < D4)
+          _mm512_store_si512 (kb + (int64_t) (d / 4 + i) * 64, t[4 * c4 + b]);
+      }
+  }
+  for (int l = 0; l < 16; l++)
+    colc[l] = rows[l] ? -zq * (int32_t) _mm512_reduce_add_epi64 (sum[l]) : 0;
+}
 
 /* One quad of V: the four keys' rows vj[i] (NULL past Nk: zeros) of Dv
  * codes as s8 v − 128 (v ^ 0x80), interleaved out[4 d + i], zeros up to
@@ -1391,6 +1460,16 @@ pack_kv (void *vc, int64_t t0, int64_t t1)
     int h = (int) (t / c->Nk16);
     int64_t g = t % c->Nk16;
     int8_t *kb = c->K8 + ((int64_t) h * c->Nk16 + g) * c->D4 * 64;
+    if (c->pack_k) {
+      const uint8_t *rows[16];
+      for (int l = 0; l < 16; l++) {
+        int64_t j = g * 16 + l;
+        rows[l] = j < c->Nk ? c->k + j * c->ldk + (int64_t) h * c->D : NULL;
+      }
+      c->pack_k (rows, c->D, c->p->zq, kb,
+          c->colc + (int64_t) h * c->Nk16 * 16 + g * 16);
+      goto pack_v;
+    }
     memset (kb, 0, (size_t) c->D4 * 64);
     for (int l = 0; l < 16; l++) {
       int64_t j = g * 16 + l;
@@ -1414,6 +1493,7 @@ pack_kv (void *vc, int64_t t0, int64_t t1)
       }
       c->colc[(int64_t) h * c->Nk16 * 16 + j] = -c->p->zq * s;
     }
+  pack_v:
     if (!c->pv) {
       /* the V quads of these 16 keys (4 quads), v − 128 as s8 */
       int8_t *vb = c->V8 + ((int64_t) h * c->Nk16 + g) * 4 * c->Dv16 * 4;
@@ -1602,6 +1682,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.pv8 = pv8_avx512;
       c.acc_add = acc_add_avx512;
       c.out_row = out_row_avx512;
+      c.pack_k = pack_k_avx512;
       c.rf = (RowFns) {
       p15_avx512, esum_avx512, agqp_avx512, p15_planes_avx512};
       break;
