@@ -96,7 +96,7 @@ typedef void (*AgqPFn) (int16_t * P, uint8_t * tmp, const float *y,
     const int32_t * T);
 
 /* P15Fn straight into the byte planes of the P·V, with SplitFn's chunk
- * flags (ldp ≥ n, a multiple of PCH); p8: P is p8_of (P15), all in Pl;
+ * flags (ldp ≥ n, a multiple of PCH); p8: P is p8_num's, all in Pl;
  * returns Σ P. */
 typedef int64_t (*P15PlanesFn) (const float *y, int64_t n, float m, float c,
     bool p8, int64_t ldp, uint8_t * Pl, uint8_t * Ph, uint8_t * hi,
@@ -186,19 +186,53 @@ row_probs15 (const RowFns * f, const float *y, int64_t n, float m, float c,
   return 0.0;
 }
 
-/* The 8-bit P of a 15-bit one (attention-i8.h, p8): round (P · 255 /
- * 32767) up to the rounding at ties, in integers (every variant computes
- * exactly this). P15 ≤ 64 gives 0. */
+/* The 8-bit P of a 15-bit one (attention-i8.h, p8 with a post-softmax
+ * quantizer): round (P · 255 / 32767) up to the rounding at ties, in
+ * integers. */
 static inline int32_t
 p8_of (int32_t p15)
 {
   return (p15 * 255 + 16384) >> 15;
 }
 
+/* 2^f on f ∈ (−1, 0] for the 8-bit numerators: a degree-3 fit (relative
+ * error < 9e-5, 0.023 of P8's step at most; exactly 1 at f = 0, below 1
+ * elsewhere) */
+#define P8_C1 0.6915874481201172f
+#define P8_C2 0.23115850985050201f
+#define P8_C3 0.03961580619215965f
+
+/* The 8-bit numerator of one score (the p8 contract without a softmax
+ * quantizer): t = max ((y − m) · c, −10), 2^t by the fit above with FMA,
+ * P8 = min (trunc (fma (e, 255, 0.5)), 255). t ≤ −9 gives 0. The AVX-512
+ * rows (p8_512) run the same operations. */
+static inline int32_t
+p8_num (float y, float m, float c)
+{
+  float t = (y - m) * c;
+  t = t > -10.f ? t : -10.f;
+  const int32_t n = (int32_t) t;
+  const float f = t - (float) n;
+  const float p = fmaf (fmaf (fmaf (P8_C3, f, P8_C2), f, P8_C1), f, 1.f);
+  uint32_t b;
+  memcpy (&b, &p, 4);
+  b += (uint32_t) n << 23;
+  float e;
+  memcpy (&e, &b, 4);
+  const int32_t q = (int32_t) fmaf (e, 255.f, 0.5f);
+  return q < 255 ? q : 255;
+}
+
 static double
 row_probs (const RowFns * f, const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp)
 {
+  if (p->p8 && p->pkind == SAM_ATT_P_NONE) {
+    int64_t sum = 0;
+    for (int64_t j = 0; j < n; j++)
+      sum += P[j] = (int16_t) p8_num (y[j], m, c);
+    return sum > 0 ? 1.0 / (double) sum : 0.0;
+  }
   double rho = row_probs15 (f, y, n, m, c, p, P, tmp);
   if (!p->p8 || rho == 0.0)
     return rho;
@@ -207,10 +241,7 @@ row_probs (const RowFns * f, const float *y, int64_t n, float m, float c,
     P[j] = (int16_t) p8_of (P[j]);
     sum += P[j];
   }
-  /* the softmax renormalized over what is left (the row maximum keeps
-   * 255); a quantizer's values keep their scale */
-  if (p->pkind == SAM_ATT_P_NONE)
-    return sum > 0 ? 1.0 / (double) sum : 0.0;
+  /* a quantizer's values keep their scale */
   return rho * PONE / 255.0;
 }
 
@@ -720,6 +751,25 @@ pv8_avx512 (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     }
 }
 
+/* p8_num on 16 scores (the same operations, in the same order) */
+ALWAYS_INLINE T_AVX512 __m512i
+p8_512 (__m512 y, __m512 vm, __m512 vc)
+{
+  __m512 t = _mm512_mul_ps (_mm512_sub_ps (y, vm), vc);
+  t = _mm512_max_ps (t, _mm512_set1_ps (-10.f));
+  const __m512i ni = _mm512_cvttps_epi32 (t);
+  const __m512 f = _mm512_sub_ps (t, _mm512_cvtepi32_ps (ni));
+  __m512 p = _mm512_fmadd_ps (_mm512_set1_ps (P8_C3), f,
+      _mm512_set1_ps (P8_C2));
+  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (P8_C1));
+  p = _mm512_fmadd_ps (p, f, _mm512_set1_ps (1.f));
+  const __m512 e = _mm512_castsi512_ps (_mm512_add_epi32
+      (_mm512_castps_si512 (p), _mm512_slli_epi32 (ni, 23)));
+  return _mm512_min_epi32 (_mm512_cvttps_epi32 (_mm512_fmadd_ps (e,
+              _mm512_set1_ps (255.f), _mm512_set1_ps (0.5f))),
+      _mm512_set1_epi32 (255));
+}
+
 /* 2^max ((y − m) · c, −125) by the sam_orc_exp2_sub_f32 polynomial */
 ALWAYS_INLINE T_AVX512 __m512
 exp2_512 (__m512 y, __m512 vm, __m512 vc)
@@ -798,12 +848,10 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, bool p8,
     const uint8_t * dead)
 {
   const __m512 vm = _mm512_set1_ps (m), vc = _mm512_set1_ps (c);
-  /* P15 = 0 wherever (y − m) · c ≤ −16 (p15_16), and p8_of (P15) = 0
-   * wherever it is ≤ −9: there e ≤ 2^−9, so P15 ≤ trunc (32767 / 512 +
-   * 0.5) = 64 */
+  /* P15 = 0 wherever (y − m) · c ≤ −16 (p15_16), and P8 = 0 wherever it
+   * is ≤ −9: there e ≤ 2^−9 (1 + 9e-5), so 255 e + 0.5 < 1 */
   const __m512 lim = _mm512_set1_ps (p8 ? -9.f : -16.f),
       one = _mm512_set1_ps (32767.f), half = _mm512_set1_ps (0.5f);
-  const __m512i r8 = _mm512_set1_epi32 (16384);
   const __m512i i255 = _mm512_set1_epi32 (255);
   __m512i sum = _mm512_setzero_si512 ();
   int64_t total = 0;
@@ -837,7 +885,8 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, bool p8,
       for (int v = 0; v < 4; v++) {
         q[v] = _mm512_setzero_si512 ();
         if (live[v])
-          q[v] = _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (exp2_512
+          q[v] = p8 ? p8_512 (yv[v], vm, vc) :
+              _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (exp2_512
                       (yv[v], vm, vc), one), half));
       }
     } else
@@ -846,14 +895,11 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, bool p8,
         const __mmask16 k = jj + 16 <= n ? 0xffff : jj >= n ? 0 :
             (__mmask16) ((1u << (n - jj)) - 1);
         const __m512 yv = _mm512_maskz_loadu_ps (k, y + jj);
-        q[v] = _mm512_maskz_cvttps_epi32 (k,
+        q[v] = p8 ? _mm512_maskz_mov_epi32 (k, p8_512 (yv, vm, vc)) :
+            _mm512_maskz_cvttps_epi32 (k,
             _mm512_add_ps (_mm512_mul_ps (exp2_512 (yv, vm, vc), one),
                 half));
       }
-    if (p8)                     /* p8_of: 255 P = (P << 8) − P */
-      for (int v = 0; v < 4; v++)
-        q[v] = _mm512_srli_epi32 (_mm512_add_epi32 (_mm512_sub_epi32
-                (_mm512_slli_epi32 (q[v], 8), q[v]), r8), 15);
     for (int v = 0; v < 4; v++) {
       nz |= _mm512_test_epi32_mask (q[v], q[v]);
       big |= _mm512_cmpgt_epi32_mask (q[v], i255);

@@ -22,9 +22,12 @@
  *           order); p̂[j] = sam_lnq_fake / sam_drq_softmax_fake (e[j] ·
  *           (1/Σ)), p̂max = max_j p̂[j]; P = trunc (p̂ · (32767 / p̂max) + 0.5),
  *           ρ = p̂max / 32767
- *     p8 (a file's <A>#p8): then P ← (255 · P + 16384) >> 15 ∈ [0, 255],
- *           ρ ← 1 / Σ_j P[j] (NONE: the softmax renormalized over the
- *           8-bit values) or ρ · 32767 / 255 (a quantizer's scale)
+ *     p8 (a file's <A>#p8), NONE: P[j] = min (trunc (fma (e8, 255, 0.5)),
+ *           255) with e8 = 2^t, t = max ((y − m) · c, −10), by a degree-3
+ *           fit of 2^f on f ∈ (−1, 0] with FMA (relative error < 9e-5);
+ *           ρ = 1 / Σ_j P[j] (the softmax renormalized over the 8-bit
+ *           values). AGQ, LNQ, DRQ: P ← (255 · P + 16384) >> 15,
+ *           ρ ← ρ · 32767 / 255 (a quantizer's scale kept)
  *   out[i, h·Dv + d] = (float) ((double) Σ_j P[j] (v[j,d] − zv) · ρ · sv)
  *                                                          exact int64 sum
  *
