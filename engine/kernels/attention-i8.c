@@ -1400,8 +1400,36 @@ typedef struct {
   AccFn acc_add;
   RowFns rf;
   OutFn out_row;
-  PackKFn pack_k;               /* NULL: the scalar loop of pack_kv */
+  PackKFn pack_k;
 } Ctx;
+
+/* pack_k in scalar: 4 codes at a time (k − 128 as s8 is k ^ 0x80) */
+static void
+pack_k_c (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
+    int32_t * colc)
+{
+  memset (kb, 0, (size_t) (D + 3) / 4 * 64);
+  for (int l = 0; l < 16; l++) {
+    colc[l] = 0;
+    const uint8_t *kj = rows[l];
+    if (!kj)
+      continue;
+    int32_t s = 0;
+    int d = 0;
+    for (; d + 4 <= D; d += 4) {
+      uint32_t w;
+      memcpy (&w, kj + d, 4);
+      w ^= 0x80808080u;
+      memcpy (kb + (d / 4) * 64 + l * 4, &w, 4);
+      s += kj[d] + kj[d + 1] + kj[d + 2] + kj[d + 3];
+    }
+    for (; d < D; d++) {
+      kb[(d / 4) * 64 + l * 4 + d % 4] = (int8_t) (kj[d] - 128);
+      s += kj[d];
+    }
+    colc[l] = -zq * s;
+  }
+}
 
 /* pack_k on AVX-512: 64 codes of each row per step, the 16 × 16 dword
  * transpose (each output vector one d4: the 16 keys' 4 codes), the row
@@ -1506,40 +1534,13 @@ pack_kv (void *vc, int64_t t0, int64_t t1)
     int h = (int) (t / c->Nk16);
     int64_t g = t % c->Nk16;
     int8_t *kb = c->K8 + ((int64_t) h * c->Nk16 + g) * c->D4 * 64;
-    if (c->pack_k) {
-      const uint8_t *rows[16];
-      for (int l = 0; l < 16; l++) {
-        int64_t j = g * 16 + l;
-        rows[l] = j < c->Nk ? c->k + j * c->ldk + (int64_t) h * c->D : NULL;
-      }
-      c->pack_k (rows, c->D, c->p->zq, kb,
-          c->colc + (int64_t) h * c->Nk16 * 16 + g * 16);
-      goto pack_v;
-    }
-    memset (kb, 0, (size_t) c->D4 * 64);
+    const uint8_t *rows[16];
     for (int l = 0; l < 16; l++) {
       int64_t j = g * 16 + l;
-      c->colc[(int64_t) h * c->Nk16 * 16 + j] = 0;
-      if (j >= c->Nk)
-        continue;
-      const uint8_t *kj = c->k + j * c->ldk + (int64_t) h * c->D;
-      int32_t s = 0;
-      int d = 0;
-      /* 4 codes at a time: k − 128 as s8 is k ^ 0x80 */
-      for (; d + 4 <= c->D; d += 4) {
-        uint32_t w;
-        memcpy (&w, kj + d, 4);
-        w ^= 0x80808080u;
-        memcpy (kb + (d / 4) * 64 + l * 4, &w, 4);
-        s += kj[d] + kj[d + 1] + kj[d + 2] + kj[d + 3];
-      }
-      for (; d < c->D; d++) {
-        kb[(d / 4) * 64 + l * 4 + d % 4] = (int8_t) (kj[d] - 128);
-        s += kj[d];
-      }
-      c->colc[(int64_t) h * c->Nk16 * 16 + j] = -c->p->zq * s;
+      rows[l] = j < c->Nk ? c->k + j * c->ldk + (int64_t) h * c->D : NULL;
     }
-  pack_v:
+    c->pack_k (rows, c->D, c->p->zq, kb,
+        c->colc + (int64_t) h * c->Nk16 * 16 + g * 16);
     if (!c->pv) {
       /* the V quads of these 16 keys (4 quads), v − 128 as s8 */
       int8_t *vb = c->V8 + ((int64_t) h * c->Nk16 + g) * 4 * c->Dv16 * 4;
@@ -1720,6 +1721,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   c.Nk2 = c.Nk16 * 8;
   c.nblk = (Nq + RB - 1) / RB;
   c.out_row = out_row_c;
+  c.pack_k = pack_k_c;
   switch (isa) {
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;

@@ -93,7 +93,8 @@ typedef struct
 {
   const SamModel *m;
   const char *att_name;
-  bool att_int;                 /* the file quantizes this block's attention */
+  bool via_model;               /* through sam_model_attention (it
+                                 * quantizes where the file says so) */
   const float *q, *qkv;
   float *out;
   int64_t ldq, nq, nk;
@@ -101,15 +102,16 @@ typedef struct
 } WinAttCtx;
 
 /* One window's attention: nq queries at q against its nk keys and values
- * at kv (the window's qkv rows); the integer kernel where the file gives
- * the block's attention quantizers (#qkv), else the float one. */
+ * at kv (the window's qkv rows); through the model's attention (integer
+ * where the file gives the block's quantizers, #qkv), else the float
+ * kernel directly. */
 static void
 window_attend (const WinAttCtx * c, SamPool * pool, const float *q,
     const float *kv, float *out, int64_t nq)
 {
   const int64_t ldkv = 3 * (int64_t) c->C;
   const int D = c->C / c->heads;
-  if (c->att_int)
+  if (c->via_model)
     sam_model_attention (c->m, pool, c->att_name, q, c->ldq, kv + c->C, ldkv,
         kv + 2 * c->C, ldkv, out, c->C, nq, c->nk, c->heads, D, D);
   else
@@ -370,7 +372,7 @@ compact_attention (void *vc, int64_t k0, int64_t k1)
   const CompactCtx *c = vc;
   const WinBlock *b = c->b;
   const WinAttCtx ac = {.m = b->m,.att_name = b->att_name,
-    .att_int = b->att_int,.ldq = b->Co,.nk = b->nk,.C = b->Co,
+    .via_model = b->att_int,.ldq = b->Co,.nk = b->nk,.C = b->Co,
     .heads = b->heads
   };
   for (int64_t k = k0; k < k1; k++)
@@ -451,19 +453,17 @@ window_group (const WinBlock * b, SamPool * pool, int w0, int n,
     return;
   }
 
-  WinAttCtx ctx = {.m = m,.att_name = b->att_name,.att_int = b->att_int,
-    .q = q,.qkv = wb->qkv,.out = wb->att,.ldq = ldq,.nq = b->nq,.nk = b->nk,
-    .C = b->Co,.heads = b->heads
+  /* A global block always goes through the model's attention (post-
+   * softmax quantizers too); while calibration observers are set, every
+   * window does, in order on this thread, so that they see each one. */
+  const bool serial = g->nW == 1 || sam_model_observed (m);
+  WinAttCtx ctx = {.m = m,.att_name = b->att_name,
+    .via_model = serial || b->att_int,.q = q,.qkv = wb->qkv,.out = wb->att,
+    .ldq = ldq,.nq = b->nq,.nk = b->nk,.C = b->Co,.heads = b->heads
   };
-  if (g->nW == 1 || sam_model_observed (m)) {
-    /* through the model's attention, which quantizes it where the file
-     * says so (a global block: post-softmax quantizers too); while
-     * calibration observers are set, they see every window, in order on
-     * this thread */
-    WinAttCtx mc = ctx;
-    mc.att_int = TRUE;
+  if (serial) {
     for (int w = 0; w < n; w++)
-      window_attend (&mc, pool, q + w * b->nq * ldq,
+      window_attend (&ctx, pool, q + w * b->nq * ldq,
           wb->qkv + w * b->nk * b->ld, wb->att + w * b->nq * b->Co, b->nq);
   } else {
     sam_pool_for (pool, n, 1, win_attention, &ctx);
