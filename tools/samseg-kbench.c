@@ -251,7 +251,8 @@ bench_encoder (SamPool * pool, const char *path, int S, int runs)
  * Same shapes, random u8 codes (q, k, v) with per-tensor scales; the i8 time
  * includes packing K and V (as every engine call does), not the
  * quantization of q/k/v. MAC/s counts Nq·Nk·H·(D + Dv). "none" carries the
- * softmax as 15-bit P; "agq" adds the AGQ codes (ORC log2q). */
+ * softmax as 15-bit P; "agq" adds the AGQ codes (ORC log2q); "p8" is
+ * "none" with 8-bit P (the trunk's default). */
 static const Shape attn_i8_shapes[] = {
   {"memattn-cross", OP_ATTN, 4096, 28736, 1, 256},
   {"memattn-cross-v64", OP_ATTN, 4096, 28736, 1, 256, 64},
@@ -293,10 +294,11 @@ bench_attention_i8 (SamPool * pool, int runs, const char *filter)
     g_snprintf (dims, sizeof dims, "q%d k%d h%d d%d dv%d", (int) Nq, (int) Nk,
         (int) H, (int) D, (int) Dv);
     double f32_ms = 0;
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) {
+      if (getenv ("KB_KIND") && kind != atoi (getenv ("KB_KIND"))) continue;
       SamAttI8Params p = {.sq = 0.03f,.sk = 0.03f,.sv = 0.01f,.zq = 128,
         .zk = 128,.zv = 128,.pkind = kind == 2 ? SAM_ATT_P_AGQ :
-            SAM_ATT_P_NONE,.agq = {0.5f, 2, 8}
+            SAM_ATT_P_NONE,.agq = {0.5f, 2, 8},.p8 = kind == 3
       };
       double best = INFINITY, bestc = INFINITY;
       for (int r = 0; r < runs; r++) {
@@ -314,7 +316,8 @@ bench_attention_i8 (SamPool * pool, int runs, const char *filter)
       if (kind == 0)
         f32_ms = best * 1e3;
       printf ("%-18s %-22s %-5s %9.2f %9.1f %9.2f %7.2f\n", s->name, dims,
-          kind == 0 ? "f32" : kind == 1 ? "none" : "agq", best * 1e3,
+          kind == 0 ? "f32" : kind == 1 ? "none" : kind == 2 ? "agq" : "p8",
+          best * 1e3,
           macs / best / 1e9, bestc * 1e3, f32_ms / (best * 1e3));
       fflush (stdout);
     }

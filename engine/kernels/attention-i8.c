@@ -886,7 +886,7 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, bool p8,
         q[v] = _mm512_setzero_si512 ();
         if (p8)
           q[v] = p8_512 (yv[v], vm, vc);
-        else if (live[v])
+        else
           q[v] =
               _mm512_cvttps_epi32 (_mm512_add_ps (_mm512_mul_ps (exp2_512
                       (yv[v], vm, vc), one), half));
