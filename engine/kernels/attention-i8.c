@@ -457,18 +457,22 @@ qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
       __mmask16 k = lim >= 16 ? 0xffff : (__mmask16) ((1u << lim) - 1);
       mx = _mm512_mask_max_epi32 (mx, k, mx, sv[g]);
     }
-    int32_t m = _mm512_reduce_max_epi32 (mx);
     /* dead: these (≤ 64) keys lie ≥ far below a score already seen in the
      * row, so below its final maximum: P = 0 on all of them, and their
      * scores are not stored (see p15_planes_avx512) */
-    bool d = dead && rmax[r] != INT32_MIN && (int64_t) m <= rmax[r] - far;
+    const int32_t rm = rmax[r];
+    bool d = dead && rm != INT32_MIN && !_mm512_cmpgt_epi32_mask (mx,
+        _mm512_set1_epi32 ((int32_t) MAX (rm - far, INT32_MIN)));
     if (dead)
       dead[r * ldd + g0 / 4] = d;
     if (!d)
       for (int g = 0; g < GN; g++)
         _mm512_storeu_ps (S + r * ldS + (g0 + g) * 16,
             _mm512_cvtepi32_ps (sv[g]));
-    rmax[r] = m > rmax[r] ? m : rmax[r];
+    /* the horizontal maximum only where the row's maximum grows: after
+     * the first tiles of a row it rarely does */
+    if (_mm512_cmpgt_epi32_mask (mx, _mm512_set1_epi32 (rm)))
+      rmax[r] = _mm512_reduce_max_epi32 (mx);
   }
 }
 
