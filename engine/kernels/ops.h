@@ -51,9 +51,16 @@ void sam_layernorm_serial (const float *x, int64_t M, int C,
     const float *gamma, const float *beta, float eps, float *y);
 
 void sam_gelu (SamPool * pool, float *x, int64_t n);    /* exact, erf-based */
-/* The same element by element, on rows × n floats with row stride ldy (no
- * pool: for an epilogue; the bits do not depend on how x is cut) */
-void sam_gelu_rows (float *y, int64_t ldy, int64_t rows, int64_t n);
+/* GELU for an integer layer's output, which an 8-bit quantizer takes next:
+ * a branch-free polynomial within 2e-6 + 4e-7 |x| of the exact form (see
+ * ops.c), the same bits in every ISA and however x is cut. The rows form
+ * (rows × n floats, row stride ldy, no pool) is for a GEMM epilogue; _isa
+ * picks the ISA, a SamIsa of kernels/cpu.h (capped at the detected one),
+ * for the tests. */
+void sam_gelu_q (SamPool * pool, float *x, int64_t n);
+void sam_gelu_q_rows (float *y, int64_t ldy, int64_t rows, int64_t n);
+void sam_gelu_q_rows_isa (int isa, float *y, int64_t ldy, int64_t rows,
+    int64_t n);
 void sam_relu_rows (float *y, int64_t ldy, int64_t rows, int64_t n);
 void sam_relu (float *x, int64_t n);
 void sam_sigmoid (float *x, int64_t n);

@@ -510,7 +510,7 @@ linear_act (const SamModel * m, SamPool * pool, const char *name,
     SamGemmI8Epilogue ep = lin_epilogue (l);
     fused = act != SAM_MODEL_ACT_NONE && !q->obs_lin;
     if (fused)
-      ep.rows_done = act == SAM_MODEL_ACT_GELU ? sam_gelu_rows
+      ep.rows_done = act == SAM_MODEL_ACT_GELU ? sam_gelu_q_rows
           : sam_relu_rows;
     sam_k_linear_i8 (pool, x, M, ldx, &l->aq,
         l->akind == ACT_UNIFORM ? l->az : 0, l->packed, &ep, y, ldy);
@@ -519,9 +519,13 @@ linear_act (const SamModel * m, SamPool * pool, const char *name,
     q->obs_lin (name, x, M, l->K, ldx, y, l->N, ldy, q->obs_ud);
   if (fused || act == SAM_MODEL_ACT_NONE)
     return;
-  /* the activation as a pass of its own: y is dense (sam_model_mlp's h) */
+  /* the activation as a pass of its own: y is dense (sam_model_mlp's h);
+   * an integer layer's GELU is the epilogue's (an observer sees what the
+   * next layer's quantizer gets without one) */
   g_return_if_fail (ldy == l->N);
-  if (act == SAM_MODEL_ACT_GELU)
+  if (act == SAM_MODEL_ACT_GELU && lin_int8 (m, l))
+    sam_gelu_q (pool, y, M * l->N);
+  else if (act == SAM_MODEL_ACT_GELU)
     sam_gelu (pool, y, M * l->N);
   else
     sam_relu_pool (pool, y, M * l->N);
@@ -542,7 +546,7 @@ sam_model_mlp (const SamModel * m, SamPool * pool, const char *name1,
   }
   SamGemmI8Epilogue ep1 = lin_epilogue (l1), ep2 = lin_epilogue (l2);
   if (act != SAM_MODEL_ACT_NONE)
-    ep1.rows_done = act == SAM_MODEL_ACT_GELU ? sam_gelu_rows
+    ep1.rows_done = act == SAM_MODEL_ACT_GELU ? sam_gelu_q_rows
         : sam_relu_rows;
   SamGemmI8Layer g1 = { &l1->aq, l1->akind == ACT_UNIFORM ? l1->az : 0,
     l1->packed, &ep1

@@ -79,7 +79,9 @@ void sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
  * first Linear. Same bits either way (element-wise). */
 typedef enum {
   SAM_MODEL_ACT_NONE,
-  SAM_MODEL_ACT_GELU,           /* exact, erf-based (sam_gelu) */
+  SAM_MODEL_ACT_GELU,           /* exact (sam_gelu); after an integer
+                                 * layer sam_gelu_q, ahead of the next
+                                 * layer's 8-bit codes */
   SAM_MODEL_ACT_RELU,
 } SamModelAct;
 

@@ -580,22 +580,82 @@ test_gelu (void)
   g_assert_true (isnan (sx[4]));
   g_assert_cmpfloat (fabs (sx[5] - 0.8413447460685429), <, 1e-7);
   g_assert_cmpfloat (fabs (sx[6] + 0.15865525393145707), <, 1e-7);
-  /* sam_gelu_rows (the epilogue form): the same bits on strided rows */
-  {
-    const int rows = 37, cols = 203, ld = 211;
-    float *a = g_new (float, rows * ld), *b = g_new (float, rows * cols);
+  sam_pool_free (pool);
+  g_free (x);
+  g_free (y);
+}
+
+/* sam_gelu_q (an integer layer's GELU): within 2e-6 + 4e-7 |x| of the
+ * exact form on [-14, 14]; the plain C, AVX2 and AVX-512 versions give the
+ * same bits, on strided rows (the epilogue form) as over the pool; the
+ * edges: ±0, ±inf, NaN, the ends of the fit (±3.5 √2). */
+static void
+test_gelu_q (void)
+{
+  const int64_t n = (1 << 20) + 3;
+  float *x = g_new (float, n), *y = g_new (float, n);
+  for (int64_t i = 0; i < n; i++)
+    x[i] = -14.f + 28.f * (float) i / (float) (n - 1);
+  memcpy (y, x, sizeof (float) * n);
+  SamPool *pool = sam_pool_new (2);
+  sam_gelu_q (pool, y, n);
+  double worst = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double xd = x[i], ref = 0.5 * xd * (1.0 + erf (xd * M_SQRT1_2));
+    double e = fabs (y[i] - ref);
+    if (e > 2e-6 + 4e-7 * fabs (xd)) {
+      g_test_message ("gelu_q(%.9g) = %.9g, expected %.9g", xd, y[i], ref);
+      g_test_fail ();
+      break;
+    }
+    worst = MAX (worst, e);
+  }
+  g_test_message ("gelu_q: max abs error %.3g on [-14, 14]", worst);
+  /* every ISA this CPU has, on rows of odd length and stride, against the
+   * plain C version: the same bits */
+  const int rows = 37, cols = 203, ld = 211;
+  float *ref = g_new (float, rows * ld), *a = g_new (float, rows * ld);
+  const float edge = 3.5f * (float) M_SQRT2;
+  for (int i = 0; i < rows * ld; i++)
+    ref[i] = x[(i * 7919) % n];
+  const float special[] = { 0.f, -0.f, INFINITY, -INFINITY, 1.f, -1.f,
+    edge, -edge, nextafterf (edge, 0.f), nextafterf (-edge, 0.f),
+    nextafterf (edge, 9.f), nextafterf (-edge, -9.f)
+  };
+  memcpy (ref + 5, special, sizeof special);
+  ref[ld + 3] = NAN;
+  memcpy (a, ref, sizeof (float) * rows * ld);
+  sam_gelu_q_rows_isa (SAM_ISA_REF, ref, ld, rows, cols);
+  g_assert_cmpfloat (ref[5], ==, 0.f);
+  g_assert_cmpfloat (ref[6], ==, 0.f);
+  g_assert_true (isinf (ref[7]) && ref[7] > 0);
+  g_assert_true (isnan (ref[8]));       /* -inf · (1 - 1): as erf's form */
+  g_assert_true (isnan (ref[ld + 3]));
+  for (int isa = SAM_ISA_AVX2; isa <= (int) sam_cpu_isa_detected (); isa++) {
+    float *b = g_memdup2 (a, sizeof (float) * rows * ld);
+    sam_gelu_q_rows_isa (isa, b, ld, rows, cols);
     for (int i = 0; i < rows * ld; i++)
-      a[i] = x[(i * 7919) % n];
-    for (int r = 0; r < rows; r++)
-      memcpy (b + r * cols, a + r * ld, sizeof (float) * cols);
-    sam_gelu_rows (a, ld, rows, cols);
-    sam_gelu (pool, b, rows * cols);
-    for (int r = 0; r < rows; r++)
-      g_assert_cmpmem (a + r * ld, sizeof (float) * cols, b + r * cols,
-          sizeof (float) * cols);
-    g_free (a);
+      if (!(isnan (b[i]) && isnan (ref[i])) && memcmp (b + i, ref + i, 4)) {
+        g_test_message ("%s gelu_q [%d] (%.9g) = %.9g, plain C %.9g",
+            sam_cpu_isa_name ((SamIsa) isa), i, a[i], b[i], ref[i]);
+        g_test_fail ();
+        break;
+      }
     g_free (b);
   }
+  /* rows against the pool's pass: the same bits */
+  float *d = g_new (float, rows * cols);
+  for (int r = 0; r < rows; r++)
+    memcpy (d + r * cols, a + r * ld, sizeof (float) * cols);
+  sam_gelu_q (pool, d, rows * cols);
+  sam_gelu_q_rows (a, ld, rows, cols);
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++)
+      g_assert_true (memcmp (d + r * cols + c, a + r * ld + c, 4) == 0
+          || (isnan (d[r * cols + c]) && isnan (a[r * ld + c])));
+  g_free (d);
+  g_free (a);
+  g_free (ref);
   sam_pool_free (pool);
   g_free (x);
   g_free (y);
@@ -903,6 +963,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/pool", test_pool);
   g_test_add_func ("/kernels/threads", test_threads);
   g_test_add_func ("/kernels/gelu", test_gelu);
+  g_test_add_func ("/kernels/gelu-q", test_gelu_q);
   g_test_add_func ("/kernels/add", test_add);
   g_test_add_func ("/kernels/maxpool", test_maxpool);
   g_test_add_func ("/kernels/conv-transpose", test_conv_transpose);
