@@ -332,7 +332,7 @@ typedef int64_t (*SplitFn) (const int16_t * P, int64_t n, uint8_t * Pl,
     uint8_t * Ph, uint8_t * hi);
 typedef void (*Pv8Fn) (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,
-    int Dv16, int32_t * acc);
+    int Dv16, int32_t * acc, bool add);
 /* acc[i] += tile[i] for i < n: one key tile's exact int32 P·V sums into
  * the row block's int64 totals (integer adds, so every variant is exact). */
 typedef void (*AccFn) (int64_t * acc, const int32_t * tile, int64_t n);
@@ -660,7 +660,7 @@ static const uint8_t zero_chunk[PCH] __attribute__((aligned (64)));
 ALWAYS_INLINE T_AVX512 void
 pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     const uint8_t * hi, int64_t ldh, const int8_t * V8, int nquads,
-    int Dv16, int32_t * acc, const int VN)
+    int Dv16, int32_t * acc, bool add, const int VN)
 {
   {
     ROWS4 (PV8_DECL)
@@ -676,16 +676,19 @@ pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
         B[r] = hi[r * ldh + ch] & FL_NZ ? Pl + r * ldp + 4 * q0 : zero_chunk;
       PV8_LOOP (B, q0, MIN (q0 + PCH / 4, nquads))
     }
+#define ST1(o, a) _mm512_storeu_si512 (o, add ? _mm512_add_epi32 ( \
+          _mm512_loadu_si512 (o), a) : a)
 #define STORE(r) { \
       int32_t *o = acc + (int64_t) r * Dv16; \
-      _mm512_storeu_si512 (o, a##r##0); \
-      if (VN > 1) _mm512_storeu_si512 (o + 16, a##r##1); \
-      if (VN > 2) _mm512_storeu_si512 (o + 32, a##r##2); \
-      if (VN > 3) _mm512_storeu_si512 (o + 48, a##r##3); \
-      if (VN > 4) _mm512_storeu_si512 (o + 64, a##r##4); \
-      if (VN > 5) _mm512_storeu_si512 (o + 80, a##r##5); }
+      ST1 (o, a##r##0); \
+      if (VN > 1) ST1 (o + 16, a##r##1); \
+      if (VN > 2) ST1 (o + 32, a##r##2); \
+      if (VN > 3) ST1 (o + 48, a##r##3); \
+      if (VN > 4) ST1 (o + 64, a##r##4); \
+      if (VN > 5) ST1 (o + 80, a##r##5); }
     ROWS4 (STORE)
 #undef STORE
+#undef ST1
   }
   ROWS4 (PV8_DECL)
   bool any = false;
@@ -723,12 +726,12 @@ pv8_tile (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
 #undef PV8_LOOP
 #undef PV8_ROW
 
-/* One key tile (nquads ≤ KT / 4) of a row block: rows in groups of 4, hi
- * flags [row][chunk] with row stride ldh (the tile's first chunk at hi). */
+/* One key tile of a row block: rows in groups of 4, hi flags [row][chunk]
+ * with row stride ldh (the tile's first chunk at hi); add: onto acc. */
 T_AVX512 static void
 pv8_avx512 (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,
-    int Dv16, int32_t * acc)
+    int Dv16, int32_t * acc, bool add)
 {
   const int NV = Dv16 / 16;
   const int W = NV == 6 ? 6 : NV % 4 != 0 && NV % 3 == 0 ? 3 : 4;
@@ -740,19 +743,19 @@ pv8_avx512 (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
       int32_t *o = acc + (int64_t) r * Dv16 + v * 16;
       switch (NV - v >= W ? W : NV - v) {
         case 6:
-          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 6);
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, add, 6);
           break;
         case 4:
-          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 4);
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, add, 4);
           break;
         case 3:
-          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 3);
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, add, 3);
           break;
         case 2:
-          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 2);
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, add, 2);
           break;
         default:
-          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, 1);
+          pv8_tile (pl, ph, ldp, hr, ldh, vv, nquads, Dv16, o, add, 1);
       }
     }
 }
@@ -1171,7 +1174,7 @@ split_p_avx2 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
 T_AVXVNNI static void
 pv8_avxvnni (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,
-    int Dv16, int32_t * acc)
+    int Dv16, int32_t * acc, bool add)
 {
   for (int r = 0; r < nr4; r += 4)
     for (int v = 0; v < Dv16; v += 16) {
@@ -1205,7 +1208,12 @@ pv8_avxvnni (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
         }
         for (int i = 0; i < 4; i++) {
           __m256i *oi = (__m256i *) (o + (int64_t) i * Dv16);
-          if (!plane) {
+          if (!plane && add) {
+            _mm256_storeu_si256 (oi, _mm256_add_epi32 (_mm256_loadu_si256
+                    (oi), a[i][0]));
+            _mm256_storeu_si256 (oi + 1, _mm256_add_epi32
+                (_mm256_loadu_si256 (oi + 1), a[i][1]));
+          } else if (!plane) {
             _mm256_storeu_si256 (oi, a[i][0]);
             _mm256_storeu_si256 (oi + 1, a[i][1]);
           } else if (any) {
@@ -1699,11 +1707,16 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
       for (int r = 0; r < nr4 && !planes; r++)
         psum[r] = c->split (P + r * ldp, ldp, Pl + r * ldp, Ph + r * ldp,
             hi + r * ldh);
+      /* 8-bit P: |P8 (v − 128)| ≤ 255 · 128, so int32 sums of up to
+       * 65,793 keys are exact and the tiles add up in place, then go to
+       * the int64 totals once (15-bit P: every 256-key tile) */
+      const bool sum32 = c->p->p8 && Nk <= 65536;
       for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
         int nt = (int) MIN (KT, Nk - j0), nquads = (nt + 3) / 4;
         c->pv8 (Pl + j0, Ph + j0, ldp, hi + j0 / PCH, ldh, nr4,
-            V8 + j0 * Dv16, nquads, Dv16, tile);
-        c->acc_add (acc, tile, (int64_t) nr * Dv16);
+            V8 + j0 * Dv16, nquads, Dv16, tile, sum32 && j0 > 0);
+        if (!sum32 || j0 + KT >= Nk)
+          c->acc_add (acc, tile, (int64_t) nr * Dv16);
       }
       /* the (128 − zv) · Σ P term of v − zv = (v − 128) + (128 − zv) */
       for (int r = 0; r < nr; r++) {
