@@ -2,6 +2,7 @@
  *
  *   samseg-kbench [-t THREADS] [-r RUNS] [-i ref|avx2|avx512|all] [-s FILTER]
  *                 [-k f32|i8|all] [-m MODEL.safetensors [-S SIZE]]
+ *   samseg-kbench [-t THREADS] [-r RUNS] -a DUMP[,DUMP...]
  *
  * For each ISA (default: the detected one) measures the FMA peak of one core
  * (independent FMA chains, no memory traffic), then runs each shape RUNS
@@ -20,10 +21,14 @@
  * the attention shapes (bench_attention_i8).
  * With -m, also times the whole image encoder at SIZE (default 1024) on a
  * random image with the selected ISA (SAMSEG_FORCE_ISA picks another).
+ * -a times only the integer attention on codes a model produced
+ * (SAMSEG_DUMP_ATTENTION, kernels/attention-i8-dump.h): random codes give
+ * flat rows, and a kernel change can win on them and not on a model's.
  */
 #include "cpu-peak.h"
 #include "kbench-i8.h"
 #include "kernels/attention-i8.h"
+#include "kernels/attention-i8-dump.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
 #include "nn/nn.h"
@@ -330,13 +335,67 @@ bench_attention_i8 (SamPool * pool, int runs, const char *filter)
   }
 }
 
+/* ---- integer attention on a model's own codes (SAMSEG_DUMP_ATTENTION) ----
+ * Each file: best of runs on the pool, the same work rate as above, and a
+ * checksum of the output's bits (FNV-1a), so that a kernel change shows
+ * whether it kept them. */
+static int
+bench_attention_dumps (SamPool * pool, int runs, const char *list)
+{
+  gchar **files = g_strsplit (list, ",", -1);
+  double total = 0;
+  int status = 0;
+  printf ("\nattention on dumped codes (%s), %d thread(s), best of %d\n",
+      sam_k_attention_i8_isa_name (), sam_pool_n_threads (pool), runs);
+  printf ("%-28s %-26s %9s %9s  %s\n", "file", "dims", "best ms", "GMAC/s",
+      "output FNV-1a");
+  for (int i = 0; files[i]; i++) {
+    GError *err = NULL;
+    SamAttI8Dump *d = sam_att_i8_dump_read (files[i], &err);
+    if (!d) {
+      fprintf (stderr, "samseg-kbench: %s\n", err->message);
+      g_error_free (err);
+      status = 1;
+      continue;
+    }
+    const int64_t ldq = (int64_t) d->H * d->D, ldv = (int64_t) d->H * d->Dv;
+    float *o = g_new0 (float, MAX (1, d->Nq * ldv));
+    double best = INFINITY;
+    for (int r = 0; r < runs; r++) {
+      gint64 t0 = g_get_monotonic_time ();
+      sam_k_attention_i8 (pool, d->q, ldq, d->k, ldq, d->v, ldv, o, ldv,
+          d->Nq, d->Nk, d->H, d->D, d->Dv, &d->p);
+      best = MIN (best, (g_get_monotonic_time () - t0) / 1e3);
+    }
+    guint32 h = 2166136261u;
+    const guint8 *ob = (const guint8 *) o;
+    for (int64_t j = 0; j < d->Nq * ldv * (int64_t) sizeof (float); j++)
+      h = (h ^ ob[j]) * 16777619u;
+    char dims[64];
+    g_snprintf (dims, sizeof dims, "q%d k%d h%d d%d dv%d%s", (int) d->Nq,
+        (int) d->Nk, d->H, d->D, d->Dv, d->p.p8 ? " p8" : "");
+    const double macs = (double) d->Nq * d->Nk * d->H * (d->D + d->Dv);
+    gchar *base = g_path_get_basename (files[i]);
+    printf ("%-28s %-26s %9.2f %9.1f  %08x\n", base, dims, best,
+        macs / best / 1e6, h);
+    fflush (stdout);
+    g_free (base);
+    total += best;
+    g_free (o);
+    sam_att_i8_dump_free (d);
+  }
+  printf ("total %.2f ms\n", total);
+  g_strfreev (files);
+  return status;
+}
+
 int
 main (int argc, char **argv)
 {
   const char *model = NULL;
   int size = 1024;
   int threads = 0, runs = 3;
-  const char *isa_arg = NULL, *filter = NULL, *kinds = "all";
+  const char *isa_arg = NULL, *filter = NULL, *kinds = "all", *dumps = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp (argv[i], "-t") && i + 1 < argc)
       threads = atoi (argv[++i]);
@@ -350,6 +409,8 @@ main (int argc, char **argv)
       model = argv[++i];
     else if (!strcmp (argv[i], "-S") && i + 1 < argc)
       size = atoi (argv[++i]);
+    else if (!strcmp (argv[i], "-a") && i + 1 < argc)
+      dumps = argv[++i];
     else if (!strcmp (argv[i], "-k") && i + 1 < argc
         && (!strcmp (argv[i + 1], "f32") || !strcmp (argv[i + 1], "i8")
             || !strcmp (argv[i + 1], "all")))
@@ -357,7 +418,7 @@ main (int argc, char **argv)
     else {
       fprintf (stderr, "usage: samseg-kbench [-t THREADS] [-r RUNS] "
           "[-i ref|avx2|avx512|all] [-s FILTER] [-k f32|i8|all] "
-          "[-m MODEL [-S SIZE]]\n");
+          "[-m MODEL [-S SIZE]] [-a DUMP[,DUMP...]]\n");
       return 2;
     }
   }
@@ -389,6 +450,12 @@ main (int argc, char **argv)
   int nth = sam_pool_n_threads (pool);
   printf ("samseg-kbench: %d thread(s), best of %d, detected ISA %s\n", nth,
       runs, sam_cpu_isa_name (sam_cpu_isa_detected ()));
+  if (dumps) {
+    /* only the dumped calls: the other benches would dump their own */
+    int status = bench_attention_dumps (pool, runs, dumps);
+    sam_pool_free (pool);
+    return status;
+  }
   for (int ii = 0; ii < n_isa && strcmp (kinds, "i8"); ii++) {
     const SamKernelsF32 *kt = sam_kernels_f32_for (isas[ii]);
     double peak = measure_peak (kt->isa);

@@ -8,6 +8,7 @@
  * (tests/quant/test-attention-i8.c).
  */
 #include "kernels/attention-i8.h"
+#include "kernels/attention-i8-dump.h"
 #include "kernels/gemm-i8.h"
 #include "kernels/requant.h"
 
@@ -1808,6 +1809,7 @@ sam_k_attention_i8 (SamPool * pool, const uint8_t * q, int64_t ldq,
     float *out, int64_t ldo, int64_t Nq, int64_t Nk, int H, int D, int Dv,
     const SamAttI8Params * p)
 {
+  sam_att_i8_dump_maybe (q, ldq, k, ldk, v, ldv, Nq, Nk, H, D, Dv, p);
   sam_k_attention_i8_isa (sam_gemm_i8_isa (), pool, q, ldq, k, ldk, v, ldv,
       out, ldo, Nq, Nk, H, D, Dv, p);
 }

@@ -6,12 +6,15 @@
  * (flat rows of P = 32767 against v − zv = 255 over whole tiles), and the
  * kernel against a float fake-quantization reference of the same
  * quantizers (q̂ = s (q − z), softmax in double, the quantizer's p̂, P̂·V̂ in
- * double) within an error bound. */
+ * double) within an error bound; and the dump of a call (attention-i8-
+ * dump.h) read back the same, its corrupt forms refused. */
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
 #include "kernels/attention-i8.h"
+#include "kernels/attention-i8-dump.h"
 #include "kernels/gemm-i8.h"
 #include "kernels/requant.h"
 
@@ -364,6 +367,89 @@ test_p8_zero_bound (void)
   g_free (tmp);
 }
 
+/* A call written with strides, read back dense: the same shape, parameters
+ * and codes, and the kernel's output on it the same bits. A truncated
+ * file, a foreign one and an implausible shape are errors, not crashes. */
+static void
+test_dump (void)
+{
+  GRand *r = g_rand_new_with_seed (77);
+  Case c;
+  case_init (&c, r, 37, 300, 2, 20, 12, 0);
+  SamAttI8Params p = {.sq = 0.02f,.sk = 0.03f,.sv = 0.01f,.zq = 120,
+    .zk = 131,.zv = 127,.pkind = SAM_ATT_P_NONE,.p8 = TRUE
+  };
+  GError *err = NULL;
+  gchar *dir = g_dir_make_tmp ("samatt-XXXXXX", &err);
+  g_assert_no_error (err);
+  gchar *path = g_build_filename (dir, "a.samatt", NULL);
+  g_assert_true (sam_att_i8_dump_write (path, c.q, c.ldq, c.k, c.ldk, c.v,
+          c.ldv, c.Nq, c.Nk, c.H, c.D, c.Dv, &p, &err));
+  g_assert_no_error (err);
+  SamAttI8Dump *d = sam_att_i8_dump_read (path, &err);
+  g_assert_no_error (err);
+  g_assert_nonnull (d);
+  g_assert_cmpint (d->Nq, ==, c.Nq);
+  g_assert_cmpint (d->Nk, ==, c.Nk);
+  g_assert_cmpint (d->H, ==, c.H);
+  g_assert_cmpint (d->D, ==, c.D);
+  g_assert_cmpint (d->Dv, ==, c.Dv);
+  g_assert_true (d->p.p8 && d->p.zk == 131 && d->p.sv == 0.01f);
+  for (int64_t i = 0; i < c.Nq; i++)
+    g_assert_cmpmem (d->q + i * c.H * c.D, c.H * c.D, c.q + i * c.ldq,
+        c.H * c.D);
+  for (int64_t i = 0; i < c.Nk; i++) {
+    g_assert_cmpmem (d->k + i * c.H * c.D, c.H * c.D, c.k + i * c.ldk,
+        c.H * c.D);
+    g_assert_cmpmem (d->v + i * c.H * c.Dv, c.H * c.Dv, c.v + i * c.ldv,
+        c.H * c.Dv);
+  }
+  float *o1 = run (&c, &p, -1, NULL);
+  float *o2 = g_new0 (float, c.Nq * c.ldo + 1);
+  sam_k_attention_i8_ref (d->q, c.H * c.D, d->k, c.H * c.D, d->v,
+      c.H * c.Dv, o2, c.ldo, d->Nq, d->Nk, d->H, d->D, d->Dv, &d->p);
+  g_assert_cmpmem (o1, sizeof (float) * c.Nq * c.ldo, o2,
+      sizeof (float) * c.Nq * c.ldo);
+  sam_att_i8_dump_free (d);
+
+  /* corrupt forms */
+  gchar *buf;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &buf, &len, NULL));
+  gchar *bad = g_build_filename (dir, "b.samatt", NULL);
+  g_assert_true (g_file_set_contents (bad, buf, (gssize) len - 1, NULL));
+  g_assert_null (sam_att_i8_dump_read (bad, &err));
+  g_assert_error (err, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+  g_clear_error (&err);
+  buf[0] = 'X';
+  g_assert_true (g_file_set_contents (bad, buf, (gssize) len, NULL));
+  g_assert_null (sam_att_i8_dump_read (bad, &err));
+  g_assert_error (err, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+  g_clear_error (&err);
+  buf[0] = 'S';
+  int64_t huge = (int64_t) 1 << 40;
+  memcpy (buf + 16, &huge, sizeof huge);        /* Nq */
+  g_assert_true (g_file_set_contents (bad, buf, (gssize) len, NULL));
+  g_assert_null (sam_att_i8_dump_read (bad, &err));
+  g_assert_error (err, G_FILE_ERROR, G_FILE_ERROR_INVAL);
+  g_clear_error (&err);
+  g_assert_null (sam_att_i8_dump_read (dir, &err));     /* a directory */
+  g_assert_nonnull (err);
+  g_clear_error (&err);
+
+  g_remove (bad);
+  g_remove (path);
+  g_rmdir (dir);
+  g_free (buf);
+  g_free (bad);
+  g_free (path);
+  g_free (dir);
+  g_free (o1);
+  g_free (o2);
+  case_clear (&c);
+  g_rand_free (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -374,5 +460,6 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/attention-i8/fake-quant", test_fake_quant);
   g_test_add_func ("/quant/attention-i8/p15-zero-bound", test_p15_zero_bound);
   g_test_add_func ("/quant/attention-i8/p8-zero-bound", test_p8_zero_bound);
+  g_test_add_func ("/quant/attention-i8/dump", test_dump);
   return g_test_run ();
 }
