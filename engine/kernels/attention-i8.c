@@ -875,23 +875,22 @@ p15_planes_avx512 (const float *y, int64_t n, float m, float c, bool p8,
       hi[j / PCH] = 0;
       continue;
     } else if (j + PCH <= n) {
-      /* a whole chunk: plain loads, and the polynomial only on the vectors
-       * with a key near the maximum (P = 0 wherever (y − m) · c ≤ −16, see
-       * p15_16) */
+      /* a whole chunk: plain loads, and no polynomial at all where every
+       * key lies at or below lim (P = 0 there, see p15_16). A chunk with
+       * a key above it takes the polynomial on all four vectors: a branch
+       * per vector mispredicted on rows whose near and far keys mix. */
       __m512 yv[4];
-      __mmask16 live[4], any = 0;
+      __mmask16 any = 0;
       for (int v = 0; v < 4; v++) {
         yv[v] = _mm512_loadu_ps (y + j + 16 * v);
-        live[v] = _mm512_cmp_ps_mask (_mm512_mul_ps (_mm512_sub_ps (yv[v],
-                    vm), vc), lim, _CMP_GT_OQ);
-        any |= live[v];
+        any |= _mm512_cmp_ps_mask (_mm512_mul_ps (_mm512_sub_ps (yv[v], vm),
+                vc), lim, _CMP_GT_OQ);
       }
       if (!any) {
         hi[j / PCH] = 0;
         continue;
       }
       for (int v = 0; v < 4; v++) {
-        q[v] = _mm512_setzero_si512 ();
         if (p8)
           q[v] = p8_512 (yv[v], vm, vc);
         else

@@ -304,6 +304,36 @@ static const float gelu_C[] = { -0.7480106353759766f, 1.4692814350128174f,
       r = FMA (r, x, SET (p[k_])); \
   } while (0)
 
+/* NAME (x, n): x[0..n) = F (x) in place, 16 (AVX-512) or 8 (AVX2) lanes at
+ * a time; the tail through a masked load (AVX-512) or a zero-padded copy
+ * (AVX2). F is inlined: one driver per element function. */
+#define RANGE_AVX512(NAME, F) \
+TGT_AVX512 static void \
+NAME (float *x, int64_t n) \
+{ \
+  int64_t i = 0; \
+  for (; i + 16 <= n; i += 16) \
+    _mm512_storeu_ps (x + i, F (_mm512_loadu_ps (x + i))); \
+  if (i < n) { \
+    __mmask16 k = (__mmask16) ((1u << (n - i)) - 1); \
+    _mm512_mask_storeu_ps (x + i, k, F (_mm512_maskz_loadu_ps (k, x + i))); \
+  } \
+}
+#define RANGE_AVX2(NAME, F) \
+TGT_AVX2 static void \
+NAME (float *x, int64_t n) \
+{ \
+  int64_t i = 0; \
+  for (; i + 8 <= n; i += 8) \
+    _mm256_storeu_ps (x + i, F (_mm256_loadu_ps (x + i))); \
+  if (i < n) { \
+    float t[8] = { 0 }; \
+    memcpy (t, x + i, sizeof (float) * (n - i)); \
+    _mm256_storeu_ps (t, F (_mm256_loadu_ps (t))); \
+    memcpy (x + i, t, sizeof (float) * (n - i)); \
+  } \
+}
+
 TGT_AVX512 static inline __m512
 gelu16 (__m512 x)
 {
@@ -350,18 +380,12 @@ gelu16 (__m512 x)
   return _mm512_mul_ps (_mm512_mul_ps (_mm512_set1_ps (0.5f), x), ope);
 }
 
-TGT_AVX512 static void
+RANGE_AVX512 (gelu_x_avx512, gelu16)
+
+static void
 gelu_range_avx512 (void *ctx, int64_t b, int64_t e)
 {
-  float *x = ctx;
-  int64_t i = b;
-  for (; i + 16 <= e; i += 16)
-    _mm512_storeu_ps (x + i, gelu16 (_mm512_loadu_ps (x + i)));
-  if (i < e) {
-    __mmask16 k = (__mmask16) ((1u << (e - i)) - 1);
-    _mm512_mask_storeu_ps (x + i, k, gelu16 (_mm512_maskz_loadu_ps (k,
-                x + i)));
-  }
+  gelu_x_avx512 ((float *) ctx + b, e - b);
 }
 
 TGT_AVX2 static inline __m256
@@ -396,19 +420,12 @@ gelu8 (__m256 x)
   return _mm256_mul_ps (_mm256_mul_ps (_mm256_set1_ps (0.5f), x), ope);
 }
 
-TGT_AVX2 static void
+RANGE_AVX2 (gelu_x_avx2, gelu8)
+
+static void
 gelu_range_avx2 (void *ctx, int64_t b, int64_t e)
 {
-  float *x = ctx;
-  int64_t i = b;
-  for (; i + 8 <= e; i += 8)
-    _mm256_storeu_ps (x + i, gelu8 (_mm256_loadu_ps (x + i)));
-  if (i < e) {
-    float t[8] = { 0 };
-    memcpy (t, x + i, sizeof (float) * (e - i));
-    _mm256_storeu_ps (t, gelu8 (_mm256_loadu_ps (t)));
-    memcpy (x + i, t, sizeof (float) * (e - i));
-  }
+  gelu_x_avx2 ((float *) ctx + b, e - b);
 }
 #endif
 
@@ -498,18 +515,7 @@ gelu_q16 (__m512 x)
       _mm512_add_ps (_mm512_set1_ps (1.f), e));
 }
 
-TGT_AVX512 static void
-gelu_q_range_avx512 (float *x, int64_t n)
-{
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps (x + i, gelu_q16 (_mm512_loadu_ps (x + i)));
-  if (i < n) {
-    __mmask16 k = (__mmask16) ((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps (x + i, k, gelu_q16 (_mm512_maskz_loadu_ps (k,
-                x + i)));
-  }
-}
+RANGE_AVX512 (gelu_q_range_avx512, gelu_q16)
 
 TGT_AVX2 static inline __m256
 gelu_q8 (__m256 x)
@@ -531,19 +537,7 @@ gelu_q8 (__m256 x)
       _mm256_add_ps (_mm256_set1_ps (1.f), e));
 }
 
-TGT_AVX2 static void
-gelu_q_range_avx2 (float *x, int64_t n)
-{
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps (x + i, gelu_q8 (_mm256_loadu_ps (x + i)));
-  if (i < n) {
-    float t[8] = { 0 };
-    memcpy (t, x + i, sizeof (float) * (n - i));
-    _mm256_storeu_ps (t, gelu_q8 (_mm256_loadu_ps (t)));
-    memcpy (x + i, t, sizeof (float) * (n - i));
-  }
-}
+RANGE_AVX2 (gelu_q_range_avx2, gelu_q8)
 #endif
 
 typedef void (*GeluQFn) (float *x, int64_t n);
