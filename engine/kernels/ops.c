@@ -515,7 +515,58 @@ gelu_q16 (__m512 x)
       _mm512_add_ps (_mm512_set1_ps (1.f), e));
 }
 
-RANGE_AVX512 (gelu_q_range_avx512, gelu_q16)
+/* Four vectors at a time, gelu_q16's operations interleaved step by step
+ * (the same operations per lane: the same bits). One vector per iteration
+ * leaves the 14-FMA Horner chain's latency exposed; the out-of-order
+ * window does not reach far enough into the next iterations to hide it.
+ * Named vectors, not arrays: GCC spills arrays of vectors here. 4,096
+ * floats in L2, one thread: 0.27-0.29 → 0.21 ns per element. */
+#define GQ_PRE(v) \
+  const __m512 x##v = _mm512_loadu_ps (x + i + 16 * v); \
+  const __m512 z##v = _mm512_mul_ps (x##v, rs2); \
+  const __m512 zc##v = _mm512_max_ps (_mm512_min_ps (z##v, zmax), nzmax); \
+  const __m512 u##v = _mm512_fmadd_ps (_mm512_mul_ps (zc##v, zc##v), ku2, \
+      m1); \
+  __m512 p##v = _mm512_set1_ps (gelu_q_P[0]);
+#define GQ_HORNER(v) p##v = _mm512_fmadd_ps (p##v, u##v, pk);
+#define GQ_POST(v) { \
+    __m512 e = _mm512_mul_ps (zc##v, p##v); \
+    e = _mm512_mask_mov_ps (e, _mm512_cmp_ps_mask (z##v, zmax, _CMP_GE_OQ), \
+        one); \
+    e = _mm512_mask_mov_ps (e, _mm512_cmp_ps_mask (z##v, nzmax, \
+            _CMP_LE_OQ), _mm512_set1_ps (-1.f)); \
+    _mm512_storeu_ps (x + i + 16 * v, _mm512_mul_ps (_mm512_mul_ps ( \
+                _mm512_set1_ps (0.5f), x##v), _mm512_add_ps (one, e))); }
+#define GQ4(X) X(0) X(1) X(2) X(3)
+TGT_AVX512 static void
+gelu_q_range_avx512 (float *x, int64_t n)
+{
+  const __m512 rs2 = _mm512_set1_ps ((float) M_SQRT1_2);
+  const __m512 zmax = _mm512_set1_ps (GELU_Q_ZMAX);
+  const __m512 nzmax = _mm512_sub_ps (_mm512_setzero_ps (), zmax);
+  const __m512 ku2 = _mm512_set1_ps (GELU_Q_U2), m1 = _mm512_set1_ps (-1.f);
+  const __m512 one = _mm512_set1_ps (1.f);
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    GQ4 (GQ_PRE)
+    for (guint k = 1; k < G_N_ELEMENTS (gelu_q_P); k++) {
+      const __m512 pk = _mm512_set1_ps (gelu_q_P[k]);
+      GQ4 (GQ_HORNER)
+    }
+    GQ4 (GQ_POST)
+  }
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps (x + i, gelu_q16 (_mm512_loadu_ps (x + i)));
+  if (i < n) {
+    __mmask16 k = (__mmask16) ((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps (x + i, k, gelu_q16 (_mm512_maskz_loadu_ps (k,
+                x + i)));
+  }
+}
+#undef GQ4
+#undef GQ_POST
+#undef GQ_HORNER
+#undef GQ_PRE
 
 TGT_AVX2 static inline __m256
 gelu_q8 (__m256 x)
