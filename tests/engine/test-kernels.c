@@ -846,6 +846,15 @@ test_layernorm (void)
         }
       }
     }
+    /* each row alone (the one-row loop) gives the bits of the whole call
+     * (four rows at a time where C is a multiple of 16) */
+    float *one = g_new (float, C);
+    for (int i = 0; i < M; i++) {
+      sam_layernorm_serial (x + (int64_t) i * C, 1, C, g, b, 1e-6f, one);
+      g_assert_cmpmem (one, sizeof (float) * C, y + (int64_t) i * C,
+          sizeof (float) * C);
+    }
+    g_free (one);
     /* in place, threads */
     SamPool *pool = sam_pool_new (3);
     sam_layernorm (pool, x, M, C, g, b, 1e-6f, x);
