@@ -416,8 +416,18 @@ qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
     int32_t * rmax, const int8_t * pf, int npf, uint8_t * dead, int64_t ldd,
     int64_t far, const int GN)
 {
-#define DECL(r) __m512i a##r##0 = _mm512_setzero_si512 (), a##r##1 = a##r##0, \
-      a##r##2 = a##r##0, a##r##3 = a##r##0;
+  /* The accumulators start at rowc + colc, not 0: vpdpbusd wraps, so the
+   * int32 sums are the same, and the epilogue's two adds per vector
+   * (32 per tile) become 16 here. colc has a whole group past nt. */
+  const __m512i c0 = _mm512_loadu_si512 (colc + g0 * 16);
+  const __m512i c1 = GN > 1 ? _mm512_loadu_si512 (colc + g0 * 16 + 16) : c0;
+  const __m512i c2 = GN > 2 ? _mm512_loadu_si512 (colc + g0 * 16 + 32) : c0;
+  const __m512i c3 = GN > 3 ? _mm512_loadu_si512 (colc + g0 * 16 + 48) : c0;
+#define DECL(r) const __m512i rc##r = _mm512_set1_epi32 (rowc[r]); \
+  __m512i a##r##0 = _mm512_add_epi32 (rc##r, c0), \
+      a##r##1 = GN > 1 ? _mm512_add_epi32 (rc##r, c1) : a##r##0, \
+      a##r##2 = GN > 2 ? _mm512_add_epi32 (rc##r, c2) : a##r##0, \
+      a##r##3 = GN > 3 ? _mm512_add_epi32 (rc##r, c3) : a##r##0;
   ROWS4 (DECL)
 #undef DECL
   const int64_t gs = (int64_t) D4 * 64;
@@ -449,12 +459,10 @@ qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
     {a20, a21, a22, a23}, {a30, a31, a32, a33}
   };
   for (int r = 0; r < 4; r++) {
-    __m512i rc = _mm512_set1_epi32 (rowc[r]);
     __m512i mx = _mm512_set1_epi32 (INT32_MIN), sv[4];
     for (int g = 0; g < GN; g++) {
       int j = (g0 + g) * 16, lim = nt - j;
-      sv[g] = _mm512_add_epi32 (_mm512_add_epi32 (acc[r][g], rc),
-          _mm512_loadu_si512 (colc + j));
+      sv[g] = acc[r][g];
       __mmask16 k = lim >= 16 ? 0xffff : (__mmask16) ((1u << lim) - 1);
       mx = _mm512_mask_max_epi32 (mx, k, mx, sv[g]);
     }
