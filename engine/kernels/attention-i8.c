@@ -459,12 +459,11 @@ qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
     {a20, a21, a22, a23}, {a30, a31, a32, a33}
   };
   for (int r = 0; r < 4; r++) {
-    __m512i mx = _mm512_set1_epi32 (INT32_MIN), sv[4];
+    __m512i mx = _mm512_set1_epi32 (INT32_MIN);
     for (int g = 0; g < GN; g++) {
-      int j = (g0 + g) * 16, lim = nt - j;
-      sv[g] = acc[r][g];
+      int lim = nt - (g0 + g) * 16;
       __mmask16 k = lim >= 16 ? 0xffff : (__mmask16) ((1u << lim) - 1);
-      mx = _mm512_mask_max_epi32 (mx, k, mx, sv[g]);
+      mx = _mm512_mask_max_epi32 (mx, k, mx, acc[r][g]);
     }
     /* dead: these (≤ 64) keys lie ≥ far below a score already seen in the
      * row, so below its final maximum: P = 0 on all of them, and
@@ -479,7 +478,7 @@ qk512_tile (const uint8_t * Qb, int D4, const int8_t * K8, int g0, int nt,
           _mm512_set1_epi32 ((int32_t) MAX (rm - far, INT32_MIN)));
     for (int g = 0; g < GN; g++)
       _mm512_storeu_ps (S + r * ldS + (g0 + g) * 16,
-          _mm512_cvtepi32_ps (sv[g]));
+          _mm512_cvtepi32_ps (acc[r][g]));
     /* the horizontal maximum only where the row's maximum grows: after
      * the first tiles of a row it rarely does */
     if (_mm512_cmpgt_epi32_mask (mx, _mm512_set1_epi32 (rm)))
