@@ -702,11 +702,105 @@ sam_relu_rows (float *y, int64_t ldy, int64_t rows, int64_t n)
     sam_relu (y + r * ldy, n);
 }
 
-void
-sam_relu (float *x, int64_t n)
+static void
+relu_c (float *x, int64_t n)
 {
   for (int64_t i = 0; i < n; i++)
     x[i] = x[i] > 0.f ? x[i] : 0.f;
+}
+
+#ifdef SAM_X86
+/* max (x, 0) gives 0 where x > 0 fails, as the C form does: for -0 and
+ * NaN too (vmaxps returns its second operand then) */
+TGT_AVX512 static void
+relu_avx512 (float *x, int64_t n)
+{
+  const __m512 z = _mm512_setzero_ps ();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps (x + i, _mm512_max_ps (_mm512_loadu_ps (x + i), z));
+  if (i < n) {
+    __mmask16 k = (__mmask16) ((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps (x + i, k,
+        _mm512_max_ps (_mm512_maskz_loadu_ps (k, x + i), z));
+  }
+}
+#endif
+
+void
+sam_relu_isa (int isa, float *x, int64_t n)
+{
+#ifdef SAM_X86
+  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX512) {
+    relu_avx512 (x, n);
+    return;
+  }
+#endif
+  (void) isa;
+  relu_c (x, n);
+}
+
+void
+sam_relu (float *x, int64_t n)
+{
+  sam_relu_isa (sam_cpu_isa (), x, n);
+}
+
+/* ref: sam2/modeling/position_encoding.py apply_rotary_enc, one row:
+ * pair i (x[2i], x[2i + 1]) times cos[i] + i·sin[i], as complex numbers */
+static void
+rope_row_c (float *x, int half, const float *co, const float *si)
+{
+  for (int i = 0; i < half; i++) {
+    float re = x[2 * i], im = x[2 * i + 1];
+    x[2 * i] = re * co[i] - im * si[i];
+    x[2 * i + 1] = re * si[i] + im * co[i];
+  }
+}
+
+#ifdef SAM_X86
+/* Eight pairs at a time with the C form's products and sums (no FMA):
+ * even lanes re·cos − im·sin, odd lanes im·cos + re·sin, which is the
+ * same sum as re·sin + im·cos. */
+TGT_AVX512 static void
+rope_row_avx512 (float *x, int half, const float *co, const float *si)
+{
+  const __m512i dup = _mm512_set_epi32 (7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2,
+      1, 1, 0, 0);
+  int i = 0;
+  for (; i + 8 <= half; i += 8) {
+    __m512 v = _mm512_loadu_ps (x + 2 * i);
+    __m512 c = _mm512_permutexvar_ps (dup,
+        _mm512_castps256_ps512 (_mm256_loadu_ps (co + i)));
+    __m512 s = _mm512_permutexvar_ps (dup,
+        _mm512_castps256_ps512 (_mm256_loadu_ps (si + i)));
+    __m512 p = _mm512_mul_ps (v, c);
+    __m512 q = _mm512_mul_ps (_mm512_permute_ps (v, 0xb1), s);
+    _mm512_storeu_ps (x + 2 * i,
+        _mm512_mask_sub_ps (_mm512_add_ps (p, q), 0x5555, p, q));
+  }
+  rope_row_c (x + 2 * i, half - i, co + i, si + i);
+}
+#endif
+
+void
+sam_rope_row_isa (int isa, float *x, int half, const float *co,
+    const float *si)
+{
+#ifdef SAM_X86
+  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX512) {
+    rope_row_avx512 (x, half, co, si);
+    return;
+  }
+#endif
+  (void) isa;
+  rope_row_c (x, half, co, si);
+}
+
+void
+sam_rope_row (float *x, int half, const float *co, const float *si)
+{
+  sam_rope_row_isa (sam_cpu_isa (), x, half, co, si);
 }
 
 void

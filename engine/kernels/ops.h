@@ -63,6 +63,13 @@ void sam_gelu_q_rows_isa (int isa, float *y, int64_t ldy, int64_t rows,
     int64_t n);
 void sam_relu_rows (float *y, int64_t ldy, int64_t rows, int64_t n);
 void sam_relu (float *x, int64_t n);
+void sam_relu_isa (int isa, float *x, int64_t n);
+/* RoPE of one row (apply_rotary_enc): the pairs (x[2i], x[2i + 1]) turned
+ * by (co[i], si[i]), i < half; _isa as for sam_gelu_q_rows_isa, the same
+ * bits in every ISA */
+void sam_rope_row (float *x, int half, const float *co, const float *si);
+void sam_rope_row_isa (int isa, float *x, int half, const float *co,
+    const float *si);
 void sam_sigmoid (float *x, int64_t n);
 void sam_add (float *y, const float *x, int64_t n);     /* y += x */
 /* The same two over the pool, for the large maps (same bits) */

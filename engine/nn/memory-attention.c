@@ -75,11 +75,7 @@ rope_rows (void *ctx, int64_t r0, int64_t r1)
     const int64_t t = (c->first + r) % c->period;
     const float *co = c->cos_t + t * half;
     const float *si = c->sin_t + t * half;
-    for (int i = 0; i < half; i++) {
-      float re = row[2 * i], im = row[2 * i + 1];
-      row[2 * i] = re * co[i] - im * si[i];
-      row[2 * i + 1] = re * si[i] + im * co[i];
-    }
+    sam_rope_row (row, half, co, si);
   }
 }
 

@@ -798,6 +798,59 @@ test_add (void)
   g_rand_free (r);
 }
 
+/* ReLU and RoPE rows in every ISA this CPU has against plain C: the same
+ * bits, specials and odd lengths included */
+static void
+test_relu_rope (void)
+{
+  GRand *r = g_rand_new_with_seed (13);
+  static const float sp[] = { 0.f, -0.f, INFINITY, -INFINITY, NAN, 1e-40f,
+    -1e-40f, 3e38f, -3e38f
+  };
+  enum { NMAX = 531 };
+  float x[NMAX], ref[NMAX], y[NMAX], co[NMAX / 2], si[NMAX / 2];
+  for (int n = 0; n <= NMAX; n += (n < 40 ? 1 : 89)) {
+    for (int i = 0; i < n; i++) {
+      x[i] = (float) g_rand_double_range (r, -50, 50);
+      if (i % 7 == 3)
+        x[i] = sp[i % G_N_ELEMENTS (sp)];
+    }
+    for (int i = 0; i < n / 2; i++) {
+      double a = g_rand_double_range (r, -10, 10);
+      co[i] = (float) cos (a);
+      si[i] = (float) sin (a);
+      if (i % 9 == 4)
+        co[i] = sp[i % G_N_ELEMENTS (sp)];
+    }
+    memcpy (ref, x, sizeof (float) * n);
+    sam_relu_isa (SAM_ISA_REF, ref, n);
+    for (int i = 0; i < n; i++)
+      g_assert_true (x[i] > 0.f ? ref[i] == x[i] : memcmp (ref + i,
+              &(float) { 0.f }, 4) == 0);
+    for (int isa = SAM_ISA_AVX2; isa <= (int) sam_cpu_isa_detected (); isa++) {
+      memcpy (y, x, sizeof (float) * n);
+      sam_relu_isa (isa, y, n);
+      g_assert_cmpmem (y, sizeof (float) * n, ref, sizeof (float) * n);
+    }
+    memcpy (ref, x, sizeof (float) * n);
+    sam_rope_row_isa (SAM_ISA_REF, ref, n / 2, co, si);
+    if (n >= 2 && isfinite (x[0]) && isfinite (x[1]) && isfinite (co[0]))
+      g_assert_cmpfloat (ref[0], ==, x[0] * co[0] - x[1] * si[0]);
+    for (int isa = SAM_ISA_AVX2; isa <= (int) sam_cpu_isa_detected (); isa++) {
+      memcpy (y, x, sizeof (float) * n);
+      sam_rope_row_isa (isa, y, n / 2, co, si);
+      for (int i = 0; i < n; i++)
+        if (!(isnan (y[i]) && isnan (ref[i])) && memcmp (y + i, ref + i, 4)) {
+          g_test_message ("%s rope n %d [%d] = %.9g, plain C %.9g",
+              sam_cpu_isa_name ((SamIsa) isa), n, i, y[i], ref[i]);
+          g_test_fail ();
+          return;
+        }
+    }
+  }
+  g_rand_free (r);
+}
+
 static void
 test_layernorm (void)
 {
@@ -974,6 +1027,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/gelu", test_gelu);
   g_test_add_func ("/kernels/gelu-q", test_gelu_q);
   g_test_add_func ("/kernels/add", test_add);
+  g_test_add_func ("/kernels/relu-rope", test_relu_rope);
   g_test_add_func ("/kernels/maxpool", test_maxpool);
   g_test_add_func ("/kernels/conv-transpose", test_conv_transpose);
   g_test_add_func ("/kernels/resize-bilinear", test_resize_bilinear);
