@@ -533,6 +533,8 @@ qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
 /* One output row: o[d] = (float) ((double) acc[d] · ρ · sv). The int64
  * sums are below 2^53, so the conversion is exact, then the same two
  * double products and the same rounding to float as the scalar loop. */
+typedef void (*Out32Fn) (float *o, const int32_t * tile, int Dv,
+    double rho, float sv, int64_t t);
 typedef void (*OutFn) (float *o, const int64_t * acc, int Dv, double rho,
     float sv);
 
@@ -547,6 +549,32 @@ out_row_c (float *o, const int64_t * acc, int Dv, double rho, float sv)
 {
   for (int d = 0; d < Dv; d++)
     o[d] = (float) ((double) acc[d] * rho * sv);
+}
+
+/* The same from int32 P·V sums and the (128 − zv) Σ P term: the int64
+ * acc[d] = tile[d] + t of the path with totals, without making it */
+static void
+out_row32_c (float *o, const int32_t * tile, int Dv, double rho, float sv,
+    int64_t t)
+{
+  for (int d = 0; d < Dv; d++)
+    o[d] = (float) ((double) ((int64_t) tile[d] + t) * rho * sv);
+}
+
+T_AVX512 static void
+out_row32_avx512 (float *o, const int32_t * tile, int Dv, double rho,
+    float sv, int64_t t)
+{
+  const __m512d r = _mm512_set1_pd (rho), s = _mm512_set1_pd ((double) sv);
+  const __m512i tt = _mm512_set1_epi64 (t);
+  int d = 0;
+  for (; d + 8 <= Dv; d += 8) {
+    __m512i a = _mm512_add_epi64 (_mm512_cvtepi32_epi64 (_mm256_loadu_si256
+            ((const __m256i *) (tile + d))), tt);
+    _mm256_storeu_ps (o + d, _mm512_cvtpd_ps (_mm512_mul_pd (_mm512_mul_pd
+                (_mm512_cvtepi64_pd (a), r), s)));
+  }
+  out_row32_c (o + d, tile + d, Dv - d, rho, sv, t);
 }
 
 T_AVX512 static void
@@ -1435,6 +1463,7 @@ typedef struct {
   AccFn acc_add;
   RowFns rf;
   OutFn out_row;
+  Out32Fn out_row32;
   PackKFn pack_k;
 } Ctx;
 
@@ -1700,8 +1729,8 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
         memset (P + r * ldp, 0, (size_t) ldp * sizeof *P);
     }
     /* P·V by key tiles; the P padding past Nk stays 0 (never written) */
-    memset (acc, 0, (size_t) RB * Dv16 * sizeof *acc);
     if (c->pv) {
+      memset (acc, 0, (size_t) RB * Dv16 * sizeof *acc);
       for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
         int nt = (int) MIN (KT, Nk - j0), npairs = (nt + 1) / 2;
         c->pv (P + j0, ldp, nr4, V16 + (j0 / 2) * Dv16 * 2, npairs, Dv16,
@@ -1718,19 +1747,30 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
        * 65,793 keys are exact and the tiles add up in place, then go to
        * the int64 totals once (15-bit P: every 256-key tile) */
       const bool sum32 = c->p->p8 && Nk <= 65536;
+      if (!sum32)
+        memset (acc, 0, (size_t) RB * Dv16 * sizeof *acc);
       for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
         int nt = (int) MIN (KT, Nk - j0), nquads = (nt + 3) / 4;
         c->pv8 (Pl + j0, Ph + j0, ldp, hi + j0 / PCH, ldh, nr4,
             V8 + j0 * Dv16, nquads, Dv16, tile, sum32 && j0 > 0);
-        if (!sum32 || j0 + KT >= Nk)
+        if (!sum32)
           c->acc_add (acc, tile, (int64_t) nr * Dv16);
       }
-      /* the (128 − zv) · Σ P term of v − zv = (v − 128) + (128 − zv) */
+      /* the (128 − zv) · Σ P term of v − zv = (v − 128) + (128 − zv);
+       * int32 sums go out from the tile with it, and never through the
+       * int64 totals (what small windows paid most for) */
       for (int r = 0; r < nr; r++) {
         const int64_t t = (int64_t) (128 - c->p->zv) * psum[r];
-        for (int d = 0; d < Dv16; d++)
-          acc[r * Dv16 + d] += t;
+        float *o = c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv;
+        if (sum32)
+          c->out_row32 (o, tile + r * Dv16, c->Dv, rho[r], c->p->sv, t);
+        else {
+          for (int d = 0; d < Dv16; d++)
+            acc[r * Dv16 + d] += t;
+          c->out_row (o, acc + r * Dv16, c->Dv, rho[r], c->p->sv);
+        }
       }
+      continue;
     }
     for (int r = 0; r < nr; r++)
       c->out_row (c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv,
@@ -1761,6 +1801,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   c.Nk2 = c.Nk16 * 8;
   c.nblk = (Nq + RB - 1) / RB;
   c.out_row = out_row_c;
+  c.out_row32 = out_row32_c;
   c.pack_k = pack_k_c;
   switch (isa) {
     case SAM_ISA_AVX512VNNI:
@@ -1770,6 +1811,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.pv8 = pv8_avx512;
       c.acc_add = acc_add_avx512;
       c.out_row = out_row_avx512;
+      c.out_row32 = out_row32_avx512;
       c.pack_k = pack_k_avx512;
       c.rf = (RowFns) {
       p15_avx512, esum_avx512, agqp_avx512, p15_planes_avx512};
