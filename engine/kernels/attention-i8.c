@@ -1744,8 +1744,9 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
         psum[r] = c->split (P + r * ldp, ldp, Pl + r * ldp, Ph + r * ldp,
             hi + r * ldh);
       /* 8-bit P: |P8 (v − 128)| ≤ 255 · 128, so int32 sums of up to
-       * 65,793 keys are exact and the tiles add up in place, then go to
-       * the int64 totals once (15-bit P: every 256-key tile) */
+       * 65,793 keys are exact and the tiles add up in place, and the
+       * rows go out from the tile (15-bit P: every 256-key tile goes to
+       * the int64 totals) */
       const bool sum32 = c->p->p8 && Nk <= 65536;
       if (!sum32)
         memset (acc, 0, (size_t) RB * Dv16 * sizeof *acc);
