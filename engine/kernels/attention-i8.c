@@ -536,7 +536,7 @@ qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
 typedef void (*Out32Fn) (float *o, const int32_t * tile, int Dv,
     double rho, float sv, int64_t t);
 typedef void (*OutFn) (float *o, const int64_t * acc, int Dv, double rho,
-    float sv);
+    float sv, int64_t t);
 
 /* 16 keys' rows (NULL past Nk) of D codes into one group of the K layout
  * [D4][16 keys][4] as s8 k − 128 (zeros past D and for absent keys), and
@@ -544,15 +544,18 @@ typedef void (*OutFn) (float *o, const int64_t * acc, int Dv, double rho,
 typedef void (*PackKFn) (const uint8_t * const *rows, int D, int32_t zq,
     int8_t * kb, int32_t * colc);
 
+/* Both forms take the (128 − zv) Σ P term t (0 where V was not shifted)
+ * and add it as int64 before the conversion. */
 static void
-out_row_c (float *o, const int64_t * acc, int Dv, double rho, float sv)
+out_row_c (float *o, const int64_t * acc, int Dv, double rho, float sv,
+    int64_t t)
 {
   for (int d = 0; d < Dv; d++)
-    o[d] = (float) ((double) acc[d] * rho * sv);
+    o[d] = (float) ((double) (acc[d] + t) * rho * sv);
 }
 
-/* The same from int32 P·V sums and the (128 − zv) Σ P term: the int64
- * acc[d] = tile[d] + t of the path with totals, without making it */
+/* The same from int32 P·V sums: the int64 acc[d] = tile[d] of the path
+ * with totals, without making it */
 static void
 out_row32_c (float *o, const int32_t * tile, int Dv, double rho, float sv,
     int64_t t)
@@ -578,14 +581,17 @@ out_row32_avx512 (float *o, const int32_t * tile, int Dv, double rho,
 }
 
 T_AVX512 static void
-out_row_avx512 (float *o, const int64_t * acc, int Dv, double rho, float sv)
+out_row_avx512 (float *o, const int64_t * acc, int Dv, double rho, float sv,
+    int64_t t)
 {
   const __m512d r = _mm512_set1_pd (rho), s = _mm512_set1_pd ((double) sv);
+  const __m512i tt = _mm512_set1_epi64 (t);
   int d = 0;
   for (; d + 8 <= Dv; d += 8)
     _mm256_storeu_ps (o + d, _mm512_cvtpd_ps (_mm512_mul_pd (_mm512_mul_pd
-                (_mm512_cvtepi64_pd (_mm512_loadu_si512 (acc + d)), r), s)));
-  out_row_c (o + d, acc + d, Dv - d, rho, sv);
+                (_mm512_cvtepi64_pd (_mm512_add_epi64 (_mm512_loadu_si512
+                            (acc + d), tt)), r), s)));
+  out_row_c (o + d, acc + d, Dv - d, rho, sv, t);
 }
 
 T_AVX512 static void
@@ -1729,6 +1735,7 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
         memset (P + r * ldp, 0, (size_t) ldp * sizeof *P);
     }
     /* P·V by key tiles; the P padding past Nk stays 0 (never written) */
+    bool sum32 = false;
     if (c->pv) {
       memset (acc, 0, (size_t) RB * Dv16 * sizeof *acc);
       for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
@@ -1747,7 +1754,7 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
        * 65,793 keys are exact and the tiles add up in place, and the
        * rows go out from the tile (15-bit P: every 256-key tile goes to
        * the int64 totals) */
-      const bool sum32 = c->p->p8 && Nk <= 65536;
+      sum32 = c->p->p8 && Nk <= 65536;
       if (!sum32)
         memset (acc, 0, (size_t) RB * Dv16 * sizeof *acc);
       for (int64_t j0 = 0; j0 < Nk; j0 += KT) {
@@ -1757,25 +1764,18 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
         if (!sum32)
           c->acc_add (acc, tile, (int64_t) nr * Dv16);
       }
-      /* the (128 − zv) · Σ P term of v − zv = (v − 128) + (128 − zv);
-       * int32 sums go out from the tile with it, and never through the
-       * int64 totals (what small windows paid most for) */
-      for (int r = 0; r < nr; r++) {
-        const int64_t t = (int64_t) (128 - c->p->zv) * psum[r];
-        float *o = c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv;
-        if (sum32)
-          c->out_row32 (o, tile + r * Dv16, c->Dv, rho[r], c->p->sv, t);
-        else {
-          for (int d = 0; d < Dv16; d++)
-            acc[r * Dv16 + d] += t;
-          c->out_row (o, acc + r * Dv16, c->Dv, rho[r], c->p->sv);
-        }
-      }
-      continue;
     }
-    for (int r = 0; r < nr; r++)
-      c->out_row (c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv,
-          acc + r * Dv16, c->Dv, rho[r], c->p->sv);
+    /* pv8 adds the (128 − zv) · Σ P term of v − zv = (v − 128) + (128 − zv)
+     * here; int32 sums go out from the tile, never through the int64
+     * totals (what small windows paid most for) */
+    for (int r = 0; r < nr; r++) {
+      const int64_t t = c->pv ? 0 : (int64_t) (128 - c->p->zv) * psum[r];
+      float *o = c->out + (i0 + r) * c->ldo + (int64_t) h * c->Dv;
+      if (sum32)
+        c->out_row32 (o, tile + r * Dv16, c->Dv, rho[r], c->p->sv, t);
+      else
+        c->out_row (o, acc + r * Dv16, c->Dv, rho[r], c->p->sv, t);
+    }
   }
 }
 
