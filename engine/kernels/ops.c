@@ -176,6 +176,53 @@ ln_rows8_narrow_avx512 (const LnCtx * c, int64_t i)
   }
 }
 
+/* C = 4 (the downsampler's first stage, a quarter of the input's pixels):
+ * ln_rows8_narrow_avx512's operations with the 8 rows' 32 floats moved by
+ * two loads and permutes instead of a gather and a scatter per channel
+ * (those bounded it). Same bits. */
+TGT_AVX512 static void
+ln_rows8_c4_avx512 (const LnCtx * c, int64_t i)
+{
+  const float *x = c->x + i * 4;
+  float *y = c->y + i * 4;
+  const __m512i col = _mm512_setr_epi32 (0, 4, 8, 12, 16, 20, 24, 28, 0, 0,
+      0, 0, 0, 0, 0, 0);
+  const __m512 q0 = _mm512_loadu_ps (x), q1 = _mm512_loadu_ps (x + 16);
+  __m256 xk[4];
+  __m512d mean = _mm512_setzero_pd (), var = _mm512_setzero_pd ();
+  for (int k = 0; k < 4; k++) {
+    xk[k] = _mm512_castps512_ps256 (_mm512_permutex2var_ps (q0,
+            _mm512_add_epi32 (col, _mm512_set1_epi32 (k)), q1));
+    mean = _mm512_add_pd (mean, _mm512_cvtps_pd (xk[k]));
+  }
+  mean = _mm512_div_pd (mean, _mm512_set1_pd (4.0));
+  for (int k = 0; k < 4; k++) {
+    const __m512d d = _mm512_sub_pd (_mm512_cvtps_pd (xk[k]), mean);
+    var = _mm512_add_pd (var, _mm512_mul_pd (d, d));
+  }
+  var = _mm512_div_pd (var, _mm512_set1_pd (4.0));
+  const __m256 inv = _mm512_cvtpd_ps (_mm512_div_pd (_mm512_set1_pd (1.0),
+          _mm512_sqrt_pd (_mm512_add_pd (var,
+                  _mm512_set1_pd ((double) c->eps)))));
+  const __m256 m = _mm512_cvtpd_ps (mean);
+  __m256 t[4];
+  for (int k = 0; k < 4; k++) {
+    t[k] = _mm256_mul_ps (_mm256_sub_ps (xk[k], m), inv);
+    t[k] = _mm256_add_ps (_mm256_mul_ps (t[k], _mm256_set1_ps (c->g[k])),
+        _mm256_set1_ps (c->b[k]));
+  }
+  /* rows r = 0 .. 7, channel k: u = t0 | t1, v = t2 | t3 */
+  const __m512 u = _mm512_insertf32x8 (_mm512_castps256_ps512 (t[0]), t[1],
+      1);
+  const __m512 v = _mm512_insertf32x8 (_mm512_castps256_ps512 (t[2]), t[3],
+      1);
+  const __m512i out0 = _mm512_setr_epi32 (0, 8, 16, 24, 1, 9, 17, 25, 2, 10,
+      18, 26, 3, 11, 19, 27);
+  _mm512_storeu_ps (y, _mm512_permutex2var_ps (u, out0, v));
+  _mm512_storeu_ps (y + 16, _mm512_permutex2var_ps (u,
+          _mm512_add_epi32 (out0, _mm512_set1_epi32 (4)), v));
+}
+
 /* Four rows of a C that is a multiple of 16, each with the very
  * operations of the row loop below (same bits), step by step side by
  * side: one row's chain of dependent double sums, reductions, divides
@@ -249,6 +296,9 @@ ln_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
 {
   const LnCtx *c = vctx;
   const int C = c->C, C16 = C & ~15;
+  if (C == 4)
+    for (; r0 + 8 <= r1; r0 += 8)
+      ln_rows8_c4_avx512 (c, r0);
   if (C < 16)
     for (; r0 + 8 <= r1; r0 += 8)
       ln_rows8_narrow_avx512 (c, r0);
@@ -1098,6 +1148,70 @@ bilinear_rows (void *vctx, int64_t r0, int64_t r1)
   }
 }
 
+/* One channel, upsampled in y: the inner terms of the expression above,
+ * h(row, ox) = lx0 · row[a] + lx1 · row[b], depend on the source row
+ * only, so each task makes them once for the source rows its output rows
+ * read (instead of twice per output pixel), then every output pixel is
+ * ly0 · h(row0) + ly1 · h(row1): the same operations on the same values,
+ * hence the same bits. The low-res masks (256² at input 1024) become the
+ * memory encoder's 1024² input and each object's frame-size logits. */
+#ifdef SAM_X86
+TGT_AVX512 static void
+mask_h_row_avx512 (const ResizeCtx * c, const float *row, float *h)
+{
+  int ox = 0;
+  for (; ox + 16 <= c->Wo; ox += 16) {
+    const __m512 a = _mm512_i32gather_ps (_mm512_loadu_si512 (c->x0 + ox),
+        row, 4);
+    const __m512 b = _mm512_i32gather_ps (_mm512_loadu_si512 (c->x1 + ox),
+        row, 4);
+    _mm512_storeu_ps (h + ox, _mm512_add_ps (_mm512_mul_ps (_mm512_loadu_ps
+                (c->lx0 + ox), a), _mm512_mul_ps (_mm512_loadu_ps (c->lx1 +
+                    ox), b)));
+  }
+  for (; ox < c->Wo; ox++)
+    h[ox] = c->lx0[ox] * row[c->x0[ox]] + c->lx1[ox] * row[c->x1[ox]];
+}
+
+TGT_AVX512 static void
+mask_v_row_avx512 (int Wo, float ly0, const float *h0, float ly1,
+    const float *h1, float *o)
+{
+  const __m512 w0 = _mm512_set1_ps (ly0), w1 = _mm512_set1_ps (ly1);
+  int ox = 0;
+  for (; ox + 16 <= Wo; ox += 16)
+    _mm512_storeu_ps (o + ox, _mm512_add_ps (_mm512_mul_ps (w0,
+                _mm512_loadu_ps (h0 + ox)), _mm512_mul_ps (w1,
+                _mm512_loadu_ps (h1 + ox))));
+  for (; ox < Wo; ox++)
+    o[ox] = ly0 * h0[ox] + ly1 * h1[ox];
+}
+
+static void
+mask_up_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
+{
+  const ResizeCtx *c = vctx;
+  float sh = area_scale (c->H, c->Ho, c->ac);
+  /* the source rows these output rows read: [first, last] */
+  const int first = (int) src_index (sh, (int) r0, c->ac, false);
+  const float fl = src_index (sh, (int) (r1 - 1), c->ac, false);
+  const int last = MIN ((int) fl + 1, c->H - 1);
+  float *h = g_new (float, (size_t) (last - first + 1) * c->Wo);
+  for (int sy = first; sy <= last; sy++)
+    mask_h_row_avx512 (c, c->x + (size_t) sy * c->W,
+        h + (size_t) (sy - first) * c->Wo);
+  for (int64_t oy = r0; oy < r1; oy++) {
+    float fy = src_index (sh, (int) oy, c->ac, false);
+    int y0 = (int) fy;
+    int y1 = y0 + (y0 < c->H - 1);
+    float ly1 = fy - y0, ly0 = 1.f - ly1;
+    mask_v_row_avx512 (c->Wo, ly0, h + (size_t) (y0 - first) * c->Wo, ly1,
+        h + (size_t) (y1 - first) * c->Wo, c->y + (size_t) oy * c->Wo);
+  }
+  g_free (h);
+}
+#endif
+
 void
 sam_resize_bilinear (SamPool * pool, const float *x, int H, int W, int C,
     float *y, int Ho, int Wo, bool align_corners)
@@ -1118,6 +1232,14 @@ sam_resize_bilinear (SamPool * pool, const float *x, int H, int W, int C,
   ResizeCtx c = { x, y, H, W, C, Ho, Wo, align_corners, xi, xi + Wo, lx,
     lx + Wo
   };
+#ifdef SAM_X86
+  if (C == 1 && Ho >= H && sam_cpu_isa () == SAM_ISA_AVX512) {
+    sam_pool_for (pool, Ho, 8, mask_up_rows_avx512, &c);
+    g_free (xi);
+    g_free (lx);
+    return;
+  }
+#endif
   sam_pool_for (pool, Ho, 8, bilinear_rows, &c);
   g_free (xi);
   g_free (lx);
