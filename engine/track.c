@@ -208,17 +208,8 @@ finish_object (SamSession * s, SamObject * o, SamObjectResult * r)
     o->logits_len = need;
   }
   sam_resize_bilinear (s->pool, o->low_res, L, L, 1, o->logits, H, W, false);
-  int x0 = W, y0 = H, x1 = -1, y1 = -1;
-  for (int y = 0; y < H; y++) {
-    const float *row = o->logits + (size_t) y * W;
-    for (int x = 0; x < W; x++)
-      if (row[x] > 0.f) {
-        x0 = MIN (x0, x);
-        x1 = MAX (x1, x);
-        y0 = MIN (y0, y);
-        y1 = MAX (y1, y);
-      }
-  }
+  int box[4];
+  sam_positive_box (o->logits, W, H, box);
   memset (r, 0, sizeof *r);
   r->obj_id = o->id;
   r->object_score = o->object_score;
@@ -229,14 +220,7 @@ finish_object (SamSession * s, SamObject * o, SamObjectResult * r)
   r->width = W;
   r->height = H;
   r->logits = o->logits;
-  if (x1 < 0) {
-    r->box[0] = r->box[1] = r->box[2] = r->box[3] = -1;
-  } else {
-    r->box[0] = x0;
-    r->box[1] = y0;
-    r->box[2] = x1;
-    r->box[3] = y1;
-  }
+  memcpy (r->box, box, sizeof box);
   r->obj_ptr = o->obj_ptr;
 }
 

@@ -1212,6 +1212,100 @@ mask_up_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
 }
 #endif
 
+/* ---- bounding box of a mask ------------------------------------------ */
+
+static void
+positive_box_c (const float *x, int W, int H, int box[4])
+{
+  int x0 = W, y0 = H, x1 = -1, y1 = -1;
+  for (int y = 0; y < H; y++) {
+    const float *row = x + (size_t) y * W;
+    for (int i = 0; i < W; i++)
+      if (row[i] > 0.f) {
+        x0 = MIN (x0, i);
+        x1 = MAX (x1, i);
+        y0 = MIN (y0, y);
+        y1 = MAX (y1, y);
+      }
+  }
+  if (x1 < 0)
+    x0 = y0 = x1 = y1 = -1;
+  box[0] = x0;
+  box[1] = y0;
+  box[2] = x1;
+  box[3] = y1;
+}
+
+#ifdef SAM_X86
+/* Per row, the first positive pixel from the left and the last from the
+ * right, 16 at a time (a row with none is read once): the scalar loop
+ * above read and tested every pixel, 0.77 ms per object for a 1080p
+ * frame. */
+TGT_AVX512 static void
+positive_box_avx512 (const float *x, int W, int H, int box[4])
+{
+  const __m512 zero = _mm512_setzero_ps ();
+  int x0 = W, y0 = -1, x1 = -1, y1 = -1;
+  for (int y = 0; y < H; y++) {
+    const float *row = x + (size_t) y * W;
+    int first = -1;
+    for (int i = 0; i < W; i += 16) {
+      const __mmask16 k = W - i >= 16 ? 0xffff :
+          (__mmask16) ((1u << (W - i)) - 1);
+      const unsigned m = _mm512_mask_cmp_ps_mask (k,
+          _mm512_maskz_loadu_ps (k, row + i), zero, _CMP_GT_OQ);
+      if (m) {
+        first = i + __builtin_ctz (m);
+        break;
+      }
+    }
+    if (first < 0)
+      continue;
+    int last = first;
+    for (int i = (W - 1) / 16 * 16; i >= first / 16 * 16; i -= 16) {
+      const __mmask16 k = W - i >= 16 ? 0xffff :
+          (__mmask16) ((1u << (W - i)) - 1);
+      const unsigned m = _mm512_mask_cmp_ps_mask (k,
+          _mm512_maskz_loadu_ps (k, row + i), zero, _CMP_GT_OQ);
+      if (m) {
+        last = i + 31 - __builtin_clz (m);
+        break;
+      }
+    }
+    x0 = MIN (x0, first);
+    x1 = MAX (x1, last);
+    if (y0 < 0)
+      y0 = y;
+    y1 = y;
+  }
+  if (x1 < 0)
+    x0 = y0 = x1 = y1 = -1;
+  box[0] = x0;
+  box[1] = y0;
+  box[2] = x1;
+  box[3] = y1;
+}
+#endif
+
+void
+sam_positive_box_isa (int isa, const float *x, int W, int H, int box[4])
+{
+#ifdef SAM_X86
+  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX512) {
+    positive_box_avx512 (x, W, H, box);
+    return;
+  }
+#endif
+  (void) isa;
+  positive_box_c (x, W, H, box);
+}
+
+void
+sam_positive_box (const float *x, int W, int H, int box[4])
+{
+  sam_positive_box_isa (sam_cpu_isa (), x, W, H, box);
+}
+
 void
 sam_resize_bilinear (SamPool * pool, const float *x, int H, int W, int C,
     float *y, int Ho, int Wo, bool align_corners)

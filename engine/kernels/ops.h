@@ -131,6 +131,14 @@ void sam_resize_bicubic_v (const float *t, int H, int Wo, int C, int Ho,
 void sam_upsample_nearest (const float *x, int H, int W, int C, float *y,
     int Ho, int Wo);
 
+/* The bounding box of the pixels > 0 of a W × H map (a mask's logits):
+ * box = {x0, y0, x1, y1}, inclusive, or all -1 when there are none (NaN
+ * counts as not > 0). _isa as for sam_gelu_q_rows_isa; every ISA gives
+ * the same box. */
+void sam_positive_box (const float *x, int W, int H, int box[4]);
+void sam_positive_box_isa (int isa, const float *x, int W, int H,
+    int box[4]);
+
 /* out[N, C] = in[C, N] (NCHW plane → channels-last), and back. */
 void sam_transpose (const float *in, int64_t rows, int64_t cols, float *out);
 

@@ -774,6 +774,66 @@ test_resize_bilinear (void)
   g_rand_free (r);
 }
 
+/* sam_positive_box: every ISA against plain C and against a direct scan,
+ * on maps with no positive pixel, one pixel at each edge, NaN, -0 and
+ * widths around the 16-lane blocks. */
+static void
+check_box (const float *x, int W, int H)
+{
+  int want[4] = { W, H, -1, -1 };
+  for (int y = 0; y < H; y++)
+    for (int i = 0; i < W; i++)
+      if (x[(size_t) y * W + i] > 0.f) {
+        want[0] = MIN (want[0], i);
+        want[1] = MIN (want[1], y);
+        want[2] = MAX (want[2], i);
+        want[3] = MAX (want[3], y);
+      }
+  if (want[2] < 0)
+    want[0] = want[1] = want[2] = want[3] = -1;
+  for (int isa = SAM_ISA_REF; isa <= (int) sam_cpu_isa_detected (); isa++) {
+    int box[4];
+    sam_positive_box_isa (isa, x, W, H, box);
+    g_assert_cmpmem (box, sizeof box, want, sizeof want);
+  }
+}
+
+static void
+test_positive_box (void)
+{
+  GRand *r = g_rand_new_with_seed (21);
+  static const int widths[] = { 1, 5, 15, 16, 17, 31, 32, 33, 47, 100 };
+  for (guint wi = 0; wi < G_N_ELEMENTS (widths); wi++) {
+    const int W = widths[wi], H = 7;
+    float *x = g_new (float, (size_t) W * H);
+    for (int i = 0; i < W * H; i++)
+      x[i] = i % 3 ? -0.f : (i % 2 ? NAN : -1.f);
+    check_box (x, W, H);        /* none */
+    for (int t = 0; t < 60; t++) {
+      for (int i = 0; i < W * H; i++)
+        x[i] = -(float) g_rand_double_range (r, 0, 5);
+      const int n = g_rand_int_range (r, 1, 4);
+      for (int k = 0; k < n; k++) {
+        int px = g_rand_int_range (r, 0, W), py = g_rand_int_range (r, 0, H);
+        if (t % 4 == 0)
+          px = t % 8 ? 0 : W - 1;       /* the row's first or last lane */
+        x[(size_t) py * W + px] = (float) g_rand_double_range (r, 1e-30, 3);
+      }
+      check_box (x, W, H);
+    }
+    g_free (x);
+  }
+  /* a frame-size mask */
+  const int W = 1920, H = 1080;
+  float *x = g_new (float, (size_t) W * H);
+  for (int y = 0; y < H; y++)
+    for (int i = 0; i < W; i++)
+      x[(size_t) y * W + i] = 40.f - hypotf (i - 700.f, (y - 300.f) * 1.3f);
+  check_box (x, W, H);
+  g_free (x);
+  g_rand_free (r);
+}
+
 /* sam_add (AVX-512 where selected) against the plain loop, bit for bit:
  * every tail length, and ±0, ±inf, one NaN, denormals, overflow. */
 static void
@@ -1034,6 +1094,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/maxpool", test_maxpool);
   g_test_add_func ("/kernels/conv-transpose", test_conv_transpose);
   g_test_add_func ("/kernels/resize-bilinear", test_resize_bilinear);
+  g_test_add_func ("/kernels/positive-box", test_positive_box);
   g_test_add_func ("/kernels/layernorm", test_layernorm);
   g_test_add_func ("/kernels/transpose", test_transpose);
   return g_test_run ();
