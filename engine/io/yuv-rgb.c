@@ -11,8 +11,16 @@
  * the reference predictions were computed on exactly these pixels.
  */
 #include "io/yuv-rgb.h"
+#include "kernels/cpu.h"
 
 #include <math.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SAM_X86 1
+#define TGT_AVX512 \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#endif
 
 /* High half of a 16×16-bit signed product; arithmetic shift as in the
  * original lanes (gcc and clang shift signed ints arithmetically). */
@@ -85,22 +93,128 @@ to_u8 (gint x)
   return (guint8) (CLAMP (x, -128, 127) + 128);
 }
 
-void
-sam_yuv420_to_rgb (const SamYuvCoeffs * c, gint width, gint height,
-    const guint8 * y, gint y_stride, const guint8 * u, gint u_stride,
-    const guint8 * v, gint v_stride, guint8 * dst, gint dst_stride)
+/* pixels [x0, width) of one row, the plain C form */
+static void
+row_c (const SamYuvCoeffs * c, gint x0, gint width, const guint8 * py,
+    const guint8 * pu, const guint8 * pv, guint8 * d)
 {
+  for (gint x = x0; x < width; x++) {
+    gint ly = c->ty[py[x]];
+    guint8 cu = pu[x >> 1], cv = pv[x >> 1];
+    d[3 * x + 0] = to_u8 (ly + c->trv[cv]);
+    d[3 * x + 1] = to_u8 (ly + c->tgu[cu] + c->tgv[cv]);
+    d[3 * x + 2] = to_u8 (ly + c->tbu[cu]);
+  }
+}
+
+#ifdef SAM_X86
+/* splat () of 32 bytes, in 16-bit lanes */
+TGT_AVX512 static inline __m512i
+splat32 (__m256i b)
+{
+  const __m512i t = _mm512_cvtepu8_epi16 (_mm256_xor_si256 (b,
+          _mm256_set1_epi8 ((char) 0x80)));
+  return _mm512_or_si512 (t, _mm512_slli_epi16 (t, 8));
+}
+
+/* 16 pixels' R, G, B bytes → 48 bytes of RGB24 */
+TGT_AVX512 static inline void
+store_rgb16 (__m128i r, __m128i g, __m128i b, guint8 * d)
+{
+#define M(a, b_, c_, d_, e, f, g_, h, i, j, k, l, m, n, o, p) \
+  _mm_setr_epi8 (a, b_, c_, d_, e, f, g_, h, i, j, k, l, m, n, o, p)
+  const char Z = (char) 0x80;
+  const __m128i r0 = M (0, Z, Z, 1, Z, Z, 2, Z, Z, 3, Z, Z, 4, Z, Z, 5);
+  const __m128i g0 = M (Z, 0, Z, Z, 1, Z, Z, 2, Z, Z, 3, Z, Z, 4, Z, Z);
+  const __m128i b0 = M (Z, Z, 0, Z, Z, 1, Z, Z, 2, Z, Z, 3, Z, Z, 4, Z);
+  const __m128i r1 = M (Z, Z, 6, Z, Z, 7, Z, Z, 8, Z, Z, 9, Z, Z, 10, Z);
+  const __m128i g1 = M (5, Z, Z, 6, Z, Z, 7, Z, Z, 8, Z, Z, 9, Z, Z, 10);
+  const __m128i b1 = M (Z, 5, Z, Z, 6, Z, Z, 7, Z, Z, 8, Z, Z, 9, Z, Z);
+  const __m128i r2 = M (Z, 11, Z, Z, 12, Z, Z, 13, Z, Z, 14, Z, Z, 15, Z, Z);
+  const __m128i g2 = M (Z, Z, 11, Z, Z, 12, Z, Z, 13, Z, Z, 14, Z, Z, 15, Z);
+  const __m128i b2 = M (10, Z, Z, 11, Z, Z, 12, Z, Z, 13, Z, Z, 14, Z, Z, 15);
+#undef M
+  _mm_storeu_si128 ((__m128i *) d, _mm_or_si128 (_mm_or_si128
+          (_mm_shuffle_epi8 (r, r0), _mm_shuffle_epi8 (g, g0)),
+          _mm_shuffle_epi8 (b, b0)));
+  _mm_storeu_si128 ((__m128i *) (d + 16), _mm_or_si128 (_mm_or_si128
+          (_mm_shuffle_epi8 (r, r1), _mm_shuffle_epi8 (g, g1)),
+          _mm_shuffle_epi8 (b, b1)));
+  _mm_storeu_si128 ((__m128i *) (d + 32), _mm_or_si128 (_mm_or_si128
+          (_mm_shuffle_epi8 (r, r2), _mm_shuffle_epi8 (g, g2)),
+          _mm_shuffle_epi8 (b, b2)));
+}
+
+/* 32 pixels per step with the tables' arithmetic in 16-bit lanes: each
+ * table entry is mulhs (splat (v), coefficient), which vpmulhw computes
+ * for 32 samples at once; sums stay far inside 16 bits (|·| < 700), and
+ * vpmovswb saturates to [-128, 127] like to_u8's clamp. Same bytes. */
+TGT_AVX512 static gint
+row_avx512 (const SamYuvCoeffs * c, gint width, const guint8 * py,
+    const guint8 * pu, const guint8 * pv, guint8 * d)
+{
+  const __m512i cy = _mm512_set1_epi16 (c->y), crv = _mm512_set1_epi16 (c->rv);
+  const __m512i cbu = _mm512_set1_epi16 (c->bu), cgu =
+      _mm512_set1_epi16 (c->gu);
+  const __m512i cgv = _mm512_set1_epi16 (c->gv);
+  /* chroma sample x >> 1 for each of the 32 pixels */
+  const __m512i dup = _mm512_set_epi16 (15, 15, 14, 14, 13, 13, 12, 12, 11,
+      11, 10, 10, 9, 9, 8, 8, 7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  const __m256i bias = _mm256_set1_epi8 ((char) 0x80);
+  gint x = 0;
+  for (; x + 32 <= width; x += 32) {
+    const __m512i ly = _mm512_mulhi_epi16 (splat32 (_mm256_loadu_si256
+            ((const __m256i *) (py + x))), cy);
+    const __m512i su = _mm512_permutexvar_epi16 (dup,
+        splat32 (_mm256_castsi128_si256 (_mm_loadu_si128 ((const __m128i *)
+                    (pu + x / 2)))));
+    const __m512i sv = _mm512_permutexvar_epi16 (dup,
+        splat32 (_mm256_castsi128_si256 (_mm_loadu_si128 ((const __m128i *)
+                    (pv + x / 2)))));
+    const __m512i r16 = _mm512_add_epi16 (ly, _mm512_mulhi_epi16 (sv, crv));
+    const __m512i g16 = _mm512_add_epi16 (_mm512_add_epi16 (ly,
+            _mm512_mulhi_epi16 (su, cgu)), _mm512_mulhi_epi16 (sv, cgv));
+    const __m512i b16 = _mm512_add_epi16 (ly, _mm512_mulhi_epi16 (su, cbu));
+    const __m256i r = _mm256_xor_si256 (_mm512_cvtsepi16_epi8 (r16), bias);
+    const __m256i g = _mm256_xor_si256 (_mm512_cvtsepi16_epi8 (g16), bias);
+    const __m256i b = _mm256_xor_si256 (_mm512_cvtsepi16_epi8 (b16), bias);
+    store_rgb16 (_mm256_castsi256_si128 (r), _mm256_castsi256_si128 (g),
+        _mm256_castsi256_si128 (b), d + 3 * x);
+    store_rgb16 (_mm256_extracti128_si256 (r, 1), _mm256_extracti128_si256 (g,
+            1), _mm256_extracti128_si256 (b, 1), d + 3 * x + 48);
+  }
+  return x;
+}
+#endif
+
+void
+sam_yuv420_to_rgb_isa (int isa, const SamYuvCoeffs * c, gint width,
+    gint height, const guint8 * y, gint y_stride, const guint8 * u,
+    gint u_stride, const guint8 * v, gint v_stride, guint8 * dst,
+    gint dst_stride)
+{
+  const gboolean wide = MIN (isa, (int) sam_cpu_isa_detected ()) >=
+      SAM_ISA_AVX512;
   for (gint row = 0; row < height; row++) {
     const guint8 *py = y + (gsize) row * y_stride;
     const guint8 *pu = u + (gsize) (row >> 1) * u_stride;
     const guint8 *pv = v + (gsize) (row >> 1) * v_stride;
     guint8 *d = dst + (gsize) row * dst_stride;
-    for (gint x = 0; x < width; x++) {
-      gint ly = c->ty[py[x]];
-      guint8 cu = pu[x >> 1], cv = pv[x >> 1];
-      d[3 * x + 0] = to_u8 (ly + c->trv[cv]);
-      d[3 * x + 1] = to_u8 (ly + c->tgu[cu] + c->tgv[cv]);
-      d[3 * x + 2] = to_u8 (ly + c->tbu[cu]);
-    }
+    gint x = 0;
+#ifdef SAM_X86
+    if (wide)
+      x = row_avx512 (c, width, py, pu, pv, d);
+#endif
+    (void) wide;
+    row_c (c, x, width, py, pu, pv, d);
   }
+}
+
+void
+sam_yuv420_to_rgb (const SamYuvCoeffs * c, gint width, gint height,
+    const guint8 * y, gint y_stride, const guint8 * u, gint u_stride,
+    const guint8 * v, gint v_stride, guint8 * dst, gint dst_stride)
+{
+  sam_yuv420_to_rgb_isa (sam_cpu_isa (), c, width, height, y, y_stride, u,
+      u_stride, v, v_stride, dst, dst_stride);
 }

@@ -34,5 +34,12 @@ void sam_yuv_coeffs_init (SamYuvCoeffs * c, SamYuvMatrix matrix,
 void sam_yuv420_to_rgb (const SamYuvCoeffs * c, gint width, gint height,
     const guint8 * y, gint y_stride, const guint8 * u, gint u_stride,
     const guint8 * v, gint v_stride, guint8 * dst, gint dst_stride);
+/* The same with the ISA capped at @isa (a SamIsa, kernels/cpu.h), for the
+ * tests: AVX-512 converts 32 pixels at a time; every ISA gives the same
+ * bytes. */
+void sam_yuv420_to_rgb_isa (int isa, const SamYuvCoeffs * c, gint width,
+    gint height, const guint8 * y, gint y_stride, const guint8 * u,
+    gint u_stride, const guint8 * v, gint v_stride, guint8 * dst,
+    gint dst_stride);
 
 #endif

@@ -3,6 +3,7 @@
  * references were computed on those), and fails cleanly on bad input. */
 #include "io/video-decode.h"
 #include "io/yuv-rgb.h"
+#include "kernels/cpu.h"
 
 #include <string.h>
 
@@ -98,6 +99,54 @@ test_coefficients (void)
   g_assert_cmpint (rgb[1], ==, rgb[2]);
 }
 
+/* Every ISA gives the plain C bytes: all matrices and ranges, widths
+ * around the 32-pixel blocks, odd sizes, every luma value against many
+ * chroma pairs, and padded strides. A wrong lane in the 48-byte RGB
+ * interleave or in the chroma duplication fails it. */
+static void
+test_isa_exact (void)
+{
+  static const gint widths[] = { 1, 2, 31, 32, 33, 63, 64, 65, 256, 301 };
+  GRand *r = g_rand_new_with_seed (7);
+  for (gint m = SAM_YUV_MATRIX_BT601; m <= SAM_YUV_MATRIX_BT2020; m++)
+    for (gint full = 0; full < 2; full++) {
+      SamYuvCoeffs c;
+      sam_yuv_coeffs_init (&c, (SamYuvMatrix) m, full);
+      for (guint wi = 0; wi < G_N_ELEMENTS (widths); wi++) {
+        const gint w = widths[wi], h = 37, ys = w + 5, cs = (w + 1) / 2 + 3;
+        const gint ds = 3 * w + 7, ch = (h + 1) / 2;
+        guint8 *y = g_new (guint8, (gsize) ys * h);
+        guint8 *u = g_new (guint8, (gsize) cs * ch);
+        guint8 *v = g_new (guint8, (gsize) cs * ch);
+        guint8 *ref = g_new0 (guint8, (gsize) ds * h);
+        guint8 *out = g_new0 (guint8, (gsize) ds * h);
+        for (gint i = 0; i < ys * h; i++)
+          y[i] = w == 256 ? (guint8) (i % ys) : (guint8) g_rand_int (r);
+        for (gint i = 0; i < cs * ch; i++) {
+          u[i] = w == 256 ? (guint8) (i * 7 + i / cs) : (guint8) g_rand_int (r);
+          v[i] = w == 256 ? (guint8) (i * 13 + 3 * (i / cs))
+              : (guint8) g_rand_int (r);
+        }
+        sam_yuv420_to_rgb_isa (SAM_ISA_REF, &c, w, h, y, ys, u, cs, v, cs,
+            ref, ds);
+        for (gint isa = SAM_ISA_AVX2; isa <= (gint) sam_cpu_isa_detected ();
+            isa++) {
+          memset (out, 0, (gsize) ds * h);
+          sam_yuv420_to_rgb_isa (isa, &c, w, h, y, ys, u, cs, v, cs, out, ds);
+          for (gint row = 0; row < h; row++)
+            g_assert_cmpmem (out + (gsize) row * ds, 3 * w,
+                ref + (gsize) row * ds, 3 * w);
+        }
+        g_free (y);
+        g_free (u);
+        g_free (v);
+        g_free (ref);
+        g_free (out);
+      }
+    }
+  g_rand_free (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -105,5 +154,6 @@ main (int argc, char **argv)
   g_test_add_func ("/video-decode/matches-gstreamer", test_matches_gstreamer);
   g_test_add_func ("/video-decode/errors", test_errors);
   g_test_add_func ("/video-decode/coefficients", test_coefficients);
+  g_test_add_func ("/video-decode/isa-exact", test_isa_exact);
   return g_test_run ();
 }
