@@ -52,25 +52,6 @@ yuv_coeffs_for (SamYuvCoeffs * c, const GstVideoInfo * info)
       info->colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255);
 }
 
-static inline guint8
-to_u8 (gint x)
-{
-  return (guint8) (CLAMP (x, -128, 127) + 128);
-}
-
-static void
-nv12_row (const SamYuvCoeffs * c, const guint8 * py, const guint8 * puv,
-    gint w, guint8 * d)
-{
-  for (gint x = 0; x < w; x++) {
-    gint ly = c->ty[py[x]];
-    guint8 cu = puv[2 * (x >> 1)], cv = puv[2 * (x >> 1) + 1];
-    d[3 * x + 0] = to_u8 (ly + c->trv[cv]);
-    d[3 * x + 1] = to_u8 (ly + c->tgu[cu] + c->tgv[cv]);
-    d[3 * x + 2] = to_u8 (ly + c->tbu[cu]);
-  }
-}
-
 void
 gst_samseg_frame_to_rgb (const GstVideoFrame * frame, guint8 * rgb,
     gint stride)
@@ -92,14 +73,11 @@ gst_samseg_frame_to_rgb (const GstVideoFrame * frame, guint8 * rgb,
   }
   if (fmt == GST_VIDEO_FORMAT_NV12) {
     SamYuvCoeffs c;
-    const guint8 *yp = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
-    const guint8 *uvp = GST_VIDEO_FRAME_PLANE_DATA (frame, 1);
-    gint ys = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
-    gint uvs = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 1);
     yuv_coeffs_for (&c, info);
-    for (gint r = 0; r < h; r++)
-      nv12_row (&c, yp + (gsize) r * ys, uvp + (gsize) (r >> 1) * uvs, w,
-          rgb + (gsize) r * stride);
+    sam_nv12_to_rgb (&c, w, h, GST_VIDEO_FRAME_PLANE_DATA (frame, 0),
+        GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0),
+        GST_VIDEO_FRAME_PLANE_DATA (frame, 1),
+        GST_VIDEO_FRAME_PLANE_STRIDE (frame, 1), rgb, stride);
     return;
   }
 

@@ -96,11 +96,11 @@ to_u8 (gint x)
 /* pixels [x0, width) of one row, the plain C form */
 static void
 row_c (const SamYuvCoeffs * c, gint x0, gint width, const guint8 * py,
-    const guint8 * pu, const guint8 * pv, guint8 * d)
+    const guint8 * pu, const guint8 * pv, gint cst, guint8 * d)
 {
   for (gint x = x0; x < width; x++) {
     gint ly = c->ty[py[x]];
-    guint8 cu = pu[x >> 1], cv = pv[x >> 1];
+    guint8 cu = pu[cst * (x >> 1)], cv = pv[cst * (x >> 1)];
     d[3 * x + 0] = to_u8 (ly + c->trv[cv]);
     d[3 * x + 1] = to_u8 (ly + c->tgu[cu] + c->tgv[cv]);
     d[3 * x + 2] = to_u8 (ly + c->tbu[cu]);
@@ -151,7 +151,7 @@ store_rgb16 (__m128i r, __m128i g, __m128i b, guint8 * d)
  * vpmovswb saturates to [-128, 127] like to_u8's clamp. Same bytes. */
 TGT_AVX512 static gint
 row_avx512 (const SamYuvCoeffs * c, gint width, const guint8 * py,
-    const guint8 * pu, const guint8 * pv, guint8 * d)
+    const guint8 * pu, const guint8 * pv, gint cst, guint8 * d)
 {
   const __m512i cy = _mm512_set1_epi16 (c->y), crv = _mm512_set1_epi16 (c->rv);
   const __m512i cbu = _mm512_set1_epi16 (c->bu), cgu =
@@ -160,17 +160,32 @@ row_avx512 (const SamYuvCoeffs * c, gint width, const guint8 * py,
   /* chroma sample x >> 1 for each of the 32 pixels */
   const __m512i dup = _mm512_set_epi16 (15, 15, 14, 14, 13, 13, 12, 12, 11,
       11, 10, 10, 9, 9, 8, 8, 7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  /* NV12: U and V alternate; the 16 of each for 32 pixels are the even
+   * and odd bytes of 32 (the 16-bit lanes then take the low 16) */
+  const __m256i uv_even = _mm256_setr_epi8 (0, 2, 4, 6, 8, 10, 12, 14, 1, 3,
+      5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13,
+      15);
   const __m256i bias = _mm256_set1_epi8 ((char) 0x80);
   gint x = 0;
   for (; x + 32 <= width; x += 32) {
     const __m512i ly = _mm512_mulhi_epi16 (splat32 (_mm256_loadu_si256
             ((const __m256i *) (py + x))), cy);
-    const __m512i su = _mm512_permutexvar_epi16 (dup,
-        splat32 (_mm256_castsi128_si256 (_mm_loadu_si128 ((const __m128i *)
-                    (pu + x / 2)))));
-    const __m512i sv = _mm512_permutexvar_epi16 (dup,
-        splat32 (_mm256_castsi128_si256 (_mm_loadu_si128 ((const __m128i *)
-                    (pv + x / 2)))));
+    __m256i u16, v16;
+    if (cst == 2) {
+      /* per 128-bit lane: 8 U then 8 V; gather the U halves, the V halves */
+      const __m256i t = _mm256_permute4x64_epi64 (_mm256_shuffle_epi8
+          (_mm256_loadu_si256 ((const __m256i *) (pu + x)), uv_even),
+          _MM_SHUFFLE (3, 1, 2, 0));
+      u16 = _mm256_castsi128_si256 (_mm256_castsi256_si128 (t));
+      v16 = _mm256_castsi128_si256 (_mm256_extracti128_si256 (t, 1));
+    } else {
+      u16 = _mm256_castsi128_si256 (_mm_loadu_si128 ((const __m128i *)
+              (pu + x / 2)));
+      v16 = _mm256_castsi128_si256 (_mm_loadu_si128 ((const __m128i *)
+              (pv + x / 2)));
+    }
+    const __m512i su = _mm512_permutexvar_epi16 (dup, splat32 (u16));
+    const __m512i sv = _mm512_permutexvar_epi16 (dup, splat32 (v16));
     const __m512i r16 = _mm512_add_epi16 (ly, _mm512_mulhi_epi16 (sv, crv));
     const __m512i g16 = _mm512_add_epi16 (_mm512_add_epi16 (ly,
             _mm512_mulhi_epi16 (su, cgu)), _mm512_mulhi_epi16 (sv, cgv));
@@ -187,11 +202,11 @@ row_avx512 (const SamYuvCoeffs * c, gint width, const guint8 * py,
 }
 #endif
 
-void
-sam_yuv420_to_rgb_isa (int isa, const SamYuvCoeffs * c, gint width,
-    gint height, const guint8 * y, gint y_stride, const guint8 * u,
-    gint u_stride, const guint8 * v, gint v_stride, guint8 * dst,
-    gint dst_stride)
+/* cst: chroma samples cst bytes apart (1 planar, 2 NV12) */
+static void
+convert (int isa, const SamYuvCoeffs * c, gint width, gint height,
+    const guint8 * y, gint y_stride, const guint8 * u, gint u_stride,
+    const guint8 * v, gint v_stride, gint cst, guint8 * dst, gint dst_stride)
 {
   const gboolean wide = MIN (isa, (int) sam_cpu_isa_detected ()) >=
       SAM_ISA_AVX512;
@@ -203,11 +218,39 @@ sam_yuv420_to_rgb_isa (int isa, const SamYuvCoeffs * c, gint width,
     gint x = 0;
 #ifdef SAM_X86
     if (wide)
-      x = row_avx512 (c, width, py, pu, pv, d);
+      x = row_avx512 (c, width, py, pu, pv, cst, d);
 #endif
     (void) wide;
-    row_c (c, x, width, py, pu, pv, d);
+    row_c (c, x, width, py, pu, pv, cst, d);
   }
+}
+
+void
+sam_yuv420_to_rgb_isa (int isa, const SamYuvCoeffs * c, gint width,
+    gint height, const guint8 * y, gint y_stride, const guint8 * u,
+    gint u_stride, const guint8 * v, gint v_stride, guint8 * dst,
+    gint dst_stride)
+{
+  convert (isa, c, width, height, y, y_stride, u, u_stride, v, v_stride, 1,
+      dst, dst_stride);
+}
+
+void
+sam_nv12_to_rgb_isa (int isa, const SamYuvCoeffs * c, gint width,
+    gint height, const guint8 * y, gint y_stride, const guint8 * uv,
+    gint uv_stride, guint8 * dst, gint dst_stride)
+{
+  convert (isa, c, width, height, y, y_stride, uv, uv_stride, uv + 1,
+      uv_stride, 2, dst, dst_stride);
+}
+
+void
+sam_nv12_to_rgb (const SamYuvCoeffs * c, gint width, gint height,
+    const guint8 * y, gint y_stride, const guint8 * uv, gint uv_stride,
+    guint8 * dst, gint dst_stride)
+{
+  sam_nv12_to_rgb_isa (sam_cpu_isa (), c, width, height, y, y_stride, uv,
+      uv_stride, dst, dst_stride);
 }
 
 void

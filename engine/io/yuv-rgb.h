@@ -42,4 +42,13 @@ void sam_yuv420_to_rgb_isa (int isa, const SamYuvCoeffs * c, gint width,
     gint u_stride, const guint8 * v, gint v_stride, guint8 * dst,
     gint dst_stride);
 
+/* NV12: the chroma plane holds U, V pairs, (width + 1) / 2 of them per
+ * row; the same arithmetic and bytes as the planar form. */
+void sam_nv12_to_rgb (const SamYuvCoeffs * c, gint width, gint height,
+    const guint8 * y, gint y_stride, const guint8 * uv, gint uv_stride,
+    guint8 * dst, gint dst_stride);
+void sam_nv12_to_rgb_isa (int isa, const SamYuvCoeffs * c, gint width,
+    gint height, const guint8 * y, gint y_stride, const guint8 * uv,
+    gint uv_stride, guint8 * dst, gint dst_stride);
+
 #endif

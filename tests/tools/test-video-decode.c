@@ -99,7 +99,7 @@ test_coefficients (void)
   g_assert_cmpint (rgb[1], ==, rgb[2]);
 }
 
-/* Every ISA gives the plain C bytes: all matrices and ranges, widths
+/* Every ISA gives the plain C bytes, I420 and NV12: all matrices and ranges, widths
  * around the 32-pixel blocks, odd sizes, every luma value against many
  * chroma pairs, and padded strides. A wrong lane in the 48-byte RGB
  * interleave or in the chroma duplication fails it. */
@@ -137,6 +137,23 @@ test_isa_exact (void)
             g_assert_cmpmem (out + (gsize) row * ds, 3 * w,
                 ref + (gsize) row * ds, 3 * w);
         }
+        /* NV12 with the same chroma gives the same bytes, in every ISA */
+        const gint uvs = 2 * cs + 1;
+        guint8 *uv = g_new (guint8, (gsize) uvs * ch);
+        for (gint row = 0; row < ch; row++)
+          for (gint i = 0; i < cs; i++) {
+            uv[(gsize) row * uvs + 2 * i] = u[(gsize) row * cs + i];
+            uv[(gsize) row * uvs + 2 * i + 1] = v[(gsize) row * cs + i];
+          }
+        for (gint isa = SAM_ISA_REF; isa <= (gint) sam_cpu_isa_detected ();
+            isa++) {
+          memset (out, 0, (gsize) ds * h);
+          sam_nv12_to_rgb_isa (isa, &c, w, h, y, ys, uv, uvs, out, ds);
+          for (gint row = 0; row < h; row++)
+            g_assert_cmpmem (out + (gsize) row * ds, 3 * w,
+                ref + (gsize) row * ds, 3 * w);
+        }
+        g_free (uv);
         g_free (y);
         g_free (u);
         g_free (v);
