@@ -1,9 +1,17 @@
 /* gstsamseg-convert.c — raw video → model-input RGB, logits → frame masks. */
 #include "gstsamseg-convert.h"
 #include "io/yuv-rgb.h"
+#include "kernels/cpu.h"
 
 #include <math.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SAM_X86 1
+#define TGT_AVX512 \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#endif
 
 #define PRECISION_BITS (32 - 8 - 2)
 
@@ -332,14 +340,89 @@ gst_samseg_converter_run (GstSamSegConverter * c, const GstVideoFrame * frame,
 
 /* ---- logits → mask ----------------------------------------------------- */
 
+/* Bilinear, half-pixel centres, then the threshold. Per output pixel
+ *   row_j(x) = (1 − fx) · L[j][x0] + fx · L[j][x1]
+ *   v = (1 − fy) · row_j(x) + fy · row_j1(x),  mask = v > thr.
+ * row_j depends on the source row only, so each is made once (when an
+ * output row first needs it) instead of twice per output row: the same
+ * operations on the same values, hence the same mask. */
+typedef struct {
+  const gint *x0, *x1;
+  const gfloat *fx, *w0;        /* w0 = 1 − fx */
+  gint out_w;
+} MaskCols;
+
+static void
+h_row_c (const MaskCols * c, const gfloat * a, gfloat * row)
+{
+  for (gint x = 0; x < c->out_w; x++)
+    row[x] = c->w0[x] * a[c->x0[x]] + c->fx[x] * a[c->x1[x]];
+}
+
+static guint64
+v_row_c (gint out_w, gfloat fy, const gfloat * row0, const gfloat * row1,
+    gfloat thr, guint8 * d)
+{
+  guint64 n = 0;
+  for (gint x = 0; x < out_w; x++) {
+    gfloat v = (1.0f - fy) * row0[x] + fy * row1[x];
+    d[x] = v > thr;
+    n += d[x];
+  }
+  return n;
+}
+
+#ifdef SAM_X86
+TGT_AVX512 static void
+h_row_avx512 (const MaskCols * c, const gfloat * a, gfloat * row)
+{
+  gint x = 0;
+  for (; x + 16 <= c->out_w; x += 16) {
+    const __m512 p = _mm512_i32gather_ps (_mm512_loadu_si512 (c->x0 + x), a,
+        4);
+    const __m512 q = _mm512_i32gather_ps (_mm512_loadu_si512 (c->x1 + x), a,
+        4);
+    _mm512_storeu_ps (row + x, _mm512_add_ps (_mm512_mul_ps (_mm512_loadu_ps
+                (c->w0 + x), p), _mm512_mul_ps (_mm512_loadu_ps (c->fx + x),
+                q)));
+  }
+  for (; x < c->out_w; x++)
+    row[x] = c->w0[x] * a[c->x0[x]] + c->fx[x] * a[c->x1[x]];
+}
+
+TGT_AVX512 static guint64
+v_row_avx512 (gint out_w, gfloat fy, const gfloat * row0,
+    const gfloat * row1, gfloat thr, guint8 * d)
+{
+  const __m512 a = _mm512_set1_ps (1.0f - fy), b = _mm512_set1_ps (fy);
+  const __m512 t = _mm512_set1_ps (thr);
+  const __m128i one = _mm_set1_epi8 (1);
+  guint64 n = 0;
+  gint x = 0;
+  for (; x + 16 <= out_w; x += 16) {
+    const __m512 v = _mm512_add_ps (_mm512_mul_ps (a, _mm512_loadu_ps (row0 +
+                x)), _mm512_mul_ps (b, _mm512_loadu_ps (row1 + x)));
+    const __mmask16 k = _mm512_cmp_ps_mask (v, t, _CMP_GT_OQ);
+    _mm_storeu_si128 ((__m128i *) (d + x), _mm_maskz_mov_epi8 (k, one));
+    n += (guint64) __builtin_popcount (k);
+  }
+  return n + v_row_c (out_w - x, fy, row0 + x, row1 + x, thr, d + x);
+}
+#endif
+
 guint64
-gst_samseg_logits_to_mask (const gfloat * logits, gint lw, gint lh,
-    guint8 * dest, gint out_w, gint out_h, gint dest_stride, gfloat thr)
+gst_samseg_logits_to_mask_isa (gint isa, const gfloat * logits, gint lw,
+    gint lh, guint8 * dest, gint out_w, gint out_h, gint dest_stride,
+    gfloat thr)
 {
   gint *x0 = g_new (gint, out_w), *x1 = g_new (gint, out_w);
-  gfloat *fx = g_new (gfloat, out_w), *row0 = g_new (gfloat, out_w);
-  gfloat *row1 = g_new (gfloat, out_w);
+  gfloat *fx = g_new (gfloat, out_w), *w0 = g_new (gfloat, out_w);
+  /* the source rows made so far, by source row index (-1: not yet) */
+  gfloat *rows = g_new (gfloat, (gsize) lh * out_w);
+  gboolean *made = g_new0 (gboolean, lh);
   gdouble sx = (gdouble) lw / out_w, sy = (gdouble) lh / out_h;
+  const gboolean wide = MIN (isa, (gint) sam_cpu_isa_detected ()) >=
+      SAM_ISA_AVX512;
   guint64 n = 0;
 
   for (gint x = 0; x < out_w; x++) {
@@ -352,7 +435,9 @@ gst_samseg_logits_to_mask (const gfloat * logits, gint lw, gint lh,
     x0[x] = i;
     x1[x] = i < lw - 1 ? i + 1 : i;
     fx[x] = (gfloat) (s - i);
+    w0[x] = 1.0f - fx[x];
   }
+  MaskCols mc = { x0, x1, fx, w0, out_w };
   for (gint y = 0; y < out_h; y++) {
     gdouble s = (y + 0.5) * sy - 0.5;
     if (s < 0)
@@ -362,22 +447,42 @@ gst_samseg_logits_to_mask (const gfloat * logits, gint lw, gint lh,
       j = lh - 1;
     gint j1 = j < lh - 1 ? j + 1 : j;
     gfloat fy = (gfloat) (s - j);
-    const gfloat *a = logits + (gsize) j * lw, *b = logits + (gsize) j1 * lw;
+    for (gint k = 0; k < 2; k++) {
+      const gint r = k ? j1 : j;
+      if (made[r])
+        continue;
+#ifdef SAM_X86
+      if (wide)
+        h_row_avx512 (&mc, logits + (gsize) r * lw, rows + (gsize) r * out_w);
+      else
+#endif
+        h_row_c (&mc, logits + (gsize) r * lw, rows + (gsize) r * out_w);
+      made[r] = TRUE;
+    }
+    const gfloat *row0 = rows + (gsize) j * out_w;
+    const gfloat *row1 = rows + (gsize) j1 * out_w;
     guint8 *d = dest + (gsize) y * dest_stride;
-    for (gint x = 0; x < out_w; x++) {
-      row0[x] = (1.0f - fx[x]) * a[x0[x]] + fx[x] * a[x1[x]];
-      row1[x] = (1.0f - fx[x]) * b[x0[x]] + fx[x] * b[x1[x]];
-    }
-    for (gint x = 0; x < out_w; x++) {
-      gfloat v = (1.0f - fy) * row0[x] + fy * row1[x];
-      d[x] = v > thr;
-      n += d[x];
-    }
+#ifdef SAM_X86
+    if (wide)
+      n += v_row_avx512 (out_w, fy, row0, row1, thr, d);
+    else
+#endif
+      n += v_row_c (out_w, fy, row0, row1, thr, d);
   }
+  (void) wide;
   g_free (x0);
   g_free (x1);
   g_free (fx);
-  g_free (row0);
-  g_free (row1);
+  g_free (w0);
+  g_free (rows);
+  g_free (made);
   return n;
+}
+
+guint64
+gst_samseg_logits_to_mask (const gfloat * logits, gint lw, gint lh,
+    guint8 * dest, gint out_w, gint out_h, gint dest_stride, gfloat thr)
+{
+  return gst_samseg_logits_to_mask_isa (sam_cpu_isa (), logits, lw, lh, dest,
+      out_w, out_h, dest_stride, thr);
 }

@@ -49,6 +49,11 @@ void gst_samseg_resample_rgb (const guint8 * src, gint in_w, gint in_h,
 guint64 gst_samseg_logits_to_mask (const gfloat * logits, gint lw, gint lh,
     guint8 * dest, gint out_w, gint out_h, gint dest_stride,
     gfloat threshold);
+/* The same with the CPU's SIMD capped at @isa (a SamIsa, kernels/cpu.h):
+ * for the tests; every ISA gives the same mask. */
+guint64 gst_samseg_logits_to_mask_isa (gint isa, const gfloat * logits,
+    gint lw, gint lh, guint8 * dest, gint out_w, gint out_h,
+    gint dest_stride, gfloat threshold);
 
 G_END_DECLS
 #endif /* GST_SAMSEG_CONVERT_H */

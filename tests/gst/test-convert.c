@@ -6,6 +6,7 @@
 
 #include "gstsamseg-convert.h"
 #include "gstsamseg-overlay.h"
+#include "kernels/cpu.h"
 
 static const GstVideoFormat formats[] = {
   GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBx,
@@ -142,6 +143,60 @@ GST_START_TEST (test_resample)
 
 GST_END_TEST;
 
+/* Every ISA gives the plain C mask and count: up and down in each
+ * direction, widths around 16-lane blocks, NaN logits, a padded stride. */
+GST_START_TEST (test_logits_to_mask_isa)
+{
+  static const gint sizes[][4] = { {128, 128, 1920, 1080}, {64, 64, 33, 17},
+  {7, 5, 16, 31}, {256, 256, 640, 480}, {3, 3, 1, 1}, {128, 128, 250, 2}
+  };
+  GRand *r = g_rand_new_with_seed (3);
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++) {
+    const gint lw = sizes[si][0], lh = sizes[si][1];
+    const gint w = sizes[si][2], h = sizes[si][3], st = w + 3;
+    gfloat *l = g_new (gfloat, lw * lh);
+    for (gint i = 0; i < lw * lh; i++)
+      l[i] = i % 97 == 5 ? NAN : (gfloat) g_rand_double_range (r, -4, 4);
+    guint8 *ref = g_new0 (guint8, (gsize) st * h);
+    guint8 *out = g_new0 (guint8, (gsize) st * h);
+    guint64 nref = gst_samseg_logits_to_mask_isa (SAM_ISA_REF, l, lw, lh,
+        ref, w, h, st, 0.25f);
+    /* the formula per pixel, both source rows interpolated each time */
+    guint64 nf = 0;
+    const gdouble sx = (gdouble) lw / w, sy = (gdouble) lh / h;
+    for (gint y = 0; y < h; y++) {
+      gdouble t = MAX ((y + 0.5) * sy - 0.5, 0);
+      gint j = MIN ((gint) t, lh - 1), j1 = j < lh - 1 ? j + 1 : j;
+      gfloat fy = (gfloat) (t - j);
+      for (gint x = 0; x < w; x++) {
+        gdouble u = MAX ((x + 0.5) * sx - 0.5, 0);
+        gint i = MIN ((gint) u, lw - 1), i1 = i < lw - 1 ? i + 1 : i;
+        gfloat fx = (gfloat) (u - i);
+        gfloat a = (1.0f - fx) * l[j * lw + i] + fx * l[j * lw + i1];
+        gfloat b = (1.0f - fx) * l[j1 * lw + i] + fx * l[j1 * lw + i1];
+        gfloat v = (1.0f - fy) * a + fy * b;
+        fail_unless_equals_int (ref[(gsize) y * st + x], v > 0.25f);
+        nf += v > 0.25f;
+      }
+    }
+    fail_unless_equals_uint64 (nref, nf);
+    for (gint isa = SAM_ISA_AVX2; isa <= (gint) sam_cpu_isa_detected ();
+        isa++) {
+      memset (out, 0, (gsize) st * h);
+      guint64 n = gst_samseg_logits_to_mask_isa (isa, l, lw, lh, out, w, h,
+          st, 0.25f);
+      fail_unless_equals_uint64 (n, nref);
+      fail_unless (memcmp (out, ref, (gsize) st * h) == 0);
+    }
+    g_free (l);
+    g_free (ref);
+    g_free (out);
+  }
+  g_rand_free (r);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_logits_to_mask)
 {
   const gfloat logits[4] = { -1, 1, -1, 1 };
@@ -266,6 +321,7 @@ convert_suite (void)
   tcase_add_test (tc, test_frame_to_rgb_all_formats);
   tcase_add_test (tc, test_resample);
   tcase_add_test (tc, test_logits_to_mask);
+  tcase_add_test (tc, test_logits_to_mask_isa);
   tcase_add_test (tc, test_overlay_only_inside);
   tcase_add_test (tc, test_colors_stable);
   return s;
