@@ -3,7 +3,7 @@
  *
  *   samseg-bench [--model PATH] [--precision f32,int8] [--input-size N]
  *                [--objects N[,N...]] [--frames N] [--warmup N]
- *                [--threads N] [--calib-size N] [--json]
+ *                [--threads N] [--calib-size N] [--frame-size WxH] [--json]
  *
  * Without --model the synthetic tiny model (engine/model/synth.h) is written
  * to a temporary directory. int8 rows bench a W8A8 model made from the float
@@ -13,6 +13,9 @@
  * not depend on the calibrated ranges). A --model that is already quantized
  * is benched as it is (its own precision; f32 rows need a float model).
  * Without --input-size both 1024 and 512 are run; --objects defaults to 1,3.
+ * Frames are input-size squares unless --frame-size gives the camera's
+ * resolution: then the frame time also holds what grows with it (the
+ * resize to the model's input, each object's frame-size logits and box).
  * Object 1..N are clicked on frame 0; later frames carry no prompt, so after
  * num_maskmem frames the memory bank is full and every timed frame does the
  * steady-state work. Times are medians over the frames after --warmup.
@@ -53,6 +56,7 @@ static const char *stage_names[N_STAGES] = {
 typedef struct {
   const gchar *model_path;
   gint objects, frames, warmup, n_threads;
+  gint frame_w, frame_h;        /* 0: input_size × input_size */
   gboolean json;
   gboolean default_heap;        /* glibc's adaptive malloc thresholds */
   double peak_f32, peak_i8;     /* G MAC/s per core, measured */
@@ -221,7 +225,8 @@ run_config (const Options * opt, gint input_size, Row * row)
   double *frame_cpu = g_new0 (double, n_timed);
   double *frame_flt = g_new0 (double, n_timed);
   double *stage_ms = g_new0 (double, (gsize) n_timed * N_STAGES);
-  gint w = input_size, h = input_size;
+  gint w = opt->frame_w ? opt->frame_w : input_size;
+  gint h = opt->frame_h ? opt->frame_h : input_size;
   guint8 *rgb = g_malloc ((gsize) 3 * w * h);
 
   memset (row, 0, sizeof *row);
@@ -330,11 +335,20 @@ run_config_child (const Options * opt, gint input_size, Row * row)
   gchar *a_frames = g_strdup_printf ("%d", opt->frames);
   gchar *a_warmup = g_strdup_printf ("%d", opt->warmup);
   gchar *a_threads = g_strdup_printf ("%d", opt->n_threads);
+  gchar *a_frame = g_strdup_printf ("%dx%d", opt->frame_w, opt->frame_h);
   const gchar *argv[] = { self, "--in-process", "--json",
     "--model", opt->model_path, "--input-size", a_size, "--objects", a_obj,
     "--frames", a_frames, "--warmup", a_warmup, "--threads", a_threads,
-    opt->default_heap ? "--default-heap" : NULL, NULL
+    NULL, NULL, NULL, NULL
   };
+  /* the optional ones after the fixed ones, NULL-terminated */
+  gint na = 15;
+  if (opt->frame_w) {
+    argv[na++] = "--frame-size";
+    argv[na++] = a_frame;
+  }
+  if (opt->default_heap)
+    argv[na++] = "--default-heap";
   gchar *out = NULL;
   gint status = 0;
   GError *err = NULL;
@@ -395,6 +409,7 @@ out:
   g_free (a_frames);
   g_free (a_warmup);
   g_free (a_threads);
+  g_free (a_frame);
 }
 
 static gint
@@ -446,6 +461,12 @@ print_json (const Options * opt, const Row * rows, gint n)
     json_builder_add_int_value (b, r->input_size);
     json_builder_set_member_name (b, "objects");
     json_builder_add_int_value (b, r->objects);
+    json_builder_set_member_name (b, "frame_width");
+    json_builder_add_int_value (b, opt->frame_w ? opt->frame_w :
+        r->input_size);
+    json_builder_set_member_name (b, "frame_height");
+    json_builder_add_int_value (b, opt->frame_h ? opt->frame_h :
+        r->input_size);
     json_builder_set_member_name (b, "threads");
     json_builder_add_int_value (b, n_threads_of (opt));
     json_builder_set_member_name (b, "frame_ms");
@@ -492,6 +513,8 @@ print_markdown (const Options * opt, const Row * rows, gint n)
       "stages are summed over objects; measured peak per core: f32 FMA %.1f, "
       "int8 %.1f G MAC/s\n\n", nt, opt->frames - opt->warmup, opt->warmup,
       opt->peak_f32, opt->peak_i8);
+  if (opt->frame_w)
+    printf ("frames: %d × %d pixels\n\n", opt->frame_w, opt->frame_h);
   printf ("| precision | input | objects | frame ms | frame CPU ms | "
       "image enc ms | mem attn ms | decoder ms | mem enc ms | "
       "peak RSS MiB | page faults |\n");
@@ -660,9 +683,10 @@ parse_int_list (const char *s, gint * v, gint max, gint * n)
 int
 main (int argc, char **argv)
 {
-  Options opt = { NULL, 1, 12, 8, 0, FALSE, FALSE, 0, 0 };
+  Options opt = { NULL, 1, 12, 8, 0, 0, 0, FALSE, FALSE, 0, 0 };
   /* freed on every return, the in-process child's included */
   g_autofree gchar *model = NULL, *objects_arg = NULL, *precision_arg = NULL;
+  g_autofree gchar *frame_arg = NULL;
   gint input_size = 0, calib_size = 256;
   gboolean in_process = FALSE;
   GOptionEntry entries[] = {
@@ -684,6 +708,9 @@ main (int argc, char **argv)
         "Worker threads (default: all cores)", "N"},
     {"calib-size", 0, 0, G_OPTION_ARG_INT, &calib_size,
         "Input size of the int8 model's calibration (default 256)", "N"},
+    {"frame-size", 'f', 0, G_OPTION_ARG_STRING, &frame_arg,
+        "Frame resolution, e.g. 1920x1080 (default: input size squared)",
+        "WxH"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &opt.json,
         "Print a JSON list of rows", NULL},
     {"default-heap", 0, 0, G_OPTION_ARG_NONE, &opt.default_heap,
@@ -734,6 +761,22 @@ main (int argc, char **argv)
     g_printerr ("samseg-bench: --frames must be >= 1, --warmup >= 0, "
         "--calib-size 64..4096\n");
     return 2;
+  }
+  if (frame_arg) {
+    gchar *end = NULL;
+    gint64 fw = g_ascii_strtoll (frame_arg, &end, 10), fh = 0;
+    if (end != frame_arg && *end == 'x') {
+      const gchar *hs = end + 1;
+      fh = g_ascii_strtoll (hs, &end, 10);
+      if (end == hs || *end)
+        fh = 0;
+    }
+    if (fw < 1 || fw > 16384 || fh < 1 || fh > 16384) {
+      g_printerr ("samseg-bench: --frame-size takes WxH, 1..16384 each\n");
+      return 2;
+    }
+    opt.frame_w = (gint) fw;
+    opt.frame_h = (gint) fh;
   }
   if (opt.warmup >= opt.frames)
     opt.warmup = opt.frames - 1;
