@@ -38,16 +38,42 @@ gst_samseg_color_for_id (guint32 id, guint8 rgb[3])
   rgb[2] = (guint8) lrint (b * 255);
 }
 
-/* Per-pixel alpha in 0..256: 0 outside, fill inside, 256 on the outline. */
+/* The columns [*x0, *x1) of mask row @m (w bytes) that hold its set
+ * pixels, found a word at a time from each end; FALSE if none. Objects
+ * usually cover a small part of the frame: rows and columns outside need
+ * no alpha and no blend (their alpha is 0, which leaves pixels as they
+ * are), so the overlay costs what the masks cover, not the frame. */
+static gboolean
+row_span (const guint8 * m, gint w, gint * x0, gint * x1)
+{
+  gint a = 0, b = w;
+  guint64 word;
+  while (a + 8 <= w && (memcpy (&word, m + a, 8), word == 0))
+    a += 8;
+  while (a < w && !m[a])
+    a++;
+  if (a == w)
+    return FALSE;
+  while (b - 8 >= a && (memcpy (&word, m + b - 8, 8), word == 0))
+    b -= 8;
+  while (!m[b - 1])
+    b--;
+  *x0 = a;
+  *x1 = b;
+  return TRUE;
+}
+
+/* Per-pixel alpha in 0..256 for columns [x0, x1): 0 outside the mask,
+ * fill inside, 256 on the outline. */
 static void
 alpha_row (const guint8 * mask, gint stride, gint w, gint h, gint y,
-    gint a_fill, gboolean outline, guint16 * out)
+    gint a_fill, gboolean outline, gint x0, gint x1, guint16 * out)
 {
   const guint8 *m = mask + (gsize) y * stride;
   const guint8 *up = y > 0 ? m - stride : m;
   const guint8 *dn = y < h - 1 ? m + stride : m;
 
-  for (gint x = 0; x < w; x++) {
+  for (gint x = x0; x < x1; x++) {
     if (!m[x]) {
       out[x] = 0;
       continue;
@@ -102,13 +128,24 @@ gst_samseg_overlay_draw (GstVideoFrame * frame, const guint8 * mask,
 
     for (gint y = 0; y < h; y += 2) {
       guint8 *ur, *vr;
-      gint cstep;
-      alpha_row (mask, mask_stride, w, h, y, a_fill, outline, a0);
-      if (y + 1 < h)
-        alpha_row (mask, mask_stride, w, h, y + 1, a_fill, outline, a1);
-      else
-        memset (a1, 0, sizeof (guint16) * w);
-      for (gint x = 0; x < w; x++) {
+      gint cstep, l0 = w, r0 = 0, l1 = w, r1 = 0;
+      gboolean on0 = row_span (mask + (gsize) y * mask_stride, w, &l0, &r0);
+      gboolean on1 = y + 1 < h
+          && row_span (mask + (gsize) (y + 1) * mask_stride, w, &l1, &r1);
+      if (!on0 && !on1)
+        continue;
+      /* both rows' alphas over the union of their spans widened to whole
+       * column pairs, so that every chroma sample below sees its four */
+      const gint xa = MIN (l0, l1) & ~1, xe = (MAX (r0, r1) + 1) & ~1;
+      const gint xb = MIN (xe, w);
+      memset (a0 + xa, 0, sizeof (guint16) * (xb - xa));
+      memset (a1 + xa, 0, sizeof (guint16) * (xb - xa));
+      if (on0)
+        alpha_row (mask, mask_stride, w, h, y, a_fill, outline, l0, r0, a0);
+      if (on1)
+        alpha_row (mask, mask_stride, w, h, y + 1, a_fill, outline, l1, r1,
+            a1);
+      for (gint x = xa; x < xb; x++) {
         if (a0[x])
           yp[(gsize) y * ys + x] = blend (yp[(gsize) y * ys + x], cy, a0[x]);
         if (a1[x])
@@ -127,7 +164,7 @@ gst_samseg_overlay_draw (GstVideoFrame * frame, const guint8 * mask,
         vr = ur + 1;
         cstep = 2;
       }
-      for (gint cx = 0; cx < cw; cx++) {
+      for (gint cx = xa / 2; cx < MIN (cw, xe / 2); cx++) {
         gint x = 2 * cx;
         gint s = a0[x] + a1[x] + (x + 1 < w ? a0[x + 1] + a1[x + 1] : 0);
         if (!s)
@@ -146,8 +183,11 @@ gst_samseg_overlay_draw (GstVideoFrame * frame, const guint8 * mask,
     gint bo = GST_VIDEO_FRAME_COMP_POFFSET (frame, GST_VIDEO_COMP_B);
     for (gint y = 0; y < h; y++) {
       guint8 *row = data + (gsize) y * ss;
-      alpha_row (mask, mask_stride, w, h, y, a_fill, outline, a0);
-      for (gint x = 0; x < w; x++) {
+      gint l, r;
+      if (!row_span (mask + (gsize) y * mask_stride, w, &l, &r))
+        continue;
+      alpha_row (mask, mask_stride, w, h, y, a_fill, outline, l, r, a0);
+      for (gint x = l; x < r; x++) {
         gint a = a0[x];
         if (!a)
           continue;
