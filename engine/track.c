@@ -261,7 +261,7 @@ sam_session_process_frame (SamSession * s, const SamImage * frame,
      * between frames, it is off the memory-attention peak (12.6 MB at
      * input 1024). */
     float *img = g_new (float, (size_t) s->S * s->S * 3);
-    sam_preprocess_rgb (frame->data, frame->width, frame->height,
+    sam_preprocess_rgb (s->pool, frame->data, frame->width, frame->height,
         frame->stride, s->S, img);
     char prefix[32];
     g_snprintf (prefix, sizeof prefix, "enc%" G_GUINT64_FORMAT,

@@ -52,33 +52,45 @@ build_filter (int in, int out, Taps * taps)
   return w;
 }
 
-void
-sam_preprocess_rgb (const guint8 * data, int width, int height, int stride,
-    int S, float *out)
+typedef struct
 {
-  if (width == S && height == S) {
-    for (int y = 0; y < S; y++) {
-      const guint8 *row = data + (size_t) y * stride;
-      float *o = out + (size_t) y * S * 3;
-      for (int x = 0; x < S; x++)
-        for (int c = 0; c < 3; c++)
-          o[3 * x + c] = ((float) row[3 * x + c] / 255.0f - mean[c]) / stdv[c];
-    }
-    return;
+  const guint8 *data;
+  int width, height, stride, S;
+  const Taps *tx, *ty;
+  const float *wx, *wy;
+  float *tmp;                   /* [height, S, 3], 0..255 */
+  float *out;
+} PrepCtx;
+
+static void
+copy_rows (void *vctx, int64_t y0, int64_t y1)
+{
+  const PrepCtx *c = vctx;
+  const int S = c->S;
+  for (int64_t y = y0; y < y1; y++) {
+    const guint8 *row = c->data + (size_t) y * c->stride;
+    float *o = c->out + (size_t) y * S * 3;
+    for (int x = 0; x < S; x++)
+      for (int ch = 0; ch < 3; ch++)
+        o[3 * x + ch] = ((float) row[3 * x + ch] / 255.0f - mean[ch]) /
+            stdv[ch];
   }
-  Taps *tx = g_new (Taps, S), *ty = g_new (Taps, S);
-  float *wx = build_filter (width, S, tx);
-  float *wy = build_filter (height, S, ty);
-  /* horizontal pass into [height, S, 3] floats in 0..255 */
-  float *tmp = g_new (float, (size_t) height * S * 3);
-  for (int y = 0; y < height; y++) {
-    const guint8 *row = data + (size_t) y * stride;
-    float *t = tmp + (size_t) y * S * 3;
+}
+
+/* horizontal pass of source rows [y0, y1) into tmp */
+static void
+h_rows (void *vctx, int64_t y0, int64_t y1)
+{
+  const PrepCtx *c = vctx;
+  const int S = c->S;
+  for (int64_t y = y0; y < y1; y++) {
+    const guint8 *row = c->data + (size_t) y * c->stride;
+    float *t = c->tmp + (size_t) y * S * 3;
     for (int x = 0; x < S; x++) {
       float acc[3] = { 0, 0, 0 };
-      for (int k = 0; k < tx[x].n; k++) {
-        float wk = wx[tx[x].offset + k];
-        const guint8 *p = row + 3 * (tx[x].first + k);
+      for (int k = 0; k < c->tx[x].n; k++) {
+        float wk = c->wx[c->tx[x].offset + k];
+        const guint8 *p = row + 3 * (c->tx[x].first + k);
         acc[0] += wk * p[0];
         acc[1] += wk * p[1];
         acc[2] += wk * p[2];
@@ -88,20 +100,60 @@ sam_preprocess_rgb (const guint8 * data, int width, int height, int stride,
       t[3 * x + 2] = acc[2];
     }
   }
-  for (int y = 0; y < S; y++) {
-    float *o = out + (size_t) y * S * 3;
-    for (int x = 0; x < S * 3; x++) {
-      float acc = 0;
-      for (int k = 0; k < ty[y].n; k++)
-        acc += wy[ty[y].offset + k] * tmp[(size_t) (ty[y].first + k) * S * 3 +
-            x];
+}
+
+/* vertical pass of output rows [y0, y1). Each output keeps its sum from 0
+ * over the taps in order; the loops run tap by tap over the whole row
+ * (acc) so that the compiler vectorizes them. */
+static void
+v_rows (void *vctx, int64_t y0, int64_t y1)
+{
+  const PrepCtx *c = vctx;
+  const int S = c->S, n = S * 3;
+  float *restrict acc = g_new (float, n);
+  for (int64_t y = y0; y < y1; y++) {
+    float *restrict o = c->out + (size_t) y * n;
+    const Taps *ty = &c->ty[y];
+    for (int x = 0; x < n; x++)
+      acc[x] = 0.f;
+    for (int k = 0; k < ty->n; k++) {
+      const float w = c->wy[ty->offset + k];
+      const float *restrict t = c->tmp + (size_t) (ty->first + k) * n;
+      for (int x = 0; x < n; x++)
+        acc[x] += w * t[x];
+    }
+    for (int x = 0; x < n; x++) {
       /* round to 8 bits like an image resize would, then normalize */
-      float v = floorf (acc + 0.5f);
+      float v = floorf (acc[x] + 0.5f);
       v = v < 0 ? 0 : (v > 255 ? 255 : v);
       o[x] = (v / 255.0f - mean[x % 3]) / stdv[x % 3];
     }
   }
-  g_free (tmp);
+  g_free (acc);
+}
+
+void
+sam_preprocess_rgb (SamPool * pool, const guint8 * data, int width,
+    int height, int stride, int S, float *out)
+{
+  PrepCtx c = { data, width, height, stride, S, NULL, NULL, NULL, NULL,
+    NULL, out
+  };
+  if (width == S && height == S) {
+    sam_pool_for (pool, S, 16, copy_rows, &c);
+    return;
+  }
+  Taps *tx = g_new (Taps, S), *ty = g_new (Taps, S);
+  float *wx = build_filter (width, S, tx);
+  float *wy = build_filter (height, S, ty);
+  c.tx = tx;
+  c.ty = ty;
+  c.wx = wx;
+  c.wy = wy;
+  c.tmp = g_new (float, (size_t) height * S * 3);
+  sam_pool_for (pool, height, 8, h_rows, &c);
+  sam_pool_for (pool, S, 8, v_rows, &c);
+  g_free (c.tmp);
   g_free (wx);
   g_free (wy);
   g_free (tx);

@@ -2,10 +2,14 @@
 #ifndef SAM_CORE_PREPROCESS_H
 #define SAM_CORE_PREPROCESS_H
 
+#include "core/threadpool.h"
+
 #include <glib.h>
 
-/* data: packed RGB rows of @stride bytes; out: [S, S, 3] floats. */
-void sam_preprocess_rgb (const guint8 * data, int width, int height,
-    int stride, int S, float *out);
+/* data: packed RGB rows of @stride bytes; out: [S, S, 3] floats. Rows are
+ * split over @pool (NULL: this thread); every split gives the same
+ * values. */
+void sam_preprocess_rgb (SamPool * pool, const guint8 * data, int width,
+    int height, int stride, int S, float *out);
 
 #endif

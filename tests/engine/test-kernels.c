@@ -6,6 +6,7 @@
  * chain as the oracle, so they must match it bit for bit; the portable C
  * path (no FMA) is held to a relative error bound.
  */
+#include "core/preprocess.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
 
@@ -834,6 +835,72 @@ test_positive_box (void)
   g_rand_free (r);
 }
 
+/* sam_preprocess_rgb: rows split over threads give the serial values;
+ * a constant frame stays constant through the antialiased resize; an
+ * S × S frame is the normalization alone; stripes finer than the output
+ * grid average out. */
+static void
+test_preprocess (void)
+{
+  static const float mean[3] = { 0.485f, 0.456f, 0.406f };
+  static const float stdv[3] = { 0.229f, 0.224f, 0.225f };
+  static const int sizes[][3] = { {640, 360, 256}, {100, 300, 256},
+  {256, 256, 256}, {40, 30, 64}
+  };
+  GRand *r = g_rand_new_with_seed (17);
+  SamPool *pool = sam_pool_new (3);
+  for (guint si = 0; si < G_N_ELEMENTS (sizes); si++) {
+    const int w = sizes[si][0], h = sizes[si][1], S = sizes[si][2];
+    const int st = 3 * w + 7;
+    guint8 *d = g_new (guint8, (size_t) st * h);
+    float *a = g_new (float, (size_t) S * S * 3);
+    float *b = g_new (float, (size_t) S * S * 3);
+    for (size_t i = 0; i < (size_t) st * h; i++)
+      d[i] = (guint8) g_rand_int (r);
+    sam_preprocess_rgb (NULL, d, w, h, st, S, a);
+    sam_preprocess_rgb (pool, d, w, h, st, S, b);
+    g_assert_cmpmem (a, sizeof (float) * S * S * 3, b,
+        sizeof (float) * S * S * 3);
+    if (w == S && h == S)
+      for (int y = 0; y < S; y++)
+        for (int x = 0; x < 3 * S; x++) {
+          float want = ((float) d[(size_t) y * st + x] / 255.0f -
+              mean[x % 3]) / stdv[x % 3];
+          g_assert_cmpfloat (a[(size_t) y * 3 * S + x], ==, want);
+        }
+    /* constant 77, 140, 201 */
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) {
+        d[(size_t) y * st + 3 * x] = 77;
+        d[(size_t) y * st + 3 * x + 1] = 140;
+        d[(size_t) y * st + 3 * x + 2] = 201;
+      }
+    sam_preprocess_rgb (pool, d, w, h, st, S, a);
+    for (int i = 0; i < S * S * 3; i++) {
+      const float v = i % 3 == 0 ? 77.f : i % 3 == 1 ? 140.f : 201.f;
+      g_assert_cmpfloat (a[i], ==, (v / 255.0f - mean[i % 3]) / stdv[i % 3]);
+    }
+    /* 1-pixel black/white columns shrunk by 2.5x: mid-grey away from the
+     * edges */
+    if (w > S) {
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < 3 * w; x++)
+          d[(size_t) y * st + x] = (x / 3) % 2 ? 255 : 0;
+      sam_preprocess_rgb (pool, d, w, h, st, S, a);
+      for (int x = 4; x < 3 * (S - 2); x++) {
+        const float v = (a[(size_t) (S / 2) * 3 * S + x] * stdv[x % 3] +
+            mean[x % 3]) * 255.0f;
+        g_assert_cmpfloat (fabsf (v - 127.5f), <, 30.f);
+      }
+    }
+    g_free (d);
+    g_free (a);
+    g_free (b);
+  }
+  sam_pool_free (pool);
+  g_rand_free (r);
+}
+
 /* sam_add (AVX-512 where selected) against the plain loop, bit for bit:
  * every tail length, and ±0, ±inf, one NaN, denormals, overflow. */
 static void
@@ -1095,6 +1162,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/conv-transpose", test_conv_transpose);
   g_test_add_func ("/kernels/resize-bilinear", test_resize_bilinear);
   g_test_add_func ("/kernels/positive-box", test_positive_box);
+  g_test_add_func ("/kernels/preprocess", test_preprocess);
   g_test_add_func ("/kernels/layernorm", test_layernorm);
   g_test_add_func ("/kernels/transpose", test_transpose);
   return g_test_run ();
