@@ -200,14 +200,24 @@ clip8 (gint32 v)
   return (guint8) (v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+typedef struct {
+  const guint8 *src;
+  gint src_stride;
+  guint8 *dst;
+  gint dst_stride, out_w, width3;
+  const Taps *t;
+} ResampleCtx;
+
+/* source rows [y0, y1), horizontally */
 static void
-resample_h (const guint8 * src, gint src_stride, gint rows, guint8 * dst,
-    gint out_w, gint dst_stride, const Taps * t)
+resample_h_rows (void *vc, int64_t y0, int64_t y1)
 {
-  for (gint y = 0; y < rows; y++) {
-    const guint8 *s = src + (gsize) y * src_stride;
-    guint8 *d = dst + (gsize) y * dst_stride;
-    for (gint xx = 0; xx < out_w; xx++) {
+  const ResampleCtx *c = vc;
+  const Taps *t = c->t;
+  for (int64_t y = y0; y < y1; y++) {
+    const guint8 *s = c->src + (gsize) y * c->src_stride;
+    guint8 *d = c->dst + (gsize) y * c->dst_stride;
+    for (gint xx = 0; xx < c->out_w; xx++) {
       gint xmin = t->bounds[2 * xx], xs = t->bounds[2 * xx + 1];
       const gint32 *k = t->kk + (gsize) xx * t->ksize;
       gint32 r = 1 << (PRECISION_BITS - 1), g = r, b = r;
@@ -224,18 +234,22 @@ resample_h (const guint8 * src, gint src_stride, gint rows, guint8 * dst,
   }
 }
 
+/* output rows [y0, y1), vertically */
 static void
-resample_v (const guint8 * src, gint src_stride, gint width3, guint8 * dst,
-    gint out_h, gint dst_stride, const Taps * t, gint32 * acc)
+resample_v_rows (void *vc, int64_t y0, int64_t y1)
 {
-  for (gint yy = 0; yy < out_h; yy++) {
+  const ResampleCtx *c = vc;
+  const Taps *t = c->t;
+  const gint width3 = c->width3;
+  gint32 *acc = g_new (gint32, width3);
+  for (int64_t yy = y0; yy < y1; yy++) {
     gint ymin = t->bounds[2 * yy], ys = t->bounds[2 * yy + 1];
     const gint32 *k = t->kk + (gsize) yy * t->ksize;
-    guint8 *d = dst + (gsize) yy * dst_stride;
+    guint8 *d = c->dst + (gsize) yy * c->dst_stride;
     for (gint i = 0; i < width3; i++)
       acc[i] = 1 << (PRECISION_BITS - 1);
     for (gint y = 0; y < ys; y++) {
-      const guint8 *s = src + (gsize) (ymin + y) * src_stride;
+      const guint8 *s = c->src + (gsize) (ymin + y) * c->src_stride;
       gint32 kv = k[y];
       for (gint i = 0; i < width3; i++)        /* vectorizes */
         acc[i] += s[i] * kv;
@@ -243,12 +257,22 @@ resample_v (const guint8 * src, gint src_stride, gint width3, guint8 * dst,
     for (gint i = 0; i < width3; i++)
       d[i] = clip8 (acc[i]);
   }
+  g_free (acc);
 }
 
 void
 gst_samseg_resample_rgb (const guint8 * src, gint in_w, gint in_h,
     gint src_stride, guint8 * dst, gint out_w, gint out_h, gint dst_stride,
     GstSamSegResample filter)
+{
+  gst_samseg_resample_rgb_pool (NULL, src, in_w, in_h, src_stride, dst,
+      out_w, out_h, dst_stride, filter);
+}
+
+void
+gst_samseg_resample_rgb_pool (SamPool * pool, const guint8 * src, gint in_w,
+    gint in_h, gint src_stride, guint8 * dst, gint out_w, gint out_h,
+    gint dst_stride, GstSamSegResample filter)
 {
   Taps th, tv;
   guint8 *tmp = NULL;
@@ -264,21 +288,22 @@ gst_samseg_resample_rgb (const guint8 * src, gint in_w, gint in_h,
   }
   if (in_w != out_w) {
     taps_init (&th, in_w, out_w, filter);
-    if (in_h == out_h) {
-      resample_h (src, src_stride, in_h, dst, out_w, dst_stride, &th);
-      taps_clear (&th);
-      return;
+    ResampleCtx hc = { src, src_stride, dst, dst_stride, out_w, 0, &th };
+    if (in_h != out_h) {
+      tmp = g_malloc ((gsize) out_w * 3 * in_h);
+      hc.dst = tmp;
+      hc.dst_stride = out_w * 3;
     }
-    tmp = g_malloc ((gsize) out_w * 3 * in_h);
-    resample_h (src, src_stride, in_h, tmp, out_w, out_w * 3, &th);
+    sam_pool_for (pool, in_h, 8, resample_h_rows, &hc);
     taps_clear (&th);
+    if (in_h == out_h)
+      return;
     vsrc = tmp;
     vstride = out_w * 3;
   }
   taps_init (&tv, in_h, out_h, filter);
-  gint32 *acc = g_new (gint32, (gsize) out_w * 3);
-  resample_v (vsrc, vstride, out_w * 3, dst, out_h, dst_stride, &tv, acc);
-  g_free (acc);
+  ResampleCtx vc = { vsrc, vstride, dst, dst_stride, out_w, out_w * 3, &tv };
+  sam_pool_for (pool, out_h, 8, resample_v_rows, &vc);
   taps_clear (&tv);
   g_free (tmp);
 }
@@ -291,11 +316,12 @@ struct _GstSamSegConverter
   gint out_w, out_h;
   GstSamSegResample filter;
   guint8 *full;                 /* frame-size RGB scratch */
+  SamPool *pool;                /* rows of the resize; NULL: one thread */
 };
 
 GstSamSegConverter *
 gst_samseg_converter_new (const GstVideoInfo * in_info, gint out_w,
-    gint out_h, GstSamSegResample filter)
+    gint out_h, GstSamSegResample filter, gint n_threads)
 {
   GstSamSegConverter *c;
 
@@ -309,6 +335,11 @@ gst_samseg_converter_new (const GstVideoInfo * in_info, gint out_w,
   c->filter = filter;
   c->full = g_malloc ((gsize) GST_VIDEO_INFO_WIDTH (in_info) *
       GST_VIDEO_INFO_HEIGHT (in_info) * 3);
+  /* the resize of a large frame is a few ms on one core, while the
+   * engine's threads wait for its input */
+  if (n_threads != 1 && (GST_VIDEO_INFO_WIDTH (in_info) != out_w
+          || GST_VIDEO_INFO_HEIGHT (in_info) != out_h))
+    c->pool = sam_pool_new (n_threads);
   return c;
 }
 
@@ -317,6 +348,7 @@ gst_samseg_converter_free (GstSamSegConverter * c)
 {
   if (!c)
     return;
+  sam_pool_free (c->pool);
   g_free (c->full);
   g_free (c);
 }
@@ -334,8 +366,8 @@ gst_samseg_converter_run (GstSamSegConverter * c, const GstVideoFrame * frame,
     return;
   }
   gst_samseg_frame_to_rgb (frame, c->full, w * 3);
-  gst_samseg_resample_rgb (c->full, w, h, w * 3, rgb, c->out_w, c->out_h,
-      stride, c->filter);
+  gst_samseg_resample_rgb_pool (c->pool, c->full, w, h, w * 3, rgb, c->out_w,
+      c->out_h, stride, c->filter);
 }
 
 /* ---- logits → mask ----------------------------------------------------- */

@@ -12,6 +12,8 @@
 
 #include <gst/video/video.h>
 
+#include "core/threadpool.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -24,8 +26,10 @@ typedef struct _GstSamSegConverter GstSamSegConverter;
 /* TRUE if @format is one the converter (and the overlay) handles. */
 gboolean gst_samseg_convert_format_supported (GstVideoFormat format);
 
+/* @n_threads: threads for the resize (0: all cores, 1: the caller's). */
 GstSamSegConverter *gst_samseg_converter_new (const GstVideoInfo * in_info,
-    gint out_width, gint out_height, GstSamSegResample filter);
+    gint out_width, gint out_height, GstSamSegResample filter,
+    gint n_threads);
 void gst_samseg_converter_free (GstSamSegConverter * conv);
 
 /* Writes out_width x out_height packed RGB into @rgb (row stride @stride). */
@@ -42,6 +46,11 @@ void gst_samseg_frame_to_rgb (const GstVideoFrame * frame, guint8 * rgb,
 void gst_samseg_resample_rgb (const guint8 * src, gint in_w, gint in_h,
     gint src_stride, guint8 * dst, gint out_w, gint out_h, gint dst_stride,
     GstSamSegResample filter);
+/* The same with rows split over @pool (NULL: this thread); the same
+ * bytes. */
+void gst_samseg_resample_rgb_pool (SamPool * pool, const guint8 * src,
+    gint in_w, gint in_h, gint src_stride, guint8 * dst, gint out_w,
+    gint out_h, gint dst_stride, GstSamSegResample filter);
 
 /* Bilinear upsampling (align_corners=False) of @logits (lw x lh) to
  * out_w x out_h, thresholded: dest = logit > threshold ? 1 : 0. Returns the

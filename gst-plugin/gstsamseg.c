@@ -658,7 +658,8 @@ gst_samseg_set_info (GstVideoFilter * filter, GstCaps * incaps,
   if (self->model_input > 0)
     self->conv = gst_samseg_converter_new (in_info, self->model_input,
         self->model_input, (w > self->model_input || h > self->model_input) ?
-        GST_SAMSEG_RESAMPLE_BILINEAR : GST_SAMSEG_RESAMPLE_BICUBIC);
+        GST_SAMSEG_RESAMPLE_BILINEAR : GST_SAMSEG_RESAMPLE_BICUBIC,
+        self->threads);
   g_free (self->mask);
   self->mask = g_malloc ((gsize) w * h);
   GST_INFO_OBJECT (self, "configured for %s %dx%d",

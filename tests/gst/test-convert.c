@@ -114,6 +114,39 @@ GST_START_TEST (test_frame_to_rgb_all_formats)
 
 GST_END_TEST;
 
+/* Rows split over threads give the one-thread bytes: both filters, down
+ * and up, in each direction alone and both. */
+GST_START_TEST (test_resample_pool)
+{
+  static const gint sizes[][4] = { {300, 170, 80, 50}, {97, 41, 97, 13},
+  {33, 50, 70, 50}, {20, 16, 64, 48}
+  };
+  SamPool *pool = sam_pool_new (3);
+  GRand *r = g_rand_new_with_seed (11);
+  for (gint f = 0; f < 2; f++)
+    for (guint si = 0; si < G_N_ELEMENTS (sizes); si++) {
+      const gint iw = sizes[si][0], ih = sizes[si][1];
+      const gint ow = sizes[si][2], oh = sizes[si][3];
+      guint8 *src = g_malloc ((gsize) iw * ih * 3);
+      guint8 *a = g_malloc ((gsize) ow * oh * 3);
+      guint8 *b = g_malloc ((gsize) ow * oh * 3);
+      for (gint i = 0; i < iw * ih * 3; i++)
+        src[i] = (guint8) g_rand_int (r);
+      gst_samseg_resample_rgb (src, iw, ih, iw * 3, a, ow, oh, ow * 3, f);
+      gst_samseg_resample_rgb_pool (pool, src, iw, ih, iw * 3, b, ow, oh,
+          ow * 3, f);
+      fail_unless (memcmp (a, b, (gsize) ow * oh * 3) == 0,
+          "filter %d %dx%d -> %dx%d", f, iw, ih, ow, oh);
+      g_free (src);
+      g_free (a);
+      g_free (b);
+    }
+  g_rand_free (r);
+  sam_pool_free (pool);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_resample)
 {
   for (int f = 0; f < 2; f++) {
@@ -320,6 +353,7 @@ convert_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_frame_to_rgb_all_formats);
   tcase_add_test (tc, test_resample);
+  tcase_add_test (tc, test_resample_pool);
   tcase_add_test (tc, test_logits_to_mask);
   tcase_add_test (tc, test_logits_to_mask_isa);
   tcase_add_test (tc, test_overlay_only_inside);
