@@ -1318,7 +1318,8 @@ gst_samseg_class_init (GstSamSegClass * klass)
           rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_THREADS,
       g_param_spec_int ("threads", "Threads",
-          "Inference threads (0 = all cores)", 0, 256, DEFAULT_THREADS,
+          "Inference threads, also used to resize each frame to the model "
+          "input (0 = all cores)", 0, 256, DEFAULT_THREADS,
           rw | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_INPUT_SIZE,
       g_param_spec_int ("input-size", "Input size",
