@@ -36,6 +36,7 @@ sam_session_params_init (SamSessionParams * p)
   p->max_obj_ptrs = 16;
   p->num_frames = 0;
   p->memory_precision = SAM_MEMORY_PRECISION_BF16;
+  p->frame_logits = TRUE;
 }
 
 static gboolean

@@ -497,6 +497,7 @@ load_snapshot (SamModel * m, SamSafetensors * st, const gchar * path,
     memcpy (&given, p, MIN (p->size ? p->size : sizeof given, sizeof given));
     sp.n_threads = given.n_threads;
     sp.max_objects = given.max_objects;
+    sp.frame_logits = given.frame_logits;
   }
   /* *INDENT-OFF* */
   static const struct { const char *key; gint64 lo, hi; } fields[] = {

@@ -201,15 +201,18 @@ static void
 finish_object (SamSession * s, SamObject * o, SamObjectResult * r)
 {
   int L = s->S / 4, W = s->frame_w, H = s->frame_h;
-  gsize need = (gsize) W * H;
-  if (o->logits_len != need) {
-    g_free (o->logits);
-    o->logits = g_new (float, need);
-    o->logits_len = need;
+  int box[4] = { -1, -1, -1, -1 };
+  if (s->params.frame_logits) {
+    gsize need = (gsize) W * H;
+    if (o->logits_len != need) {
+      g_free (o->logits);
+      o->logits = g_new (float, need);
+      o->logits_len = need;
+    }
+    sam_resize_bilinear (s->pool, o->low_res, L, L, 1, o->logits, H, W,
+        false);
+    sam_positive_box (o->logits, W, H, box);
   }
-  sam_resize_bilinear (s->pool, o->low_res, L, L, 1, o->logits, H, W, false);
-  int box[4];
-  sam_positive_box (o->logits, W, H, box);
   memset (r, 0, sizeof *r);
   r->obj_id = o->id;
   r->object_score = o->object_score;
@@ -219,7 +222,7 @@ finish_object (SamSession * s, SamObject * o, SamObjectResult * r)
   r->low_res_logits = o->low_res;
   r->width = W;
   r->height = H;
-  r->logits = o->logits;
+  r->logits = s->params.frame_logits ? o->logits : NULL;
   memcpy (r->box, box, sizeof box);
   r->obj_ptr = o->obj_ptr;
 }

@@ -324,6 +324,7 @@ gst_samseg_load_state (GstSamSeg * self, const gchar * path)
     sam_session_params_init (&sp);
     sp.n_threads = threads;
     sp.max_objects = max_objects;
+    sp.frame_logits = FALSE;    /* masks come from the low-res logits */
     loaded = sam_session_load (self->model, path, &sp, &err);
     if (loaded && sam_session_input_size (loaded) != self->model_input) {
       g_set_error (&err, SAM_ERROR, SAM_ERROR_UNSUPPORTED,
@@ -556,6 +557,9 @@ gst_samseg_start (GstBaseTransform * trans)
   sp.n_threads = threads;
   sp.max_objects = max_objects;
   sp.num_maskmem = memory_frames;
+  /* the element scales each object's low-res logits to the frame itself
+   * (gst_samseg_logits_to_mask): no frame-size logits from the session */
+  sp.frame_logits = FALSE;
   self->session = sam_session_new (self->model, &sp, &err);
   if (!self->session) {
     GST_ELEMENT_ERROR (self, LIBRARY, INIT,

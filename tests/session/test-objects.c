@@ -245,6 +245,52 @@ test_tuned_heap (void)
   sam_release_process_heap ();
 }
 
+/* frame_logits = FALSE: the same tracking (scores, low-res logits, object
+ * pointers, bit for bit) with no frame-size logits and an empty box. */
+static void
+test_no_frame_logits (void)
+{
+  SamSession *a = t256_session (&t, 0, 0);
+  SamSessionParams p;
+  sam_session_params_init (&p);
+  g_assert_true (p.frame_logits);
+  p.input_size = t.S;
+  p.num_frames = t.meta.num_frames;
+  p.frame_logits = FALSE;
+  GError *err = NULL;
+  SamSession *b = sam_session_new (t.model, &p, &err);
+  g_assert_no_error (err);
+  click (a, 1, click1);
+  click (b, 1, click1);
+  click (a, 2, click2);
+  click (b, 2, click2);
+  for (int f = 0; f < 4; f++) {
+    SamImage img = t256_frame (&t, f);
+    SamFrameResult ra, rb;
+    g_assert_true (sam_session_process_frame (a, &img, &ra, &err));
+    g_assert_true (sam_session_process_frame (b, &img, &rb, &err));
+    g_assert_no_error (err);
+    g_assert_cmpint (ra.n_objects, ==, 2);
+    g_assert_cmpint (rb.n_objects, ==, 2);
+    for (int i = 0; i < 2; i++) {
+      const SamObjectResult *oa = &ra.objects[i], *ob = &rb.objects[i];
+      g_assert_cmpuint (oa->obj_id, ==, ob->obj_id);
+      g_assert_true (memcmp (&oa->object_score, &ob->object_score, 4) == 0);
+      g_assert_true (memcmp (&oa->iou, &ob->iou, 4) == 0);
+      g_assert_cmpmem (oa->low_res_logits, 4 * oa->low_res_size *
+          oa->low_res_size, ob->low_res_logits, 4 * ob->low_res_size *
+          ob->low_res_size);
+      g_assert_cmpmem (oa->obj_ptr, 4 * 256, ob->obj_ptr, 4 * 256);
+      g_assert_nonnull (oa->logits);
+      g_assert_null (ob->logits);
+      for (int k = 0; k < 4; k++)
+        g_assert_cmpint (ob->box[k], ==, -1);
+    }
+  }
+  sam_session_free (a);
+  sam_session_free (b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -255,6 +301,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/objects/reprompt-reset", test_reprompt_reset);
   g_test_add_func ("/session/objects/bounded", test_bounded);
   g_test_add_func ("/session/objects/tuned-heap", test_tuned_heap);
+  g_test_add_func ("/session/objects/no-frame-logits", test_no_frame_logits);
   int rc = g_test_run ();
   t256_close (&t);
   return rc;

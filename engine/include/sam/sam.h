@@ -88,6 +88,12 @@ typedef struct {
                                  * temporal positions by min(num_frames, 16) - 1;
                                  * give it for bit-for-bit parity on short clips. */
   gint memory_precision;        /* SamMemoryPrecision (default BF16) */
+  gboolean frame_logits;        /* TRUE (default): each object result carries
+                                 * frame-size logits and their box; FALSE:
+                                 * the low-res logits only (logits NULL, box
+                                 * all -1), for a caller that scales masks
+                                 * itself (the element): saves an upsampling
+                                 * and width × height floats per object */
 } SamSessionParams;
 
 void sam_session_params_init (SamSessionParams * p);
