@@ -358,6 +358,51 @@ flash_tasks (void *vctx, int64_t t0, int64_t t1)
   g_free (l);
 }
 
+/* Packs every head's K (nk: B panels of Kᵀ) or V in one pool job, a head
+ * per task: the decoder's attentions have 8 heads of 16 dims, and a pool
+ * job per head was 16 hand-offs per call for a few µs of copying each.
+ * Packing is a copy, so the panels are the same. */
+typedef struct
+{
+  const SamKernelsF32 *kt;
+  const float *src;
+  int64_t ld, n, psz;
+  int d;
+  bool nk;
+  float *dst;
+} PackHeadsCtx;
+
+static void
+pack_heads (void *vc, int64_t h0, int64_t h1)
+{
+  const PackHeadsCtx *c = vc;
+  for (int64_t h = h0; h < h1; h++) {
+    if (c->nk)
+      sam_k_pack_b_nk (c->kt, NULL, c->src + h * c->d, c->ld, c->d, c->n,
+          c->dst + h * c->psz);
+    else
+      sam_k_pack_b_kn (c->kt, NULL, c->src + h * c->d, c->ld, c->n, c->d,
+          c->dst + h * c->psz);
+  }
+}
+
+static void
+pack_all_heads (const SamKernelsF32 * kt, SamPool * pool, const float *src,
+    int64_t ld, int d, int64_t n, int H, bool nk, float *dst, int64_t psz)
+{
+  if (H == 1) {
+    /* one head (the memory attention's, up to 28,736 keys): the pack
+     * itself goes over the pool */
+    if (nk)
+      sam_k_pack_b_nk (kt, pool, src, ld, d, n, dst);
+    else
+      sam_k_pack_b_kn (kt, pool, src, ld, n, d, dst);
+    return;
+  }
+  PackHeadsCtx c = { kt, src, ld, n, psz, d, nk, dst };
+  sam_pool_for_each (pool, H, pack_heads, &c);
+}
+
 void
 sam_k_attention_f32_packed_k (const SamKernelsF32 * kt, SamPool * pool,
     const float *q, int64_t ldq, const float *Kp, const float *v, int64_t ldv,
@@ -370,9 +415,7 @@ sam_k_attention_f32_packed_k (const SamKernelsF32 * kt, SamPool * pool,
   c.kpsz = sam_k_pack_b_size (kt, D, Nk);
   c.vpsz = sam_k_pack_b_size (kt, Nk, Dv);
   float *Vp = sam_k_scratch_get (SAM_SCRATCH_PACK_V, c.vpsz * H);
-  for (int h = 0; h < H; h++)
-    sam_k_pack_b_kn (kt, pool, v + (int64_t) h * Dv, ldv, Nk, Dv,
-        Vp + h * c.vpsz);
+  pack_all_heads (kt, pool, v, ldv, Dv, Nk, H, false, Vp, c.vpsz);
   c.Kp = Kp;
   c.Vp = Vp;
   c.out = out;
@@ -407,8 +450,7 @@ sam_k_attention_f32 (const SamKernelsF32 * kt, SamPool * pool,
     return;
   const int64_t kpsz = sam_k_pack_b_size (kt, D, Nk);
   float *Kp = sam_k_scratch_get (SAM_SCRATCH_PACK_B, kpsz * H);
-  for (int h = 0; h < H; h++)
-    sam_k_pack_b_nk (kt, pool, k + (int64_t) h * D, ldk, D, Nk, Kp + h * kpsz);
+  pack_all_heads (kt, pool, k, ldk, D, Nk, H, true, Kp, kpsz);
   sam_k_attention_f32_packed_k (kt, pool, q, ldq, Kp, v, ldv, out, ldo, Nq,
       Nk, H, D, Dv);
   sam_k_scratch_put (SAM_SCRATCH_PACK_B, Kp);
