@@ -2,6 +2,7 @@
 #include "gstsamseg-convert.h"
 #include "io/yuv-rgb.h"
 #include "kernels/cpu.h"
+#include "kernels/ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -376,21 +377,9 @@ gst_samseg_converter_run (GstSamSegConverter * c, const GstVideoFrame * frame,
  *   row_j(x) = (1 − fx) · L[j][x0] + fx · L[j][x1]
  *   v = (1 − fy) · row_j(x) + fy · row_j1(x),  mask = v > thr.
  * row_j depends on the source row only, so each is made once (when an
- * output row first needs it) instead of twice per output row: the same
- * operations on the same values, hence the same mask. */
-typedef struct {
-  const gint *x0, *x1;
-  const gfloat *fx, *w0;        /* w0 = 1 − fx */
-  gint out_w;
-} MaskCols;
-
-static void
-h_row_c (const MaskCols * c, const gfloat * a, gfloat * row)
-{
-  for (gint x = 0; x < c->out_w; x++)
-    row[x] = c->w0[x] * a[c->x0[x]] + c->fx[x] * a[c->x1[x]];
-}
-
+ * output row first needs it, by sam_lerp_row_isa with w0 = 1 − fx)
+ * instead of twice per output row: the same operations on the same
+ * values, hence the same mask. */
 static guint64
 v_row_c (gint out_w, gfloat fy, const gfloat * row0, const gfloat * row1,
     gfloat thr, guint8 * d)
@@ -405,23 +394,6 @@ v_row_c (gint out_w, gfloat fy, const gfloat * row0, const gfloat * row1,
 }
 
 #ifdef SAM_X86
-TGT_AVX512 static void
-h_row_avx512 (const MaskCols * c, const gfloat * a, gfloat * row)
-{
-  gint x = 0;
-  for (; x + 16 <= c->out_w; x += 16) {
-    const __m512 p = _mm512_i32gather_ps (_mm512_loadu_si512 (c->x0 + x), a,
-        4);
-    const __m512 q = _mm512_i32gather_ps (_mm512_loadu_si512 (c->x1 + x), a,
-        4);
-    _mm512_storeu_ps (row + x, _mm512_add_ps (_mm512_mul_ps (_mm512_loadu_ps
-                (c->w0 + x), p), _mm512_mul_ps (_mm512_loadu_ps (c->fx + x),
-                q)));
-  }
-  for (; x < c->out_w; x++)
-    row[x] = c->w0[x] * a[c->x0[x]] + c->fx[x] * a[c->x1[x]];
-}
-
 TGT_AVX512 static guint64
 v_row_avx512 (gint out_w, gfloat fy, const gfloat * row0,
     const gfloat * row1, gfloat thr, guint8 * d)
@@ -449,7 +421,7 @@ gst_samseg_logits_to_mask_isa (gint isa, const gfloat * logits, gint lw,
 {
   gint *x0 = g_new (gint, out_w), *x1 = g_new (gint, out_w);
   gfloat *fx = g_new (gfloat, out_w), *w0 = g_new (gfloat, out_w);
-  /* the source rows made so far, by source row index (-1: not yet) */
+  /* rows[r]: source row r interpolated along x, once made[r] */
   gfloat *rows = g_new (gfloat, (gsize) lh * out_w);
   gboolean *made = g_new0 (gboolean, lh);
   gdouble sx = (gdouble) lw / out_w, sy = (gdouble) lh / out_h;
@@ -469,7 +441,6 @@ gst_samseg_logits_to_mask_isa (gint isa, const gfloat * logits, gint lw,
     fx[x] = (gfloat) (s - i);
     w0[x] = 1.0f - fx[x];
   }
-  MaskCols mc = { x0, x1, fx, w0, out_w };
   for (gint y = 0; y < out_h; y++) {
     gdouble s = (y + 0.5) * sy - 0.5;
     if (s < 0)
@@ -483,12 +454,8 @@ gst_samseg_logits_to_mask_isa (gint isa, const gfloat * logits, gint lw,
       const gint r = k ? j1 : j;
       if (made[r])
         continue;
-#ifdef SAM_X86
-      if (wide)
-        h_row_avx512 (&mc, logits + (gsize) r * lw, rows + (gsize) r * out_w);
-      else
-#endif
-        h_row_c (&mc, logits + (gsize) r * lw, rows + (gsize) r * out_w);
+      sam_lerp_row_isa (isa, logits + (gsize) r * lw, x0, x1, w0, fx, out_w,
+          rows + (gsize) r * out_w);
       made[r] = TRUE;
     }
     const gfloat *row0 = rows + (gsize) j * out_w;

@@ -144,20 +144,14 @@ ln_rows (void *vctx, int64_t r0, int64_t r1)
  * order, the divide, the square root, the float output), so the same
  * bits; the per-row chains of dependent double operations, which bound
  * that loop, now serve 8 rows. */
-TGT_AVX512 static void
-ln_rows8_narrow_avx512 (const LnCtx * c, int64_t i)
+/* xk[k] holds channel k of the 8 rows and becomes its output; the callers
+ * move the rows in and out. */
+TGT_AVX512 static inline __attribute__((always_inline)) void
+ln8_narrow_core (const LnCtx * c, int C, __m256 * xk)
 {
-  const int C = c->C;
-  const __m256i idx = _mm256_mullo_epi32 (_mm256_set1_epi32 (C),
-      _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
-  const float *x = c->x + i * C;
-  float *y = c->y + i * C;
-  __m256 xk[15];
   __m512d mean = _mm512_setzero_pd (), var = _mm512_setzero_pd ();
-  for (int k = 0; k < C; k++) {
-    xk[k] = _mm256_i32gather_ps (x + k, idx, 4);
+  for (int k = 0; k < C; k++)
     mean = _mm512_add_pd (mean, _mm512_cvtps_pd (xk[k]));
-  }
   mean = _mm512_div_pd (mean, _mm512_set1_pd ((double) C));
   for (int k = 0; k < C; k++) {
     const __m512d d = _mm512_sub_pd (_mm512_cvtps_pd (xk[k]), mean);
@@ -170,16 +164,30 @@ ln_rows8_narrow_avx512 (const LnCtx * c, int64_t i)
   const __m256 m = _mm512_cvtpd_ps (mean);
   for (int k = 0; k < C; k++) {
     __m256 t = _mm256_mul_ps (_mm256_sub_ps (xk[k], m), inv);
-    t = _mm256_add_ps (_mm256_mul_ps (t, _mm256_set1_ps (c->g[k])),
+    xk[k] = _mm256_add_ps (_mm256_mul_ps (t, _mm256_set1_ps (c->g[k])),
         _mm256_set1_ps (c->b[k]));
-    _mm256_i32scatter_ps (y + k, idx, t, 4);
   }
 }
 
+TGT_AVX512 static void
+ln_rows8_narrow_avx512 (const LnCtx * c, int64_t i)
+{
+  const int C = c->C;
+  const __m256i idx = _mm256_mullo_epi32 (_mm256_set1_epi32 (C),
+      _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
+  const float *x = c->x + i * C;
+  float *y = c->y + i * C;
+  __m256 xk[15];
+  for (int k = 0; k < C; k++)
+    xk[k] = _mm256_i32gather_ps (x + k, idx, 4);
+  ln8_narrow_core (c, C, xk);
+  for (int k = 0; k < C; k++)
+    _mm256_i32scatter_ps (y + k, idx, xk[k], 4);
+}
+
 /* C = 4 (the downsampler's first stage, a quarter of the input's pixels):
- * ln_rows8_narrow_avx512's operations with the 8 rows' 32 floats moved by
- * two loads and permutes instead of a gather and a scatter per channel
- * (those bounded it). Same bits. */
+ * the same with the 8 rows' 32 floats moved by two loads and permutes
+ * instead of a gather and a scatter per channel (those bounded it). */
 TGT_AVX512 static void
 ln_rows8_c4_avx512 (const LnCtx * c, int64_t i)
 {
@@ -188,29 +196,11 @@ ln_rows8_c4_avx512 (const LnCtx * c, int64_t i)
   const __m512i col = _mm512_setr_epi32 (0, 4, 8, 12, 16, 20, 24, 28, 0, 0,
       0, 0, 0, 0, 0, 0);
   const __m512 q0 = _mm512_loadu_ps (x), q1 = _mm512_loadu_ps (x + 16);
-  __m256 xk[4];
-  __m512d mean = _mm512_setzero_pd (), var = _mm512_setzero_pd ();
-  for (int k = 0; k < 4; k++) {
-    xk[k] = _mm512_castps512_ps256 (_mm512_permutex2var_ps (q0,
-            _mm512_add_epi32 (col, _mm512_set1_epi32 (k)), q1));
-    mean = _mm512_add_pd (mean, _mm512_cvtps_pd (xk[k]));
-  }
-  mean = _mm512_div_pd (mean, _mm512_set1_pd (4.0));
-  for (int k = 0; k < 4; k++) {
-    const __m512d d = _mm512_sub_pd (_mm512_cvtps_pd (xk[k]), mean);
-    var = _mm512_add_pd (var, _mm512_mul_pd (d, d));
-  }
-  var = _mm512_div_pd (var, _mm512_set1_pd (4.0));
-  const __m256 inv = _mm512_cvtpd_ps (_mm512_div_pd (_mm512_set1_pd (1.0),
-          _mm512_sqrt_pd (_mm512_add_pd (var,
-                  _mm512_set1_pd ((double) c->eps)))));
-  const __m256 m = _mm512_cvtpd_ps (mean);
   __m256 t[4];
-  for (int k = 0; k < 4; k++) {
-    t[k] = _mm256_mul_ps (_mm256_sub_ps (xk[k], m), inv);
-    t[k] = _mm256_add_ps (_mm256_mul_ps (t[k], _mm256_set1_ps (c->g[k])),
-        _mm256_set1_ps (c->b[k]));
-  }
+  for (int k = 0; k < 4; k++)
+    t[k] = _mm512_castps512_ps256 (_mm512_permutex2var_ps (q0,
+            _mm512_add_epi32 (col, _mm512_set1_epi32 (k)), q1));
+  ln8_narrow_core (c, 4, t);
   /* rows r = 0 .. 7, channel k: u = t0 | t1, v = t2 | t3 */
   const __m512 u = _mm512_insertf32x8 (_mm512_castps256_ps512 (t[0]), t[1],
       1);
@@ -1156,22 +1146,6 @@ bilinear_rows (void *vctx, int64_t r0, int64_t r1)
  * hence the same bits. The low-res masks (256² at input 1024) become the
  * memory encoder's 1024² input and each object's frame-size logits. */
 #ifdef SAM_X86
-TGT_AVX512 static void
-mask_h_row_avx512 (const ResizeCtx * c, const float *row, float *h)
-{
-  int ox = 0;
-  for (; ox + 16 <= c->Wo; ox += 16) {
-    const __m512 a = _mm512_i32gather_ps (_mm512_loadu_si512 (c->x0 + ox),
-        row, 4);
-    const __m512 b = _mm512_i32gather_ps (_mm512_loadu_si512 (c->x1 + ox),
-        row, 4);
-    _mm512_storeu_ps (h + ox, _mm512_add_ps (_mm512_mul_ps (_mm512_loadu_ps
-                (c->lx0 + ox), a), _mm512_mul_ps (_mm512_loadu_ps (c->lx1 +
-                    ox), b)));
-  }
-  for (; ox < c->Wo; ox++)
-    h[ox] = c->lx0[ox] * row[c->x0[ox]] + c->lx1[ox] * row[c->x1[ox]];
-}
 
 TGT_AVX512 static void
 mask_v_row_avx512 (int Wo, float ly0, const float *h0, float ly1,
@@ -1198,8 +1172,8 @@ mask_up_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
   const int last = MIN ((int) fl + 1, c->H - 1);
   float *h = g_new (float, (size_t) (last - first + 1) * c->Wo);
   for (int sy = first; sy <= last; sy++)
-    mask_h_row_avx512 (c, c->x + (size_t) sy * c->W,
-        h + (size_t) (sy - first) * c->Wo);
+    sam_lerp_row_isa (SAM_ISA_AVX512, c->x + (size_t) sy * c->W, c->x0,
+        c->x1, c->lx0, c->lx1, c->Wo, h + (size_t) (sy - first) * c->Wo);
   for (int64_t oy = r0; oy < r1; oy++) {
     float fy = src_index (sh, (int) oy, c->ac, false);
     int y0 = (int) fy;
@@ -1211,6 +1185,46 @@ mask_up_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
   g_free (h);
 }
 #endif
+
+/* ---- one row of linear interpolation ----------------------------------- */
+
+static void
+lerp_row_c (const float *a, const int *i0, const int *i1, const float *w0,
+    const float *w1, int n, float *out)
+{
+  for (int x = 0; x < n; x++)
+    out[x] = w0[x] * a[i0[x]] + w1[x] * a[i1[x]];
+}
+
+#ifdef SAM_X86
+TGT_AVX512 static void
+lerp_row_avx512 (const float *a, const int *i0, const int *i1,
+    const float *w0, const float *w1, int n, float *out)
+{
+  int x = 0;
+  for (; x + 16 <= n; x += 16) {
+    const __m512 p = _mm512_i32gather_ps (_mm512_loadu_si512 (i0 + x), a, 4);
+    const __m512 q = _mm512_i32gather_ps (_mm512_loadu_si512 (i1 + x), a, 4);
+    _mm512_storeu_ps (out + x, _mm512_add_ps (_mm512_mul_ps (_mm512_loadu_ps
+                (w0 + x), p), _mm512_mul_ps (_mm512_loadu_ps (w1 + x), q)));
+  }
+  lerp_row_c (a, i0 + x, i1 + x, w0 + x, w1 + x, n - x, out + x);
+}
+#endif
+
+void
+sam_lerp_row_isa (int isa, const float *a, const int *i0, const int *i1,
+    const float *w0, const float *w1, int n, float *out)
+{
+#ifdef SAM_X86
+  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX512) {
+    lerp_row_avx512 (a, i0, i1, w0, w1, n, out);
+    return;
+  }
+#endif
+  (void) isa;
+  lerp_row_c (a, i0, i1, w0, w1, n, out);
+}
 
 /* ---- bounding box of a mask ------------------------------------------ */
 

@@ -131,6 +131,13 @@ void sam_resize_bicubic_v (const float *t, int H, int Wo, int C, int Ho,
 void sam_upsample_nearest (const float *x, int H, int W, int C, float *y,
     int Ho, int Wo);
 
+/* One row of linear interpolation: out[x] = w0[x] · a[i0[x]] + w1[x] ·
+ * a[i1[x]] (a product each, then the sum), x < n; the horizontal pass of
+ * a separable upsampling. _isa as for sam_gelu_q_rows_isa; every ISA
+ * gives the same values. */
+void sam_lerp_row_isa (int isa, const float *a, const int *i0, const int *i1,
+    const float *w0, const float *w1, int n, float *out);
+
 /* The bounding box of the pixels > 0 of a W × H map (a mask's logits):
  * box = {x0, y0, x1, y1}, inclusive, or all -1 when there are none (NaN
  * counts as not > 0). _isa as for sam_gelu_q_rows_isa; every ISA gives
