@@ -72,7 +72,10 @@ run_heads (SamSession * s, SamObject * o, const float *pix_feat,
     const SamHeadsInput * in)
 {
   int L = s->S / 4;
-  float *multi = g_new (float, (size_t) 3 * L * L);
+  /* the multimask outputs are tapped, never kept: without taps only the
+   * chosen mask is computed */
+  float *multi = sam_tap_on (&s->tap) ? g_new (float, (size_t) 3 * L * L)
+      : NULL;
   SamHeadsOutput out = { 0 };
   out.low_res_multimasks = multi;
   out.low_res_masks = o->low_res;

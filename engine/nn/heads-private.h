@@ -22,17 +22,29 @@ void sam_prompt_encoder_run (const SamModel * m, SamPool * pool, int S,
 
 /* Everything MaskDecoder.predict_masks() returns, before any selection. */
 typedef struct {
-  float *masks;                 /* caller buffer [4, H0*H0], mask-major */
   float iou[SAM_DEC_N_MASKS];   /* after the sigmoid */
   float mask_tokens[SAM_DEC_N_MASKS * 256];
   float object_score;
+  float *up;                    /* owned: the upscaled embedding [n0, 32] */
+  int64_t n0;                   /* H0 * H0 */
 } SamDecoderOut;
 
-/* pix_feat, dense, pe: [H2*H2, 256]; sparse: [n_sparse, 256]. */
+/* pix_feat, dense, pe: [H2*H2, 256]; sparse: [n_sparse, 256]. Fills out,
+ * whose masks then come from sam_mask_decoder_masks (); free out->up with
+ * sam_decoder_out_clear (). */
 void sam_mask_decoder_predict (const SamModel * m, SamPool * pool,
     const SamImageFeatures * f, const float *pix_feat, const float *pe,
     const float *sparse, int n_sparse, const float *dense,
     SamDecoderOut * out);
+
+/* The low-res masks of the outputs whose bit is set in @want (bit i: mask
+ * i of SAM_DEC_N_MASKS) into masks + i · n0, the others untouched: the
+ * tracker needs one, the reference computes four. Each mask's values are
+ * the same whichever others are asked for. */
+void sam_mask_decoder_masks (const SamModel * m, SamPool * pool,
+    const SamDecoderOut * d, unsigned want, float *masks);
+
+void sam_decoder_out_clear (SamDecoderOut * d);
 
 /* sam2_utils.MLP with ReLU between layers: x [M, in] → y [M, out]; the
  * sizes come from the weights "<prefix>.layers.{i}.weight". */

@@ -247,21 +247,10 @@ sam_mask_decoder_predict (const SamModel * m, SamPool * pool,
 
   two_way_transformer (m, pool, tokens, Nt, keys, pe, Nk);
 
-  /* Masks: hypernetwork weights per mask token · upscaled embedding. */
-  float *up = g_new (float, n0 * c0);
-  float hyper[SAM_DEC_N_MASKS * 32];
   g_assert (c0 == 32);
-  upscale (m, pool, f, keys, up);
-  for (int i = 0; i < SAM_DEC_N_MASKS; i++) {
-    char name[96];
-    g_snprintf (name, sizeof name, MD "output_hypernetworks_mlps.%d", i);
-    sam_mlp_run (m, NULL, name, 3, tokens + (size_t) (2 + i) * C, 1,
-        hyper + i * c0);
-  }
-  float *masks_hw = g_new (float, n0 * SAM_DEC_N_MASKS);
-  sam_linear (pool, up, n0, c0, c0, hyper, NULL, SAM_DEC_N_MASKS, masks_hw,
-      SAM_DEC_N_MASKS);
-  sam_transpose (masks_hw, n0, SAM_DEC_N_MASKS, out->masks);
+  out->n0 = n0;
+  out->up = g_new (float, n0 * c0);
+  upscale (m, pool, f, keys, out->up);
 
   /* iou_prediction_use_sigmoid; pred_obj_scores_mlp (3 layers). */
   sam_mlp_run (m, NULL, MD "iou_prediction_head", 3, tokens + C, 1, out->iou);
@@ -271,8 +260,50 @@ sam_mask_decoder_predict (const SamModel * m, SamPool * pool,
   memcpy (out->mask_tokens, tokens + 2 * C,
       sizeof (float) * SAM_DEC_N_MASKS * C);
 
-  g_free (masks_hw);
-  g_free (up);
   g_free (tokens);
   g_free (keys);
+}
+
+/* ref: MaskDecoder.predict_masks: hypernetwork weights per mask token ·
+ * upscaled embedding, for the masks asked for only */
+void
+sam_mask_decoder_masks (const SamModel * m, SamPool * pool,
+    const SamDecoderOut * d, unsigned want, float *masks)
+{
+  const int C = m->hp.d_model, c0 = C / 8;
+  float hyper[SAM_DEC_N_MASKS * 32];
+  int idx[SAM_DEC_N_MASKS], n = 0;
+
+  g_assert (c0 == 32);
+  for (int i = 0; i < SAM_DEC_N_MASKS; i++) {
+    if (!(want & (1u << i)))
+      continue;
+    char name[96];
+    g_snprintf (name, sizeof name, MD "output_hypernetworks_mlps.%d", i);
+    sam_mlp_run (m, NULL, name, 3, d->mask_tokens + (size_t) i * C, 1,
+        hyper + n * c0);
+    idx[n++] = i;
+  }
+  if (!n)
+    return;
+  /* one output column per mask: every column is its own dot products, so
+   * a mask's values do not depend on the others asked for */
+  float *masks_hw = g_new (float, d->n0 * n);
+  sam_linear (pool, d->up, d->n0, c0, c0, hyper, NULL, n, masks_hw, n);
+  if (n == 1)
+    memcpy (masks + idx[0] * d->n0, masks_hw, sizeof (float) * d->n0);
+  else {
+    float *t = g_new (float, d->n0 * n);
+    sam_transpose (masks_hw, d->n0, n, t);
+    for (int j = 0; j < n; j++)
+      memcpy (masks + idx[j] * d->n0, t + j * d->n0, sizeof (float) * d->n0);
+    g_free (t);
+  }
+  g_free (masks_hw);
+}
+
+void
+sam_decoder_out_clear (SamDecoderOut * d)
+{
+  g_clear_pointer (&d->up, g_free);
 }

@@ -76,7 +76,8 @@ typedef struct {
 typedef struct {
   int n_masks;                  /* 3 if multimask else 1 */
   float ious[3];                /* predicted IoU per output mask */
-  float *low_res_multimasks;    /* caller buffer [3, S/4, S/4]; first n_masks used */
+  float *low_res_multimasks;    /* caller buffer [3, S/4, S/4]; first n_masks
+                                 * used. NULL: only the chosen mask is made */
   float *low_res_masks;         /* caller buffer [S/4, S/4]: the chosen mask */
   int best;                     /* index of the chosen mask */
   float iou;                    /* IoU of the chosen mask */

@@ -48,8 +48,10 @@ emit_taps (const SamTap * tap, const char *prefix, const SamHeadsOutput * out,
 
   g_snprintf (name, sizeof name, "%s.ious", prefix);
   sam_tap_raw (tap, name, out->ious, 2, s_ious);
-  g_snprintf (name, sizeof name, "%s.low_res_multimasks", prefix);
-  sam_tap_raw (tap, name, out->low_res_multimasks, 4, s_multi);
+  if (out->low_res_multimasks) {
+    g_snprintf (name, sizeof name, "%s.low_res_multimasks", prefix);
+    sam_tap_raw (tap, name, out->low_res_multimasks, 4, s_multi);
+  }
   g_snprintf (name, sizeof name, "%s.low_res_masks", prefix);
   sam_tap_raw (tap, name, out->low_res_masks, 4, s_mask);
   g_snprintf (name, sizeof name, "%s.obj_ptr", prefix);
@@ -75,42 +77,58 @@ sam_heads_run (const SamModel * m, SamPool * pool,
 
   g_return_if_fail (C == 256);
   sam_prompt_encoder_run (m, pool, f->S, in, sparse, dense);
-  d.masks = g_new (float, SAM_DEC_N_MASKS * n0);
   sam_mask_decoder_predict (m, pool, f, pix_feat, dense_pe, sparse, n_sparse,
       dense, &d);
+  /* the reference computes all four masks; without the multimask buffer
+   * only the ones the choice below reads are made (the IoUs come from the
+   * IoU token, not from the masks) */
+  const bool all = out->low_res_multimasks != NULL;
+  float *masks = g_new (float, SAM_DEC_N_MASKS * n0);
+  if (all)
+    sam_mask_decoder_masks (m, pool, &d, (1u << SAM_DEC_N_MASKS) - 1, masks);
 
   /* MaskDecoder.forward: multimask → tokens 1..3 (and, with
    * use_multimask_token_for_obj_ptr, their tokens); otherwise token 0,
    * unless its mask is unstable, then the best of 1..3 by predicted IoU
    * (the object pointer still comes from token 0). */
   const float *token;
+  int pick;
   if (in->multimask) {
     out->n_masks = 3;
-    memcpy (out->low_res_multimasks, d.masks + n0, sizeof (float) * 3 * n0);
     memcpy (out->ious, d.iou + 1, sizeof (float) * 3);
     out->best = argmax (out->ious, 3);
-    token = d.mask_tokens + (size_t) (1 + out->best) * C;
+    pick = 1 + out->best;
+    token = d.mask_tokens + (size_t) pick * C;
   } else {
-    int pick = 0;
-    if (stability_score (d.masks, n0) < STABILITY_THRESH)
+    if (!all)
+      sam_mask_decoder_masks (m, pool, &d, 1u, masks);
+    pick = 0;
+    if (stability_score (masks, n0) < STABILITY_THRESH)
       pick = 1 + argmax (d.iou + 1, 3);
     out->n_masks = 1;
-    memcpy (out->low_res_multimasks, d.masks + pick * n0,
-        sizeof (float) * n0);
     out->ious[0] = d.iou[pick];
     out->best = 0;
     token = d.mask_tokens;
   }
+  if (!all && pick != 0)
+    sam_mask_decoder_masks (m, pool, &d, 1u << pick, masks);
   out->iou = out->ious[out->best];
   out->object_score = d.object_score;
 
   /* Spatial memories need a hard object / no-object choice. */
   const bool appearing = d.object_score > 0.f;
+  memcpy (out->low_res_masks, masks + pick * n0, sizeof (float) * n0);
   if (!appearing)
-    for (int64_t i = 0; i < out->n_masks * n0; i++)
-      out->low_res_multimasks[i] = NO_OBJ_SCORE;
-  memcpy (out->low_res_masks, out->low_res_multimasks + out->best * n0,
-      sizeof (float) * n0);
+    for (int64_t i = 0; i < n0; i++)
+      out->low_res_masks[i] = NO_OBJ_SCORE;
+  if (all) {
+    const float *first = masks + (in->multimask ? n0 : pick * n0);
+    memcpy (out->low_res_multimasks, first, sizeof (float) * out->n_masks
+        * n0);
+    if (!appearing)
+      for (int64_t i = 0; i < out->n_masks * n0; i++)
+        out->low_res_multimasks[i] = NO_OBJ_SCORE;
+  }
 
   /* obj_ptr_proj, then fixed_no_obj_ptr: λ·ptr + (1 − λ)·no_obj_ptr with a
    * hard λ (soft_no_obj_ptr is off). */
@@ -122,7 +140,8 @@ sam_heads_run (const SamModel * m, SamPool * pool,
         lambda * out->obj_ptr[c] + (1.f - lambda) * no_obj_ptr[c];
 
   emit_taps (tap, tap_prefix, out, f->H0);
-  g_free (d.masks);
+  sam_decoder_out_clear (&d);
+  g_free (masks);
   g_free (sparse);
   g_free (dense);
 }

@@ -1,7 +1,8 @@
 /* test-heads.c — sam_heads_run() against the reference decoder calls on
  * frame 0 (heads0: one click, multimask; heads1: a box, single mask with
  * dynamic stability), for the present (t256) and absent (t256absent) cases,
- * and 1-thread vs 2-thread bit equality.
+ * 1-thread vs 2-thread bit equality, and the tracker's way (no multimask
+ * buffer: only the chosen mask is made) against the full one.
  *
  * The image features come from the fixture (enc0.backbone_fpn.*, before
  * conv_s0/conv_s1), so this test does not depend on the image encoder.
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "nn/heads-private.h"
 #include "nn/nn.h"
 
 #define MAX_PTS 8
@@ -296,6 +298,96 @@ test_threads (void)
   sam_fixture_free (fx);
 }
 
+/* Without the multimask buffer sam_heads_run makes only the masks its
+ * choice reads: the chosen mask, IoUs, pointer and score must be the same
+ * bits as with all four made. */
+static void
+test_chosen_only (void)
+{
+  SamFixture *fx = open_fixture ("t256.safetensors");
+  Case c;
+  case_init (&c, "SAMSEG_TEST_MODEL", fx, fx);
+  SamPool *pool = sam_pool_new (2);
+  for (int call = 0; call < 2; call++) {
+    Result *a = g_new (Result, 1), *b = g_new (Result, 1);
+    run_heads (&c, pool, call, NULL, a);
+    run_heads (&c, pool, call, NULL, b);
+    b->out.low_res_multimasks = NULL;
+    memset (b->mask, 0, sizeof b->mask);
+    const Prompt *p = &c.prompts[call];
+    SamHeadsInput in = { p->n_points, p->coords, p->labels, NULL,
+      p->multimask
+    };
+    float *pe = g_new (float, (size_t) c.f.H2 * c.f.H2 * 256);
+    sam_prompt_encoder_dense_pe (c.model, pool, c.f.H2, pe);
+    SamTap none = { NULL, NULL };
+    sam_heads_run (c.model, pool, &c.f, c.pix_feat, pe, &in, &b->out, &none,
+        "heads");
+    g_free (pe);
+    b->out.low_res_multimasks = a->out.low_res_multimasks;
+    b->out.low_res_masks = a->out.low_res_masks;
+    g_assert_cmpmem (&a->out, sizeof a->out, &b->out, sizeof b->out);
+    g_assert_cmpmem (a->mask, sizeof a->mask, b->mask, sizeof b->mask);
+    g_free (a);
+    g_free (b);
+  }
+  sam_pool_free (pool);
+  case_clear (&c);
+  sam_fixture_free (fx);
+}
+
+/* sam_mask_decoder_masks: each mask's values do not depend on which others
+ * are asked for (what the chosen-only path relies on, including the
+ * unstable single-mask case the fixtures' prompts do not reach) */
+static void
+test_masks_subsets (void)
+{
+  SamFixture *fx = open_fixture ("t256.safetensors");
+  Case c;
+  case_init (&c, "SAMSEG_TEST_MODEL", fx, fx);
+  SamPool *pool = sam_pool_new (2);
+  const Prompt *p = &c.prompts[0];
+  SamHeadsInput in = { p->n_points, p->coords, p->labels, NULL, true };
+  const int H2 = c.f.H2, n_sparse = sam_prompt_encoder_n_tokens (&in);
+  float *pe = g_new (float, (size_t) H2 * H2 * 256);
+  float *sparse = g_new (float, (size_t) n_sparse * 256);
+  float *dense = g_new (float, (size_t) H2 * H2 * 256);
+  sam_prompt_encoder_dense_pe (c.model, pool, H2, pe);
+  sam_prompt_encoder_run (c.model, pool, c.f.S, &in, sparse, dense);
+  SamDecoderOut d;
+  sam_mask_decoder_predict (c.model, pool, &c.f, c.pix_feat, pe, sparse,
+      n_sparse, dense, &d);
+  const int64_t n0 = d.n0;
+  g_assert_cmpint (n0, ==, (int64_t) c.f.H0 * c.f.H0);
+  float *all = g_new (float, SAM_DEC_N_MASKS * n0);
+  float *some = g_new0 (float, SAM_DEC_N_MASKS * n0);
+  sam_mask_decoder_masks (c.model, pool, &d, 0xf, all);
+  for (unsigned want = 1; want < 16; want++) {
+    for (int i = 0; i < SAM_DEC_N_MASKS; i++)
+      memset (some + i * n0, 0x7f, sizeof (float) * n0);
+    sam_mask_decoder_masks (c.model, pool, &d, want, some);
+    for (int i = 0; i < SAM_DEC_N_MASKS; i++) {
+      if (want & (1u << i))
+        g_assert_cmpmem (some + i * n0, sizeof (float) * n0, all + i * n0,
+            sizeof (float) * n0);
+      else
+        /* untouched */
+        g_assert_cmpuint (((const uint32_t *) (some + i * n0))[n0 / 2], ==,
+            0x7f7f7f7fu);
+    }
+  }
+  g_free (all);
+  g_free (some);
+  sam_decoder_out_clear (&d);
+  g_assert_null (d.up);
+  g_free (dense);
+  g_free (sparse);
+  g_free (pe);
+  sam_pool_free (pool);
+  case_clear (&c);
+  sam_fixture_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -303,5 +395,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn-heads/t256", test_present);
   g_test_add_func ("/nn-heads/t256absent", test_absent);
   g_test_add_func ("/nn-heads/threads-1-vs-2", test_threads);
+  g_test_add_func ("/nn-heads/chosen-only", test_chosen_only);
+  g_test_add_func ("/nn-heads/masks-subsets", test_masks_subsets);
   return g_test_run ();
 }
