@@ -839,6 +839,9 @@ task_linear (void *ctx, int64_t begin, int64_t end)
     if (c->ep->rows_done)
       c->ep->rows_done ((float *) (c->y + m0 * c->ldy_bytes),
           c->ldy_bytes / c->osize, mr, c->w->N);
+    if (c->ep->rows_at)
+      c->ep->rows_at (c->ep->rows_ud, (float *) (c->y + m0 * c->ldy_bytes),
+          c->ldy_bytes / c->osize, m0, mr);
   }
   g_free (buf);
 }

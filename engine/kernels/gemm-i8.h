@@ -68,6 +68,12 @@ typedef struct {
    * cache, e.g. an MLP's activation; element-wise functions give the same
    * bits as a separate pass over the whole output. */
   void (*rows_done) (float *y, int64_t ldy, int64_t rows, int64_t n);
+  /* F32, sam_k_linear_i8 only, may be NULL: the same, after rows_done,
+   * with the tile's first row (of y) and rows_ud, for steps that depend on
+   * the row's index (a rotation by the token's position). */
+  void (*rows_at) (void *ud, float *y, int64_t ldy, int64_t row0,
+      int64_t rows);
+  void *rows_ud;
 } SamGemmI8Epilogue;
 
 typedef enum {

@@ -257,6 +257,19 @@ sam_model_attention_quantize_k (const SamModel * m, SamPool * pool,
   quantize_into (pool, a, 1, k, ldk, rows, cq, codes, NULL);
 }
 
+gboolean
+sam_model_attention_k_quantizer (const SamModel * m, const char *name,
+    float *step, int32_t * zero)
+{
+  const Att *a = int_k_att (m, name);
+  if (!a || a->qkv_bits != 8)
+    return FALSE;
+  /* quant_rows' 8-bit branch */
+  *step = a->qkv_s[1];
+  *zero = (int32_t) a->qkv_z[1];
+  return TRUE;
+}
+
 void
 sam_model_attention_k8 (const SamModel * m, SamPool * pool, const char *name,
     const float *q, int64_t ldq, const uint8_t * k8, const float *v,

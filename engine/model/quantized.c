@@ -531,6 +531,41 @@ linear_act (const SamModel * m, SamPool * pool, const char *name,
     sam_relu_pool (pool, y, M * l->N);
 }
 
+typedef struct {
+  SamModelRowsFunc fn;
+  void *ud;
+  float *y;
+  int64_t ldy;
+} RowsPass;
+
+static void
+rows_pass (void *vc, int64_t r0, int64_t r1)
+{
+  const RowsPass *c = vc;
+  c->fn (c->ud, c->y + r0 * c->ldy, c->ldy, r0, r1 - r0);
+}
+
+void
+sam_model_linear_rows (const SamModel * m, SamPool * pool, const char *name,
+    const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy,
+    SamModelRowsFunc fn, void *user_data)
+{
+  const Lin *l = get_lin (m, name);
+  if (!l)
+    return;
+  if (lin_int8 (m, l) && !m->q->obs_lin) {
+    SamGemmI8Epilogue ep = lin_epilogue (l);
+    ep.rows_at = fn;
+    ep.rows_ud = user_data;
+    sam_k_linear_i8 (pool, x, M, ldx, &l->aq,
+        l->akind == ACT_UNIFORM ? l->az : 0, l->packed, &ep, y, ldy);
+    return;
+  }
+  linear_act (m, pool, name, x, M, ldx, y, ldy, SAM_MODEL_ACT_NONE);
+  RowsPass c = { fn, user_data, y, ldy };
+  sam_pool_for (pool, M, 16, rows_pass, &c);
+}
+
 void
 sam_model_mlp (const SamModel * m, SamPool * pool, const char *name1,
     const char *name2, SamModelAct act, const float *x, int64_t M,

@@ -74,6 +74,21 @@ void sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
     int64_t M, int64_t ldx, float *y, int64_t ldy, const char *fmt, ...)
     G_GNUC_PRINTF (8, 9);
 
+/* A row-wise step on a Linear's output rows: rows [row0, row0 + rows) of
+ * y (row stride ldy), in place. */
+typedef void (*SamModelRowsFunc) (void *user_data, float *y, int64_t ldy,
+    int64_t row0, int64_t rows);
+
+/* sam_model_linear, then fn on every output row exactly once, in groups
+ * of rows on any thread: with the int8 GEMM on each row tile as it is
+ * finished (still in cache: one pass over y instead of two, one pool job
+ * instead of two), else as a pass over the pool after the Linear (and
+ * after a calibration observer has seen y). A row-wise fn gives the same
+ * bits either way. */
+void sam_model_linear_rows (const SamModel * m, SamPool * pool,
+    const char *name, const float *x, int64_t M, int64_t ldx, float *y,
+    int64_t ldy, SamModelRowsFunc fn, void *user_data);
+
 /* The activation between an MLP's two Linears: with the int8 GEMM it runs
  * on each row tile as it is finished (in cache), else as a pass after the
  * first Linear. Same bits either way (element-wise). */
@@ -111,6 +126,13 @@ uint8_t *sam_model_attention_k_codes (int64_t Nk, int cq);
 void sam_model_attention_quantize_k (const SamModel * m, SamPool * pool,
     const char *name, const float *k, int64_t ldk, int64_t rows, int cq,
     uint8_t * codes);
+/* The same quantizer as a step and zero point, for a caller that
+ * quantizes key rows itself: sam_quant_f32_u8 (codes, k, 1.f / *step,
+ * *zero, cq) on each row gives the codes of
+ * sam_model_attention_quantize_k. FALSE (nothing set) where that
+ * quantizer is not 8-bit, or sam_model_attention_int_k () is FALSE. */
+gboolean sam_model_attention_k_quantizer (const SamModel * m,
+    const char *name, float *step, int32_t * zero);
 void sam_model_attention_k8 (const SamModel * m, SamPool * pool,
     const char *name, const float *q, int64_t ldq, const uint8_t * k8,
     const float *v, int64_t ldv, float *out, int64_t ldo, int64_t Nq,

@@ -4,6 +4,7 @@
  */
 #include "nn.h"
 #include "memory-prep.h"
+#include "kernels/requant.h"
 
 #include <math.h>
 #include <string.h>
@@ -156,6 +157,38 @@ keys_in_pieces (const SamModel * m, const char *prefix)
  * q_ready: the projected, rotated queries when the caller has them (then
  * q_in is unused). out NULL (keys made in pieces, v_late): the attention
  * output is left in s->am for the caller's v_proj and out_proj. */
+/* The keys' rotation and 8-bit codes on rows of a piece of k_proj output
+ * (sam_model_linear_rows): the piece's row r is key first + r; keys from
+ * n_rope on (the object pointers) are not rotated. Row by row what
+ * sam_rope_apply_from and sam_model_attention_quantize_k do. */
+typedef struct {
+  const MemAttnScratch *s;
+  int C;
+  int64_t n_rope, first;
+  float step;
+  int32_t zero;
+  uint8_t *codes;               /* the piece's first key's codes */
+} KeyRows;
+
+static void
+key_rows (void *ud, float *y, int64_t ldy, int64_t row0, int64_t rows)
+{
+  const KeyRows *c = ud;
+  const int half = c->C / 2;
+  const float inv = 1.f / c->step;
+  for (int64_t r = 0; r < rows; r++) {
+    float *row = y + r * ldy;
+    const int64_t j = c->first + row0 + r;
+    if (j < c->n_rope) {
+      const int64_t t = j % c->s->N;
+      sam_rope_row (row, half, c->s->cos_t + t * half,
+          c->s->sin_t + t * half);
+    }
+    sam_quant_f32_u8 (c->codes + (row0 + r) * c->C, row, inv, c->zero,
+        c->C);
+  }
+}
+
 static void
 rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
     MemAttnScratch * s, const float *q_in, const float *q_ready,
@@ -204,14 +237,28 @@ rope_attention (const SamModel * m, SamPool * pool, const char *prefix,
   if (v_late && keys_in_pieces (m, prefix)) {
     /* k_proj, RoPE and the key quantizer a piece of keys at a time, into
      * the integer keys: the [Nk, C] float keys (29 MB at input 1024 with a
-     * full bank) are never written whole and each piece passes the three
-     * steps while in cache; the same codes as the path below */
+     * full bank) are never written whole; where the quantizer is 8-bit the
+     * rotation and the codes run on each row tile of k_proj as the GEMM
+     * finishes it (KeyRows), else as passes over each piece. The same
+     * codes as the path below. */
     const int64_t piece = MIN (2048, s->N);
     uint8_t *k8 = sam_model_attention_k_codes (Nk, C);
+    char kname[96];
+    g_snprintf (kname, sizeof kname, "%s.k_proj", prefix);
+    KeyRows kr = {.s = s,.C = C,.n_rope = n_rope };
+    const gboolean fused = sam_model_attention_k_quantizer (m, prefix,
+        &kr.step, &kr.zero);
     for (int64_t j = 0; j < Nk; j += piece) {
       const int64_t n = MIN (piece, Nk - j);
-      sam_model_linearf (m, pool, k_in + j * kv_dim, n, kv_dim, s->k, C,
-          "%s.k_proj", prefix);
+      if (fused) {
+        kr.first = j;
+        kr.codes = k8 + j * C;
+        sam_model_linear_rows (m, pool, kname, k_in + j * kv_dim, n, kv_dim,
+            s->k, C, key_rows, &kr);
+        continue;
+      }
+      sam_model_linear (m, pool, kname, k_in + j * kv_dim, n, kv_dim, s->k,
+          C);
       if (j < n_rope)
         sam_rope_apply_from (pool, s->k, j, MIN (n, n_rope - j), C, C,
             s->cos_t, s->sin_t, s->N);

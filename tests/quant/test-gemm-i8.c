@@ -263,6 +263,16 @@ affine_rows (float *y, int64_t ldy, int64_t rows, int64_t n)
       y[r * ldy + j] = 2.f * y[r * ldy + j] + 1.f;
 }
 
+/* a rows_at callback: a function of the row's index, after rows_done */
+static void
+index_rows (void *ud, float *y, int64_t ldy, int64_t row0, int64_t rows)
+{
+  const int64_t n = *(const int64_t *) ud;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < n; j++)
+      y[r * ldy + j] = y[r * ldy + j] * 0.5f - (float) (row0 + r);
+}
+
 static void
 test_linear (void)
 {
@@ -343,6 +353,25 @@ test_linear (void)
                 g_error ("linear rows_done mismatch isa=%s M=%d N=%d K=%d",
                     sam_isa_name (isa), M, N, K);
               n++;
+            }
+            /* rows_at after it, with each tile's first row */
+            int64_t nn = N;
+            for (int m = 0; m < M; m++)
+              index_rows (&nn, (float *) yref + (size_t) m * c.ldy, 0, m, 1);
+            ep.rows_at = index_rows;
+            ep.rows_ud = &nn;
+            for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+              if (!sam_gemm_i8_isa_supported (isa))
+                continue;
+              for (int th = 0; th < 2; th++) {
+                memset (y, 0xcd, bytes);
+                sam_k_linear_i8_isa (isa, th ? pool : NULL, xf, M, ldxf, &q,
+                    zx, pw, &ep, y, c.ldy);
+                if (memcmp (y, yref, bytes) != 0)
+                  g_error ("linear rows_at mismatch isa=%s M=%d N=%d K=%d",
+                      sam_isa_name (isa), M, N, K);
+                n++;
+              }
             }
           }
           g_free (yref);
