@@ -462,15 +462,17 @@ lin_epilogue (const Lin * l)
   return ep;
 }
 
-/* Below this many rows a float Linear of a quantized model uses weights
- * packed once and kept (the mask decoder's ~8 tokens, the heads' single
- * rows): packing costs about N·K, the product M·N·K MACs, so at few rows
- * the packing was most of the call (37 % of the decoder at input 512).
- * Above it the packing is a small part and not worth a second copy. A
- * float model keeps none: there the copies (≈ 22 MB, the decoder's and
- * heads' layers) weigh against the peak-memory target, and the time they
- * save is lost in a frame of seconds. */
-#define PACKED_MAX_ROWS 128
+/* A float Linear of a quantized model uses weights packed once and kept:
+ * at few rows (the mask decoder's ~8 tokens, the heads' single rows)
+ * packing costs about N·K, the product M·N·K MACs, so the packing was
+ * most of the call (37 % of the decoder at input 512); at many rows (the
+ * FPN neck, the decoder's image-side projections) it was still a serial
+ * pass per call, 0.4 ms of the 512 / 1 decoder. The copies are the float
+ * layers' weights once more: 2.7 MiB for the default placement (neck and
+ * decoder transformer float). A float model keeps none: there the copies
+ * (≈ 22 MB, the decoder's and heads' layers) weigh against the
+ * peak-memory target, and the time they save is lost in a frame of
+ * seconds. */
 
 static const SamPackedF32 *
 lin_packed_f32 (const SamModel * m, Lin * l)
@@ -494,7 +496,7 @@ linear_act (const SamModel * m, SamPool * pool, const char *name,
   bool fused = false;
   if (!l)
     return;
-  if (!l->quant && M < PACKED_MAX_ROWS && q->n_quant_lin > 0) {
+  if (!l->quant && q->n_quant_lin > 0) {
     sam_linear_packed (pool, x, M, l->K, ldx, lin_packed_f32 (m, (Lin *) l),
         l->b, l->N, y, ldy);
   } else if (!l->quant) {
