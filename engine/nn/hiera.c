@@ -269,13 +269,13 @@ unpartition_add (void *ctx, int64_t b, int64_t e)
     const int yy = (w / nwx) * c->qh + r;
     if (yy >= c->Ho)
       continue;
-    for (int s = 0; s < c->qw; s++) {
-      int xx = (w % nwx) * c->qw + s;
-      if (xx >= c->Wo)
-        break;
-      sam_add (c->out + ((int64_t) yy * c->Wo + xx) * c->Co,
-          c->y + (wl * c->nq + (int64_t) r * c->qw + s) * c->Co, c->Co);
-    }
+    /* the window row's map pixels are contiguous in out and in y: one
+     * element-wise add over them */
+    const int x0 = (w % nwx) * c->qw, nx = MIN (c->qw, c->Wo - x0);
+    if (nx > 0)
+      sam_add (c->out + ((int64_t) yy * c->Wo + x0) * c->Co,
+          c->y + (wl * c->nq + (int64_t) r * c->qw) * c->Co,
+          (int64_t) nx * c->Co);
   }
 }
 
@@ -394,9 +394,9 @@ compact_unpartition_add (void *vc, int64_t k0, int64_t k1)
     query_valid (b, w, &qvh, &qvw);
     const int y0 = (w / g->nwx) * b->qh, x0 = (w % g->nwx) * b->qw;
     for (int r = 0; r < qvh; r++)
-      for (int s2 = 0; s2 < qvw; s2++)
-        sam_add (b->out + ((int64_t) (y0 + r) * b->Wo + x0 + s2) * b->Co,
-            c->y + (c->start[k] + (int64_t) r * qvw + s2) * b->Co, b->Co);
+      sam_add (b->out + ((int64_t) (y0 + r) * b->Wo + x0) * b->Co,
+          c->y + (c->start[k] + (int64_t) r * qvw) * b->Co,
+          (int64_t) qvw * b->Co);
   }
 }
 
