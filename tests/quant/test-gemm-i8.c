@@ -273,6 +273,32 @@ index_rows (void *ud, float *y, int64_t ldy, int64_t row0, int64_t rows)
       y[r * ldy + j] = y[r * ldy + j] * 0.5f - (float) (row0 + r);
 }
 
+/* sam_k_linear_i8_isa of every supported ISA, one and two threads, against
+ * yref (bytes long); the number of runs */
+static int
+linear_all_isas (SamPool * pool, const float *xf, int M, int ldxf,
+    const SamGemmI8ActQuant * q, int32_t zx, const SamGemmI8Weights * pw,
+    const SamGemmI8Epilogue * ep, uint8_t * y, const uint8_t * yref,
+    size_t bytes, int ldy, const char *what, int N, int K)
+{
+  int n = 0;
+  for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+    if (!sam_gemm_i8_isa_supported (isa))
+      continue;
+    for (int th = 0; th < 2; th++) {
+      memset (y, 0xcd, bytes);
+      sam_k_linear_i8_isa (isa, th ? pool : NULL, xf, M, ldxf, q, zx, pw, ep,
+          y, ldy);
+      if (memcmp (y, yref, bytes) != 0)
+        g_error ("linear %s mismatch isa=%s M=%d N=%d K=%d out=%d "
+            "per-channel=%d threads=%d", what, sam_isa_name (isa), M, N, K,
+            ep->out, q->per_channel, th ? 2 : 1);
+      n++;
+    }
+  }
+  return n;
+}
+
 static void
 test_linear (void)
 {
@@ -323,56 +349,24 @@ test_linear (void)
           memset (yref, 0xcd, bytes);
           sam_k_gemm_i8_ref (codes, M, K, SAM_GEMM_I8_X_U8, zx, c.W, N, K,
               c.ldw, &ep, yref, c.ldy);
-          for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
-            if (!sam_gemm_i8_isa_supported (isa))
-              continue;
-            for (int th = 0; th < 2; th++) {
-              memset (y, 0xcd, bytes);
-              sam_k_linear_i8_isa (isa, th ? pool : NULL, xf, M, ldxf, &q,
-                  zx, pw, &ep, y, c.ldy);
-              if (memcmp (y, yref, bytes) != 0)
-                g_error ("linear mismatch isa=%s M=%d N=%d K=%d out=%d "
-                    "per-channel=%d threads=%d", sam_isa_name (isa), M, N, K,
-                    out, pc, th ? 2 : 1);
-              n++;
-            }
-          }
+          n += linear_all_isas (pool, xf, M, ldxf, &q, zx, pw, &ep, y, yref,
+              bytes, c.ldy, "plain", N, K);
           if (out == SAM_GEMM_I8_OUT_F32) {
             /* rows_done sees every finished row tile once, N columns (the
              * row padding up to ldy untouched) */
             for (int m = 0; m < M; m++)
               affine_rows ((float *) yref + (size_t) m * c.ldy, 0, 1, N);
             ep.rows_done = affine_rows;
-            for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
-              if (!sam_gemm_i8_isa_supported (isa))
-                continue;
-              memset (y, 0xcd, bytes);
-              sam_k_linear_i8_isa (isa, pool, xf, M, ldxf, &q, zx, pw, &ep,
-                  y, c.ldy);
-              if (memcmp (y, yref, bytes) != 0)
-                g_error ("linear rows_done mismatch isa=%s M=%d N=%d K=%d",
-                    sam_isa_name (isa), M, N, K);
-              n++;
-            }
+            n += linear_all_isas (pool, xf, M, ldxf, &q, zx, pw, &ep, y, yref,
+                bytes, c.ldy, "rows_done", N, K);
             /* rows_at after it, with each tile's first row */
             int64_t nn = N;
             for (int m = 0; m < M; m++)
               index_rows (&nn, (float *) yref + (size_t) m * c.ldy, 0, m, 1);
             ep.rows_at = index_rows;
             ep.rows_ud = &nn;
-            for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
-              if (!sam_gemm_i8_isa_supported (isa))
-                continue;
-              for (int th = 0; th < 2; th++) {
-                memset (y, 0xcd, bytes);
-                sam_k_linear_i8_isa (isa, th ? pool : NULL, xf, M, ldxf, &q,
-                    zx, pw, &ep, y, c.ldy);
-                if (memcmp (y, yref, bytes) != 0)
-                  g_error ("linear rows_at mismatch isa=%s M=%d N=%d K=%d",
-                      sam_isa_name (isa), M, N, K);
-                n++;
-              }
-            }
+            n += linear_all_isas (pool, xf, M, ldxf, &q, zx, pw, &ep, y, yref,
+                bytes, c.ldy, "rows_at", N, K);
           }
           g_free (yref);
           g_free (y);
