@@ -33,6 +33,8 @@ struct _SamPool
   gint quit;                    /* atomic */
   gint sleepers;                /* atomic, changed under lock: workers
                                  * blocking on work_cond */
+  gint joiner_sleeping;         /* atomic, changed under lock: the caller
+                                 * blocks on done_cond */
   /* current job: written before the generation is bumped */
   SamPoolFunc fn;
   void *ctx;
@@ -128,7 +130,13 @@ worker_main (gpointer data)
      * the generation of the job just seen */
     seen = g_atomic_int_get (&p->generation);
     run_chunks (p);
-    if (g_atomic_int_dec_and_test (&p->pending)) {
+    /* GLib's g_cond_signal makes a futex syscall even with no waiter;
+     * the caller mostly spins on pending, so only wake it when it has said
+     * it blocks. Both sides store, then load, sequentially consistent: the
+     * caller sees pending at 0, or this sees joiner_sleeping and signals
+     * under the lock, which the caller holds until it waits. */
+    if (g_atomic_int_dec_and_test (&p->pending)
+        && g_atomic_int_get (&p->joiner_sleeping)) {
       g_mutex_lock (&p->lock);
       g_cond_signal (&p->done_cond);
       g_mutex_unlock (&p->lock);
@@ -242,8 +250,10 @@ pool_run (SamPool * p, int64_t n, int n_chunks, SamPoolFunc fn, void *ctx)
 
   if (!spin_until (p, job_joined, 0)) {
     g_mutex_lock (&p->lock);
+    g_atomic_int_set (&p->joiner_sleeping, 1);
     while (!job_joined (p, 0))
       g_cond_wait (&p->done_cond, &p->lock);
+    g_atomic_int_set (&p->joiner_sleeping, 0);
     g_mutex_unlock (&p->lock);
   }
 }

@@ -442,6 +442,40 @@ test_pool (void)
   }
 }
 
+/* The slow hand-offs: a worker's chunk that outlasts the caller's spin (the
+ * caller blocks on the join and must be woken), and a job posted after the
+ * workers stopped spinning (they must be woken too). A lost wake-up hangs
+ * here, and the test's timeout fails it. */
+typedef struct {
+  GThread *caller;
+  gint calls;
+  gint slow_worker;             /* 1: workers' chunks sleep; 0: the caller's */
+} SlowProbe;
+
+static void
+slow_probe (void *ctx, int64_t b, int64_t e)
+{
+  SlowProbe *sp = ctx;
+  gboolean by_caller = g_thread_self () == sp->caller;
+  if (by_caller != (gboolean) sp->slow_worker)
+    g_usleep (300);
+  g_atomic_int_add (&sp->calls, (gint) (e - b));
+}
+
+static void
+test_pool_blocking (void)
+{
+  SamPool *pool = sam_pool_new (2);
+  for (int rep = 0; rep < 200; rep++) {
+    SlowProbe sp = {.caller = g_thread_self (),.slow_worker = rep % 3 != 2 };
+    sam_pool_for_each (pool, 2, slow_probe, &sp);
+    g_assert_cmpint (g_atomic_int_get (&sp.calls), ==, 2);
+    if (rep % 4 == 0)
+      g_usleep (500);           /* the worker goes to sleep */
+  }
+  sam_pool_free (pool);
+}
+
 /* ---- thread-count bit-identity (public ops, the selected ISA) -------------- */
 
 static void
@@ -1153,6 +1187,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/conv-dw-exact", test_conv_dw_exact);
   g_test_add_func ("/kernels/conv-isa-exact", test_conv_isa_exact);
   g_test_add_func ("/kernels/pool", test_pool);
+  g_test_add_func ("/kernels/pool-blocking", test_pool_blocking);
   g_test_add_func ("/kernels/threads", test_threads);
   g_test_add_func ("/kernels/gelu", test_gelu);
   g_test_add_func ("/kernels/gelu-q", test_gelu_q);
