@@ -91,6 +91,11 @@ static const Shape shapes[] = {
   {"memattn-mlp2", OP_LINEAR, 4096, 2048, 256},
   {"memattn-kproj", OP_LINEAR, 28736, 64, 256},
   {"decoder-tok", OP_LINEAR, 7, 256, 256},
+  /* the decoder's image-side projections at input 512, its token MLP */
+  {"decoder-img-kv", OP_LINEAR, 1024, 256, 128},
+  {"decoder-img-out", OP_LINEAR, 1024, 128, 256},
+  {"decoder-tok-mlp1", OP_LINEAR, 7, 256, 2048},
+  {"decoder-tok-mlp2", OP_LINEAR, 7, 2048, 256},
   {"memattn-cross", OP_ATTN, 4096, 28736, 1, 256},
   /* the engine's cross-attention: P·V over the 64-dim memory values */
   {"memattn-cross-v64", OP_ATTN, 4096, 28736, 1, 256, 64},
