@@ -323,5 +323,8 @@ sam_session_process_frame (SamSession * s, const SamImage * frame,
   out->objects = (const SamObjectResult *) s->results->data;
   s->frame_index++;
   s->timings.total_ms = now_ms () - t_start;
+  /* After the frame, off its timings: a quarter of its time at most for
+   * moving the heap onto huge pages (a one-time cost, sam.h). */
+  sam_process_heap_huge_pages_step ((gint64) (s->timings.total_ms * 250.));
   return TRUE;
 }

@@ -1389,8 +1389,10 @@ gst_samseg_class_init (GstSamSegClass * klass)
           "On start, fix glibc malloc's trim and mmap thresholds for the "
           "whole process so that each frame's tens of MB of temporaries are "
           "reused instead of returned to the kernel and faulted in again "
-          "(up to 30 % of a frame); the memory is released when the element "
-          "stops. FALSE leaves the process's malloc settings alone",
+          "(up to 30 % of a frame), and opt malloc's heaps into transparent "
+          "huge pages (Linux, unless THP is 'never'; moved over the first "
+          "frames); the memory is released when the element stops. FALSE "
+          "leaves the process's malloc settings alone",
           DEFAULT_TUNE_ALLOCATOR, rw | GST_PARAM_MUTABLE_READY));
 
   /**

@@ -5,6 +5,13 @@
  * after sam_tune_process_allocator. */
 #include "session-util.h"
 
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 static T256 t;
 
 static const float click1[2] = { 56.064f, 165.888f };
@@ -245,6 +252,78 @@ test_tuned_heap (void)
   sam_release_process_heap ();
 }
 
+#if defined(__linux__)
+/* kB of AnonHugePages in the mapping of /proc/self/smaps that holds p */
+static gint64
+huge_kb_at (const void *p)
+{
+  gchar *smaps = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/smaps", &smaps, NULL,
+          NULL));
+  gint64 kb = -1;
+  gboolean in = FALSE;
+  gchar **lines = g_strsplit (smaps, "\n", -1);
+  for (gchar ** l = lines; *l; l++) {
+    unsigned long a, b;
+    if (sscanf (*l, "%lx-%lx ", &a, &b) == 2 && strchr (*l, ' ') - *l > 8)
+      in = (uintptr_t) p >= a && (uintptr_t) p < b;
+    else if (in && g_str_has_prefix (*l, "AnonHugePages:"))
+      kb = g_ascii_strtoll (*l + strlen ("AnonHugePages:"), NULL, 10);
+  }
+  g_strfreev (lines);
+  g_free (smaps);
+  return kb;
+}
+#endif
+
+/* After tuning, sam_process_heap_huge_pages_step moves heap memory in use
+ * onto transparent huge pages, where the kernel offers them (THP mode not
+ * "never", MADV_COLLAPSE from Linux 6.1): 24 MiB from the main heap (under
+ * the 32 MiB mmap threshold), touched, end up (partly) on 2 MiB pages. A
+ * zero budget returns at once; the contents do not change. */
+static void
+test_heap_huge_pages (void)
+{
+#if defined(__linux__) && defined(__GLIBC__)
+  if (!sam_tune_process_allocator ()) {
+    g_test_skip ("the allocator is not tunable here (a sanitizer's malloc)");
+    return;
+  }
+  gchar *mode = NULL;
+  if (!g_file_get_contents ("/sys/kernel/mm/transparent_hugepage/enabled",
+          &mode, NULL, NULL) || strstr (mode, "[never]")) {
+    g_free (mode);
+    g_test_skip ("no transparent huge pages on this kernel");
+    return;
+  }
+  g_free (mode);
+  const gsize n = 24 << 20;
+  guint8 *p = g_malloc (n);
+  for (gsize i = 0; i < n; i++)
+    p[i] = (guint8) (i * 7);
+  (void) sam_process_heap_huge_pages_step (0);
+  g_assert_true (sam_process_heap_huge_pages_step (-1));
+  gint64 kb = huge_kb_at (p + n / 2);
+  g_assert_cmpint (kb, >=, 0);
+  if (kb == 0) {
+    /* small pages are left only where the kernel cannot collapse: no
+     * MADV_COLLAPSE (EINVAL) or no free huge page (EAGAIN) */
+    uintptr_t a = ((uintptr_t) p + (2u << 20) - 1) & ~(uintptr_t) ((2u << 20)
+        - 1);
+    int r = madvise ((void *) a, 2u << 20, 25 /* MADV_COLLAPSE */ );
+    int e = errno;
+    g_assert_cmpint (r, !=, 0);
+    g_test_skip (e == EINVAL ? "a kernel without MADV_COLLAPSE"
+        : "no free huge page");
+  }
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpuint (p[i], ==, (guint8) (i * 7));
+  g_free (p);
+#else
+  g_test_skip ("Linux and glibc only");
+#endif
+}
+
 /* frame_logits = FALSE: the same tracking (scores, low-res logits, object
  * pointers, bit for bit) with no frame-size logits and an empty box. */
 static void
@@ -301,6 +380,7 @@ main (int argc, char **argv)
   g_test_add_func ("/session/objects/reprompt-reset", test_reprompt_reset);
   g_test_add_func ("/session/objects/bounded", test_bounded);
   g_test_add_func ("/session/objects/tuned-heap", test_tuned_heap);
+  g_test_add_func ("/session/objects/heap-huge-pages", test_heap_huge_pages);
   g_test_add_func ("/session/objects/no-frame-logits", test_no_frame_logits);
   int rc = g_test_run ();
   t256_close (&t);

@@ -222,8 +222,25 @@ void sam_session_get_timings (const SamSession * s, SamTimings * t);
  * does, unless its tune-allocator property is FALSE. Peak RSS does not
  * grow (the memory is the frame's own), but the process keeps it until
  * sam_release_process_heap(). Returns FALSE where unsupported (not glibc);
- * calling it again does nothing. */
+ * calling it again does nothing.
+ *
+ * On Linux it also opts the allocator's heaps (the main heap and the
+ * threads' arenas, not other mappings) into transparent huge pages, unless
+ * the kernel's THP mode is "never": the frame then walks its weights and
+ * temporaries on 2 MiB pages (512 / 1 object: 6 % less time per frame on
+ * the development VM), as GLIBC_TUNABLES=glibc.malloc.hugetlb=1 would do
+ * at startup. Pages already in use are moved by
+ * sam_process_heap_huge_pages_step(). */
 gboolean sam_tune_process_allocator (void);
+/* After sam_tune_process_allocator(): advises heap memory that appeared
+ * since the last call and collapses in-use heap pages onto huge pages
+ * (MADV_COLLAPSE, Linux 6.1 or later) for at most budget_us microseconds
+ * (< 0: until done). A one-time cost of about 1.3-2.2 ms per MiB of heap;
+ * sam_session_process_frame() calls it after each frame with a quarter of
+ * that frame's time, so that it is spread over the first few frames.
+ * Returns TRUE when nothing is left to collapse (and where there is
+ * nothing to do: not tuned, not Linux, THP "never"). */
+gboolean sam_process_heap_huge_pages_step (gint64 budget_us);
 /* Hands the heap's free memory back to the kernel (malloc_trim) if the
  * allocator was tuned; sam_session_free() calls it. */
 void sam_release_process_heap (void);
