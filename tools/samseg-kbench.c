@@ -249,6 +249,9 @@ bench_encoder (SamPool * pool, const char *path, int S, int runs)
     sam_image_encoder_run (m, pool, img, S, &f, NULL, "enc0");
     best = MIN (best, (g_get_monotonic_time () - t0) / 1e3);
     bestc = MIN (bestc, (cpu_seconds () - c0) * 1e3);
+    /* the heap on huge pages, as a session has it after its first frames
+     * (sam_tune_process_allocator above) */
+    sam_process_heap_huge_pages_step (-1);
   }
   printf ("\n[%s] image encoder %dx%d: best %.1f ms wall, %.1f ms CPU "
       "(all threads)\n", sam_cpu_isa_name (sam_cpu_isa ()), S, S, best, bestc);
