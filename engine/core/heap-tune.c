@@ -147,12 +147,11 @@ sam_tune_process_allocator (void)
   g_mutex_lock (&thp_lock);
   if (ok && !pending) {
     thp_allowed = thp_mode_allows ();
-    /* a known advice with length 0 succeeds; an unknown one (before
-     * Linux 6.1) is EINVAL: then the advice alone stays, and pages
-     * already in use move at khugepaged's pace */
-    static char probe[2 << 12];
-    collapse_works = madvise ((void *) (((uintptr_t) probe + 4095) &
-            ~(uintptr_t) 4095), 0, MADV_COLLAPSE) == 0;
+    /* a known advice on an empty range succeeds (the kernel checks the
+     * advice before the range); an unknown one (before Linux 6.1) is
+     * EINVAL: then the advice alone stays, and pages already in use move
+     * at khugepaged's pace */
+    collapse_works = madvise (NULL, 0, MADV_COLLAPSE) == 0;
     pending = g_array_new (FALSE, FALSE, sizeof (Range));
   }
   g_mutex_unlock (&thp_lock);
