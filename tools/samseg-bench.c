@@ -3,7 +3,8 @@
  *
  *   samseg-bench [--model PATH] [--precision f32,int8] [--input-size N]
  *                [--objects N[,N...]] [--frames N] [--warmup N]
- *                [--threads N] [--calib-size N] [--frame-size WxH] [--json]
+ *                [--threads N] [--calib-size N] [--frame-size WxH]
+ *                [--memory-frames N] [--json]
  *
  * Without --model the synthetic tiny model (engine/model/synth.h) is written
  * to a temporary directory. int8 rows bench a W8A8 model made from the float
@@ -59,6 +60,7 @@ typedef struct {
   const gchar *model_path;
   gint objects, frames, warmup, n_threads;
   gint frame_w, frame_h;        /* 0: input_size × input_size */
+  gint memory_frames;           /* num_maskmem; 0: the session's default (7) */
   gboolean json;
   gboolean default_heap;        /* glibc's adaptive malloc thresholds */
   double peak_f32, peak_i8;     /* G MAC/s per core, measured */
@@ -245,6 +247,8 @@ run_config (const Options * opt, gint input_size, Row * row)
   sp.input_size = input_size;
   sp.n_threads = opt->n_threads;
   sp.max_objects = MAX (sp.max_objects, opt->objects);
+  if (opt->memory_frames != 0)  /* the session refuses a bad count */
+    sp.num_maskmem = opt->memory_frames;
   if (!(s = sam_session_new (m, &sp, &err)))
     goto out;
 
@@ -343,10 +347,11 @@ run_config_child (const Options * opt, gint input_size, Row * row)
   gchar *a_warmup = g_strdup_printf ("%d", opt->warmup);
   gchar *a_threads = g_strdup_printf ("%d", opt->n_threads);
   gchar *a_frame = g_strdup_printf ("%dx%d", opt->frame_w, opt->frame_h);
+  gchar *a_mem = g_strdup_printf ("%d", opt->memory_frames);
   const gchar *argv[] = { self, "--in-process", "--json",
     "--model", opt->model_path, "--input-size", a_size, "--objects", a_obj,
     "--frames", a_frames, "--warmup", a_warmup, "--threads", a_threads,
-    NULL, NULL, NULL, NULL
+    NULL, NULL, NULL, NULL, NULL, NULL
   };
   /* the optional ones after the fixed ones, NULL-terminated */
   gint na = 15;
@@ -356,6 +361,10 @@ run_config_child (const Options * opt, gint input_size, Row * row)
   }
   if (opt->default_heap)
     argv[na++] = "--default-heap";
+  if (opt->memory_frames) {
+    argv[na++] = "--memory-frames";
+    argv[na++] = a_mem;
+  }
   gchar *out = NULL;
   gint status = 0;
   GError *err = NULL;
@@ -415,6 +424,7 @@ out:
   g_free (a_obj);
   g_free (a_frames);
   g_free (a_warmup);
+  g_free (a_mem);
   g_free (a_threads);
   g_free (a_frame);
 }
@@ -522,6 +532,8 @@ print_markdown (const Options * opt, const Row * rows, gint n)
       opt->peak_f32, opt->peak_i8);
   if (opt->frame_w)
     printf ("frames: %d × %d pixels\n\n", opt->frame_w, opt->frame_h);
+  if (opt->memory_frames)
+    printf ("memory frames: %d per object\n\n", opt->memory_frames);
   printf ("| precision | input | objects | frame ms | frame CPU ms | "
       "image enc ms | mem attn ms | decoder ms | mem enc ms | "
       "peak RSS MiB | page faults |\n");
@@ -718,6 +730,9 @@ main (int argc, char **argv)
     {"frame-size", 'f', 0, G_OPTION_ARG_STRING, &frame_arg,
         "Frame resolution, e.g. 1920x1080 (default: input size squared)",
         "WxH"},
+    {"memory-frames", 'M', 0, G_OPTION_ARG_INT, &opt.memory_frames,
+        "Memories per object incl. the prompted frame (default 7; the "
+          "element's memory-frames)", "N"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &opt.json,
         "Print a JSON list of rows", NULL},
     {"default-heap", 0, 0, G_OPTION_ARG_NONE, &opt.default_heap,

@@ -28,6 +28,7 @@ typedef struct {
   gchar **clips;
   gboolean json;
   gint memory_precision;        /* SamMemoryPrecision */
+  gint memory_frames;           /* num_maskmem; 0: the session's default */
 } Options;
 
 typedef struct {
@@ -240,6 +241,8 @@ eval_clip (SamModel * model, const Options * opt, SamSafetensors * st,
   sp.input_size = opt->input_size;
   sp.n_threads = opt->n_threads;
   sp.memory_precision = opt->memory_precision;
+  if (opt->memory_frames != 0)        /* the session refuses a bad count */
+    sp.num_maskmem = opt->memory_frames;
   /* The reference ran the offline predictor, which knows the video length. */
   sp.num_frames = n_gt;
   s = sam_session_new (model, &sp, error);
@@ -525,6 +528,9 @@ main (int argc, char **argv)
         "Print {\"clips\": {...}, \"j_mean\", \"j_ref_mean\"} as JSON", NULL},
     {"memory-precision", 'p', 0, G_OPTION_ARG_STRING, &precision,
         "Memory bank storage: bf16 (default), f32, int8", "P"},
+    {"memory-frames", 'M', 0, G_OPTION_ARG_INT, &opt.memory_frames,
+        "Memories per object incl. the prompted frame (default 7; the "
+        "element's memory-frames)", "N"},
     {NULL}
   };
   GError *err = NULL;
