@@ -46,6 +46,18 @@ void sam_mask_decoder_masks (const SamModel * m, SamPool * pool,
 
 void sam_decoder_out_clear (SamDecoderOut * d);
 
+/* TwoWayTransformer's Attention @name (decoder-attention.c): q_in [Nq, C]
+ * against keys k_in and values v_in [Nk, C] → out [Nq, C], C = d_model.
+ * Cross-attentions between a few tokens and the image run in an exactly
+ * folded order where that is cheaper (decoder-attention.c); _literal is
+ * the reference's order always, for the tests. */
+void sam_decoder_attention (const SamModel * m, SamPool * pool,
+    const char *name, const float *q_in, int64_t Nq, const float *k_in,
+    const float *v_in, int64_t Nk, float *out);
+void sam_decoder_attention_literal (const SamModel * m, SamPool * pool,
+    const char *name, const float *q_in, int64_t Nq, const float *k_in,
+    const float *v_in, int64_t Nk, float *out);
+
 /* sam2_utils.MLP with ReLU between layers: x [M, in] → y [M, out]; the
  * sizes come from the weights "<prefix>.layers.{i}.weight". */
 void sam_mlp_run (const SamModel * m, SamPool * pool, const char *prefix,

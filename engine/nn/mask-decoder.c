@@ -7,7 +7,6 @@
 #include <string.h>
 
 #define MD "sam_mask_decoder."
-#define N_HEADS 8               /* TwoWayTransformer(num_heads=8) */
 #define LN_EPS 1e-5f            /* nn.LayerNorm default */
 #define LN2D_EPS 1e-6f          /* LayerNorm2d default */
 
@@ -67,34 +66,6 @@ add_to_pool (SamPool * pool, float *y, const float *a, const float *b,
   sam_pool_for (pool, n, 16384, add_to_range, &c);
 }
 
-/* ref: sam2/modeling/sam/transformer.py Attention.forward
- * q_in [Nq, C], k_in/v_in [Nk, C] → out [Nq, C]; the projections go down to
- * the layer's internal dim (C / downsample_rate), read from q_proj. */
-static void
-attention (const SamModel * m, SamPool * pool, const char *name,
-    const float *q_in, int64_t Nq, const float *k_in, const float *v_in,
-    int64_t Nk, float *out)
-{
-  const int C = m->hp.d_model;
-  const SamW *wq = sam_model_w (m, "%s.q_proj.weight", name);
-  const int I = (int) wq->shape[0], D = I / N_HEADS;
-  float *q = g_new (float, (size_t) Nq * I);
-  float *k = g_new (float, (size_t) Nk * I);
-  float *v = g_new (float, (size_t) Nk * I);
-  float *o = g_new (float, (size_t) Nq * I);
-
-  sam_model_linearf (m, pool, q_in, Nq, C, q, I, "%s.q_proj", name);
-  sam_model_linearf (m, pool, k_in, Nk, C, k, I, "%s.k_proj", name);
-  sam_model_linearf (m, pool, v_in, Nk, C, v, I, "%s.v_proj", name);
-  sam_model_attention (m, pool, name, q, I, k, I, v, I, o, I, Nq, Nk,
-      N_HEADS, D, D);
-  sam_model_linearf (m, pool, o, Nq, I, out, C, "%s.out_proj", name);
-  g_free (q);
-  g_free (k);
-  g_free (v);
-  g_free (o);
-}
-
 static void
 layer_norm (const SamModel * m, SamPool * pool, const char *name, float *x,
     int64_t M)
@@ -126,11 +97,13 @@ two_way_block (const SamModel * m, SamPool * pool, int l, float *queries,
   /* Self attention; the first layer sees no PE and has no residual. */
   g_snprintf (name, sizeof name, "%s.self_attn", p);
   if (l == 0) {
-    attention (m, pool, name, queries, s->Nt, queries, queries, s->Nt, s->tq);
+    sam_decoder_attention (m, pool, name, queries, s->Nt, queries, queries,
+        s->Nt, s->tq);
     memcpy (queries, s->tq, sizeof (float) * nq);
   } else {
     add_to (s->qp, queries, query_pe, nq);
-    attention (m, pool, name, s->qp, s->Nt, s->qp, queries, s->Nt, s->tq);
+    sam_decoder_attention (m, pool, name, s->qp, s->Nt, s->qp, queries,
+        s->Nt, s->tq);
     sam_add (queries, s->tq, nq);
   }
   g_snprintf (name, sizeof name, "%s.norm1", p);
@@ -140,7 +113,8 @@ two_way_block (const SamModel * m, SamPool * pool, int l, float *queries,
   add_to (s->qp, queries, query_pe, nq);
   add_to_pool (pool, s->kp, keys, key_pe, nk);
   g_snprintf (name, sizeof name, "%s.cross_attn_token_to_image", p);
-  attention (m, pool, name, s->qp, s->Nt, s->kp, keys, s->Nk, s->tq);
+  sam_decoder_attention (m, pool, name, s->qp, s->Nt, s->kp, keys, s->Nk,
+      s->tq);
   sam_add (queries, s->tq, nq);
   g_snprintf (name, sizeof name, "%s.norm2", p);
   layer_norm (m, pool, name, queries, s->Nt);
@@ -155,7 +129,8 @@ two_way_block (const SamModel * m, SamPool * pool, int l, float *queries,
   /* The image attends to the tokens (keys are unchanged so far: kp holds). */
   add_to (s->qp, queries, query_pe, nq);
   g_snprintf (name, sizeof name, "%s.cross_attn_image_to_token", p);
-  attention (m, pool, name, s->kp, s->Nk, s->qp, queries, s->Nt, s->tk);
+  sam_decoder_attention (m, pool, name, s->kp, s->Nk, s->qp, queries, s->Nt,
+      s->tk);
   sam_add_pool (pool, keys, s->tk, nk);
   g_snprintf (name, sizeof name, "%s.norm4", p);
   layer_norm (m, pool, name, keys, s->Nk);
@@ -182,8 +157,8 @@ two_way_transformer (const SamModel * m, SamPool * pool, float *queries,
 
   add_to (s.qp, queries, query_pe, nq);
   add_to_pool (pool, s.kp, keys, key_pe, nk);
-  attention (m, pool, MD "transformer.final_attn_token_to_image", s.qp, Nt,
-      s.kp, keys, Nk, s.tq);
+  sam_decoder_attention (m, pool, MD "transformer.final_attn_token_to_image",
+      s.qp, Nt, s.kp, keys, Nk, s.tq);
   sam_add (queries, s.tq, nq);
   layer_norm (m, pool, MD "transformer.norm_final_attn", queries, Nt);
 

@@ -388,6 +388,80 @@ test_masks_subsets (void)
   sam_fixture_free (fx);
 }
 
+static float *
+random_rows (GRand * r, int64_t n, double amp)
+{
+  float *x = g_new (float, n);
+  for (int64_t i = 0; i < n; i++)
+    x[i] = (float) g_rand_double_range (r, -amp, amp);
+  return x;
+}
+
+/* The folded cross-attentions (decoder-attention.c) against the
+ * reference's order on the same inputs: within float rounding. The inputs
+ * are wide enough that the softmax rows are far from uniform (on the
+ * fixture's features a 1 % error in the logits' scale moves the masks by
+ * only 5e-6), so a wrong scale, head or bias shows here. With as many
+ * tokens as H · Nt ≥ I nothing folds: the literal path's bits. */
+static void
+test_attention_folds (void)
+{
+  GError *err = NULL;
+  SamModel *m = sam_model_load (g_getenv ("SAMSEG_TEST_MODEL"), NULL, &err);
+  g_assert_no_error (err);
+  SamPool *pool = sam_pool_new (2);
+  const int C = 256;
+  const int64_t Ni = 1024;
+  GRand *r = g_rand_new_with_seed (11);
+  float *img_k = random_rows (r, Ni * C, 8.0);
+  float *img_v = random_rows (r, Ni * C, 1.0);
+  float *tok_k = random_rows (r, 32 * C, 8.0);
+  float *tok_v = random_rows (r, 32 * C, 1.0);
+  float *a = g_new (float, Ni * C), *b = g_new (float, Ni * C);
+  static const char *const names[] = {
+    "sam_mask_decoder.transformer.layers.0.cross_attn_token_to_image",
+    "sam_mask_decoder.transformer.layers.1.cross_attn_image_to_token",
+    "sam_mask_decoder.transformer.final_attn_token_to_image",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    const bool to_image = strstr (names[i], "token_to_image") != NULL;
+    const int I = (int) sam_model_w (m, "%s.q_proj.weight",
+        names[i])->shape[0];
+    const int64_t n_unfolded = I / 8;   /* 8 heads */
+    const int64_t n_tok[] = { 1, 7, 9, n_unfolded };
+    for (guint j = 0; j < G_N_ELEMENTS (n_tok); j++) {
+      const int64_t Nt = n_tok[j], n = (to_image ? Nt : Ni) * C;
+      if (to_image) {
+        sam_decoder_attention (m, pool, names[i], tok_k, Nt, img_k, img_v,
+            Ni, a);
+        sam_decoder_attention_literal (m, pool, names[i], tok_k, Nt, img_k,
+            img_v, Ni, b);
+      } else {
+        sam_decoder_attention (m, pool, names[i], img_k, Ni, tok_k, tok_v,
+            Nt, a);
+        sam_decoder_attention_literal (m, pool, names[i], img_k, Ni, tok_k,
+            tok_v, Nt, b);
+      }
+      const double rel = sam_rel_l2 (a, b, n);
+      g_print ("%s, %" G_GINT64_FORMAT " tokens: rel_l2 %.3g\n", names[i],
+          Nt, rel);
+      if (Nt == n_unfolded)
+        g_assert_cmpmem (a, sizeof (float) * n, b, sizeof (float) * n);
+      else
+        g_assert_cmpfloat (rel, <=, 1e-5);
+    }
+  }
+  g_free (a);
+  g_free (b);
+  g_free (img_k);
+  g_free (img_v);
+  g_free (tok_k);
+  g_free (tok_v);
+  g_rand_free (r);
+  sam_pool_free (pool);
+  sam_model_unref (m);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -397,5 +471,6 @@ main (int argc, char **argv)
   g_test_add_func ("/nn-heads/threads-1-vs-2", test_threads);
   g_test_add_func ("/nn-heads/chosen-only", test_chosen_only);
   g_test_add_func ("/nn-heads/masks-subsets", test_masks_subsets);
+  g_test_add_func ("/nn-heads/attention-folds", test_attention_folds);
   return g_test_run ();
 }
