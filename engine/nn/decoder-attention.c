@@ -23,13 +23,15 @@
  *     with W_o,h the columns [hD, (h+1)D) of W_o.
  *
  * Either way the image side costs 2 · Ni · C · (H · Nt) instead of
- * 2 · Ni · C · I: H · Nt = 56 against I = 128 for a tracking frame's 7
- * tokens (6 output tokens and the padding point), 2.3x fewer. The folds
- * run where that is smaller (H · Nt < I) and only on plain float layers
+ * 2 · Ni · C · I: H · Nt = 56 (64 with the padding below) against
+ * I = 128 for a tracking frame's 7 tokens (6 output tokens and the padding
+ * point), 2x fewer. The folds run where that is smaller (padded H · Nt
+ * < I: up to 12 tokens) and only on plain float layers
  * (no quantizer, no calibration observer: sam_model_layer_plain), since
  * they skip the projections a quantizer or an observer would see. The
  * rounding differs from the literal order (float sums in another order);
- * the results agree within float32 noise (tests/engine parity suite).
+ * the results agree within float32 noise (the nn-heads fixtures;
+ * /nn-heads/attention-folds compares the two orders).
  */
 #include "heads-private.h"
 #include "kernels/requant.h"
@@ -48,6 +50,14 @@ proj_w (const SamModel * m, const char *name, const char *proj,
   return sam_model_wd (m, "%s.%s.weight", name, proj);
 }
 
+/* H · Nt rounded up to the GEMM kernels' panel width (32 for AVX-512,
+ * a multiple of the others'): whole tiles where it is the N of a product */
+static int64_t
+padded_ht (int64_t Nt)
+{
+  return (N_HEADS * Nt + 31) / 32 * 32;
+}
+
 /* Whether @name folds for @n_tokens tokens: cheaper, and every layer it
  * skips plain float. */
 static bool
@@ -56,7 +66,7 @@ fold_applies (const SamModel * m, const char *name, int64_t n_tokens, int I)
   static const char *const projs[] = { "q_proj", "k_proj", "v_proj",
     "out_proj"
   };
-  if ((int64_t) N_HEADS * n_tokens >= I || !sam_model_layer_plain (m, name))
+  if (padded_ht (n_tokens) >= I || !sam_model_layer_plain (m, name))
     return false;
   for (guint i = 0; i < G_N_ELEMENTS (projs); i++) {
     char pname[160];
@@ -83,14 +93,6 @@ head_blocks (const float *a, int64_t Nt, int I, int64_t HTp)
       memcpy (blk + (h * Nt + t) * I + h * D, a + t * I + h * D,
           sizeof (float) * D);
   return blk;
-}
-
-/* H · Nt rounded up to the GEMM kernels' panel width (32 for AVX-512,
- * a multiple of the others'): whole tiles where it is the N of a product */
-static int64_t
-padded_ht (int64_t Nt)
-{
-  return (N_HEADS * Nt + 31) / 32 * 32;
 }
 
 typedef struct {

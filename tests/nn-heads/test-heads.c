@@ -401,8 +401,8 @@ random_rows (GRand * r, int64_t n, double amp)
  * reference's order on the same inputs: within float rounding. The inputs
  * are wide enough that the softmax rows are far from uniform (on the
  * fixture's features a 1 % error in the logits' scale moves the masks by
- * only 5e-6), so a wrong scale, head or bias shows here. With as many
- * tokens as H · Nt ≥ I nothing folds: the literal path's bits. */
+ * only 5e-6), so a wrong scale, head or bias shows here. With I / H
+ * tokens (16) nothing folds: the literal path's bits. */
 static void
 test_attention_folds (void)
 {
