@@ -6,6 +6,7 @@
 #include "kernels/gemm-i8.h"
 
 #include <glib.h>
+#include <string.h>
 #include <time.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -223,4 +224,45 @@ double
 sam_peak_i8_gmacs (void)
 {
   return peak_i8 (sam_gemm_i8_isa ());
+}
+
+/* The value of the first "key : value" line of /proc/cpuinfo named key */
+static char *
+cpuinfo_field (const char *text, const char *key)
+{
+  char **lines = g_strsplit (text, "\n", -1);
+  char *value = NULL;
+  for (char **l = lines; *l && !value; l++) {
+    const char *colon = strchr (*l, ':');
+    if (!colon)
+      continue;
+    char *name = g_strstrip (g_strndup (*l, colon - *l));
+    if (strcmp (name, key) == 0)
+      value = g_strstrip (g_strdup (colon + 1));
+    g_free (name);
+  }
+  g_strfreev (lines);
+  return value;
+}
+
+char *
+sam_cpu_description (void)
+{
+  char *text = NULL;
+  if (!g_file_get_contents ("/proc/cpuinfo", &text, NULL, NULL))
+    return g_strdup ("unknown");
+  char *name = cpuinfo_field (text, "model name");
+  char *family = cpuinfo_field (text, "cpu family");
+  char *model = cpuinfo_field (text, "model");
+  char *desc;
+  if (family && model)
+    desc = g_strdup_printf ("%s (family %s, model %s)",
+        name ? name : "unknown", family, model);
+  else
+    desc = g_strdup (name ? name : "unknown");
+  g_free (name);
+  g_free (family);
+  g_free (model);
+  g_free (text);
+  return desc;
 }

@@ -9,4 +9,11 @@ double sam_peak_f32_gmacs (void);
 double sam_peak_f32_gmacs_for (int vector_bits);
 double sam_peak_i8_gmacs (void);
 
+/* The processor, for benchmark reports: /proc/cpuinfo's model name, and
+ * on x86 its family and model numbers, which tell CPU generations apart
+ * where a VM's model name does not ("AMD EPYC": Zen 4 is family 25, Zen 5
+ * family 26). "unknown" where there is no /proc/cpuinfo. Free with
+ * g_free. */
+char *sam_cpu_description (void);
+
 #endif

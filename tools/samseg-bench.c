@@ -61,6 +61,7 @@ typedef struct {
   gint objects, frames, warmup, n_threads;
   gint frame_w, frame_h;        /* 0: input_size × input_size */
   gint memory_frames;           /* num_maskmem; 0: the session's default (7) */
+  const char *cpu;              /* sam_cpu_description () */
   gboolean json;
   gboolean default_heap;        /* glibc's adaptive malloc thresholds */
   double peak_f32, peak_i8;     /* G MAC/s per core, measured */
@@ -486,6 +487,12 @@ print_json (const Options * opt, const Row * rows, gint n)
         r->input_size);
     json_builder_set_member_name (b, "threads");
     json_builder_add_int_value (b, n_threads_of (opt));
+    json_builder_set_member_name (b, "cpu");
+    json_builder_add_string_value (b, opt->cpu);
+    if (opt->memory_frames) {
+      json_builder_set_member_name (b, "memory_frames");
+      json_builder_add_int_value (b, opt->memory_frames);
+    }
     json_builder_set_member_name (b, "frame_ms");
     json_builder_add_double_value (b, r->frame_ms);
     json_builder_set_member_name (b, "frame_cpu_ms");
@@ -526,10 +533,10 @@ static void
 print_markdown (const Options * opt, const Row * rows, gint n)
 {
   gint nt = n_threads_of (opt);
-  printf ("threads: %d; median of %d frames after %d warm-up; per-object "
-      "stages are summed over objects; measured peak per core: f32 FMA %.1f, "
-      "int8 %.1f G MAC/s\n\n", nt, opt->frames - opt->warmup, opt->warmup,
-      opt->peak_f32, opt->peak_i8);
+  printf ("cpu: %s; threads: %d; median of %d frames after %d warm-up; "
+      "per-object stages are summed over objects; measured peak per core: "
+      "f32 FMA %.1f, int8 %.1f G MAC/s\n\n", opt->cpu, nt,
+      opt->frames - opt->warmup, opt->warmup, opt->peak_f32, opt->peak_i8);
   if (opt->frame_w)
     printf ("frames: %d × %d pixels\n\n", opt->frame_w, opt->frame_h);
   if (opt->memory_frames)
@@ -749,6 +756,8 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (ctx, entries, NULL);
   gboolean parsed = g_option_context_parse (ctx, &argc, &argv, &err);
   g_option_context_free (ctx);
+  g_autofree char *cpu = sam_cpu_description ();
+  opt.cpu = cpu;
   if (!parsed) {
     g_printerr ("samseg-bench: %s\n", err->message);
     g_error_free (err);

@@ -456,8 +456,10 @@ main (int argc, char **argv)
   sam_tune_process_allocator ();
   SamPool *pool = sam_pool_new (threads);
   int nth = sam_pool_n_threads (pool);
-  printf ("samseg-kbench: %d thread(s), best of %d, detected ISA %s\n", nth,
-      runs, sam_cpu_isa_name (sam_cpu_isa_detected ()));
+  char *cpu = sam_cpu_description ();
+  printf ("samseg-kbench: %d thread(s), best of %d, detected ISA %s, %s\n",
+      nth, runs, sam_cpu_isa_name (sam_cpu_isa_detected ()), cpu);
+  g_free (cpu);
   if (dumps) {
     /* only the dumped calls: the other benches would dump their own */
     int status = bench_attention_dumps (pool, runs, dumps);
