@@ -201,13 +201,86 @@ clip8 (gint32 v)
   return (guint8) (v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
+/* The horizontal taps laid out for resample_h_row_avx512: for output
+ * xx, chunk q holds taps [5q, 5q + 5) as 15 int32 lanes (tap j's weight
+ * on lanes 3j .. 3j + 2, one per channel; zero past the output's taps and
+ * on lane 15), with the byte mask of those taps' pixels. */
+typedef struct {
+  gint n_chunks;
+  gint32 *k;                    /* [out][n_chunks][16] */
+  guint16 *mask;                /* [out][n_chunks] */
+} HChunks;
+
 typedef struct {
   const guint8 *src;
   gint src_stride;
   guint8 *dst;
   gint dst_stride, out_w, width3;
   const Taps *t;
+  const HChunks *hc;            /* AVX-512 horizontal pass; NULL: C */
 } ResampleCtx;
+
+static void
+h_chunks_init (HChunks * h, const Taps * t, gint out)
+{
+  h->n_chunks = (t->ksize + 4) / 5;
+  h->k = g_new0 (gint32, (gsize) out * h->n_chunks * 16);
+  h->mask = g_new0 (guint16, (gsize) out * h->n_chunks);
+  for (gint xx = 0; xx < out; xx++) {
+    const gint xs = t->bounds[2 * xx + 1];
+    for (gint j = 0; j < xs; j++)
+      for (gint ch = 0; ch < 3; ch++)
+        h->k[((gsize) xx * h->n_chunks + j / 5) * 16 + 3 * (j % 5) + ch] =
+            t->kk[(gsize) xx * t->ksize + j];
+    for (gint q = 0; q < h->n_chunks; q++) {
+      const gint nb = CLAMP (3 * xs - 15 * q, 0, 15);
+      h->mask[(gsize) xx * h->n_chunks + q] = (guint16) ((1u << nb) - 1);
+    }
+  }
+}
+
+static void
+h_chunks_clear (HChunks * h)
+{
+  g_free (h->k);
+  g_free (h->mask);
+}
+
+#ifdef SAM_X86
+/* One source row horizontally, 5 taps × 3 channels per vector: the
+ * pixels' bytes widened to int32 times the chunk's weights, the chunks
+ * summed, then the lanes of each channel (c, c + 3, …, c + 12). Integer
+ * sums do not depend on their order (and stay below 2^31: 255 · Σ|k| <
+ * 1.4e9), so this gives the C pass's bytes. */
+TGT_AVX512 static void
+resample_h_row_avx512 (const ResampleCtx * c, const guint8 * s, guint8 * d)
+{
+  const HChunks *h = c->hc;
+  const gint nq = h->n_chunks;
+  const __m512i zero = _mm512_setzero_si512 ();
+  const __m128i half = _mm_set1_epi32 (1 << (PRECISION_BITS - 1));
+  const __m128i lo = _mm_setzero_si128 (), hi = _mm_set1_epi32 (255);
+  for (gint xx = 0; xx < c->out_w; xx++) {
+    const guint8 *p = s + 3 * c->t->bounds[2 * xx];
+    const gint32 *k = h->k + (gsize) xx * nq * 16;
+    const guint16 *m = h->mask + (gsize) xx * nq;
+    __m512i acc = zero;
+    for (gint q = 0; q < nq; q++) {
+      /* masked: no byte past the output's taps is read (the row's end) */
+      const __m128i b = _mm_maskz_loadu_epi8 (m[q], p + 15 * q);
+      acc = _mm512_add_epi32 (acc, _mm512_mullo_epi32 (_mm512_cvtepu8_epi32
+              (b), _mm512_loadu_si512 ((const void *) (k + 16 * q))));
+    }
+    __m512i t = _mm512_add_epi32 (acc, _mm512_alignr_epi32 (zero, acc, 3));
+    t = _mm512_add_epi32 (t, _mm512_alignr_epi32 (zero, t, 6));
+    t = _mm512_add_epi32 (t, _mm512_alignr_epi32 (zero, acc, 12));
+    __m128i v = _mm_add_epi32 (_mm512_castsi512_si128 (t), half);
+    v = _mm_srai_epi32 (v, PRECISION_BITS);
+    v = _mm_min_epi32 (_mm_max_epi32 (v, lo), hi);
+    _mm_mask_storeu_epi8 (d + 3 * xx, 0x7, _mm_cvtepi32_epi8 (v));
+  }
+}
+#endif
 
 /* source rows [y0, y1), horizontally */
 static void
@@ -218,6 +291,12 @@ resample_h_rows (void *vc, int64_t y0, int64_t y1)
   for (int64_t y = y0; y < y1; y++) {
     const guint8 *s = c->src + (gsize) y * c->src_stride;
     guint8 *d = c->dst + (gsize) y * c->dst_stride;
+#ifdef SAM_X86
+    if (c->hc) {
+      resample_h_row_avx512 (c, s, d);
+      continue;
+    }
+#endif
     for (gint xx = 0; xx < c->out_w; xx++) {
       gint xmin = t->bounds[2 * xx], xs = t->bounds[2 * xx + 1];
       const gint32 *k = t->kk + (gsize) xx * t->ksize;
@@ -275,6 +354,15 @@ gst_samseg_resample_rgb_pool (SamPool * pool, const guint8 * src, gint in_w,
     gint in_h, gint src_stride, guint8 * dst, gint out_w, gint out_h,
     gint dst_stride, GstSamSegResample filter)
 {
+  gst_samseg_resample_rgb_isa (sam_cpu_isa (), pool, src, in_w, in_h,
+      src_stride, dst, out_w, out_h, dst_stride, filter);
+}
+
+void
+gst_samseg_resample_rgb_isa (gint isa, SamPool * pool, const guint8 * src,
+    gint in_w, gint in_h, gint src_stride, guint8 * dst, gint out_w,
+    gint out_h, gint dst_stride, GstSamSegResample filter)
+{
   Taps th, tv;
   guint8 *tmp = NULL;
   const guint8 *vsrc = src;
@@ -289,13 +377,24 @@ gst_samseg_resample_rgb_pool (SamPool * pool, const guint8 * src, gint in_w,
   }
   if (in_w != out_w) {
     taps_init (&th, in_w, out_w, filter);
-    ResampleCtx hc = { src, src_stride, dst, dst_stride, out_w, 0, &th };
+    ResampleCtx hc = { src, src_stride, dst, dst_stride, out_w, 0, &th,
+      NULL
+    };
+    HChunks chunks;
+    const gboolean wide = MIN (isa, (gint) sam_cpu_isa_detected ()) >=
+        SAM_ISA_AVX512;
+    if (wide) {
+      h_chunks_init (&chunks, &th, out_w);
+      hc.hc = &chunks;
+    }
     if (in_h != out_h) {
       tmp = g_malloc ((gsize) out_w * 3 * in_h);
       hc.dst = tmp;
       hc.dst_stride = out_w * 3;
     }
     sam_pool_for (pool, in_h, 8, resample_h_rows, &hc);
+    if (wide)
+      h_chunks_clear (&chunks);
     taps_clear (&th);
     if (in_h == out_h)
       return;
@@ -303,7 +402,9 @@ gst_samseg_resample_rgb_pool (SamPool * pool, const guint8 * src, gint in_w,
     vstride = out_w * 3;
   }
   taps_init (&tv, in_h, out_h, filter);
-  ResampleCtx vc = { vsrc, vstride, dst, dst_stride, out_w, out_w * 3, &tv };
+  ResampleCtx vc = { vsrc, vstride, dst, dst_stride, out_w, out_w * 3, &tv,
+    NULL
+  };
   sam_pool_for (pool, out_h, 8, resample_v_rows, &vc);
   taps_clear (&tv);
   g_free (tmp);

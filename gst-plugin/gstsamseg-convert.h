@@ -51,6 +51,11 @@ void gst_samseg_resample_rgb (const guint8 * src, gint in_w, gint in_h,
 void gst_samseg_resample_rgb_pool (SamPool * pool, const guint8 * src,
     gint in_w, gint in_h, gint src_stride, guint8 * dst, gint out_w,
     gint out_h, gint dst_stride, GstSamSegResample filter);
+/* The same with the CPU's SIMD capped at @isa (a SamIsa, kernels/cpu.h):
+ * for the tests; every ISA gives the same bytes. */
+void gst_samseg_resample_rgb_isa (gint isa, SamPool * pool,
+    const guint8 * src, gint in_w, gint in_h, gint src_stride, guint8 * dst,
+    gint out_w, gint out_h, gint dst_stride, GstSamSegResample filter);
 
 /* Bilinear upsampling (align_corners=False) of @logits (lw x lh) to
  * out_w x out_h, thresholded: dest = logit > threshold ? 1 : 0. Returns the
