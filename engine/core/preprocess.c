@@ -7,9 +7,15 @@
  * reference fixtures (frames already S×S) need for exact parity.
  */
 #include "preprocess.h"
+#include "kernels/cpu.h"
 
 #include <math.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SAM_X86 1
+#endif
 
 static const float mean[3] = { 0.485f, 0.456f, 0.406f };
 static const float stdv[3] = { 0.229f, 0.224f, 0.225f };
@@ -60,6 +66,7 @@ typedef struct
   const float *wx, *wy;
   float *tmp;                   /* [height, S, 3], 0..255 */
   float *out;
+  bool simd;                    /* h_rows' SSE form */
 } PrepCtx;
 
 static void
@@ -77,12 +84,50 @@ copy_rows (void *vctx, int64_t y0, int64_t y1)
   }
 }
 
+#ifdef SAM_X86
+/* One output pixel's three channels in the lanes of an SSE vector, the
+ * row first widened to floats (rf, one float of padding at the end for
+ * lane 3, which is not kept): each lane does the C pass's steps, a
+ * product then a sum per tap in tap order, so the values are the
+ * same. */
+static void
+h_row_sse (const PrepCtx * c, const float *rf, float *t)
+{
+  for (int x = 0; x < c->S; x++) {
+    const Taps *tx = &c->tx[x];
+    const float *w = c->wx + tx->offset;
+    const float *p = rf + 3 * tx->first;
+    __m128 acc = _mm_setzero_ps ();
+    for (int k = 0; k < tx->n; k++)
+      acc = _mm_add_ps (acc, _mm_mul_ps (_mm_set1_ps (w[k]),
+              _mm_loadu_ps (p + 3 * k)));
+    float v[4];
+    _mm_storeu_ps (v, acc);
+    memcpy (t + 3 * x, v, 3 * sizeof (float));
+  }
+}
+#endif
+
 /* horizontal pass of source rows [y0, y1) into tmp */
 static void
 h_rows (void *vctx, int64_t y0, int64_t y1)
 {
   const PrepCtx *c = vctx;
   const int S = c->S;
+#ifdef SAM_X86
+  if (c->simd) {
+    float *rf = g_new (float, (size_t) c->width * 3 + 1);
+    rf[(size_t) c->width * 3] = 0.f;
+    for (int64_t y = y0; y < y1; y++) {
+      const guint8 *row = c->data + (size_t) y * c->stride;
+      for (int i = 0; i < c->width * 3; i++)    /* vectorizes */
+        rf[i] = (float) row[i];
+      h_row_sse (c, rf, c->tmp + (size_t) y * S * 3);
+    }
+    g_free (rf);
+    return;
+  }
+#endif
   for (int64_t y = y0; y < y1; y++) {
     const guint8 *row = c->data + (size_t) y * c->stride;
     float *t = c->tmp + (size_t) y * S * 3;
@@ -136,8 +181,16 @@ void
 sam_preprocess_rgb (SamPool * pool, const guint8 * data, int width,
     int height, int stride, int S, float *out)
 {
+  sam_preprocess_rgb_isa (sam_cpu_isa (), pool, data, width, height, stride,
+      S, out);
+}
+
+void
+sam_preprocess_rgb_isa (int isa, SamPool * pool, const guint8 * data,
+    int width, int height, int stride, int S, float *out)
+{
   PrepCtx c = { data, width, height, stride, S, NULL, NULL, NULL, NULL,
-    NULL, out
+    NULL, out, isa > SAM_ISA_REF
   };
   if (width == S && height == S) {
     sam_pool_for (pool, S, 16, copy_rows, &c);

@@ -11,5 +11,10 @@
  * values. */
 void sam_preprocess_rgb (SamPool * pool, const guint8 * data, int width,
     int height, int stride, int S, float *out);
+/* The same with the SIMD of the horizontal resize capped at @isa (a
+ * SamIsa, kernels/cpu.h; SAM_ISA_REF: plain C): for the tests, every ISA
+ * gives the same values. */
+void sam_preprocess_rgb_isa (int isa, SamPool * pool, const guint8 * data,
+    int width, int height, int stride, int S, float *out);
 
 #endif

@@ -869,8 +869,8 @@ test_positive_box (void)
   g_rand_free (r);
 }
 
-/* sam_preprocess_rgb: rows split over threads give the serial values;
- * a constant frame stays constant through the antialiased resize; an
+/* sam_preprocess_rgb: rows split over threads give the serial values, and
+ * the SIMD horizontal pass the C pass's; a constant frame stays constant through the antialiased resize; an
  * S × S frame is the normalization alone; stripes finer than the output
  * grid average out. */
 static void
@@ -879,7 +879,7 @@ test_preprocess (void)
   static const float mean[3] = { 0.485f, 0.456f, 0.406f };
   static const float stdv[3] = { 0.229f, 0.224f, 0.225f };
   static const int sizes[][3] = { {640, 360, 256}, {100, 300, 256},
-  {256, 256, 256}, {40, 30, 64}
+  {256, 256, 256}, {40, 30, 64}, {1921, 1081, 512}, {97, 61, 256}
   };
   GRand *r = g_rand_new_with_seed (17);
   SamPool *pool = sam_pool_new (3);
@@ -893,6 +893,10 @@ test_preprocess (void)
       d[i] = (guint8) g_rand_int (r);
     sam_preprocess_rgb (NULL, d, w, h, st, S, a);
     sam_preprocess_rgb (pool, d, w, h, st, S, b);
+    g_assert_cmpmem (a, sizeof (float) * S * S * 3, b,
+        sizeof (float) * S * S * 3);
+    sam_preprocess_rgb_isa (SAM_ISA_REF, NULL, d, w, h, st, S, a);
+    sam_preprocess_rgb_isa (SAM_ISA_AVX2, NULL, d, w, h, st, S, b);
     g_assert_cmpmem (a, sizeof (float) * S * S * 3, b,
         sizeof (float) * S * S * 3);
     if (w == S && h == S)
