@@ -1,5 +1,6 @@
 /* heads-private.h — the pieces sam_heads_run() is assembled from: the
- * prompt encoder (prompt-encoder.c) and the mask decoder (mask-decoder.c).
+ * prompt encoder (prompt-encoder.c) and the mask decoder (mask-decoder.c,
+ * its transformer's attentions in decoder-attention.c).
  * Internal to engine/nn; the public entry point is sam_heads_run() in nn.h.
  */
 #ifndef SAM_NN_HEADS_PRIVATE_H
