@@ -92,6 +92,8 @@ void sam_orc_scale_f32 (float * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, 
 void sam_orc_scale_f32_ip (float * ORC_RESTRICT d1, float p1, int n);
 void sam_orc_log2q_f32_u8 (orc_uint8 * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, float p2, float p3, float p4, float p5, int n);
 void sam_orc_exp2_p15_f32_s16 (orc_int16 * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, float p2, float p3, float p4, int n);
+void sam_orc_blend_u8 (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, int p1, int p2, int n);
+void sam_orc_blend_u8_colors (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, const orc_uint8 * ORC_RESTRICT s2, int p1, int n);
 
 
 /* begin Orc C target preamble */
@@ -3920,6 +3922,417 @@ sam_orc_exp2_p15_f32_s16 (orc_int16 * ORC_RESTRICT d1, const float * ORC_RESTRIC
     tmp.f = p4;
     ex->params[ORC_VAR_P4] = tmp.i;
   }
+
+  func = c->exec;
+  func (ex);
+}
+#endif
+
+
+/* sam_orc_blend_u8 */
+#ifdef DISABLE_ORC
+void
+sam_orc_blend_u8 (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, int p1, int p2, int n){
+  int i;
+  orc_int8 * ORC_RESTRICT ptr0;
+  const orc_union16 * ORC_RESTRICT ptr4;
+  orc_int8 var34;
+  orc_union16 var35;
+  orc_union16 var36;
+  orc_union16 var37;
+  orc_union16 var38;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union16 var39;
+#else
+  orc_union16 var39;
+#endif
+  orc_int8 var40;
+  orc_union16 var41;
+  orc_union16 var42;
+  orc_union16 var43;
+  orc_union16 var44;
+  orc_union16 var45;
+  orc_union16 var46;
+  orc_union16 var47;
+
+  ptr0 = (orc_int8 *)d1;
+  ptr4 = (orc_union16 *)s1;
+
+    /* 2: loadpw */
+    var35.i = p2;
+    /* 7: loadpw */
+    var38.i = p1;
+    /* 10: loadpw */
+    var39.i = 0x00000080; /* 128 or 6.32404e-322f */
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadb */
+    var34 = ptr0[i];
+    /* 1: convubw */
+    var41.i = (orc_uint8)var34;
+    /* 3: loadw */
+    var36 = ptr4[i];
+    /* 4: subw */
+    var42.i = var35.i - var36.i;
+    /* 5: mullw */
+    var43.i = (var41.i * var42.i) & 0xffff;
+    /* 6: loadw */
+    var37 = ptr4[i];
+    /* 8: mullw */
+    var44.i = (var37.i * var38.i) & 0xffff;
+    /* 9: addw */
+    var45.i = var43.i + var44.i;
+    /* 11: addw */
+    var46.i = var45.i + var39.i;
+    /* 12: shruw */
+    var47.i = ((orc_uint16)var46.i) >> 8;
+    /* 13: convwb */
+    var40 = var47.i;
+    /* 14: storeb */
+    ptr0[i] = var40;
+  }
+
+}
+
+#else
+static void
+_backup_sam_orc_blend_u8 (OrcExecutor * ORC_RESTRICT ex)
+{
+  int i;
+  int n = ex->n;
+  orc_int8 * ORC_RESTRICT ptr0;
+  const orc_union16 * ORC_RESTRICT ptr4;
+  orc_int8 var34;
+  orc_union16 var35;
+  orc_union16 var36;
+  orc_union16 var37;
+  orc_union16 var38;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union16 var39;
+#else
+  orc_union16 var39;
+#endif
+  orc_int8 var40;
+  orc_union16 var41;
+  orc_union16 var42;
+  orc_union16 var43;
+  orc_union16 var44;
+  orc_union16 var45;
+  orc_union16 var46;
+  orc_union16 var47;
+
+  ptr0 = (orc_int8 *)ex->arrays[0];
+  ptr4 = (orc_union16 *)ex->arrays[4];
+
+    /* 2: loadpw */
+    var35.i = ex->params[25];
+    /* 7: loadpw */
+    var38.i = ex->params[24];
+    /* 10: loadpw */
+    var39.i = 0x00000080; /* 128 or 6.32404e-322f */
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadb */
+    var34 = ptr0[i];
+    /* 1: convubw */
+    var41.i = (orc_uint8)var34;
+    /* 3: loadw */
+    var36 = ptr4[i];
+    /* 4: subw */
+    var42.i = var35.i - var36.i;
+    /* 5: mullw */
+    var43.i = (var41.i * var42.i) & 0xffff;
+    /* 6: loadw */
+    var37 = ptr4[i];
+    /* 8: mullw */
+    var44.i = (var37.i * var38.i) & 0xffff;
+    /* 9: addw */
+    var45.i = var43.i + var44.i;
+    /* 11: addw */
+    var46.i = var45.i + var39.i;
+    /* 12: shruw */
+    var47.i = ((orc_uint16)var46.i) >> 8;
+    /* 13: convwb */
+    var40 = var47.i;
+    /* 14: storeb */
+    ptr0[i] = var40;
+  }
+
+}
+
+void
+sam_orc_blend_u8 (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, int p1, int p2, int n)
+{
+  OrcExecutor _ex, *ex = &_ex;
+  static volatile int p_inited = 0;
+  static OrcCode *c = 0;
+  void (*func) (OrcExecutor *);
+
+  if (!p_inited) {
+    orc_once_mutex_lock ();
+    if (!p_inited) {
+      OrcProgram *p;
+
+#if 1
+      static const orc_uint8 bc[] = {
+        1, 9, 16, 115, 97, 109, 95, 111, 114, 99, 95, 98, 108, 101, 110, 100, 
+        95, 117, 56, 11, 1, 1, 12, 2, 2, 14, 2, 128, 0, 0, 0, 14, 
+        2, 8, 0, 0, 0, 16, 2, 16, 2, 20, 2, 20, 2, 150, 32, 0, 
+        98, 33, 25, 4, 89, 32, 32, 33, 89, 33, 4, 24, 70, 32, 32, 33, 
+        70, 32, 32, 16, 95, 32, 32, 17, 157, 0, 32, 2, 0, 
+      };
+      p = orc_program_new_from_static_bytecode (bc);
+      orc_program_set_backup_function (p, _backup_sam_orc_blend_u8);
+#else
+      p = orc_program_new ();
+      orc_program_set_name (p, "sam_orc_blend_u8");
+      orc_program_set_backup_function (p, _backup_sam_orc_blend_u8);
+      orc_program_add_destination (p, 1, "d1");
+      orc_program_add_source (p, 2, "s1");
+      orc_program_add_constant (p, 2, 0x00000080, "c1");
+      orc_program_add_constant (p, 2, 0x00000008, "c2");
+      orc_program_add_parameter (p, 2, "p1");
+      orc_program_add_parameter (p, 2, "p2");
+      orc_program_add_temporary (p, 2, "t1");
+      orc_program_add_temporary (p, 2, "t2");
+
+      orc_program_append_2 (p, "convubw", 0, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "subw", 0, ORC_VAR_T2, ORC_VAR_P2, ORC_VAR_S1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mullw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_T2, ORC_VAR_D1);
+      orc_program_append_2 (p, "mullw", 0, ORC_VAR_T2, ORC_VAR_S1, ORC_VAR_P1, ORC_VAR_D1);
+      orc_program_append_2 (p, "addw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_T2, ORC_VAR_D1);
+      orc_program_append_2 (p, "addw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_C1, ORC_VAR_D1);
+      orc_program_append_2 (p, "shruw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_C2, ORC_VAR_D1);
+      orc_program_append_2 (p, "convwb", 0, ORC_VAR_D1, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1);
+#endif
+
+      orc_program_compile (p);
+      c = orc_program_take_code (p);
+      orc_program_free (p);
+    }
+    p_inited = TRUE;
+    orc_once_mutex_unlock ();
+  }
+  ex->arrays[ORC_VAR_A2] = c;
+  ex->program = 0;
+
+  ex->n = n;
+  ex->arrays[ORC_VAR_D1] = d1;
+  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->params[ORC_VAR_P1] = p1;
+  ex->params[ORC_VAR_P2] = p2;
+
+  func = c->exec;
+  func (ex);
+}
+#endif
+
+
+/* sam_orc_blend_u8_colors */
+#ifdef DISABLE_ORC
+void
+sam_orc_blend_u8_colors (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, const orc_uint8 * ORC_RESTRICT s2, int p1, int n){
+  int i;
+  orc_int8 * ORC_RESTRICT ptr0;
+  const orc_union16 * ORC_RESTRICT ptr4;
+  const orc_int8 * ORC_RESTRICT ptr5;
+  orc_int8 var35;
+  orc_union16 var36;
+  orc_union16 var37;
+  orc_int8 var38;
+  orc_union16 var39;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union16 var40;
+#else
+  orc_union16 var40;
+#endif
+  orc_int8 var41;
+  orc_union16 var42;
+  orc_union16 var43;
+  orc_union16 var44;
+  orc_union16 var45;
+  orc_union16 var46;
+  orc_union16 var47;
+  orc_union16 var48;
+  orc_union16 var49;
+
+  ptr0 = (orc_int8 *)d1;
+  ptr4 = (orc_union16 *)s1;
+  ptr5 = (orc_int8 *)s2;
+
+    /* 2: loadpw */
+    var36.i = p1;
+    /* 11: loadpw */
+    var40.i = 0x00000080; /* 128 or 6.32404e-322f */
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadb */
+    var35 = ptr0[i];
+    /* 1: convubw */
+    var42.i = (orc_uint8)var35;
+    /* 3: loadw */
+    var37 = ptr4[i];
+    /* 4: subw */
+    var43.i = var36.i - var37.i;
+    /* 5: mullw */
+    var44.i = (var42.i * var43.i) & 0xffff;
+    /* 6: loadb */
+    var38 = ptr5[i];
+    /* 7: convubw */
+    var45.i = (orc_uint8)var38;
+    /* 8: loadw */
+    var39 = ptr4[i];
+    /* 9: mullw */
+    var46.i = (var39.i * var45.i) & 0xffff;
+    /* 10: addw */
+    var47.i = var44.i + var46.i;
+    /* 12: addw */
+    var48.i = var47.i + var40.i;
+    /* 13: shruw */
+    var49.i = ((orc_uint16)var48.i) >> 8;
+    /* 14: convwb */
+    var41 = var49.i;
+    /* 15: storeb */
+    ptr0[i] = var41;
+  }
+
+}
+
+#else
+static void
+_backup_sam_orc_blend_u8_colors (OrcExecutor * ORC_RESTRICT ex)
+{
+  int i;
+  int n = ex->n;
+  orc_int8 * ORC_RESTRICT ptr0;
+  const orc_union16 * ORC_RESTRICT ptr4;
+  const orc_int8 * ORC_RESTRICT ptr5;
+  orc_int8 var35;
+  orc_union16 var36;
+  orc_union16 var37;
+  orc_int8 var38;
+  orc_union16 var39;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union16 var40;
+#else
+  orc_union16 var40;
+#endif
+  orc_int8 var41;
+  orc_union16 var42;
+  orc_union16 var43;
+  orc_union16 var44;
+  orc_union16 var45;
+  orc_union16 var46;
+  orc_union16 var47;
+  orc_union16 var48;
+  orc_union16 var49;
+
+  ptr0 = (orc_int8 *)ex->arrays[0];
+  ptr4 = (orc_union16 *)ex->arrays[4];
+  ptr5 = (orc_int8 *)ex->arrays[5];
+
+    /* 2: loadpw */
+    var36.i = ex->params[24];
+    /* 11: loadpw */
+    var40.i = 0x00000080; /* 128 or 6.32404e-322f */
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadb */
+    var35 = ptr0[i];
+    /* 1: convubw */
+    var42.i = (orc_uint8)var35;
+    /* 3: loadw */
+    var37 = ptr4[i];
+    /* 4: subw */
+    var43.i = var36.i - var37.i;
+    /* 5: mullw */
+    var44.i = (var42.i * var43.i) & 0xffff;
+    /* 6: loadb */
+    var38 = ptr5[i];
+    /* 7: convubw */
+    var45.i = (orc_uint8)var38;
+    /* 8: loadw */
+    var39 = ptr4[i];
+    /* 9: mullw */
+    var46.i = (var39.i * var45.i) & 0xffff;
+    /* 10: addw */
+    var47.i = var44.i + var46.i;
+    /* 12: addw */
+    var48.i = var47.i + var40.i;
+    /* 13: shruw */
+    var49.i = ((orc_uint16)var48.i) >> 8;
+    /* 14: convwb */
+    var41 = var49.i;
+    /* 15: storeb */
+    ptr0[i] = var41;
+  }
+
+}
+
+void
+sam_orc_blend_u8_colors (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, const orc_uint8 * ORC_RESTRICT s2, int p1, int n)
+{
+  OrcExecutor _ex, *ex = &_ex;
+  static volatile int p_inited = 0;
+  static OrcCode *c = 0;
+  void (*func) (OrcExecutor *);
+
+  if (!p_inited) {
+    orc_once_mutex_lock ();
+    if (!p_inited) {
+      OrcProgram *p;
+
+#if 1
+      static const orc_uint8 bc[] = {
+        1, 9, 23, 115, 97, 109, 95, 111, 114, 99, 95, 98, 108, 101, 110, 100, 
+        95, 117, 56, 95, 99, 111, 108, 111, 114, 115, 11, 1, 1, 12, 2, 2, 
+        12, 1, 1, 14, 2, 128, 0, 0, 0, 14, 2, 8, 0, 0, 0, 16, 
+        2, 20, 2, 20, 2, 20, 2, 150, 32, 0, 98, 33, 24, 4, 89, 32, 
+        32, 33, 150, 34, 5, 89, 33, 4, 34, 70, 32, 32, 33, 70, 32, 32, 
+        16, 95, 32, 32, 17, 157, 0, 32, 2, 0, 
+      };
+      p = orc_program_new_from_static_bytecode (bc);
+      orc_program_set_backup_function (p, _backup_sam_orc_blend_u8_colors);
+#else
+      p = orc_program_new ();
+      orc_program_set_name (p, "sam_orc_blend_u8_colors");
+      orc_program_set_backup_function (p, _backup_sam_orc_blend_u8_colors);
+      orc_program_add_destination (p, 1, "d1");
+      orc_program_add_source (p, 2, "s1");
+      orc_program_add_source (p, 1, "s2");
+      orc_program_add_constant (p, 2, 0x00000080, "c1");
+      orc_program_add_constant (p, 2, 0x00000008, "c2");
+      orc_program_add_parameter (p, 2, "p1");
+      orc_program_add_temporary (p, 2, "t1");
+      orc_program_add_temporary (p, 2, "t2");
+      orc_program_add_temporary (p, 2, "t3");
+
+      orc_program_append_2 (p, "convubw", 0, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "subw", 0, ORC_VAR_T2, ORC_VAR_P1, ORC_VAR_S1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mullw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_T2, ORC_VAR_D1);
+      orc_program_append_2 (p, "convubw", 0, ORC_VAR_T3, ORC_VAR_S2, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mullw", 0, ORC_VAR_T2, ORC_VAR_S1, ORC_VAR_T3, ORC_VAR_D1);
+      orc_program_append_2 (p, "addw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_T2, ORC_VAR_D1);
+      orc_program_append_2 (p, "addw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_C1, ORC_VAR_D1);
+      orc_program_append_2 (p, "shruw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_C2, ORC_VAR_D1);
+      orc_program_append_2 (p, "convwb", 0, ORC_VAR_D1, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1);
+#endif
+
+      orc_program_compile (p);
+      c = orc_program_take_code (p);
+      orc_program_free (p);
+    }
+    p_inited = TRUE;
+    orc_once_mutex_unlock ();
+  }
+  ex->arrays[ORC_VAR_A2] = c;
+  ex->program = 0;
+
+  ex->n = n;
+  ex->arrays[ORC_VAR_D1] = d1;
+  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->arrays[ORC_VAR_S2] = (void *)s2;
+  ex->params[ORC_VAR_P1] = p1;
 
   func = c->exec;
   func (ex);

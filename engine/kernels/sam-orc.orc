@@ -242,3 +242,44 @@ mulf p, p, p_one
 addf p, p, p_half
 convfl n, p
 convlw d1, n
+
+# Overlay blending (the element's masks): d = (d·(256 − a) + c·a + 128)
+# >> 8, a ∈ [0, 256] per pixel, the colour c a parameter (a plane: luma,
+# I420's chroma). Every term fits 16 unsigned bits: d·(256 − a) + c·a ≤
+# 255·256, plus 128. p_full is 256 (a parameter: see the limit on
+# constants above). Integer only: the same bytes as the C reference.
+.function sam_orc_blend_u8
+.dest 1 d1 uint8_t
+.source 2 a1 uint16_t
+.param 2 p_c
+.param 2 p_full
+.temp 2 w
+.temp 2 t
+convubw w, d1
+subw t, p_full, a1
+mullw w, w, t
+mullw t, a1, p_c
+addw w, w, t
+addw w, w, 128
+shruw w, w, 8
+convwb d1, w
+
+# The same with a colour per byte (interleaved RGB / RGBx rows: the
+# alpha and colour spread per byte by the caller; a = 0 keeps a byte).
+.function sam_orc_blend_u8_colors
+.dest 1 d1 uint8_t
+.source 2 a1 uint16_t
+.source 1 c1 uint8_t
+.param 2 p_full
+.temp 2 w
+.temp 2 t
+.temp 2 c
+convubw w, d1
+subw t, p_full, a1
+mullw w, w, t
+convubw c, c1
+mullw t, a1, c
+addw w, w, t
+addw w, w, 128
+shruw w, w, 8
+convwb d1, w

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/blend.h"
 #include "kernels/requant.h"
 #if defined(__x86_64__)
 #include <xmmintrin.h>
@@ -347,6 +348,51 @@ test_agq_codes (void)
   g_rand_free (r);
 }
 
+/* The overlay blends against their C references: every alpha in
+ * [0, 256] (0 and 256 at the ends: the byte kept, the colour), bytes and
+ * colours at 0 and 255, odd lengths; and the two ends checked as values.
+ * In place over the whole row, as the element calls them. */
+static void
+test_blend (void)
+{
+  GRand *r = g_rand_new_with_seed (23);
+  uint8_t *d = g_new (uint8_t, NMAX), *e = g_new (uint8_t, NMAX);
+  uint8_t *c = g_new (uint8_t, NMAX);
+  uint16_t *a = g_new (uint16_t, NMAX);
+  for (guint li = 0; li < G_N_ELEMENTS (lens); li++)
+    for (int rep = 0; rep < 4; rep++) {
+      const int n = lens[li];
+      for (int i = 0; i < n; i++) {
+        const int k = g_rand_int_range (r, 0, 10);
+        d[i] = k == 0 ? 0 : k == 1 ? 255 : (uint8_t) g_rand_int (r);
+        c[i] = (uint8_t) (rep == 0 ? 0 : rep == 1 ? 255 : g_rand_int (r));
+        a[i] = (uint16_t) (k == 2 ? 0 : k == 3 ? 256 :
+            g_rand_int_range (r, 0, 257));
+      }
+      const uint8_t col = n ? c[0] : 0;
+      memcpy (e, d, n);
+      sam_blend_u8 (d, a, col, n);
+      sam_blend_u8_ref (e, a, col, n);
+      g_assert_cmpmem (d, n, e, n);
+      sam_blend_u8_colors (d, a, c, n);
+      sam_blend_u8_colors_ref (e, a, c, n);
+      g_assert_cmpmem (d, n, e, n);
+    }
+  /* a = 0 keeps the byte, a = 256 gives the colour */
+  d[0] = 200;
+  d[1] = 17;
+  a[0] = 0;
+  a[1] = 256;
+  sam_blend_u8 (d, a, 99, 2);
+  g_assert_cmpuint (d[0], ==, 200);
+  g_assert_cmpuint (d[1], ==, 99);
+  g_free (d);
+  g_free (e);
+  g_free (c);
+  g_free (a);
+  g_rand_free (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -357,5 +403,6 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/orc/softmax", test_softmax);
   g_test_add_func ("/quant/orc/mxcsr-kept", test_mxcsr_kept);
   g_test_add_func ("/quant/orc/agq-codes", test_agq_codes);
+  g_test_add_func ("/quant/orc/blend", test_blend);
   return g_test_run ();
 }
