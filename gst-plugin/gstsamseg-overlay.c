@@ -1,5 +1,6 @@
 /* gstsamseg-overlay.c — mask fill + outline drawing for all samseg formats. */
 #include "gstsamseg-overlay.h"
+#include "kernels/blend.h"
 
 #include <math.h>
 #include <string.h>
@@ -64,7 +65,9 @@ row_span (const guint8 * m, gint w, gint * x0, gint * x1)
 }
 
 /* Per-pixel alpha in 0..256 for columns [x0, x1): 0 outside the mask,
- * fill inside, 256 on the outline. */
+ * fill inside, 256 on the outline (a set pixel with a clear 4-neighbour;
+ * the frame's border is not one). Without branches, so that the loops
+ * vectorize: set · (fill + edge · (256 − fill)). */
 static void
 alpha_row (const guint8 * mask, gint stride, gint w, gint h, gint y,
     gint a_fill, gboolean outline, gint x0, gint x1, guint16 * out)
@@ -73,23 +76,29 @@ alpha_row (const guint8 * mask, gint stride, gint w, gint h, gint y,
   const guint8 *up = y > 0 ? m - stride : m;
   const guint8 *dn = y < h - 1 ? m + stride : m;
 
-  for (gint x = x0; x < x1; x++) {
-    if (!m[x]) {
-      out[x] = 0;
-      continue;
-    }
-    gboolean edge = FALSE;
-    if (outline)
-      edge = !up[x] || !dn[x] || (x > 0 && !m[x - 1]) ||
-          (x < w - 1 && !m[x + 1]);
-    out[x] = (guint16) (edge ? 256 : a_fill);
+  if (!outline) {
+    for (gint x = x0; x < x1; x++)
+      out[x] = (guint16) ((m[x] != 0) * a_fill);
+    return;
   }
-}
-
-static inline guint8
-blend (guint8 d, guint8 c, gint a)
-{
-  return (guint8) ((d * (256 - a) + c * a + 128) >> 8);
+  const gint extra = 256 - a_fill;
+  /* the first and last columns have one horizontal neighbour */
+  gint xa = x0, xb = x1;
+  if (xa == 0) {
+    out[0] = (guint16) ((m[0] != 0) * (a_fill + !(up[0] && dn[0] &&
+                (w < 2 || m[1])) * extra));
+    xa = 1;
+  }
+  if (xb == w && xb > xa) {
+    out[w - 1] = (guint16) ((m[w - 1] != 0) * (a_fill + !(up[w - 1] &&
+                dn[w - 1] && m[w - 2]) * extra));
+    xb = w - 1;
+  }
+  for (gint x = xa; x < xb; x++) {
+    const gint inner = (up[x] != 0) & (dn[x] != 0) & (m[x - 1] != 0) &
+        (m[x + 1] != 0);
+    out[x] = (guint16) ((m[x] != 0) * (a_fill + (1 - inner) * extra));
+  }
 }
 
 void
@@ -125,6 +134,12 @@ gst_samseg_overlay_draw (GstVideoFrame * frame, const guint8 * mask,
     guint8 *yp = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
     gint ys = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
     gint cw = (w + 1) / 2;
+    guint16 *ac = g_new (guint16, cw), *a2 = g_new (guint16, 2 * cw);
+    guint8 *uv = g_new (guint8, 2 * cw);
+    for (gint cx = 0; cx < cw; cx++) {
+      uv[2 * cx] = cu;
+      uv[2 * cx + 1] = cv;
+    }
 
     for (gint y = 0; y < h; y += 2) {
       guint8 *ur, *vr;
@@ -145,13 +160,11 @@ gst_samseg_overlay_draw (GstVideoFrame * frame, const guint8 * mask,
       if (on1)
         alpha_row (mask, mask_stride, w, h, y + 1, a_fill, outline, l1, r1,
             a1);
-      for (gint x = xa; x < xb; x++) {
-        if (a0[x])
-          yp[(gsize) y * ys + x] = blend (yp[(gsize) y * ys + x], cy, a0[x]);
-        if (a1[x])
-          yp[(gsize) (y + 1) * ys + x] =
-              blend (yp[(gsize) (y + 1) * ys + x], cy, a1[x]);
-      }
+      /* alpha 0 keeps a pixel: whole spans, no test per pixel */
+      if (on0)
+        sam_blend_u8 (yp + (gsize) y * ys + xa, a0 + xa, cy, xb - xa);
+      if (on1)
+        sam_blend_u8 (yp + (gsize) (y + 1) * ys + xa, a1 + xa, cy, xb - xa);
       if (fmt == GST_VIDEO_FORMAT_I420) {
         ur = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (frame, 1) +
             (gsize) (y / 2) * GST_VIDEO_FRAME_PLANE_STRIDE (frame, 1);
@@ -164,16 +177,27 @@ gst_samseg_overlay_draw (GstVideoFrame * frame, const guint8 * mask,
         vr = ur + 1;
         cstep = 2;
       }
-      for (gint cx = xa / 2; cx < MIN (cw, xe / 2); cx++) {
+      /* each chroma sample: the mean of its (up to) four alphas */
+      const gint c0 = xa / 2, c1 = MIN (cw, xe / 2);
+      for (gint cx = c0; cx < c1; cx++) {
         gint x = 2 * cx;
         gint s = a0[x] + a1[x] + (x + 1 < w ? a0[x + 1] + a1[x + 1] : 0);
-        if (!s)
-          continue;
-        gint a = (s + 2) / 4;
-        ur[cx * cstep] = blend (ur[cx * cstep], cu, a);
-        vr[cx * cstep] = blend (vr[cx * cstep], cv, a);
+        ac[cx] = (guint16) ((s + 2) / 4);
+      }
+      if (cstep == 1) {
+        sam_blend_u8 (ur + c0, ac + c0, cu, c1 - c0);
+        sam_blend_u8 (vr + c0, ac + c0, cv, c1 - c0);
+      } else {
+        /* NV12's interleaved U, V: the alpha and colour per byte */
+        for (gint cx = c0; cx < c1; cx++)
+          a2[2 * cx] = a2[2 * cx + 1] = ac[cx];
+        sam_blend_u8_colors (ur + 2 * c0, a2 + 2 * c0, uv + 2 * c0,
+            2 * (c1 - c0));
       }
     }
+    g_free (ac);
+    g_free (a2);
+    g_free (uv);
   } else {
     guint8 *data = GST_VIDEO_FRAME_PLANE_DATA (frame, 0);
     gint ss = GST_VIDEO_FRAME_PLANE_STRIDE (frame, 0);
@@ -181,6 +205,16 @@ gst_samseg_overlay_draw (GstVideoFrame * frame, const guint8 * mask,
     gint ro = GST_VIDEO_FRAME_COMP_POFFSET (frame, GST_VIDEO_COMP_R);
     gint go = GST_VIDEO_FRAME_COMP_POFFSET (frame, GST_VIDEO_COMP_G);
     gint bo = GST_VIDEO_FRAME_COMP_POFFSET (frame, GST_VIDEO_COMP_B);
+    /* interleaved: the colour and the alpha per byte; padding and alpha
+     * channel bytes get alpha 0 (kept as they are) */
+    const gsize nb = (gsize) w * ps;
+    guint8 *colors = g_new0 (guint8, nb);
+    guint16 *ab = g_new0 (guint16, nb);
+    for (gint x = 0; x < w; x++) {
+      colors[(gsize) x * ps + ro] = rgb[0];
+      colors[(gsize) x * ps + go] = rgb[1];
+      colors[(gsize) x * ps + bo] = rgb[2];
+    }
     for (gint y = 0; y < h; y++) {
       guint8 *row = data + (gsize) y * ss;
       gint l, r;
@@ -188,15 +222,14 @@ gst_samseg_overlay_draw (GstVideoFrame * frame, const guint8 * mask,
         continue;
       alpha_row (mask, mask_stride, w, h, y, a_fill, outline, l, r, a0);
       for (gint x = l; x < r; x++) {
-        gint a = a0[x];
-        if (!a)
-          continue;
-        guint8 *p = row + (gsize) x * ps;
-        p[ro] = blend (p[ro], rgb[0], a);
-        p[go] = blend (p[go], rgb[1], a);
-        p[bo] = blend (p[bo], rgb[2], a);
+        guint16 *p = ab + (gsize) x * ps;
+        p[ro] = p[go] = p[bo] = a0[x];
       }
+      sam_blend_u8_colors (row + (gsize) l * ps, ab + (gsize) l * ps,
+          colors + (gsize) l * ps, (r - l) * ps);
     }
+    g_free (colors);
+    g_free (ab);
   }
   g_free (a0);
   g_free (a1);
