@@ -8,6 +8,7 @@
  */
 #include "preprocess.h"
 #include "kernels/cpu.h"
+#include "kernels/normalize.h"
 
 #include <math.h>
 #include <string.h>
@@ -69,19 +70,23 @@ typedef struct
   bool simd;                    /* h_rows' SSE form */
 } PrepCtx;
 
+/* S × S frames: the normalization alone, a row at a time, with the
+ * channels' means and stds as rows of 3 · S (ORC, normalize.h) */
+typedef struct
+{
+  const PrepCtx *c;
+  const float *mean_row, *std_row;
+} CopyCtx;
+
 static void
 copy_rows (void *vctx, int64_t y0, int64_t y1)
 {
-  const PrepCtx *c = vctx;
+  const CopyCtx *cc = vctx;
+  const PrepCtx *c = cc->c;
   const int S = c->S;
-  for (int64_t y = y0; y < y1; y++) {
-    const guint8 *row = c->data + (size_t) y * c->stride;
-    float *o = c->out + (size_t) y * S * 3;
-    for (int x = 0; x < S; x++)
-      for (int ch = 0; ch < 3; ch++)
-        o[3 * x + ch] = ((float) row[3 * x + ch] / 255.0f - mean[ch]) /
-            stdv[ch];
-  }
+  for (int64_t y = y0; y < y1; y++)
+    sam_normalize_u8_f32 (c->out + (size_t) y * S * 3,
+        c->data + (size_t) y * c->stride, cc->mean_row, cc->std_row, 3 * S);
 }
 
 #ifdef SAM_X86
@@ -193,7 +198,16 @@ sam_preprocess_rgb_isa (int isa, SamPool * pool, const guint8 * data,
     NULL, out, isa > SAM_ISA_REF
   };
   if (width == S && height == S) {
-    sam_pool_for (pool, S, 16, copy_rows, &c);
+    float *mean_row = g_new (float, 3 * (size_t) S);
+    float *std_row = g_new (float, 3 * (size_t) S);
+    for (int i = 0; i < 3 * S; i++) {
+      mean_row[i] = mean[i % 3];
+      std_row[i] = stdv[i % 3];
+    }
+    CopyCtx cc = { &c, mean_row, std_row };
+    sam_pool_for (pool, S, 16, copy_rows, &cc);
+    g_free (mean_row);
+    g_free (std_row);
     return;
   }
   Taps *tx = g_new (Taps, S), *ty = g_new (Taps, S);

@@ -94,6 +94,7 @@ void sam_orc_log2q_f32_u8 (orc_uint8 * ORC_RESTRICT d1, const float * ORC_RESTRI
 void sam_orc_exp2_p15_f32_s16 (orc_int16 * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, float p2, float p3, float p4, int n);
 void sam_orc_blend_u8 (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, int p1, int p2, int n);
 void sam_orc_blend_u8_colors (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, const orc_uint8 * ORC_RESTRICT s2, int p1, int n);
+void sam_orc_normalize_u8_f32 (float * ORC_RESTRICT d1, const orc_uint8 * ORC_RESTRICT s1, const float * ORC_RESTRICT s2, const float * ORC_RESTRICT s3, int n);
 
 
 /* begin Orc C target preamble */
@@ -4333,6 +4334,235 @@ sam_orc_blend_u8_colors (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RES
   ex->arrays[ORC_VAR_S1] = (void *)s1;
   ex->arrays[ORC_VAR_S2] = (void *)s2;
   ex->params[ORC_VAR_P1] = p1;
+
+  func = c->exec;
+  func (ex);
+}
+#endif
+
+
+/* sam_orc_normalize_u8_f32 */
+#ifdef DISABLE_ORC
+void
+sam_orc_normalize_u8_f32 (float * ORC_RESTRICT d1, const orc_uint8 * ORC_RESTRICT s1, const float * ORC_RESTRICT s2, const float * ORC_RESTRICT s3, int n){
+  int i;
+  orc_union32 * ORC_RESTRICT ptr0;
+  const orc_int8 * ORC_RESTRICT ptr4;
+  const orc_union32 * ORC_RESTRICT ptr5;
+  const orc_union32 * ORC_RESTRICT ptr6;
+  orc_int8 var35;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var36;
+#else
+  orc_union32 var36;
+#endif
+  orc_union32 var37;
+  orc_union32 var38;
+  orc_union32 var39;
+  orc_union16 var40;
+  orc_union32 var41;
+  orc_union32 var42;
+  orc_union32 var43;
+  orc_union32 var44;
+
+  ptr0 = (orc_union32 *)d1;
+  ptr4 = (orc_int8 *)s1;
+  ptr5 = (orc_union32 *)s2;
+  ptr6 = (orc_union32 *)s3;
+
+    /* 4: loadpl */
+    var36.i = 0x437f0000; /* 1132396544 or 5.59478e-315f */
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadb */
+    var35 = ptr4[i];
+    /* 1: convubw */
+    var40.i = (orc_uint8)var35;
+    /* 2: convuwl */
+    var41.i = (orc_uint16)var40.i;
+    /* 3: convlf */
+    var42.f = var41.i;
+    /* 5: divf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var42.i);
+       _src2.i = ORC_DENORMAL(var36.i);
+       _dest1.f = _src1.f / _src2.f;
+       var43.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 6: loadl */
+    var37 = ptr5[i];
+    /* 7: subf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var43.i);
+       _src2.i = ORC_DENORMAL(var37.i);
+       _dest1.f = _src1.f - _src2.f;
+       var44.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 8: loadl */
+    var38 = ptr6[i];
+    /* 9: divf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var44.i);
+       _src2.i = ORC_DENORMAL(var38.i);
+       _dest1.f = _src1.f / _src2.f;
+       var39.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 10: storel */
+    ptr0[i] = var39;
+  }
+
+}
+
+#else
+static void
+_backup_sam_orc_normalize_u8_f32 (OrcExecutor * ORC_RESTRICT ex)
+{
+  int i;
+  int n = ex->n;
+  orc_union32 * ORC_RESTRICT ptr0;
+  const orc_int8 * ORC_RESTRICT ptr4;
+  const orc_union32 * ORC_RESTRICT ptr5;
+  const orc_union32 * ORC_RESTRICT ptr6;
+  orc_int8 var35;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_union32 var36;
+#else
+  orc_union32 var36;
+#endif
+  orc_union32 var37;
+  orc_union32 var38;
+  orc_union32 var39;
+  orc_union16 var40;
+  orc_union32 var41;
+  orc_union32 var42;
+  orc_union32 var43;
+  orc_union32 var44;
+
+  ptr0 = (orc_union32 *)ex->arrays[0];
+  ptr4 = (orc_int8 *)ex->arrays[4];
+  ptr5 = (orc_union32 *)ex->arrays[5];
+  ptr6 = (orc_union32 *)ex->arrays[6];
+
+    /* 4: loadpl */
+    var36.i = 0x437f0000; /* 1132396544 or 5.59478e-315f */
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadb */
+    var35 = ptr4[i];
+    /* 1: convubw */
+    var40.i = (orc_uint8)var35;
+    /* 2: convuwl */
+    var41.i = (orc_uint16)var40.i;
+    /* 3: convlf */
+    var42.f = var41.i;
+    /* 5: divf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var42.i);
+       _src2.i = ORC_DENORMAL(var36.i);
+       _dest1.f = _src1.f / _src2.f;
+       var43.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 6: loadl */
+    var37 = ptr5[i];
+    /* 7: subf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var43.i);
+       _src2.i = ORC_DENORMAL(var37.i);
+       _dest1.f = _src1.f - _src2.f;
+       var44.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 8: loadl */
+    var38 = ptr6[i];
+    /* 9: divf */
+    {
+       orc_union32 _src1;
+       orc_union32 _src2;
+       orc_union32 _dest1;
+       _src1.i = ORC_DENORMAL(var44.i);
+       _src2.i = ORC_DENORMAL(var38.i);
+       _dest1.f = _src1.f / _src2.f;
+       var39.i = ORC_DENORMAL(_dest1.i);
+    }
+    /* 10: storel */
+    ptr0[i] = var39;
+  }
+
+}
+
+void
+sam_orc_normalize_u8_f32 (float * ORC_RESTRICT d1, const orc_uint8 * ORC_RESTRICT s1, const float * ORC_RESTRICT s2, const float * ORC_RESTRICT s3, int n)
+{
+  OrcExecutor _ex, *ex = &_ex;
+  static volatile int p_inited = 0;
+  static OrcCode *c = 0;
+  void (*func) (OrcExecutor *);
+
+  if (!p_inited) {
+    orc_once_mutex_lock ();
+    if (!p_inited) {
+      OrcProgram *p;
+
+#if 1
+      static const orc_uint8 bc[] = {
+        1, 9, 24, 115, 97, 109, 95, 111, 114, 99, 95, 110, 111, 114, 109, 97, 
+        108, 105, 122, 101, 95, 117, 56, 95, 102, 51, 50, 11, 4, 4, 12, 1, 
+        1, 12, 4, 4, 12, 4, 4, 14, 4, 0, 0, 127, 67, 20, 2, 20, 
+        4, 20, 4, 150, 32, 4, 154, 33, 32, 211, 34, 33, 203, 34, 34, 16, 
+        201, 34, 34, 5, 203, 0, 34, 6, 2, 0, 
+      };
+      p = orc_program_new_from_static_bytecode (bc);
+      orc_program_set_backup_function (p, _backup_sam_orc_normalize_u8_f32);
+#else
+      p = orc_program_new ();
+      orc_program_set_name (p, "sam_orc_normalize_u8_f32");
+      orc_program_set_backup_function (p, _backup_sam_orc_normalize_u8_f32);
+      orc_program_add_destination (p, 4, "d1");
+      orc_program_add_source (p, 1, "s1");
+      orc_program_add_source (p, 4, "s2");
+      orc_program_add_source (p, 4, "s3");
+      orc_program_add_constant (p, 4, 0x437f0000, "c1");
+      orc_program_add_temporary (p, 2, "t1");
+      orc_program_add_temporary (p, 4, "t2");
+      orc_program_add_temporary (p, 4, "t3");
+
+      orc_program_append_2 (p, "convubw", 0, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "convuwl", 0, ORC_VAR_T2, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "convlf", 0, ORC_VAR_T3, ORC_VAR_T2, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "divf", 0, ORC_VAR_T3, ORC_VAR_T3, ORC_VAR_C1, ORC_VAR_D1);
+      orc_program_append_2 (p, "subf", 0, ORC_VAR_T3, ORC_VAR_T3, ORC_VAR_S2, ORC_VAR_D1);
+      orc_program_append_2 (p, "divf", 0, ORC_VAR_D1, ORC_VAR_T3, ORC_VAR_S3, ORC_VAR_D1);
+#endif
+
+      orc_program_compile (p);
+      c = orc_program_take_code (p);
+      orc_program_free (p);
+    }
+    p_inited = TRUE;
+    orc_once_mutex_unlock ();
+  }
+  ex->arrays[ORC_VAR_A2] = c;
+  ex->program = 0;
+
+  ex->n = n;
+  ex->arrays[ORC_VAR_D1] = d1;
+  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->arrays[ORC_VAR_S2] = (void *)s2;
+  ex->arrays[ORC_VAR_S3] = (void *)s3;
 
   func = c->exec;
   func (ex);

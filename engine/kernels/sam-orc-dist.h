@@ -95,6 +95,7 @@ void sam_orc_log2q_f32_u8 (orc_uint8 * ORC_RESTRICT d1, const float * ORC_RESTRI
 void sam_orc_exp2_p15_f32_s16 (orc_int16 * ORC_RESTRICT d1, const float * ORC_RESTRICT s1, float p1, float p2, float p3, float p4, int n);
 void sam_orc_blend_u8 (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, int p1, int p2, int n);
 void sam_orc_blend_u8_colors (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, const orc_uint8 * ORC_RESTRICT s2, int p1, int n);
+void sam_orc_normalize_u8_f32 (float * ORC_RESTRICT d1, const orc_uint8 * ORC_RESTRICT s1, const float * ORC_RESTRICT s2, const float * ORC_RESTRICT s3, int n);
 
 #ifdef __cplusplus
 }

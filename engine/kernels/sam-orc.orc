@@ -283,3 +283,23 @@ addw w, w, t
 addw w, w, 128
 shruw w, w, 8
 convwb d1, w
+
+# Model input from 8-bit RGB: d = (s / 255 − m) / sd per byte, the
+# channel's mean m and std sd given per element (pattern rows of the
+# caller). IEEE division and subtraction as in C, so the same floats
+# unless a value is denormal (ORC flushes those): with SAM's ImageNet
+# means the smallest nonzero |s / 255 − m| is 1.1e-3.
+.function sam_orc_normalize_u8_f32
+.dest 4 d1 float
+.source 1 s1 uint8_t
+.source 4 m1 float
+.source 4 r1 float
+.temp 2 w
+.temp 4 l
+.temp 4 f
+convubw w, s1
+convuwl l, w
+convlf f, l
+divf f, f, 255.0
+subf f, f, m1
+divf d1, f, r1

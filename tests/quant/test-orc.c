@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kernels/blend.h"
+#include "kernels/normalize.h"
 #include "kernels/requant.h"
 #if defined(__x86_64__)
 #include <xmmintrin.h>
@@ -393,6 +394,38 @@ test_blend (void)
   g_rand_free (r);
 }
 
+/* The input normalization against its C reference, bit for bit: every
+ * byte value under each of SAM's three channel means and stds, odd
+ * lengths. */
+static void
+test_normalize (void)
+{
+  static const float mean[3] = { 0.485f, 0.456f, 0.406f };
+  static const float stdv[3] = { 0.229f, 0.224f, 0.225f };
+  GRand *r = g_rand_new_with_seed (29);
+  uint8_t *s = g_new (uint8_t, NMAX);
+  float *m = g_new (float, NMAX), *sd = g_new (float, NMAX);
+  float *a = g_new (float, NMAX), *b = g_new (float, NMAX);
+  for (int i = 0; i < NMAX; i++) {
+    m[i] = mean[i % 3];
+    sd[i] = stdv[i % 3];
+  }
+  for (guint li = 0; li < G_N_ELEMENTS (lens); li++) {
+    const int n = lens[li];
+    for (int i = 0; i < n; i++)
+      s[i] = (uint8_t) (n >= 768 ? (guint32) i / 3 : g_rand_int (r));
+    sam_normalize_u8_f32 (a, s, m, sd, n);
+    sam_normalize_u8_f32_ref (b, s, m, sd, n);
+    g_assert_cmpmem (a, sizeof (float) * n, b, sizeof (float) * n);
+  }
+  g_free (s);
+  g_free (m);
+  g_free (sd);
+  g_free (a);
+  g_free (b);
+  g_rand_free (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -404,5 +437,6 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/orc/mxcsr-kept", test_mxcsr_kept);
   g_test_add_func ("/quant/orc/agq-codes", test_agq_codes);
   g_test_add_func ("/quant/orc/blend", test_blend);
+  g_test_add_func ("/quant/orc/normalize", test_normalize);
   return g_test_run ();
 }
