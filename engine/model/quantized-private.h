@@ -38,6 +38,8 @@ typedef struct {
   float *wdeq;                  /* dequantized weights, built on demand */
   SamPackedF32 *fpacked;        /* float w packed, built on the first call
                                  * with few rows (lin_packed_f32) */
+  float *zero_row;              /* [N]: the output for an all-zero input
+                                 * row, made once (sam_model_linear_zero_row) */
 } Lin;
 
 typedef enum { ATT_AGQ, ATT_LNQ, ATT_DRQ } AttKind;

@@ -21,6 +21,7 @@ lin_free (gpointer p)
   g_free (l->bias_i32);
   g_free (l->wdeq);
   sam_packed_f32_free (l->fpacked);
+  g_free (l->zero_row);
   g_free (l->name);
   g_free (l);
 }
@@ -599,6 +600,34 @@ sam_model_linear (const SamModel * m, SamPool * pool, const char *name,
     const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy)
 {
   linear_act (m, pool, name, x, M, ldx, y, ldy, SAM_MODEL_ACT_NONE);
+}
+
+const float *
+sam_model_linear_zero_row (const SamModel * m, const char *name)
+{
+  SamQState *q = m->q;
+  Lin *l = (Lin *) get_lin (m, name);
+  g_return_val_if_fail (l != NULL && !sam_model_observed (m) && !q->sim,
+      NULL);
+  g_mutex_lock (&q->lock);
+  const float *have = l->zero_row;
+  g_mutex_unlock (&q->lock);
+  if (have)
+    return have;
+  /* made outside the lock (the Linear takes it itself); sessions sharing
+   * the model may race here, and the first row stored is kept (they are
+   * the same values) */
+  float *zero = g_new0 (float, l->K), *row = g_new (float, l->N);
+  linear_act (m, NULL, name, zero, 1, l->K, row, l->N, SAM_MODEL_ACT_NONE);
+  g_free (zero);
+  g_mutex_lock (&q->lock);
+  if (!l->zero_row)
+    l->zero_row = row;
+  else
+    g_free (row);
+  have = l->zero_row;
+  g_mutex_unlock (&q->lock);
+  return have;
 }
 
 void

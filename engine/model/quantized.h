@@ -69,7 +69,13 @@ void sam_model_set_quant_sim (SamModel * m, gboolean sim);
 /* y[M, N] = Linear @name (x[M, K]). */
 void sam_model_linear (const SamModel * m, SamPool * pool, const char *name,
     const float *x, int64_t M, int64_t ldx, float *y, int64_t ldy);
-/* Same, the name printf-formatted. */
+/* The Linear's output for an all-zero input row ([N] floats, owned by
+ * the model), made on the first call and kept: what every row of zero
+ * padding gives (Hiera's padded windows). Not while observers are set or
+ * in simulation (sam_model_set_quant_sim). */
+const float *sam_model_linear_zero_row (const SamModel * m,
+    const char *name);
+/* sam_model_linear, the name printf-formatted. */
 void sam_model_linearf (const SamModel * m, SamPool * pool, const float *x,
     int64_t M, int64_t ldx, float *y, int64_t ldy, const char *fmt, ...)
     G_GNUC_PRINTF (8, 9);

@@ -630,14 +630,12 @@ attention_residual (const SamModel * m, SamPool * pool, int i,
     pad = g_new (float, b.ld);
     for (int64_t c = 0; c < b.ld; c++)
       pad[c] = bias ? bias[c] + 0.f : 0.f;
-  } else if (b.skip) {
-    /* F.pad's zero row through the layer, as every padded row goes */
-    float *zero = g_new0 (float, b.C);
-    pad = g_new (float, b.ld);
-    sam_model_linear (m, NULL, b.qkv_name, zero, 1, b.C, pad, b.ld);
-    g_free (zero);
   }
-  b.pad = pad;
+  /* else F.pad's zero row through the integer layer, as every padded row
+   * goes: made once per model (55 us a block and frame on the caller
+   * alone, while the workers waited) */
+  b.pad = pad ? pad : b.skip ? sam_model_linear_zero_row (m, b.qkv_name)
+      : NULL;
 
   /* Windowed blocks with integer qkv and proj: groups of windows small
    * enough for L2, one per pool task, every step of a group on one core.

@@ -279,6 +279,12 @@ check_layer (SamModel * m, const char *name)
   double e = rel_l2 (y8, ys, (int64_t) M * N);
   g_test_message ("%s: int8 vs fake-quant rel L2 %.2e", name, e);
   g_assert_cmpfloat (e, <, 1e-4);
+  /* the kept zero-row output: a zero row's bits, made once */
+  memset (x, 0, sizeof (float) * K);
+  sam_model_linear (m, NULL, name, x, 1, K, y8, N);
+  const float *z = sam_model_linear_zero_row (m, name);
+  g_assert_cmpmem (z, sizeof (float) * N, y8, sizeof (float) * N);
+  g_assert_true (sam_model_linear_zero_row (m, name) == z);
   g_free (x);
   g_free (y8);
   g_free (ys);
