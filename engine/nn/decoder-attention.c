@@ -144,8 +144,7 @@ tokens_to_image (const SamModel * m, SamPool * pool, const char *name,
   const float *Wv = proj_w (m, name, "v_proj", &bv);
   float *q = g_new (float, Nt * I);
   float *g = g_new (float, HTp * C);
-  float *st = g_new (float, Ni * HTp);
-  float *p = g_new (float, HTp * Ni);
+  float *p = g_new (float, HT * Ni);
   float *z = g_new (float, HT * C);
   float *zo = g_new (float, HT * I);
   float *o = g_new (float, Nt * I);
@@ -154,9 +153,9 @@ tokens_to_image (const SamModel * m, SamPool * pool, const char *name,
   /* g[(h, t)] = W_k,hᵀ q_t,h; b_k dropped (above) */
   float *qb = head_blocks (q, Nt, I, HTp);
   sam_matmul (pool, qb, I, Wk, C, g, C, HTp, C, I, false);
-  /* the logits of every (head, token) row against the image tokens */
-  sam_linear (pool, k_in, Ni, C, C, g, NULL, (int) HTp, st, HTp);
-  sam_transpose (st, Ni, HTp, p);
+  /* the logits of every (head, token) row against the image tokens, a
+   * row per (head, token): the image tokens are the GEMM's columns */
+  sam_linear (pool, g, HT, C, C, k_in, NULL, (int) Ni, p, Ni);
   SoftmaxCtx sc = { p, Ni, Ni, 1.f / sqrtf ((float) D) };
   sam_pool_for (pool, HT, 1, softmax_rows, &sc);
   /* Σ_j p_j x_j over the image tokens, then W_v,h and b_v,h */
@@ -171,7 +170,6 @@ tokens_to_image (const SamModel * m, SamPool * pool, const char *name,
   g_free (q);
   g_free (qb);
   g_free (g);
-  g_free (st);
   g_free (p);
   g_free (z);
   g_free (zo);
