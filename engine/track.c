@@ -154,7 +154,7 @@ track_with_memory (SamSession * s, SamObject * o, GError ** error)
   float *memory = NULL, *memory_pos = NULL;
   int n_mem = 0, n_ptr = 0;
   double t0 = now_ms ();
-  if (!sam_memory_build_tokens (s->model, o->bank, (int64_t) s->frame_index,
+  if (!sam_memory_build_tokens (s->model, s->pool, o->bank, (int64_t) s->frame_index,
           s->params.num_frames, s->maskmem_pos, &memory, &memory_pos, &n_mem,
           &n_ptr)) {
     g_set_error (error, SAM_ERROR, SAM_ERROR_BAD_STATE,

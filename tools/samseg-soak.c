@@ -236,7 +236,7 @@ soak_bank (const Options * o, SamModel * m, GError ** error)
       if (!cond) {
         float *mem = NULL, *mem_pos = NULL;
         gint n_mem, n_ptr;
-        if (!sam_memory_build_tokens (m, b, f, 0, pos, &mem, &mem_pos,
+        if (!sam_memory_build_tokens (m, NULL, b, f, 0, pos, &mem, &mem_pos,
                 &n_mem, &n_ptr)) {
           g_set_error (error, SAM_ERROR, SAM_ERROR_BAD_STATE,
               "object %u has no conditioning frame", sc.ids[k]);

@@ -4,11 +4,45 @@
 
 #include <string.h>
 
+typedef struct {
+  const SamMemoryBank *bank;
+  const SamMemorySelection *sel;
+  const float *maskmem_pos, *tpos_enc;
+  float *mem, *pos;
+  int T, D, M, num_maskmem;
+} SpatialCtx;
+
+/* spatial memories [s0, s1): features and position encodings */
+static void
+spatial_rows (void *vc, int64_t s0, int64_t s1)
+{
+  const SpatialCtx *c = vc;
+  const int T = c->T, D = c->D;
+  for (int64_t s = s0; s < s1; s++) {
+    const SamMemorySpatial *sp = &c->sel->spatial[s];
+    float *mrow = c->mem + (size_t) s * T * D, *prow = c->pos + (size_t) s * T
+        * D;
+    /* maskmem_tpos_enc[num_maskmem - t_pos - 1]: row M - 1 for
+     * conditioning frames, else the row of the frame distance - 1 (the
+     * same thing when the bank keeps the model's num_maskmem). */
+    int t_rel = c->num_maskmem - sp->t_pos;
+    const float *tpos = c->tpos_enc
+        + (size_t) (sp->t_pos == 0 ? c->M - 1 : t_rel - 1) * D;
+
+    sam_memory_bank_read_features (c->bank, sp, mrow);
+    for (int i = 0; i < T; i++)
+      for (int d = 0; d < D; d++)
+        prow[(size_t) i * D + d] = c->maskmem_pos[(size_t) i * D + d]
+            + tpos[d];
+  }
+}
+
 /* ref: sam2/modeling/sam2_base.py _prepare_memory_conditioned_features */
 bool
-sam_memory_build_tokens (const SamModel * m, const SamMemoryBank * bank,
-    int64_t frame_idx, int64_t num_frames, const float *maskmem_pos,
-    float **memory, float **memory_pos, int *n_mem, int *n_obj_ptr_tokens)
+sam_memory_build_tokens (const SamModel * m, SamPool * pool,
+    const SamMemoryBank * bank, int64_t frame_idx, int64_t num_frames,
+    const float *maskmem_pos, float **memory, float **memory_pos, int *n_mem,
+    int *n_obj_ptr_tokens)
 {
   const SamMemoryBankConfig *c = sam_memory_bank_config (bank);
   const int D = c->mem_dim, T = c->n_tokens, split = c->ptr_dim / D;
@@ -31,21 +65,10 @@ sam_memory_build_tokens (const SamModel * m, const SamMemoryBank * bank,
   mem = g_new (float, (size_t) n * D);
   pos = g_new (float, (size_t) n * D);
 
-  for (int s = 0; s < sel->n_spatial; s++) {
-    const SamMemorySpatial *sp = &sel->spatial[s];
-    float *mrow = mem + (size_t) s * T * D, *prow = pos + (size_t) s * T * D;
-    /* maskmem_tpos_enc[num_maskmem - t_pos - 1]: row M - 1 for
-     * conditioning frames, else the row of the frame distance - 1 (the
-     * same thing when the bank keeps the model's num_maskmem). */
-    int t_rel = c->num_maskmem - sp->t_pos;
-    const float *tpos = tpos_enc
-        + (size_t) (sp->t_pos == 0 ? M - 1 : t_rel - 1) * D;
-
-    sam_memory_bank_read_features (bank, sp, mrow);
-    for (int i = 0; i < T; i++)
-      for (int d = 0; d < D; d++)
-        prow[(size_t) i * D + d] = maskmem_pos[(size_t) i * D + d] + tpos[d];
-  }
+  SpatialCtx sc = { bank, sel, maskmem_pos, tpos_enc, mem, pos, T, D, M,
+    c->num_maskmem
+  };
+  sam_pool_for (pool, sel->n_spatial, 1, spatial_rows, &sc);
 
   if (sel->n_ptrs > 0) {
     float *mp = mem + (size_t) sel->n_spatial * T * D;

@@ -19,10 +19,12 @@
  * - 1]; then the object pointers, each split into ptr_dim / mem_dim tokens
  * that share the pointer's temporal encoding (sam_obj_ptr_tpos). Returns
  * false, with nothing allocated, when the bank has no conditioning frame
- * (an initial conditioning frame uses no memory). */
-bool sam_memory_build_tokens (const SamModel * m, const SamMemoryBank * bank,
-    int64_t frame_idx, int64_t num_frames, const float *maskmem_pos,
-    float **memory, float **memory_pos, int *n_mem, int *n_obj_ptr_tokens);
+ * (an initial conditioning frame uses no memory). The spatial memories are
+ * read over @pool (NULL: this thread); the same values either way. */
+bool sam_memory_build_tokens (const SamModel * m, SamPool * pool,
+    const SamMemoryBank * bank, int64_t frame_idx, int64_t num_frames,
+    const float *maskmem_pos, float **memory, float **memory_pos, int *n_mem,
+    int *n_obj_ptr_tokens);
 
 /* Axial RoPE table (compute_axial_cis) for an H×W grid and head width
  * @dim: cos_t, sin_t [H*W, dim/2]. */

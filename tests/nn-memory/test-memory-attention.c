@@ -156,7 +156,7 @@ check_memattn (SamPool * pool, const SamImageFeatures * f,
   double err;
 
   sam_pos_enc_sine_2d (H, H, 64, maskmem_pos);
-  g_assert_true (sam_memory_build_tokens (model, b, frame, 8, maskmem_pos,
+  g_assert_true (sam_memory_build_tokens (model, NULL, b, frame, 8, maskmem_pos,
           &memory, &memory_pos, &n_mem, &n_ptr));
   g_snprintf (name, sizeof name, "memattn%d.memory_len", call);
   len = get (name, 1);
