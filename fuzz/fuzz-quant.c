@@ -31,11 +31,7 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   if (!st)
     return 0;
 
-  SamModel *m = g_new0 (SamModel, 1);
-  m->refcount = 1;
-  m->st = st;
-  m->tensors = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  m->owned = g_ptr_array_new_with_free_func (g_free);
+  SamModel *m = sam_model_new_empty (st);
   sam_hparams_for_variant ("tiny", &m->hp);
   for (int i = 0; i < sam_safetensors_n_tensors (st); i++) {
     const SamStTensor *t = sam_safetensors_tensor (st, i);

@@ -147,14 +147,24 @@ sam_model_load (const gchar * path, const SamModelParams * p, GError ** error)
 }
 
 SamModel *
-sam_model_new_from_safetensors (SamSafetensors * st, GError ** error)
+sam_model_new_empty (SamSafetensors * st)
 {
-  const char *path = sam_safetensors_path (st);
   SamModel *m = g_new0 (SamModel, 1);
   m->refcount = 1;
+  g_mutex_init (&m->derived_lock);
+  m->derived = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
   m->st = st;
   m->tensors = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   m->owned = g_ptr_array_new_with_free_func (g_free);
+  return m;
+}
+
+SamModel *
+sam_model_new_from_safetensors (SamSafetensors * st, GError ** error)
+{
+  const char *path = sam_safetensors_path (st);
+  SamModel *m = sam_model_new_empty (st);
   if (!detect_variant (m, error))
     goto fail;
 
@@ -198,12 +208,38 @@ sam_model_ref (SamModel * m)
   return m;
 }
 
+const float *
+sam_model_derived (const SamModel * m, const char *key, gsize n_floats,
+    SamDerivedFunc make, void *user_data)
+{
+  SamModel *mm = (SamModel *) m;        /* the cache only */
+  g_mutex_lock (&mm->derived_lock);
+  const float *have = g_hash_table_lookup (mm->derived, key);
+  g_mutex_unlock (&mm->derived_lock);
+  if (have)
+    return have;
+  float *t = g_new (float, MAX (n_floats, 1));
+  make (t, user_data);
+  g_mutex_lock (&mm->derived_lock);
+  have = g_hash_table_lookup (mm->derived, key);
+  if (have) {
+    g_free (t);
+  } else {
+    g_hash_table_insert (mm->derived, g_strdup (key), t);
+    have = t;
+  }
+  g_mutex_unlock (&mm->derived_lock);
+  return have;
+}
+
 void
 sam_model_unref (SamModel * m)
 {
   if (!m || !g_atomic_int_dec_and_test (&m->refcount))
     return;
   sam_quant_state_free (m);
+  g_hash_table_destroy (m->derived);
+  g_mutex_clear (&m->derived_lock);
   g_hash_table_destroy (m->tensors);
   g_ptr_array_unref (m->owned);
   sam_safetensors_close (m->st);

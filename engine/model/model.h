@@ -58,7 +58,13 @@ struct _SamModel {
   GPtrArray *owned;             /* float buffers converted from F16/BF16 */
   SamQState *q;                 /* per-layer linear dispatch (quantized.c) */
   guint64 fingerprint;          /* sam_model_fingerprint's cache; 0: not yet */
+  GMutex derived_lock;          /* guards derived */
+  GHashTable *derived;          /* key -> float table (sam_model_derived) */
 };
+
+/* A model with no tensors yet, owning @st: the loader's start, and the
+ * quantized-file fuzzer's, which fills the tensors itself. */
+SamModel *sam_model_new_empty (SamSafetensors * st);
 
 /* The loader behind sam_model_load() on an opened file (the fuzzer gives it
  * sam_safetensors_open_memory()). Takes ownership of @st, also on failure. */
@@ -74,6 +80,15 @@ void sam_manifest_foreach (const SamHParams * hp, SamManifestFunc func,
 /* Hyper-parameters of a named variant ("tiny", ...); FALSE if unknown. */
 gboolean sam_hparams_for_variant (const char *variant, SamHParams * hp);
 void sam_hparams_derive (SamHParams * hp);
+
+/* A table that depends only on the model and @key (e.g. a position
+ * encoding for one input size): made by @make (n_floats floats into out)
+ * on the first call for @key and kept with the model, which sessions
+ * share; made outside the lock, a racing second table is dropped (same
+ * values). */
+typedef void (*SamDerivedFunc) (float *out, void *user_data);
+const float *sam_model_derived (const SamModel * m, const char *key,
+    gsize n_floats, SamDerivedFunc make, void *user_data);
 
 /* Checked lookups; the name is printf-formatted. */
 const SamW *sam_model_w (const SamModel * m, const char *fmt, ...)

@@ -566,6 +566,19 @@ cross_mlp_block (const SamModel * m, SamPool * pool, int l,
 
 /* Scratch for N queries and up to n_mem memory tokens (0: the shared
  * prefix only). */
+typedef struct {
+  int H, W, C;
+} RopeTableArgs;
+
+/* SamDerivedFunc: the cos table then the sin table, [H*W, C/2] each */
+static void
+rope_table (float *out, void *ud)
+{
+  const RopeTableArgs *a = ud;
+  sam_rope_axial_table (a->H, a->W, a->C, SAM_ROPE_THETA, out,
+      out + (size_t) a->H * a->W * a->C / 2);
+}
+
 static void
 scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
     int n_mem)
@@ -587,14 +600,17 @@ scratch_init (const SamModel * m, MemAttnScratch * s, int H, int W,
   s->C = C;
   s->H = H;
   s->W = W;
-  float *cos_t = g_new (float, (size_t) N * C / 2);
-  float *sin_t = g_new (float, (size_t) N * C / 2);
   /* The reference recomputes its table for sqrt(N)×sqrt(N) when the
    * feature size differs from its 64×64 default; H×W is the same for the
-   * square inputs it supports. */
-  sam_rope_axial_table (H, W, C, SAM_ROPE_THETA, cos_t, sin_t);
-  s->cos_t = cos_t;
-  s->sin_t = sin_t;
+   * square inputs it supports. Kept with the model: 4 MB of cos and sin
+   * at 1024, made per call before (twice a frame and more per object). */
+  char key[64];
+  g_snprintf (key, sizeof key, "rope-axial %dx%dx%d", H, W, C);
+  RopeTableArgs ra = { H, W, C };
+  const float *table = sam_model_derived (m, key, (gsize) N * C, rope_table,
+      &ra);
+  s->cos_t = table;
+  s->sin_t = table + (size_t) N * C / 2;
   s->t = g_new (float, (size_t) N * C);
   s->q = g_new (float, (size_t) N * C);
   s->a = g_new (float, (size_t) N * C);
@@ -625,23 +641,38 @@ scratch_clear (MemAttnScratch * s)
   g_free (s->a);
   g_free (s->q);
   g_free (s->t);
-  g_free ((float *) s->sin_t);
-  g_free ((float *) s->cos_t);
 }
 
 /* ref: sam2/modeling/memory_attention.py MemoryAttention.forward up to
  * layer 0's cross-attention queries: pos_enc_at_input and layer 0's
  * self-attention block see only the frame, so they are the same for every
  * object tracked on it. */
+typedef struct {
+  float *x1;
+  const float *curr, *curr_pos;
+} PosInCtx;
+
+/* x1 = curr + 0.1 curr_pos on [i0, i1) */
+static void
+pos_in_range (void *vc, int64_t i0, int64_t i1)
+{
+  const PosInCtx *c = vc;
+  float *restrict x1 = c->x1;
+  const float *restrict a = c->curr, *restrict b = c->curr_pos;
+  for (int64_t i = i0; i < i1; i++)
+    x1[i] = a[i] + 0.1f * b[i];
+}
+
 static void
 shared_prefix (const SamModel * m, SamPool * pool, MemAttnScratch * s,
     const float *curr, const float *curr_pos, float *x1, float *q0)
 {
   const int64_t NC = (int64_t) s->N * s->C;
 
-  /* pos_enc_at_input: the only place curr_pos enters. */
-  for (int64_t i = 0; i < NC; i++)
-    x1[i] = curr[i] + 0.1f * curr_pos[i];
+  /* pos_enc_at_input: the only place curr_pos enters (over the pool: 1 M
+   * elements at 1024) */
+  PosInCtx pc = { x1, curr, curr_pos };
+  sam_pool_for (pool, NC, 1 << 15, pos_in_range, &pc);
   self_attention_block (m, pool, 0, s, x1, q0);
 }
 

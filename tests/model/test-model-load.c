@@ -240,6 +240,36 @@ test_dtypes_load (void)
   }
 }
 
+static void
+make_iota (float *out, void *user_data)
+{
+  int *calls = user_data;
+  (*calls)++;
+  for (int i = 0; i < 1000; i++)
+    out[i] = (float) i;
+}
+
+/* sam_model_derived: a table per key, made once and kept with the model */
+static void
+test_derived (void)
+{
+  char *p = write_model (NULL, NULL, NULL, SAM_DTYPE_F32, NULL);
+  GError *err = NULL;
+  SamModel *m = sam_model_load (p, NULL, &err);
+  g_assert_no_error (err);
+  int calls = 0;
+  const float *a = sam_model_derived (m, "iota", 1000, make_iota, &calls);
+  const float *b = sam_model_derived (m, "iota", 1000, make_iota, &calls);
+  const float *c = sam_model_derived (m, "iota 2", 1000, make_iota, &calls);
+  g_assert_true (a == b);
+  g_assert_true (a != c);
+  g_assert_cmpint (calls, ==, 2);
+  g_assert_cmpfloat (a[999], ==, 999.f);
+  sam_model_unref (m);
+  g_unlink (p);
+  g_free (p);
+}
+
 typedef struct
 {
   GHashTable *shapes;           /* name -> "[a, b]" */
@@ -311,6 +341,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/wrong-dtype", test_wrong_dtype);
   g_test_add_func ("/model/unknown-tensor", test_unknown_tensor);
   g_test_add_func ("/model/dtypes", test_dtypes_load);
+  g_test_add_func ("/model/derived", test_derived);
   g_test_add_func ("/model/variants", test_variants_manifest);
   return g_test_run ();
 }
