@@ -20,8 +20,8 @@ spatial_rows (void *vc, int64_t s0, int64_t s1)
   const int T = c->T, D = c->D;
   for (int64_t s = s0; s < s1; s++) {
     const SamMemorySpatial *sp = &c->sel->spatial[s];
-    float *mrow = c->mem + (size_t) s * T * D, *prow = c->pos + (size_t) s * T
-        * D;
+    float *mrow = c->mem + (size_t) s * T * D;
+    float *prow = c->pos + (size_t) s * T * D;
     /* maskmem_tpos_enc[num_maskmem - t_pos - 1]: row M - 1 for
      * conditioning frames, else the row of the frame distance - 1 (the
      * same thing when the bank keeps the model's num_maskmem). */
