@@ -902,6 +902,30 @@ sam_add_pool (SamPool * pool, float *y, const float *x, int64_t n)
   sam_pool_for (pool, n, 16384, add_range, &c);
 }
 
+typedef struct {
+  float *y;
+  const float *a, *b;
+} SumCtx;
+
+static void
+sum_range (void *ctx, int64_t i0, int64_t i1)
+{
+  const SumCtx *c = ctx;
+  /* restrict: without it GCC keeps this loop scalar */
+  float *restrict y = c->y;
+  const float *restrict a = c->a, *restrict b = c->b;
+  for (int64_t i = i0; i < i1; i++)
+    y[i] = a[i] + b[i];
+}
+
+void
+sam_sum_pool (SamPool * pool, float *y, const float *a, const float *b,
+    int64_t n)
+{
+  SumCtx c = { y, a, b };
+  sam_pool_for (pool, n, 16384, sum_range, &c);
+}
+
 static void
 relu_range (void *ctx, int64_t b, int64_t e)
 {

@@ -74,6 +74,9 @@ void sam_sigmoid (float *x, int64_t n);
 void sam_add (float *y, const float *x, int64_t n);     /* y += x */
 /* The same two over the pool, for the large maps (same bits) */
 void sam_add_pool (SamPool * pool, float *y, const float *x, int64_t n);
+/* y = a + b over the pool (y must not alias a or b) */
+void sam_sum_pool (SamPool * pool, float *y, const float *a, const float *b,
+    int64_t n);
 void sam_relu_pool (SamPool * pool, float *x, int64_t n);
 void sam_scale (float *y, float s, int64_t n);          /* y *= s */
 

@@ -45,27 +45,6 @@ add_to (float *y, const float *a, const float *b, int64_t n)
     y[i] = a[i] + b[i];
 }
 
-typedef struct {
-  float *y;
-  const float *a, *b;
-} AddToCtx;
-
-static void
-add_to_range (void *ctx, int64_t i0, int64_t i1)
-{
-  const AddToCtx *c = ctx;
-  add_to (c->y + i0, c->a + i0, c->b + i0, i1 - i0);
-}
-
-/* add_to over the pool, for the [Nk, C] image-side maps (same bits) */
-static void
-add_to_pool (SamPool * pool, float *y, const float *a, const float *b,
-    int64_t n)
-{
-  AddToCtx c = { y, a, b };
-  sam_pool_for (pool, n, 16384, add_to_range, &c);
-}
-
 static void
 layer_norm (const SamModel * m, SamPool * pool, const char *name, float *x,
     int64_t M)
@@ -111,7 +90,7 @@ two_way_block (const SamModel * m, SamPool * pool, int l, float *queries,
 
   /* Tokens attend to the image. */
   add_to (s->qp, queries, query_pe, nq);
-  add_to_pool (pool, s->kp, keys, key_pe, nk);
+  sam_sum_pool (pool, s->kp, keys, key_pe, nk);
   g_snprintf (name, sizeof name, "%s.cross_attn_token_to_image", p);
   sam_decoder_attention (m, pool, name, s->qp, s->Nt, s->kp, keys, s->Nk,
       s->tq);
@@ -156,7 +135,7 @@ two_way_transformer (const SamModel * m, SamPool * pool, float *queries,
     two_way_block (m, pool, l, queries, keys, query_pe, key_pe, &s);
 
   add_to (s.qp, queries, query_pe, nq);
-  add_to_pool (pool, s.kp, keys, key_pe, nk);
+  sam_sum_pool (pool, s.kp, keys, key_pe, nk);
   sam_decoder_attention (m, pool, MD "transformer.final_attn_token_to_image",
       s.qp, Nt, s.kp, keys, Nk, s.tq);
   sam_add (queries, s.tq, nq);
@@ -218,7 +197,7 @@ sam_mask_decoder_predict (const SamModel * m, SamPool * pool,
       sizeof (float) * SAM_DEC_N_MASKS * C);
   memcpy (tokens + SAM_DEC_N_OUT_TOKENS * C, sparse,
       sizeof (float) * n_sparse * C);
-  add_to_pool (pool, keys, pix_feat, dense, Nk * C);
+  sam_sum_pool (pool, keys, pix_feat, dense, Nk * C);
 
   two_way_transformer (m, pool, tokens, Nt, keys, pe, Nk);
 

@@ -687,23 +687,6 @@ sam_memory_attention_shared (const SamModel * m, SamPool * pool,
   scratch_clear (&s);
 }
 
-typedef struct {
-  float *y;
-  const float *a, *b;
-} SumCtx;
-
-/* y = a + b on [i0, i1) */
-static void
-sum_range (void *vc, int64_t i0, int64_t i1)
-{
-  const SumCtx *c = vc;
-  /* restrict: without it GCC keeps this loop scalar */
-  float *restrict y = c->y;
-  const float *restrict a = c->a, *restrict b = c->b;
-  for (int64_t i = i0; i < i1; i++)
-    y[i] = a[i] + b[i];
-}
-
 static void
 run_from (const SamModel * m, SamPool * pool, MemAttnScratch * s,
     const float *curr, const float *curr_pos, const float *x1,
@@ -725,8 +708,7 @@ run_from (const SamModel * m, SamPool * pool, MemAttnScratch * s,
   }
   /* pos_enc_at_cross_attn_keys: the keys see memory + memory_pos in every
    * layer; compute it once (over the pool: 1.8 M elements at 1024). */
-  SumCtx sum = { mem_k, memory, memory_pos };
-  sam_pool_for (pool, (int64_t) n_mem * D, 1 << 15, sum_range, &sum);
+  sam_sum_pool (pool, mem_k, memory, memory_pos, (int64_t) n_mem * D);
 
   for (int l = 0; l < m->hp.mem_attn_layers; l++) {
     if (l > 0)
