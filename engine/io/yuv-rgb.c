@@ -12,6 +12,8 @@
  */
 #include "io/yuv-rgb.h"
 #include "kernels/cpu.h"
+#include "kernels/orc-call.h"
+#include "sam-orc.h"
 
 #include <math.h>
 
@@ -202,14 +204,53 @@ row_avx512 (const SamYuvCoeffs * c, gint width, const guint8 * py,
 }
 #endif
 
+/* Pixels per ORC call: the three planes and the split chroma stay in L1
+ * (4 KiB of stack), and ORC's per-call set-up is paid 1,024 pixels at a
+ * time. Even, so each chunk starts on a chroma sample. */
+#define ORC_CHUNK 1024
+
+/* pixels [0, width) of one row with sam-orc.orc's kernels: the portable
+ * vector path (SSE on x86 without AVX-512, NEON on ARM), for machines the
+ * intrinsics above do not cover */
+static void
+row_orc (const SamYuvCoeffs * c, gint width, const guint8 * py,
+    const guint8 * pu, const guint8 * pv, gint cst, guint8 * d)
+{
+  guint8 r[ORC_CHUNK], g[ORC_CHUNK], b[ORC_CHUNK];
+  guint8 su[ORC_CHUNK / 2], sv[ORC_CHUNK / 2];
+  for (gint x0 = 0; x0 < width; x0 += ORC_CHUNK) {
+    const gint n = MIN (ORC_CHUNK, width - x0), nc = (n + 1) / 2;
+    const guint8 *cu = pu + cst * (x0 / 2), *cv = pv + cst * (x0 / 2);
+    if (cst == 2) {
+      /* pu points at the U of each pair, pv = pu + 1 at its V. In C: ORC's
+       * 16-bit loads fault on the odd addresses that a stride may give. */
+      for (gint i = 0; i < nc; i++) {
+        su[i] = cu[2 * i];
+        sv[i] = cv[2 * i];
+      }
+      cu = su;
+      cv = sv;
+    }
+    ORC_CALL (sam_orc_yuv_to_rgb_planes (r, g, b, py + x0, cu, cv, c->y,
+            c->rv, c->bu, c->gu, c->gv, n));
+    guint8 *o = d + 3 * x0;
+    for (gint i = 0; i < n; i++) {
+      o[3 * i + 0] = r[i];
+      o[3 * i + 1] = g[i];
+      o[3 * i + 2] = b[i];
+    }
+  }
+}
+
 /* cst: chroma samples cst bytes apart (1 planar, 2 NV12) */
 static void
 convert (int isa, const SamYuvCoeffs * c, gint width, gint height,
     const guint8 * y, gint y_stride, const guint8 * u, gint u_stride,
     const guint8 * v, gint v_stride, gint cst, guint8 * dst, gint dst_stride)
 {
-  const gboolean wide = MIN (isa, (int) sam_cpu_isa_detected ()) >=
-      SAM_ISA_AVX512;
+  /* AVX-512 intrinsics where the CPU has them; else ORC, unless the caller
+   * asks for the plain C reference (SAM_ISA_REF) */
+  const int use = MIN (isa, (int) sam_cpu_isa_detected ());
   for (gint row = 0; row < height; row++) {
     const guint8 *py = y + (gsize) row * y_stride;
     const guint8 *pu = u + (gsize) (row >> 1) * u_stride;
@@ -217,11 +258,15 @@ convert (int isa, const SamYuvCoeffs * c, gint width, gint height,
     guint8 *d = dst + (gsize) row * dst_stride;
     gint x = 0;
 #ifdef SAM_X86
-    if (wide)
+    if (use >= SAM_ISA_AVX512)
       x = row_avx512 (c, width, py, pu, pv, cst, d);
 #endif
-    (void) wide;
-    row_c (c, x, width, py, pu, pv, cst, d);
+    if (use == SAM_ISA_REF)
+      row_c (c, x, width, py, pu, pv, cst, d);
+    else if (x == 0)
+      row_orc (c, width, py, pu, pv, cst, d);
+    else
+      row_c (c, x, width, py, pu, pv, cst, d);
   }
 }
 

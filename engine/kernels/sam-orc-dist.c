@@ -95,6 +95,7 @@ void sam_orc_exp2_p15_f32_s16 (orc_int16 * ORC_RESTRICT d1, const float * ORC_RE
 void sam_orc_blend_u8 (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, int p1, int p2, int n);
 void sam_orc_blend_u8_colors (orc_uint8 * ORC_RESTRICT d1, const orc_uint16 * ORC_RESTRICT s1, const orc_uint8 * ORC_RESTRICT s2, int p1, int n);
 void sam_orc_normalize_u8_f32 (float * ORC_RESTRICT d1, const orc_uint8 * ORC_RESTRICT s1, const float * ORC_RESTRICT s2, const float * ORC_RESTRICT s3, int n);
+void sam_orc_yuv_to_rgb_planes (orc_uint8 * ORC_RESTRICT d1, orc_uint8 * ORC_RESTRICT d2, orc_uint8 * ORC_RESTRICT d3, const orc_uint8 * ORC_RESTRICT s1, const orc_uint8 * ORC_RESTRICT s2, const orc_uint8 * ORC_RESTRICT s3, int p1, int p2, int p3, int p4, int p5, int n);
 
 
 /* begin Orc C target preamble */
@@ -4563,6 +4564,363 @@ sam_orc_normalize_u8_f32 (float * ORC_RESTRICT d1, const orc_uint8 * ORC_RESTRIC
   ex->arrays[ORC_VAR_S1] = (void *)s1;
   ex->arrays[ORC_VAR_S2] = (void *)s2;
   ex->arrays[ORC_VAR_S3] = (void *)s3;
+
+  func = c->exec;
+  func (ex);
+}
+#endif
+
+
+/* sam_orc_yuv_to_rgb_planes */
+#ifdef DISABLE_ORC
+void
+sam_orc_yuv_to_rgb_planes (orc_uint8 * ORC_RESTRICT d1, orc_uint8 * ORC_RESTRICT d2, orc_uint8 * ORC_RESTRICT d3, const orc_uint8 * ORC_RESTRICT s1, const orc_uint8 * ORC_RESTRICT s2, const orc_uint8 * ORC_RESTRICT s3, int p1, int p2, int p3, int p4, int p5, int n){
+  int i;
+  orc_int8 * ORC_RESTRICT ptr0;
+  orc_int8 * ORC_RESTRICT ptr1;
+  orc_int8 * ORC_RESTRICT ptr2;
+  const orc_int8 * ORC_RESTRICT ptr4;
+  const orc_int8 * ORC_RESTRICT ptr5;
+  const orc_int8 * ORC_RESTRICT ptr6;
+  orc_int8 var38;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_int8 var39;
+#else
+  orc_int8 var39;
+#endif
+  orc_union16 var40;
+  orc_union16 var41;
+  orc_int8 var42;
+  orc_union16 var43;
+  orc_union16 var44;
+  orc_int8 var45;
+  orc_union16 var46;
+  orc_int8 var47;
+  orc_int8 var48;
+  orc_union16 var49;
+  orc_union16 var50;
+  orc_int8 var51;
+  orc_int8 var52;
+  orc_union16 var53;
+  orc_int8 var54;
+  orc_int8 var55;
+  orc_union16 var56;
+  orc_union16 var57;
+  orc_union16 var58;
+  orc_int8 var59;
+  orc_union16 var60;
+  orc_union16 var61;
+  orc_union16 var62;
+  orc_union16 var63;
+  orc_int8 var64;
+  orc_union16 var65;
+  orc_union16 var66;
+  orc_int8 var67;
+
+  ptr0 = (orc_int8 *)d1;
+  ptr1 = (orc_int8 *)d2;
+  ptr2 = (orc_int8 *)d3;
+  ptr4 = (orc_int8 *)s1;
+  ptr5 = (orc_int8 *)s2;
+  ptr6 = (orc_int8 *)s3;
+
+    /* 1: loadpb */
+    var39 = 0x00000080; /* 128 or 6.32404e-322f */
+    /* 4: loadpw */
+    var40.i = p1;
+    /* 12: loadpw */
+    var41.i = p2;
+    /* 18: loadpw */
+    var43.i = p4;
+    /* 21: loadpw */
+    var44.i = p5;
+    /* 27: loadpw */
+    var46.i = p3;
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadb */
+    var38 = ptr4[i];
+    /* 2: xorb */
+    var48 = var38 ^ var39;
+    /* 3: splatbw */
+    var49.i = ((var48&0xff) << 8) | (var48&0xff);
+    /* 5: mulhsw */
+    var50.i = (var49.i * var40.i) >> 16;
+    /* 6: loadupdb */
+    var51 = ptr5[i>>1];
+    /* 7: xorb */
+    var52 = var51 ^ var39;
+    /* 8: splatbw */
+    var53.i = ((var52&0xff) << 8) | (var52&0xff);
+    /* 9: loadupdb */
+    var54 = ptr6[i>>1];
+    /* 10: xorb */
+    var55 = var54 ^ var39;
+    /* 11: splatbw */
+    var56.i = ((var55&0xff) << 8) | (var55&0xff);
+    /* 13: mulhsw */
+    var57.i = (var56.i * var41.i) >> 16;
+    /* 14: addw */
+    var58.i = var57.i + var50.i;
+    /* 15: convssswb */
+    var59 = ORC_CLAMP_SB(var58.i);
+    /* 16: xorb */
+    var42 = var59 ^ var39;
+    /* 17: storeb */
+    ptr0[i] = var42;
+    /* 19: mulhsw */
+    var60.i = (var53.i * var43.i) >> 16;
+    /* 20: addw */
+    var61.i = var60.i + var50.i;
+    /* 22: mulhsw */
+    var62.i = (var56.i * var44.i) >> 16;
+    /* 23: addw */
+    var63.i = var61.i + var62.i;
+    /* 24: convssswb */
+    var64 = ORC_CLAMP_SB(var63.i);
+    /* 25: xorb */
+    var45 = var64 ^ var39;
+    /* 26: storeb */
+    ptr1[i] = var45;
+    /* 28: mulhsw */
+    var65.i = (var53.i * var46.i) >> 16;
+    /* 29: addw */
+    var66.i = var65.i + var50.i;
+    /* 30: convssswb */
+    var67 = ORC_CLAMP_SB(var66.i);
+    /* 31: xorb */
+    var47 = var67 ^ var39;
+    /* 32: storeb */
+    ptr2[i] = var47;
+  }
+
+}
+
+#else
+static void
+_backup_sam_orc_yuv_to_rgb_planes (OrcExecutor * ORC_RESTRICT ex)
+{
+  int i;
+  int n = ex->n;
+  orc_int8 * ORC_RESTRICT ptr0;
+  orc_int8 * ORC_RESTRICT ptr1;
+  orc_int8 * ORC_RESTRICT ptr2;
+  const orc_int8 * ORC_RESTRICT ptr4;
+  const orc_int8 * ORC_RESTRICT ptr5;
+  const orc_int8 * ORC_RESTRICT ptr6;
+  orc_int8 var38;
+#if defined(__APPLE__) && __GNUC__ == 4 && __GNUC_MINOR__ == 2 && defined (__i386__) 
+  volatile orc_int8 var39;
+#else
+  orc_int8 var39;
+#endif
+  orc_union16 var40;
+  orc_union16 var41;
+  orc_int8 var42;
+  orc_union16 var43;
+  orc_union16 var44;
+  orc_int8 var45;
+  orc_union16 var46;
+  orc_int8 var47;
+  orc_int8 var48;
+  orc_union16 var49;
+  orc_union16 var50;
+  orc_int8 var51;
+  orc_int8 var52;
+  orc_union16 var53;
+  orc_int8 var54;
+  orc_int8 var55;
+  orc_union16 var56;
+  orc_union16 var57;
+  orc_union16 var58;
+  orc_int8 var59;
+  orc_union16 var60;
+  orc_union16 var61;
+  orc_union16 var62;
+  orc_union16 var63;
+  orc_int8 var64;
+  orc_union16 var65;
+  orc_union16 var66;
+  orc_int8 var67;
+
+  ptr0 = (orc_int8 *)ex->arrays[0];
+  ptr1 = (orc_int8 *)ex->arrays[1];
+  ptr2 = (orc_int8 *)ex->arrays[2];
+  ptr4 = (orc_int8 *)ex->arrays[4];
+  ptr5 = (orc_int8 *)ex->arrays[5];
+  ptr6 = (orc_int8 *)ex->arrays[6];
+
+    /* 1: loadpb */
+    var39 = 0x00000080; /* 128 or 6.32404e-322f */
+    /* 4: loadpw */
+    var40.i = ex->params[24];
+    /* 12: loadpw */
+    var41.i = ex->params[25];
+    /* 18: loadpw */
+    var43.i = ex->params[27];
+    /* 21: loadpw */
+    var44.i = ex->params[28];
+    /* 27: loadpw */
+    var46.i = ex->params[26];
+
+  for (i = 0; i < n; i++) {
+    /* 0: loadb */
+    var38 = ptr4[i];
+    /* 2: xorb */
+    var48 = var38 ^ var39;
+    /* 3: splatbw */
+    var49.i = ((var48&0xff) << 8) | (var48&0xff);
+    /* 5: mulhsw */
+    var50.i = (var49.i * var40.i) >> 16;
+    /* 6: loadupdb */
+    var51 = ptr5[i>>1];
+    /* 7: xorb */
+    var52 = var51 ^ var39;
+    /* 8: splatbw */
+    var53.i = ((var52&0xff) << 8) | (var52&0xff);
+    /* 9: loadupdb */
+    var54 = ptr6[i>>1];
+    /* 10: xorb */
+    var55 = var54 ^ var39;
+    /* 11: splatbw */
+    var56.i = ((var55&0xff) << 8) | (var55&0xff);
+    /* 13: mulhsw */
+    var57.i = (var56.i * var41.i) >> 16;
+    /* 14: addw */
+    var58.i = var57.i + var50.i;
+    /* 15: convssswb */
+    var59 = ORC_CLAMP_SB(var58.i);
+    /* 16: xorb */
+    var42 = var59 ^ var39;
+    /* 17: storeb */
+    ptr0[i] = var42;
+    /* 19: mulhsw */
+    var60.i = (var53.i * var43.i) >> 16;
+    /* 20: addw */
+    var61.i = var60.i + var50.i;
+    /* 22: mulhsw */
+    var62.i = (var56.i * var44.i) >> 16;
+    /* 23: addw */
+    var63.i = var61.i + var62.i;
+    /* 24: convssswb */
+    var64 = ORC_CLAMP_SB(var63.i);
+    /* 25: xorb */
+    var45 = var64 ^ var39;
+    /* 26: storeb */
+    ptr1[i] = var45;
+    /* 28: mulhsw */
+    var65.i = (var53.i * var46.i) >> 16;
+    /* 29: addw */
+    var66.i = var65.i + var50.i;
+    /* 30: convssswb */
+    var67 = ORC_CLAMP_SB(var66.i);
+    /* 31: xorb */
+    var47 = var67 ^ var39;
+    /* 32: storeb */
+    ptr2[i] = var47;
+  }
+
+}
+
+void
+sam_orc_yuv_to_rgb_planes (orc_uint8 * ORC_RESTRICT d1, orc_uint8 * ORC_RESTRICT d2, orc_uint8 * ORC_RESTRICT d3, const orc_uint8 * ORC_RESTRICT s1, const orc_uint8 * ORC_RESTRICT s2, const orc_uint8 * ORC_RESTRICT s3, int p1, int p2, int p3, int p4, int p5, int n)
+{
+  OrcExecutor _ex, *ex = &_ex;
+  static volatile int p_inited = 0;
+  static OrcCode *c = 0;
+  void (*func) (OrcExecutor *);
+
+  if (!p_inited) {
+    orc_once_mutex_lock ();
+    if (!p_inited) {
+      OrcProgram *p;
+
+#if 1
+      static const orc_uint8 bc[] = {
+        1, 9, 25, 115, 97, 109, 95, 111, 114, 99, 95, 121, 117, 118, 95, 116, 
+        111, 95, 114, 103, 98, 95, 112, 108, 97, 110, 101, 115, 11, 1, 1, 11, 
+        1, 1, 11, 1, 1, 12, 1, 1, 12, 1, 1, 12, 1, 1, 14, 1, 
+        128, 0, 0, 0, 16, 2, 16, 2, 16, 2, 16, 2, 16, 2, 20, 1, 
+        20, 2, 20, 2, 20, 2, 20, 2, 20, 2, 68, 32, 4, 16, 151, 33, 
+        32, 90, 33, 33, 24, 45, 32, 5, 68, 32, 32, 16, 151, 34, 32, 45, 
+        32, 6, 68, 32, 32, 16, 151, 35, 32, 90, 36, 35, 25, 70, 36, 36, 
+        33, 159, 32, 36, 68, 0, 32, 16, 90, 36, 34, 27, 70, 36, 36, 33, 
+        90, 37, 35, 28, 70, 36, 36, 37, 159, 32, 36, 68, 1, 32, 16, 90, 
+        36, 34, 26, 70, 36, 36, 33, 159, 32, 36, 68, 2, 32, 16, 2, 0, 
+
+      };
+      p = orc_program_new_from_static_bytecode (bc);
+      orc_program_set_backup_function (p, _backup_sam_orc_yuv_to_rgb_planes);
+#else
+      p = orc_program_new ();
+      orc_program_set_name (p, "sam_orc_yuv_to_rgb_planes");
+      orc_program_set_backup_function (p, _backup_sam_orc_yuv_to_rgb_planes);
+      orc_program_add_destination (p, 1, "d1");
+      orc_program_add_destination (p, 1, "d2");
+      orc_program_add_destination (p, 1, "d3");
+      orc_program_add_source (p, 1, "s1");
+      orc_program_add_source (p, 1, "s2");
+      orc_program_add_source (p, 1, "s3");
+      orc_program_add_constant (p, 1, 0x00000080, "c1");
+      orc_program_add_parameter (p, 2, "p1");
+      orc_program_add_parameter (p, 2, "p2");
+      orc_program_add_parameter (p, 2, "p3");
+      orc_program_add_parameter (p, 2, "p4");
+      orc_program_add_parameter (p, 2, "p5");
+      orc_program_add_temporary (p, 1, "t1");
+      orc_program_add_temporary (p, 2, "t2");
+      orc_program_add_temporary (p, 2, "t3");
+      orc_program_add_temporary (p, 2, "t4");
+      orc_program_add_temporary (p, 2, "t5");
+      orc_program_add_temporary (p, 2, "t6");
+
+      orc_program_append_2 (p, "xorb", 0, ORC_VAR_T1, ORC_VAR_S1, ORC_VAR_C1, ORC_VAR_D1);
+      orc_program_append_2 (p, "splatbw", 0, ORC_VAR_T2, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulhsw", 0, ORC_VAR_T2, ORC_VAR_T2, ORC_VAR_P1, ORC_VAR_D1);
+      orc_program_append_2 (p, "loadupdb", 0, ORC_VAR_T1, ORC_VAR_S2, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "xorb", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_C1, ORC_VAR_D1);
+      orc_program_append_2 (p, "splatbw", 0, ORC_VAR_T3, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "loadupdb", 0, ORC_VAR_T1, ORC_VAR_S3, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "xorb", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_C1, ORC_VAR_D1);
+      orc_program_append_2 (p, "splatbw", 0, ORC_VAR_T4, ORC_VAR_T1, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulhsw", 0, ORC_VAR_T5, ORC_VAR_T4, ORC_VAR_P2, ORC_VAR_D1);
+      orc_program_append_2 (p, "addw", 0, ORC_VAR_T5, ORC_VAR_T5, ORC_VAR_T2, ORC_VAR_D1);
+      orc_program_append_2 (p, "convssswb", 0, ORC_VAR_T1, ORC_VAR_T5, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "xorb", 0, ORC_VAR_D1, ORC_VAR_T1, ORC_VAR_C1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulhsw", 0, ORC_VAR_T5, ORC_VAR_T3, ORC_VAR_P4, ORC_VAR_D1);
+      orc_program_append_2 (p, "addw", 0, ORC_VAR_T5, ORC_VAR_T5, ORC_VAR_T2, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulhsw", 0, ORC_VAR_T6, ORC_VAR_T4, ORC_VAR_P5, ORC_VAR_D1);
+      orc_program_append_2 (p, "addw", 0, ORC_VAR_T5, ORC_VAR_T5, ORC_VAR_T6, ORC_VAR_D1);
+      orc_program_append_2 (p, "convssswb", 0, ORC_VAR_T1, ORC_VAR_T5, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "xorb", 0, ORC_VAR_D2, ORC_VAR_T1, ORC_VAR_C1, ORC_VAR_D1);
+      orc_program_append_2 (p, "mulhsw", 0, ORC_VAR_T5, ORC_VAR_T3, ORC_VAR_P3, ORC_VAR_D1);
+      orc_program_append_2 (p, "addw", 0, ORC_VAR_T5, ORC_VAR_T5, ORC_VAR_T2, ORC_VAR_D1);
+      orc_program_append_2 (p, "convssswb", 0, ORC_VAR_T1, ORC_VAR_T5, ORC_VAR_D1, ORC_VAR_D1);
+      orc_program_append_2 (p, "xorb", 0, ORC_VAR_D3, ORC_VAR_T1, ORC_VAR_C1, ORC_VAR_D1);
+#endif
+
+      orc_program_compile (p);
+      c = orc_program_take_code (p);
+      orc_program_free (p);
+    }
+    p_inited = TRUE;
+    orc_once_mutex_unlock ();
+  }
+  ex->arrays[ORC_VAR_A2] = c;
+  ex->program = 0;
+
+  ex->n = n;
+  ex->arrays[ORC_VAR_D1] = d1;
+  ex->arrays[ORC_VAR_D2] = d2;
+  ex->arrays[ORC_VAR_D3] = d3;
+  ex->arrays[ORC_VAR_S1] = (void *)s1;
+  ex->arrays[ORC_VAR_S2] = (void *)s2;
+  ex->arrays[ORC_VAR_S3] = (void *)s3;
+  ex->params[ORC_VAR_P1] = p1;
+  ex->params[ORC_VAR_P2] = p2;
+  ex->params[ORC_VAR_P3] = p3;
+  ex->params[ORC_VAR_P4] = p4;
+  ex->params[ORC_VAR_P5] = p5;
 
   func = c->exec;
   func (ex);

@@ -303,3 +303,54 @@ convlf f, l
 divf f, f, 255.0
 subf f, f, m1
 divf d1, f, r1
+
+# 4:2:0 YUV → RGB, one row (io/yuv-rgb.c: GStreamer 1.22 videoconvert's
+# I420 → RGB fast path, which is itself ORC): each sample recentred to a
+# signed byte and widened by splatting, (s << 8) | s; the high 16 bits of
+# its product with each 8.8 coefficient; sums in 16 bits (|·| < 700);
+# saturated to a signed byte and recentred. loadupdb gives pixel x the
+# chroma sample x >> 1. R, G and B go to three planes, which the caller
+# interleaves (ORC has no 3-byte type). Integer only: the same bytes as
+# the C reference.
+.function sam_orc_yuv_to_rgb_planes
+.dest 1 r1 uint8_t
+.dest 1 g1 uint8_t
+.dest 1 b1 uint8_t
+.source 1 y1 uint8_t
+.source 1 u1 uint8_t
+.source 1 v1 uint8_t
+.param 2 p_y
+.param 2 p_rv
+.param 2 p_bu
+.param 2 p_gu
+.param 2 p_gv
+.temp 1 t
+.temp 2 wy
+.temp 2 wu
+.temp 2 wv
+.temp 2 w
+.temp 2 c
+xorb t, y1, 128
+splatbw wy, t
+mulhsw wy, wy, p_y
+loadupdb t, u1
+xorb t, t, 128
+splatbw wu, t
+loadupdb t, v1
+xorb t, t, 128
+splatbw wv, t
+mulhsw w, wv, p_rv
+addw w, w, wy
+convssswb t, w
+xorb r1, t, 128
+mulhsw w, wu, p_gu
+addw w, w, wy
+mulhsw c, wv, p_gv
+addw w, w, c
+convssswb t, w
+xorb g1, t, 128
+mulhsw w, wu, p_bu
+addw w, w, wy
+convssswb t, w
+xorb b1, t, 128
+
