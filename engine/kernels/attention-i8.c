@@ -108,6 +108,7 @@ typedef struct {
   ESumFn esum;
   AgqPFn agqp;
   P15PlanesFn p15_planes;       /* NULL: p15, then the split */
+  P15Fn p8;                     /* p8_num per score (NULL: the C loop) */
 } RowFns;
 
 static float
@@ -230,8 +231,11 @@ row_probs (const RowFns * f, const float *y, int64_t n, float m, float c,
 {
   if (p->p8 && p->pkind == SAM_ATT_P_NONE) {
     int64_t sum = 0;
-    for (int64_t j = 0; j < n; j++)
-      sum += P[j] = (int16_t) p8_num (y[j], m, c);
+    if (f->p8)
+      sum = f->p8 (P, y, n, m, c);
+    else
+      for (int64_t j = 0; j < n; j++)
+        sum += P[j] = (int16_t) p8_num (y[j], m, c);
     return sum > 0 ? 1.0 / (double) sum : 0.0;
   }
   double rho = row_probs15 (f, y, n, m, c, p, P, tmp);
@@ -250,7 +254,7 @@ double
 sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp)
 {
-  static const RowFns orc = { p15_orc, esum_orc, agqp_orc, NULL };
+  static const RowFns orc = { p15_orc, esum_orc, agqp_orc, NULL, NULL };
   return row_probs (&orc, y, n, m, c, p, P, tmp);
 }
 
@@ -1325,6 +1329,50 @@ p15_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
   return total;
 }
 
+/* p8_num on 8 scores (the same operations, as p8_512), and over a row:
+ * the AVX2 machines' P of every 8-bit-P attention (AVX-512 takes the byte
+ * planes), where the scalar loop and its libm fmaf calls were 15 % of the
+ * frame */
+ALWAYS_INLINE T_AVX2 __m256i
+p8_256 (__m256 y, __m256 vm, __m256 vc)
+{
+  __m256 t = _mm256_mul_ps (_mm256_sub_ps (y, vm), vc);
+  t = _mm256_max_ps (t, _mm256_set1_ps (-10.f));
+  const __m256i ni = _mm256_cvttps_epi32 (t);
+  const __m256 f = _mm256_sub_ps (t, _mm256_cvtepi32_ps (ni));
+  __m256 p = _mm256_fmadd_ps (_mm256_set1_ps (P8_C3), f,
+      _mm256_set1_ps (P8_C2));
+  p = _mm256_fmadd_ps (p, f, _mm256_set1_ps (P8_C1));
+  p = _mm256_fmadd_ps (p, f, _mm256_set1_ps (1.f));
+  const __m256 e = _mm256_castsi256_ps (_mm256_add_epi32
+      (_mm256_castps_si256 (p), _mm256_slli_epi32 (ni, 23)));
+  return _mm256_min_epi32 (_mm256_cvttps_epi32 (_mm256_fmadd_ps (e,
+              _mm256_set1_ps (255.f), _mm256_set1_ps (0.5f))),
+      _mm256_set1_epi32 (255));
+}
+
+T_AVX2 static int64_t
+p8_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
+{
+  const __m256 vm = _mm256_set1_ps (m), vc = _mm256_set1_ps (c);
+  __m256i sum = _mm256_setzero_si256 ();
+  int64_t j = 0, total = 0;
+  for (; j + 16 <= n; j += 16) {
+    const __m256i q0 = p8_256 (_mm256_loadu_ps (y + j), vm, vc);
+    const __m256i q1 = p8_256 (_mm256_loadu_ps (y + j + 8), vm, vc);
+    _mm256_storeu_si256 ((__m256i *) (P + j),
+        _mm256_permute4x64_epi64 (_mm256_packs_epi32 (q0, q1), 0xd8));
+    sum = _mm256_add_epi32 (sum, _mm256_add_epi32 (q0, q1));
+  }
+  for (; j < n; j++)
+    total += P[j] = (int16_t) p8_num (y[j], m, c);
+  int32_t t[8];
+  _mm256_storeu_si256 ((__m256i *) t, sum);
+  for (int l = 0; l < 8; l++)
+    total += t[l];
+  return total;
+}
+
 ALWAYS_INLINE T_AVX2 __m256
 exp2_256 (__m256 y, __m256 vm, __m256 vc)
 {
@@ -1815,7 +1863,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.out_row32 = out_row32_avx512;
       c.pack_k = pack_k_avx512;
       c.rf = (RowFns) {
-      p15_avx512, esum_avx512, agqp_avx512, p15_planes_avx512};
+      p15_avx512, esum_avx512, agqp_avx512, p15_planes_avx512, NULL};
       break;
     case SAM_ISA_AVXVNNI:
       c.qk = qk_avxvnni;
@@ -1824,21 +1872,21 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.pv8 = pv8_avxvnni;
       c.acc_add = acc_add_avx2;
       c.rf = (RowFns) {
-      p15_avx2, esum_avx2, agqp_avx2, NULL};
+      p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
       break;
     case SAM_ISA_AVX2:
       c.qk = qk_avx2;
       c.pv = pv_avx2;
       c.acc_add = acc_add_avx2;
       c.rf = (RowFns) {
-      p15_avx2, esum_avx2, agqp_avx2, NULL};
+      p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
       break;
     default:
       c.qk = qk_c;
       c.pv = pv_c;
       c.acc_add = acc_add_c;
       c.rf = (RowFns) {
-      p15_orc, esum_orc, agqp_orc, NULL};
+      p15_orc, esum_orc, agqp_orc, NULL, NULL};
   }
   size_t kbytes = (size_t) H * c.Nk16 * c.D4 * 64;
   c.K8 = scratch (SC_K8, kbytes);
