@@ -49,6 +49,12 @@ void sam_layernorm (SamPool * pool, const float *x, int64_t M, int C,
  * independent), for callers that already split their work. */
 void sam_layernorm_serial (const float *x, int64_t M, int C,
     const float *gamma, const float *beta, float eps, float *y);
+/* sam_layernorm with the ISA capped at @isa (a SamIsa), for the tests:
+ * AVX2 gives AVX-512's bits (its summation order, in 4-lane vectors);
+ * the plain C loop sums in channel order (the same bits as both for
+ * C < 16, differences at double rounding otherwise). */
+void sam_layernorm_isa (int isa, SamPool * pool, const float *x, int64_t M,
+    int C, const float *gamma, const float *beta, float eps, float *y);
 
 void sam_gelu (SamPool * pool, float *x, int64_t n);    /* exact, erf-based */
 /* GELU for an integer layer's output, which an 8-bit quantizer takes next:

@@ -1024,7 +1024,7 @@ test_layernorm (void)
 {
   GRand *r = g_rand_new_with_seed (5);
   const int M = 67;
-  const int Cs[] = { 1, 4, 7, 15, 96, 100, 256 };
+  const int Cs[] = { 1, 4, 7, 15, 16, 96, 100, 256, 301 };
   for (guint ci = 0; ci < G_N_ELEMENTS (Cs); ci++) {
     const int C = Cs[ci];
     float *x = rnd (r, (int64_t) M * C), *g = rnd (r, C), *b = rnd (r, C);
@@ -1076,6 +1076,34 @@ test_layernorm (void)
           sizeof (float) * C);
     }
     g_free (one);
+    /* every ISA, on rows of mixed magnitudes: near the plain loop, and
+     * AVX2 gives AVX-512's bits (the same summation order; a different
+     * pairing of the double sums would only show at double rounding, but
+     * a wrong lane or load shows at once) */
+    {
+      float *xm = g_memdup2 (x, sizeof (float) * M * C);
+      for (int64_t i = 0; i < (int64_t) M * C; i += 3)
+        xm[i] *= 1e4f;
+      float *ya = g_new (float, (int64_t) M * C);
+      float *yb = g_new (float, (int64_t) M * C);
+      sam_layernorm_isa (SAM_ISA_REF, NULL, xm, M, C, g, b, 1e-6f, ya);
+      for (int isa = SAM_ISA_AVX2; isa <= (int) sam_cpu_isa_detected ();
+          isa++) {
+        sam_layernorm_isa (isa, NULL, xm, M, C, g, b, 1e-6f, yb);
+        for (int64_t i = 0; i < (int64_t) M * C; i++)
+          g_assert_cmpfloat (fabsf (yb[i] - ya[i]), <=, 1e-5f * (1.f +
+                  fabsf (ya[i])));
+        if (isa == SAM_ISA_AVX2 && sam_cpu_isa_detected () >= SAM_ISA_AVX512) {
+          sam_layernorm_isa (SAM_ISA_AVX512, NULL, xm, M, C, g, b, 1e-6f, ya);
+          g_assert_cmpmem (yb, sizeof (float) * M * C, ya,
+              sizeof (float) * M * C);
+          sam_layernorm_isa (SAM_ISA_REF, NULL, xm, M, C, g, b, 1e-6f, ya);
+        }
+      }
+      g_free (xm);
+      g_free (ya);
+      g_free (yb);
+    }
     /* in place, threads */
     SamPool *pool = sam_pool_new (3);
     sam_layernorm (pool, x, M, C, g, b, 1e-6f, x);
