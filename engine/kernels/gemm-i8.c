@@ -520,81 +520,141 @@ task_vnni256 (void *ctx, int64_t begin, int64_t end)
 }
 
 /* ------------------------------------------------------------------------ */
-/* AVX2: u8 and s8 widened to s16, vpmaddwd (exact; vpmaddubsw saturates at
- * 2·255·127). MR = 2 rows × 16 channels → 8 accumulators holding k-pairs,
- * folded with vphaddd at the end. */
+/* AVX2: u8 and s8 widened to s16, vpmaddwd on k-pairs (exact; vpmaddubsw
+ * would saturate at 2·255·127). A row block of up to MRAVX2 rows goes
+ * through every channel tile of the call: its rows are widened to u16 once
+ * (x16), each channel tile's weights once per block into the k-pair order
+ * below (w16, 128 bytes per 4 k, in L1 or L2), and micro-tiles of 4 rows × 16
+ * channels then run on plain loads and vpmaddwd + vpaddd alone. Before,
+ * a 2 × 16 tile widened its weights and rows inside the k loop (a third
+ * of its µops) and read the whole weight matrix per 2 rows: 53-58 % of
+ * the vpmaddwd peak on the model's shapes. */
 
-#define MRAVX2 2
+/* rows of a block: more rows share each widened weight tile (48: 3 % of
+ * the µops widen weights, against 10 % at 16), fewer leave tasks for
+ * both threads on short matrices; see ctx_setup */
+#define MRAVX2 48
+/* rows of a micro-tile: 8 accumulators, 2 weight vectors, the broadcast
+ * and the product (12 of the 16 ymm registers; 6 rows spill, and ran
+ * slower); rows_avx2's remainder cases assume 4 */
+#define MICRO_AVX2 4
 
+/* w16 of one channel tile: for each k4, k-pair p = 0, 1, channels 0-7
+ * then 8-15, each lane the pair (w[c][4·k4 + 2p], w[c][4·k4 + 2p + 1]) as
+ * s16: 4 ymm per k4. From the packed [16][4] bytes: within each 4-channel
+ * quarter, a byte shuffle puts the pair-0 bytes before the pair-1 bytes;
+ * a qword permute groups 8 channels' pair 0, then their pair 1. */
 ALWAYS_INLINE T_AVX2 void
-tile_avx2 (const GemmCtx * c, const int MR, const uint8_t * xt, int64_t ldx,
-    int64_t m0, int nt)
+widen_w_avx2 (const int8_t * wp, int K4, int16_t * w16)
 {
-  const SamGemmI8Weights *w = c->w;
-  const int K = w->K, K4 = w->K4, K4f = K / 4;
-  const int8_t *wp = w->packed + (size_t) nt * K4 * 64;
-  const uint8_t *xr[MRAVX2];
-  __m256i a[MRAVX2][4];
-  for (int i = 0; i < MR; i++) {
-    xr[i] = xt + i * ldx;
-    for (int j = 0; j < 4; j++)
-      a[i][j] = _mm256_setzero_si256 ();
+  const __m256i sh = _mm256_setr_epi8 (0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6,
+      7, 10, 11, 14, 15, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14,
+      15);
+  for (int k4 = 0; k4 < K4; k4++) {
+    const int8_t *s = wp + (size_t) k4 * 64;
+    __m256i *d = (__m256i *) (w16 + (size_t) k4 * 64);
+    for (int h = 0; h < 2; h++) {
+      const __m256i q = _mm256_permute4x64_epi64 (_mm256_shuffle_epi8
+          (_mm256_load_si256 ((const void *) (s + 32 * h)), sh), 0xD8);
+      _mm256_store_si256 (d + h, _mm256_cvtepi8_epi16
+          (_mm256_castsi256_si128 (q)));
+      _mm256_store_si256 (d + 2 + h, _mm256_cvtepi8_epi16
+          (_mm256_extracti128_si256 (q, 1)));
+    }
   }
-  const uint32_t xor4 = c->xor4;
-#define STEPA(LOADX) do { \
-    const int8_t *wk = wp + (size_t) k4 * 64; \
-    __m256i wv[4]; \
-    for (int j = 0; j < 4; j++) \
-      wv[j] = _mm256_cvtepi8_epi16 (_mm_load_si128 ((const void *) (wk + \
-                  16 * j))); \
+}
+
+/* MR rows of x16 (row stride ldx16 u16) against one w16 tile */
+ALWAYS_INLINE T_AVX2 void
+micro_avx2 (const GemmCtx * c, const int MR, const uint16_t * x16,
+    int64_t ldx16, const int16_t * w16, int64_t m0, int n0, int n1)
+{
+  const int K4 = c->w->K4;
+  __m256i a0[MICRO_AVX2], a1[MICRO_AVX2];
+  for (int i = 0; i < MR; i++)
+    a0[i] = a1[i] = _mm256_setzero_si256 ();
+  /* k-pair p of k4: its 8 + 8 channels at w16 + 64 k4 + 32 p, each row's
+   * two codes at x16 + 4 k4 + 2 p (pointer steps: the address arithmetic
+   * of an index loop cost as many µops as the products) */
+#define PAIR(p) { \
+    const __m256i w0 = _mm256_load_si256 ((const void *) (wk + 32 * p)); \
+    const __m256i w1 = _mm256_load_si256 ((const void *) (wk + 32 * p + \
+            16)); \
     for (int i = 0; i < MR; i++) { \
-      uint32_t xv; \
-      LOADX; \
-      __m128i x16 = _mm_cvtepu8_epi16 (_mm_cvtsi32_si128 ((int) xv)); \
-      __m256i xb = _mm256_broadcastq_epi64 (x16); \
-      for (int j = 0; j < 4; j++) \
-        a[i][j] = _mm256_add_epi32 (a[i][j], _mm256_madd_epi16 (xb, wv[j])); \
-    } \
-  } while (0)
-  int k4 = 0;
-  for (; k4 < K4f; k4++)
-    STEPA ((memcpy (&xv, xr[i] + 4 * k4, 4), xv ^= xor4));
-  if (k4 < K4)
-    STEPA (xv = load_x4 (xr[i], 4 * k4, K, xor4));
-#undef STEPA
-  int32_t acc[MRAVX2 * 16] __attribute__((aligned (32)));
-  for (int i = 0; i < MR; i++) {
-    __m256i h01 = _mm256_permute4x64_epi64 (_mm256_hadd_epi32 (a[i][0],
-            a[i][1]), 0xD8);
-    __m256i h23 = _mm256_permute4x64_epi64 (_mm256_hadd_epi32 (a[i][2],
-            a[i][3]), 0xD8);
-    _mm256_store_si256 ((void *) (acc + 16 * i), h01);
-    _mm256_store_si256 ((void *) (acc + 16 * i + 8), h23);
+      int32_t xp; \
+      memcpy (&xp, xk + i * ldx16 + 2 * p, 4); \
+      const __m256i xb = _mm256_set1_epi32 (xp); \
+      a0[i] = _mm256_add_epi32 (a0[i], _mm256_madd_epi16 (xb, w0)); \
+      a1[i] = _mm256_add_epi32 (a1[i], _mm256_madd_epi16 (xb, w1)); \
+    } }
+  const int16_t *wk = w16;
+  const uint16_t *xk = x16;
+  for (int k4 = 0; k4 < K4; k4++, wk += 64, xk += 4) {
+    PAIR (0) PAIR (1)
   }
-  int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
+#undef PAIR
+  int32_t acc[MICRO_AVX2 * 16] __attribute__((aligned (32)));
+  for (int i = 0; i < MR; i++) {
+    _mm256_store_si256 ((void *) (acc + 16 * i), a0[i]);
+    _mm256_store_si256 ((void *) (acc + 16 * i + 8), a1[i]);
+  }
   epilogue_tile_ymm (c, acc, MR, m0, n0, n1);
 }
 
+/* mr ≤ MRAVX2 rows at m0 (x rows at xt, stride ldx, as bytes ^ xor4)
+ * against channel tiles [nt0, nt1) */
 static T_AVX2 void
-tile_avx2_any (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
-    int64_t m0, int nt)
+rows_avx2 (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
+    int64_t m0, int nt0, int nt1)
 {
-  if (mr >= 2)
-    tile_avx2 (c, 2, xt, ldx, m0, nt);
-  else
-    tile_avx2 (c, 1, xt, ldx, m0, nt);
+  const SamGemmI8Weights *w = c->w;
+  const int K = w->K, K4 = w->K4;
+  const int64_t ldx16 = (int64_t) K4 * 4;
+  uint16_t *x16 = aligned_alloc (32, (size_t) mr * ldx16 * 2 + 32);
+  int16_t *w16 = aligned_alloc (32, (size_t) K4 * 128 + 32);
+  const __m128i x8 = _mm_set1_epi8 ((char) (c->xor4 & 0xff));
+  for (int i = 0; i < mr; i++) {
+    const uint8_t *s = xt + i * ldx;
+    uint16_t *d = x16 + i * ldx16;
+    int k = 0;
+    for (; k + 16 <= K; k += 16)
+      _mm256_storeu_si256 ((void *) (d + k), _mm256_cvtepu8_epi16
+          (_mm_xor_si128 (_mm_loadu_si128 ((const void *) (s + k)), x8)));
+    for (; k < K; k++)
+      d[k] = (uint8_t) (s[k] ^ (c->xor4 & 0xff));
+    /* the K padding: zero, as the packed weights are there */
+    for (; k < ldx16; k++)
+      d[k] = 0;
+  }
+  for (int nt = nt0; nt < nt1; nt++) {
+    widen_w_avx2 (w->packed + (size_t) nt * K4 * 64, K4, w16);
+    const int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
+    int i = 0;
+    for (; i + MICRO_AVX2 <= mr; i += MICRO_AVX2)
+      micro_avx2 (c, MICRO_AVX2, x16 + i * ldx16, ldx16, w16, m0 + i, n0,
+          n1);
+    switch (mr - i) {
+      /* *INDENT-OFF* */
+#define MICRO_CASE(r) case r: micro_avx2 (c, r, x16 + i * ldx16, ldx16, w16, \
+          m0 + i, n0, n1); break;
+      MICRO_CASE (3) MICRO_CASE (2) MICRO_CASE (1)
+#undef MICRO_CASE
+      /* *INDENT-ON* */
+    }
+  }
+  free (x16);
+  free (w16);
 }
 
+/* one task = one row block against every channel tile (x read once) */
 static T_AVX2 void
 task_avx2 (void *ctx, int64_t begin, int64_t end)
 {
   const GemmCtx *c = ctx;
-  for (int64_t t = begin; t < end; t++) {
-    int64_t mt = t / c->n_ntiles;
-    int nt = (int) (t % c->n_ntiles);
-    int64_t m0 = mt * MRAVX2;
-    int mr = (int) (c->M - m0 < MRAVX2 ? c->M - m0 : MRAVX2);
-    tile_avx2_any (c, mr, c->x + m0 * c->ldx, c->ldx, m0, nt);
+  for (int64_t mt = begin; mt < end; mt++) {
+    int64_t m0 = mt * c->mr;
+    int mr = (int) (c->M - m0 < c->mr ? c->M - m0 : c->mr);
+    rows_avx2 (c, mr, c->x + m0 * c->ldx, c->ldx, m0, 0, (int) c->n_ntiles);
   }
 }
 
@@ -754,7 +814,9 @@ ctx_setup (GemmCtx * c, SamIsa isa)
       fn = task_vnni256;
       break;
     case SAM_ISA_AVX2:
-      c->mr = MRAVX2;
+      /* at least about 8 row blocks per call */
+      c->mr = c->M >= 8 * MRAVX2 ? MRAVX2 : c->M >= 4 * MRAVX2 ?
+          MRAVX2 / 2 : MRAVX2 / 4;
       c->nr = 16;
       fn = task_avx2;
       break;
@@ -785,9 +847,11 @@ sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x, int64_t M,
   };
   SamPoolFunc fn = ctx_setup (&c, isa);
   c.ldy_bytes = ldy * c.osize;
-  int64_t n_tasks = c.n_mtiles * c.n_ntiles;
+  /* AVX2: a task is a row block against every channel tile */
+  const int64_t tiles_per_task = isa == SAM_ISA_AVX2 ? c.n_ntiles : 1;
+  int64_t n_tasks = c.n_mtiles * c.n_ntiles / tiles_per_task;
   /* about 64k MACs per chunk at least */
-  int64_t per = (int64_t) c.mr * c.nr * (w->K + 1);
+  int64_t per = (int64_t) c.mr * c.nr * tiles_per_task * (w->K + 1);
   int64_t grain = per >= 65536 ? 1 : 65536 / per;
   sam_pool_for (pool, n_tasks, grain, fn, &c);
   g_free (colterm);
@@ -803,6 +867,10 @@ static void
 row_tile (const GemmCtx * c, int mr, const uint8_t * buf, int64_t ldq,
     int64_t m0)
 {
+  if (c->isa == SAM_ISA_AVX2) {
+    rows_avx2 (c, mr, buf, ldq, m0, 0, (int) c->n_ntiles);
+    return;
+  }
   for (int nt = 0; nt < c->n_ntiles; nt++) {
     switch (c->isa) {
       case SAM_ISA_AVX512VNNI:
@@ -810,9 +878,6 @@ row_tile (const GemmCtx * c, int mr, const uint8_t * buf, int64_t ldq,
         break;
       case SAM_ISA_AVXVNNI:
         tile_vnni256_any (c, mr, buf, ldq, m0, nt);
-        break;
-      case SAM_ISA_AVX2:
-        tile_avx2_any (c, mr, buf, ldq, m0, nt);
         break;
       default:
         /* one row at a time, from the buffer's first row */
