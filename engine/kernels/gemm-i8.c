@@ -10,6 +10,7 @@
  */
 #include "kernels/gemm-i8.h"
 #include "kernels/hugepages.h"
+#include "kernels/widen-avx2.h"
 
 #include <glib.h>
 #include <cpuid.h>
@@ -523,12 +524,12 @@ task_vnni256 (void *ctx, int64_t begin, int64_t end)
 /* AVX2: u8 and s8 widened to s16, vpmaddwd on k-pairs (exact; vpmaddubsw
  * would saturate at 2·255·127). A row block of up to MRAVX2 rows goes
  * through every channel tile of the call: its rows are widened to u16 once
- * (x16), each channel tile's weights once per block into the k-pair order
- * below (w16, 128 bytes per 4 k, in L1 or L2), and micro-tiles of 4 rows × 16
- * channels then run on plain loads and vpmaddwd + vpaddd alone. Before,
- * a 2 × 16 tile widened its weights and rows inside the k loop (a third
- * of its µops) and read the whole weight matrix per 2 rows: 53-58 % of
- * the vpmaddwd peak on the model's shapes. */
+ * (x16), each channel tile's weights once per block into k-pair order
+ * (w16, widen-avx2.h; 128 bytes per 4 k, in L1 or L2), and micro-tiles of
+ * 4 rows × 16 channels then run on plain loads and vpmaddwd + vpaddd
+ * alone. Before, a 2 × 16 tile widened its weights and rows inside the k
+ * loop (a third of its µops) and read the whole weight matrix per 2 rows:
+ * 53-58 % of the vpmaddwd peak on the model's shapes. */
 
 /* rows of a block: more rows share each widened weight tile (48: 3 % of
  * the µops widen weights, against 10 % at 16), fewer leave tasks for
@@ -538,31 +539,6 @@ task_vnni256 (void *ctx, int64_t begin, int64_t end)
  * and the product (12 of the 16 ymm registers; 6 rows spill, and ran
  * slower); rows_avx2's remainder cases assume 4 */
 #define MICRO_AVX2 4
-
-/* w16 of one channel tile: for each k4, k-pair p = 0, 1, channels 0-7
- * then 8-15, each lane the pair (w[c][4·k4 + 2p], w[c][4·k4 + 2p + 1]) as
- * s16: 4 ymm per k4. From the packed [16][4] bytes: within each 4-channel
- * quarter, a byte shuffle puts the pair-0 bytes before the pair-1 bytes;
- * a qword permute groups 8 channels' pair 0, then their pair 1. */
-ALWAYS_INLINE T_AVX2 void
-widen_w_avx2 (const int8_t * wp, int K4, int16_t * w16)
-{
-  const __m256i sh = _mm256_setr_epi8 (0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6,
-      7, 10, 11, 14, 15, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14,
-      15);
-  for (int k4 = 0; k4 < K4; k4++) {
-    const int8_t *s = wp + (size_t) k4 * 64;
-    __m256i *d = (__m256i *) (w16 + (size_t) k4 * 64);
-    for (int h = 0; h < 2; h++) {
-      const __m256i q = _mm256_permute4x64_epi64 (_mm256_shuffle_epi8
-          (_mm256_load_si256 ((const void *) (s + 32 * h)), sh), 0xD8);
-      _mm256_store_si256 (d + h, _mm256_cvtepi8_epi16
-          (_mm256_castsi256_si128 (q)));
-      _mm256_store_si256 (d + 2 + h, _mm256_cvtepi8_epi16
-          (_mm256_extracti128_si256 (q, 1)));
-    }
-  }
-}
 
 /* MR rows of x16 (row stride ldx16 u16) against one w16 tile */
 ALWAYS_INLINE T_AVX2 void
@@ -587,11 +563,12 @@ micro_avx2 (const GemmCtx * c, const int MR, const uint16_t * x16,
       a0[i] = _mm256_add_epi32 (a0[i], _mm256_madd_epi16 (xb, w0)); \
       a1[i] = _mm256_add_epi32 (a1[i], _mm256_madd_epi16 (xb, w1)); \
     } }
+  /* one pair per iteration: with two, GCC summed both pairs' products
+   * before the accumulators and spilled 4 of them to the stack */
   const int16_t *wk = w16;
   const uint16_t *xk = x16;
-  for (int k4 = 0; k4 < K4; k4++, wk += 64, xk += 4) {
-    PAIR (0) PAIR (1)
-  }
+  for (int kp = 0; kp < 2 * K4; kp++, wk += 32, xk += 2)
+    PAIR (0)
 #undef PAIR
   int32_t acc[MICRO_AVX2 * 16] __attribute__((aligned (32)));
   for (int i = 0; i < MR; i++) {
@@ -627,7 +604,7 @@ rows_avx2 (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
       d[k] = 0;
   }
   for (int nt = nt0; nt < nt1; nt++) {
-    widen_w_avx2 (w->packed + (size_t) nt * K4 * 64, K4, w16);
+    sam_widen_k4_pairs_avx2 (w->packed + (size_t) nt * K4 * 64, K4, w16);
     const int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
     int i = 0;
     for (; i + MICRO_AVX2 <= mr; i += MICRO_AVX2)
