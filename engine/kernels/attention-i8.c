@@ -11,6 +11,7 @@
 #include "kernels/attention-i8-dump.h"
 #include "kernels/gemm-i8.h"
 #include "kernels/requant.h"
+#include "kernels/widen-avx2.h"
 
 #include <glib.h>
 #include <immintrin.h>
@@ -1145,21 +1146,7 @@ acc_add_avx2 (int64_t * acc, const int32_t * tile, int64_t n)
   acc_add_c (acc + i, tile + i, n - i);
 }
 
-/* u8 · s8 dot of 4 bytes per lane without VNNI: even and odd bytes as s16
- * (q zero-extended, k sign-extended) through two vpmaddwd — exact, where
- * vpmaddubsw would saturate. */
-ALWAYS_INLINE T_AVX2 __m256i
-dpbusd_avx2 (__m256i acc, __m256i q, __m256i k)
-{
-  const __m256i lo8 = _mm256_set1_epi16 (0x00ff);
-  __m256i qe = _mm256_and_si256 (q, lo8);
-  __m256i qo = _mm256_srli_epi16 (q, 8);
-  __m256i ke = _mm256_srai_epi16 (_mm256_slli_epi16 (k, 8), 8);
-  __m256i ko = _mm256_srai_epi16 (k, 8);
-  acc = _mm256_add_epi32 (acc, _mm256_madd_epi16 (qe, ke));
-  return _mm256_add_epi32 (acc, _mm256_madd_epi16 (qo, ko));
-}
-
+/* s16 pairs' dot per lane (P·V without VNNI) */
 ALWAYS_INLINE T_AVX2 __m256i
 dpwssd_avx2 (__m256i acc, __m256i p, __m256i v)
 {
@@ -1169,7 +1156,105 @@ dpwssd_avx2 (__m256i acc, __m256i p, __m256i v)
 #define DPBUSD_VNNI(a, b, c) _mm256_dpbusd_avx_epi32 (a, b, c)
 
 YMM_QK (avxvnni, T_AVXVNNI, DPBUSD_VNNI)
-YMM_QK (avx2, T_AVX2, dpbusd_avx2)
+
+static void pack_k_c (const uint8_t * const *rows, int D, int32_t zq,
+    int8_t * kb, int32_t * colc);
+
+/* pack_k for the AVX2 QKᵀ: the 16 keys' s8 block, then widened to s16 in
+ * k-pair order (widen-avx2.h), 128 bytes per d4: once per key and call,
+ * where qk_avx2 used to widen every key for every 4 query rows */
+T_AVX2 static void
+pack_k_avx2 (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
+    int32_t * colc)
+{
+  const int D4 = (D + 3) / 4;
+  int8_t stack[64 * 64] __attribute__((aligned (32)));
+  int8_t *k8 = D4 <= 64 ? stack : aligned_alloc (32, (size_t) D4 * 64);
+  if (!k8)
+    g_error ("attention-i8: out of memory");
+  pack_k_c (rows, D, zq, k8, colc);
+  sam_widen_k4_pairs_avx2 (k8, D4, (int16_t *) kb);
+  if (k8 != stack)
+    free (k8);
+}
+
+/* YMM_QK's contract on pack_k_avx2's keys: per d4, two k-pairs of 8 + 8
+ * keys (plain loads), each row's two q codes as one u16 pair broadcast,
+ * vpmaddwd + vpaddd. The 4 rows' codes are widened to u16 once per call.
+ * The same integer sums as dpbusd. */
+T_AVX2 static void
+qk_avx2 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
+    int nt, const int32_t * rowc, const int32_t * colc, float *S,
+    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t next_bytes,
+    uint8_t * dead, int64_t ldd, int64_t far)
+{
+  (void) next;
+  (void) next_bytes;
+  g_assert (!dead);
+  (void) ldd;
+  (void) far;
+  const int16_t *K16 = (const int16_t *) K8;
+  const int ldq = D4 * 4;
+  uint16_t q16[4 * 256] __attribute__((aligned (32)));
+  uint16_t *q16p = ldq <= 256 ? q16 : g_new (uint16_t, (size_t) 4 * ldq);
+  for (int r = 0; r < nr4; r += 4) {
+    for (int i = 0; i < 4; i++)
+      for (int d = 0; d < ldq; d++)
+        q16p[i * ldq + d] = Qb[(int64_t) (r + i) * ldq + d];
+    for (int g = 0; g < ng; g++) {
+      __m256i a0[4], a1[4];
+      for (int i = 0; i < 4; i++)
+        a0[i] = a1[i] = _mm256_setzero_si256 ();
+      const int16_t *kk = K16 + (int64_t) g * D4 * 64;
+      const uint16_t *qk = q16p;
+#define PAIR(p) { \
+        const __m256i k0 = _mm256_load_si256 ((const void *) (kk + 32 * p)); \
+        const __m256i k1 = _mm256_load_si256 ((const void *) (kk + 32 * p + \
+                16)); \
+        for (int i = 0; i < 4; i++) { \
+          int32_t w; \
+          memcpy (&w, qk + i * ldq + 2 * p, 4); \
+          const __m256i qb = _mm256_set1_epi32 (w); \
+          a0[i] = _mm256_add_epi32 (a0[i], _mm256_madd_epi16 (qb, k0)); \
+          a1[i] = _mm256_add_epi32 (a1[i], _mm256_madd_epi16 (qb, k1)); \
+        } }
+      /* one pair per iteration (see micro_avx2 in gemm-i8.c) */
+      for (int dp = 0; dp < 2 * D4; dp++, kk += 32, qk += 2)
+        PAIR (0)
+#undef PAIR
+      /* the zero-point terms, the float scores, and each row's maximum
+       * over the group's valid keys reduced here (a running vector
+       * maximum per row kept 4 more registers live through the k loop,
+       * and the accumulators spilled) */
+      const int j = g * 16;
+      const __m256i c0 = _mm256_loadu_si256 ((const __m256i *) (colc + j));
+      const __m256i c1 = _mm256_loadu_si256 ((const __m256i *) (colc + j + 8));
+      const __m256i idx = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
+      const __m256i vmin = _mm256_set1_epi32 (INT32_MIN);
+      const __m256i lim = _mm256_set1_epi32 (nt - j);
+      const __m256i ok0 = _mm256_cmpgt_epi32 (lim, idx);
+      const __m256i ok1 = _mm256_cmpgt_epi32 (lim,
+          _mm256_add_epi32 (idx, _mm256_set1_epi32 (8)));
+      for (int i = 0; i < 4; i++) {
+        const __m256i rc = _mm256_set1_epi32 (rowc[r + i]);
+        const __m256i s0 = _mm256_add_epi32 (_mm256_add_epi32 (a0[i], rc), c0);
+        const __m256i s1 = _mm256_add_epi32 (_mm256_add_epi32 (a1[i], rc), c1);
+        float *o = S + (r + i) * ldS + j;
+        _mm256_storeu_ps (o, _mm256_cvtepi32_ps (s0));
+        _mm256_storeu_ps (o + 8, _mm256_cvtepi32_ps (s1));
+        __m256i m = _mm256_max_epi32 (_mm256_blendv_epi8 (vmin, s0, ok0),
+            _mm256_blendv_epi8 (vmin, s1, ok1));
+        m = _mm256_max_epi32 (m, _mm256_permute2x128_si256 (m, m, 1));
+        m = _mm256_max_epi32 (m, _mm256_shuffle_epi32 (m, 0x4E));
+        m = _mm256_max_epi32 (m, _mm256_shuffle_epi32 (m, 0xB1));
+        const int32_t v = _mm256_cvtsi256_si32 (m);
+        rmax[r + i] = v > rmax[r + i] ? v : rmax[r + i];
+      }
+    }
+  }
+  if (q16p != q16)
+    g_free (q16p);
+}
 YMM_PV (avx2, T_AVX2, dpwssd_avx2)
 
 /* split_p_avx512 in ymm (AVX2; used with AVX-VNNI's pv8) */
@@ -1505,7 +1590,9 @@ typedef struct {
   int H, D, Dv, D4, Dv16;
   int64_t Nk16, Nk2, nblk;
   const SamAttI8Params *p;
-  int8_t *K8;                   /* [H][Nk16][D4][64] */
+  int8_t *K8;                   /* [H][Nk16][D4][kw] */
+  int kw;                       /* bytes per key group and d4: 64, or 128
+                                 * (AVX2: s16, widen-avx2.h) */
   int32_t *colc;                /* [H][Nk16·16] −zq Σ_d k (0 past Nk) */
   int16_t *V16;                 /* [H][Nk2][Dv16][2] (pv) */
   int8_t *V8;                   /* [H][Nk16·4][Dv16][4] v − 128 (pv8) */
@@ -1651,7 +1738,7 @@ pack_kv (void *vc, int64_t t0, int64_t t1)
   for (int64_t t = t0; t < t1; t++) {
     int h = (int) (t / c->Nk16);
     int64_t g = t % c->Nk16;
-    int8_t *kb = c->K8 + ((int64_t) h * c->Nk16 + g) * c->D4 * 64;
+    int8_t *kb = c->K8 + ((int64_t) h * c->Nk16 + g) * c->D4 * c->kw;
     const uint8_t *rows[16];
     for (int l = 0; l < 16; l++) {
       int64_t j = g * 16 + l;
@@ -1738,7 +1825,7 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
     int h = (int) (t / c->nblk);
     int64_t i0 = (t % c->nblk) * RB;
     int nr = (int) MIN (RB, c->Nq - i0), nr4 = (nr + 3) & ~3;
-    const int8_t *K8 = c->K8 + (int64_t) h * c->Nk16 * D4 * 64;
+    const int8_t *K8 = c->K8 + (int64_t) h * c->Nk16 * D4 * c->kw;
     const int32_t *colc = c->colc + (int64_t) h * ldS;
     const int16_t *V16 = c->V16 + (int64_t) h * c->Nk2 * Dv16 * 2;
     memset (Qb, 0, (size_t) RB * D4 * 4);
@@ -1757,10 +1844,10 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
       int nt = (int) MIN (QKT, Nk - j0), ng = (nt + 15) / 16;
       /* the next tile: this row block's keys, or the next block's first */
       const int64_t nx = j0 + QKT < Nk ? MIN (QKT, Nk - j0 - QKT) : 0;
-      c->qk (Qb, nr4, D4, K8 + (j0 / 16) * D4 * 64, ng, nt, rowc,
-          colc + j0, S + j0, ldS, rmax, nx ? K8 + (j0 / 16 + ng) * D4 * 64 :
-          NULL, (nx + 15) / 16 * D4 * 64, dead ? dead + j0 / PCH : NULL, ldh,
-          far);
+      c->qk (Qb, nr4, D4, K8 + (j0 / 16) * D4 * c->kw, ng, nt, rowc,
+          colc + j0, S + j0, ldS, rmax, nx ? K8 + (j0 / 16 + ng) * D4 *
+          c->kw : NULL, (nx + 15) / 16 * D4 * c->kw, dead ? dead + j0 / PCH :
+          NULL, ldh, far);
     }
     for (int r = 0; r < nr; r++) {
       if (planes) {
@@ -1852,6 +1939,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   c.out_row = out_row_c;
   c.out_row32 = out_row32_c;
   c.pack_k = pack_k_c;
+  c.kw = 64;
   switch (isa) {
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;
@@ -1875,6 +1963,8 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
       break;
     case SAM_ISA_AVX2:
+      c.kw = 128;
+      c.pack_k = pack_k_avx2;
       c.qk = qk_avx2;
       c.pv = pv_avx2;
       c.acc_add = acc_add_avx2;
@@ -1888,7 +1978,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.rf = (RowFns) {
       p15_orc, esum_orc, agqp_orc, NULL, NULL};
   }
-  size_t kbytes = (size_t) H * c.Nk16 * c.D4 * 64;
+  size_t kbytes = (size_t) H * c.Nk16 * c.D4 * c.kw;
   c.K8 = scratch (SC_K8, kbytes);
   c.colc = scratch (SC_COLC, sizeof (int32_t) * H * c.Nk16 * 16);
   if (c.pv)

@@ -154,6 +154,8 @@ test_variants (void)
     /* Hiera's global heads (D = 96: 6 output vectors, one 6-wide P·V
      * tile) over several 256-key P·V tiles */
     {35, 700, 2, 96, 96},
+    /* heads wider than 256 (the AVX2 kernels' heap buffers) */
+    {6, 40, 2, 300, 16},
   };
   check_against_oracle (shapes, G_N_ELEMENTS (shapes), 7, 1.f, "");
 }
