@@ -72,6 +72,21 @@ peak_vnni256 (long iters)
       "vzeroupper":"+r" (iters)::CLOBBER12);
 }
 
+/* The same in the EVEX encoding: the AVX-VNNI kernels' twins on AVX-512
+ * VNNI CPUs without AVX-VNNI (engine/kernels/gemm-i8-vnni256.inc). */
+#define DP256E(n) "vpdpbusd %%ymm1, %%ymm0, %%ymm" #n "\n\t"
+__attribute__((target ("avx2,avx512f,avx512vl,avx512vnni")))
+static void
+peak_vnni256_evex (long iters)
+{
+  __asm__ volatile ("vpcmpeqd %%ymm0, %%ymm0, %%ymm0\n\t"
+      "vpcmpeqd %%ymm1, %%ymm1, %%ymm1\n\t"
+      "1:\n\t"
+      CHAINS12 (DP256E)
+      "dec %0\n\tjnz 1b\n\t"
+      "vzeroupper":"+r" (iters)::CLOBBER12);
+}
+
 /* AVX2: vpmaddwd + vpaddd on s16 (16 MACs per pair), as the AVX2 GEMM;
  * 12 chains. */
 __attribute__((target ("avx2")))
@@ -115,7 +130,10 @@ peak_i8 (SamIsa isa)
       peak_vnni512 (PEAK_ITERS);
       macs = 64.0 * 24 * PEAK_ITERS;
     } else if (isa == SAM_ISA_AVXVNNI) {
-      peak_vnni256 (PEAK_ITERS);
+      if (sam_gemm_i8_vnni256_vex ())
+        peak_vnni256 (PEAK_ITERS);
+      else
+        peak_vnni256_evex (PEAK_ITERS);
       macs = 32.0 * 12 * PEAK_ITERS;
     } else if (isa == SAM_ISA_AVX2) {
       peak_avx2 (PEAK_ITERS);

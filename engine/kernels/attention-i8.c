@@ -22,6 +22,8 @@
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
 #define T_AVXVNNI __attribute__((target("avx2,avxvnni,fma")))
+#define T_EVEX256 \
+  __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
 #define T_AVX2 __attribute__((target("avx2,fma")))
 
 #define KT 256                  /* keys per tile: int32 P·V sums stay exact */
@@ -1155,7 +1157,12 @@ dpwssd_avx2 (__m256i acc, __m256i p, __m256i v)
 
 #define DPBUSD_VNNI(a, b, c) _mm256_dpbusd_avx_epi32 (a, b, c)
 
+#define DPBUSD_EVEX(a, b, c) _mm256_dpbusd_epi32 (a, b, c)
+
+/* the AVX-VNNI kernels, and their EVEX twins for AVX-512 VNNI CPUs
+ * without AVX-VNNI (see gemm-i8-vnni256.inc) */
 YMM_QK (avxvnni, T_AVXVNNI, DPBUSD_VNNI)
+YMM_QK (avxvnni_evex, T_EVEX256, DPBUSD_EVEX)
 
 static void pack_k_c (const uint8_t * const *rows, int D, int32_t zq,
     int8_t * kb, int32_t * colc);
@@ -1301,62 +1308,66 @@ split_p_avx2 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
 
 /* pv8_avx512 in ymm: 4 rows × 16 output dims (2 ymm) per pass, 8
  * accumulators of the 16 ymm registers */
-T_AVXVNNI static void
-pv8_avxvnni (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
-    const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,
-    int Dv16, int32_t * acc, bool add)
-{
-  for (int r = 0; r < nr4; r += 4)
-    for (int v = 0; v < Dv16; v += 16) {
-      const uint8_t *hr = hi + r * ldh;
-      int32_t *o = acc + (int64_t) r * Dv16 + v;
-      for (int plane = 0; plane < 2; plane++) {
-        const uint8_t *B = (plane ? Ph : Pl) + r * ldp;
-        __m256i a[4][2];
-        for (int i = 0; i < 4; i++)
-          a[i][0] = a[i][1] = _mm256_setzero_si256 ();
-        bool any = false;
-        for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {
-          const int ch = q0 / (PCH / 4);
-          if (!((hr[ch] | hr[ldh + ch] | hr[2 * ldh + ch] | hr[3 * ldh + ch])
-                  & (plane ? FL_HI : FL_NZ)))
-            continue;
-          any = true;
-          const int q1 = MIN (q0 + PCH / 4, nquads);
-          for (int qd = q0; qd < q1; qd++) {
-            const int8_t *vp = V8 + ((int64_t) qd * Dv16 + v) * 4;
-            __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);
-            __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 32));
-            for (int i = 0; i < 4; i++) {
-              int32_t w;
-              memcpy (&w, B + i * ldp + 4 * qd, 4);
-              __m256i pb = _mm256_set1_epi32 (w);
-              a[i][0] = _mm256_dpbusd_avx_epi32 (a[i][0], pb, v0);
-              a[i][1] = _mm256_dpbusd_avx_epi32 (a[i][1], pb, v1);
-            }
-          }
-        }
-        for (int i = 0; i < 4; i++) {
-          __m256i *oi = (__m256i *) (o + (int64_t) i * Dv16);
-          if (!plane && add) {
-            _mm256_storeu_si256 (oi, _mm256_add_epi32 (_mm256_loadu_si256
-                    (oi), a[i][0]));
-            _mm256_storeu_si256 (oi + 1, _mm256_add_epi32
-                (_mm256_loadu_si256 (oi + 1), a[i][1]));
-          } else if (!plane) {
-            _mm256_storeu_si256 (oi, a[i][0]);
-            _mm256_storeu_si256 (oi + 1, a[i][1]);
-          } else if (any) {
-            _mm256_storeu_si256 (oi, _mm256_add_epi32 (_mm256_loadu_si256
-                    (oi), _mm256_slli_epi32 (a[i][0], 8)));
-            _mm256_storeu_si256 (oi + 1, _mm256_add_epi32
-                (_mm256_loadu_si256 (oi + 1), _mm256_slli_epi32 (a[i][1],
-                        8)));
-          }
-        }
-      }
-    }
+#define YMM_PV8(SFX, TGT, DPBUSD)                                             \
+TGT static void                                                               \
+pv8_##SFX (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,               \
+    const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,  \
+    int Dv16, int32_t * acc, bool add)                                        \
+{                                                                             \
+  for (int r = 0; r < nr4; r += 4)                                            \
+    for (int v = 0; v < Dv16; v += 16) {                                      \
+      const uint8_t *hr = hi + r * ldh;                                       \
+      int32_t *o = acc + (int64_t) r * Dv16 + v;                              \
+      for (int plane = 0; plane < 2; plane++) {                               \
+        const uint8_t *B = (plane ? Ph : Pl) + r * ldp;                       \
+        __m256i a[4][2];                                                      \
+        for (int i = 0; i < 4; i++)                                           \
+          a[i][0] = a[i][1] = _mm256_setzero_si256 ();                        \
+        bool any = false;                                                     \
+        for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {                        \
+          const int ch = q0 / (PCH / 4);                                      \
+          if (!((hr[ch] | hr[ldh + ch] | hr[2 * ldh + ch] | hr[3 * ldh + ch]) \
+                  & (plane ? FL_HI : FL_NZ)))                                 \
+            continue;                                                         \
+          any = true;                                                         \
+          const int q1 = MIN (q0 + PCH / 4, nquads);                          \
+          for (int qd = q0; qd < q1; qd++) {                                  \
+            const int8_t *vp = V8 + ((int64_t) qd * Dv16 + v) * 4;            \
+            __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);           \
+            __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 32));    \
+            for (int i = 0; i < 4; i++) {                                     \
+              int32_t w;                                                      \
+              memcpy (&w, B + i * ldp + 4 * qd, 4);                           \
+              __m256i pb = _mm256_set1_epi32 (w);                             \
+              a[i][0] = DPBUSD (a[i][0], pb, v0);                             \
+              a[i][1] = DPBUSD (a[i][1], pb, v1);                             \
+            }                                                                 \
+          }                                                                   \
+        }                                                                     \
+        for (int i = 0; i < 4; i++) {                                         \
+          __m256i *oi = (__m256i *) (o + (int64_t) i * Dv16);                 \
+          if (!plane && add) {                                                \
+            _mm256_storeu_si256 (oi, _mm256_add_epi32 (_mm256_loadu_si256     \
+                    (oi), a[i][0]));                                          \
+            _mm256_storeu_si256 (oi + 1, _mm256_add_epi32                     \
+                (_mm256_loadu_si256 (oi + 1), a[i][1]));                      \
+          } else if (!plane) {                                                \
+            _mm256_storeu_si256 (oi, a[i][0]);                                \
+            _mm256_storeu_si256 (oi + 1, a[i][1]);                            \
+          } else if (any) {                                                   \
+            _mm256_storeu_si256 (oi, _mm256_add_epi32 (_mm256_loadu_si256     \
+                    (oi), _mm256_slli_epi32 (a[i][0], 8)));                   \
+            _mm256_storeu_si256 (oi + 1, _mm256_add_epi32                     \
+                (_mm256_loadu_si256 (oi + 1), _mm256_slli_epi32 (a[i][1],     \
+                        8)));                                                 \
+          }                                                                   \
+        }                                                                     \
+      }                                                                       \
+    }                                                                         \
 }
+
+YMM_PV8 (avxvnni, T_AVXVNNI, DPBUSD_VNNI)
+YMM_PV8 (avxvnni_evex, T_EVEX256, DPBUSD_EVEX)
 
 T_AVX2 static int64_t
 p15_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
@@ -1954,10 +1965,10 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       p15_avx512, esum_avx512, agqp_avx512, p15_planes_avx512, NULL};
       break;
     case SAM_ISA_AVXVNNI:
-      c.qk = qk_avxvnni;
+      c.qk = sam_gemm_i8_vnni256_vex ()? qk_avxvnni : qk_avxvnni_evex;
       c.pv = NULL;
       c.split = split_p_avx2;
-      c.pv8 = pv8_avxvnni;
+      c.pv8 = sam_gemm_i8_vnni256_vex ()? pv8_avxvnni : pv8_avxvnni_evex;
       c.acc_add = acc_add_avx2;
       c.rf = (RowFns) {
       p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};

@@ -25,6 +25,9 @@ void sam_gemm_i8_epilogue_row (const int32_t * acc, int n0, int n1,
 #define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
 #define T_AVXVNNI __attribute__((target("avx2,avxvnni,fma")))
 #define T_AVX2 __attribute__((target("avx2,fma")))
+/* the AVX-VNNI kernels' twin on AVX-512 VNNI CPUs (gemm-i8-vnni256.inc) */
+#define T_EVEX256 \
+  __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
 
 /* ------------------------------------------------------------------------ */
 /* Packing */
@@ -97,6 +100,18 @@ cpu_has_avxvnni (void)
 }
 
 bool
+sam_gemm_i8_vnni256_vex (void)
+{
+  static gsize once = 0;
+  static bool vex;
+  if (g_once_init_enter (&once)) {
+    vex = cpu_has_avxvnni ();
+    g_once_init_leave (&once, 1);
+  }
+  return vex;
+}
+
+bool
 sam_gemm_i8_isa_supported (SamIsa isa)
 {
   __builtin_cpu_init ();
@@ -106,8 +121,10 @@ sam_gemm_i8_isa_supported (SamIsa isa)
     case SAM_ISA_AVX2:
       return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma");
     case SAM_ISA_AVXVNNI:
+      /* the VEX kernels, or their EVEX twins (gemm-i8-vnni256.inc) */
       return __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
-          && cpu_has_avxvnni ();
+          && (cpu_has_avxvnni () || sam_gemm_i8_isa_supported
+          (SAM_ISA_AVX512VNNI));
     case SAM_ISA_AVX512VNNI:
       return __builtin_cpu_supports ("avx512f")
           && __builtin_cpu_supports ("avx512bw")
@@ -451,74 +468,20 @@ epilogue_tile_ymm (const GemmCtx * c, int32_t * acc, int mr, int64_t m0,
   }
 }
 
-ALWAYS_INLINE T_AVXVNNI void
-tile_vnni256 (const GemmCtx * c, const int MR, const uint8_t * xt,
-    int64_t ldx, int64_t m0, int nt)
-{
-  const SamGemmI8Weights *w = c->w;
-  const int K = w->K, K4 = w->K4, K4f = K / 4;
-  const int8_t *wp = w->packed + (size_t) nt * K4 * 64;
-  const uint8_t *xr[MRVNNI];
-  __m256i c0[MRVNNI], c1[MRVNNI];
-  for (int i = 0; i < MR; i++) {
-    xr[i] = xt + i * ldx;
-    c0[i] = _mm256_setzero_si256 ();
-    c1[i] = _mm256_setzero_si256 ();
-  }
-  const uint32_t xor4 = c->xor4;
-#define STEPV(LOADX) do { \
-    __m256i w0 = _mm256_load_si256 ((const void *) (wp + (size_t) k4 * 64)); \
-    __m256i w1 = _mm256_load_si256 ((const void *) (wp + (size_t) k4 * 64 + \
-            32)); \
-    for (int i = 0; i < MR; i++) { \
-      uint32_t xv; \
-      LOADX; \
-      __m256i xb = _mm256_set1_epi32 ((int32_t) xv); \
-      c0[i] = _mm256_dpbusd_avx_epi32 (c0[i], xb, w0); \
-      c1[i] = _mm256_dpbusd_avx_epi32 (c1[i], xb, w1); \
-    } \
-  } while (0)
-  int k4 = 0;
-  for (; k4 < K4f; k4++)
-    STEPV ((memcpy (&xv, xr[i] + 4 * k4, 4), xv ^= xor4));
-  if (k4 < K4)
-    STEPV (xv = load_x4 (xr[i], 4 * k4, K, xor4));
-#undef STEPV
-  int32_t acc[MRVNNI * 16] __attribute__((aligned (32)));
-  for (int i = 0; i < MR; i++) {
-    _mm256_store_si256 ((void *) (acc + 16 * i), c0[i]);
-    _mm256_store_si256 ((void *) (acc + 16 * i + 8), c1[i]);
-  }
-  int n0 = 16 * nt, n1 = n0 + 16 < w->N ? n0 + 16 : w->N;
-  epilogue_tile_ymm (c, acc, MR, m0, n0, n1);
-}
-
-static T_AVXVNNI void
-tile_vnni256_any (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
-    int64_t m0, int nt)
-{
-  switch (mr) {
-    case 6: tile_vnni256 (c, 6, xt, ldx, m0, nt); break;
-    case 5: tile_vnni256 (c, 5, xt, ldx, m0, nt); break;
-    case 4: tile_vnni256 (c, 4, xt, ldx, m0, nt); break;
-    case 3: tile_vnni256 (c, 3, xt, ldx, m0, nt); break;
-    case 2: tile_vnni256 (c, 2, xt, ldx, m0, nt); break;
-    default: tile_vnni256 (c, 1, xt, ldx, m0, nt); break;
-  }
-}
-
-static T_AVXVNNI void
-task_vnni256 (void *ctx, int64_t begin, int64_t end)
-{
-  const GemmCtx *c = ctx;
-  for (int64_t t = begin; t < end; t++) {
-    int64_t mt = t / c->n_ntiles;
-    int nt = (int) (t % c->n_ntiles);
-    int64_t m0 = mt * MRVNNI;
-    int mr = (int) (c->M - m0 < MRVNNI ? c->M - m0 : MRVNNI);
-    tile_vnni256_any (c, mr, c->x + m0 * c->ldx, c->ldx, m0, nt);
-  }
-}
+#define VNNI_SFX vex
+#define VNNI_TGT T_AVXVNNI
+#define VNNI_DP(a, b, c) _mm256_dpbusd_avx_epi32 (a, b, c)
+#include "kernels/gemm-i8-vnni256.inc"
+#undef VNNI_SFX
+#undef VNNI_TGT
+#undef VNNI_DP
+#define VNNI_SFX evex
+#define VNNI_TGT T_EVEX256
+#define VNNI_DP(a, b, c) _mm256_dpbusd_epi32 (a, b, c)
+#include "kernels/gemm-i8-vnni256.inc"
+#undef VNNI_SFX
+#undef VNNI_TGT
+#undef VNNI_DP
 
 /* ------------------------------------------------------------------------ */
 /* AVX2: u8 and s8 widened to s16, vpmaddwd on k-pairs (exact; vpmaddubsw
@@ -788,7 +751,7 @@ ctx_setup (GemmCtx * c, SamIsa isa)
     case SAM_ISA_AVXVNNI:
       c->mr = MRVNNI;
       c->nr = 16;
-      fn = task_vnni256;
+      fn = sam_gemm_i8_vnni256_vex ()? task_vnni256_vex : task_vnni256_evex;
       break;
     case SAM_ISA_AVX2:
       /* at least about 8 row blocks per call */
@@ -854,7 +817,10 @@ row_tile (const GemmCtx * c, int mr, const uint8_t * buf, int64_t ldq,
         tile_512_any (c, mr, buf, ldq, m0, nt);
         break;
       case SAM_ISA_AVXVNNI:
-        tile_vnni256_any (c, mr, buf, ldq, m0, nt);
+        if (sam_gemm_i8_vnni256_vex ())
+          tile_vnni256_any_vex (c, mr, buf, ldq, m0, nt);
+        else
+          tile_vnni256_any_evex (c, mr, buf, ldq, m0, nt);
         break;
       default:
         /* one row at a time, from the buffer's first row */

@@ -88,6 +88,10 @@ typedef enum {
 SamIsa sam_gemm_i8_isa (void);
 bool sam_gemm_i8_isa_supported (SamIsa isa);
 const char *sam_isa_name (SamIsa isa);
+/* SAM_ISA_AVXVNNI runs its VEX kernels (the CPU has AVX-VNNI) rather than
+ * their EVEX twins (an AVX-512 VNNI CPU without it; see
+ * gemm-i8-vnni256.inc). */
+bool sam_gemm_i8_vnni256_vex (void);
 
 /* y[M, N] (row stride ldy in elements of the output type) from x[M, K]
  * (row stride ldx bytes). Dispatches to sam_gemm_i8_isa(). pool may be NULL;
