@@ -749,7 +749,9 @@ ctx_setup (GemmCtx * c, SamIsa isa)
       fn = task_512;
       break;
     case SAM_ISA_AVXVNNI:
-      c->mr = MRVNNI;
+      /* row blocks as AVX2's (multiples of the 6-row micro-tile) */
+      c->mr = c->M >= 8 * MRAVX2 ? MRAVX2 : c->M >= 4 * MRAVX2 ?
+          MRAVX2 / 2 : MRAVX2 / 4;
       c->nr = 16;
       fn = sam_gemm_i8_vnni256_vex ()? task_vnni256_vex : task_vnni256_evex;
       break;
@@ -787,8 +789,9 @@ sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x, int64_t M,
   };
   SamPoolFunc fn = ctx_setup (&c, isa);
   c.ldy_bytes = ldy * c.osize;
-  /* AVX2: a task is a row block against every channel tile */
-  const int64_t tiles_per_task = isa == SAM_ISA_AVX2 ? c.n_ntiles : 1;
+  /* AVX2, AVX-VNNI: a task is a row block against every channel tile */
+  const int64_t tiles_per_task = isa == SAM_ISA_AVX2
+      || isa == SAM_ISA_AVXVNNI ? c.n_ntiles : 1;
   int64_t n_tasks = c.n_mtiles * c.n_ntiles / tiles_per_task;
   /* about 64k MACs per chunk at least */
   int64_t per = (int64_t) c.mr * c.nr * tiles_per_task * (w->K + 1);
@@ -811,16 +814,20 @@ row_tile (const GemmCtx * c, int mr, const uint8_t * buf, int64_t ldq,
     rows_avx2 (c, mr, buf, ldq, m0, 0, (int) c->n_ntiles);
     return;
   }
+  if (c->isa == SAM_ISA_AVXVNNI) {
+    if (sam_gemm_i8_vnni256_vex ())
+      rows_vnni256_vex (c, mr, buf, ldq, m0);
+    else
+      rows_vnni256_evex (c, mr, buf, ldq, m0);
+    return;
+  }
   for (int nt = 0; nt < c->n_ntiles; nt++) {
     switch (c->isa) {
       case SAM_ISA_AVX512VNNI:
         tile_512_any (c, mr, buf, ldq, m0, nt);
         break;
       case SAM_ISA_AVXVNNI:
-        if (sam_gemm_i8_vnni256_vex ())
-          tile_vnni256_any_vex (c, mr, buf, ldq, m0, nt);
-        else
-          tile_vnni256_any_evex (c, mr, buf, ldq, m0, nt);
+        /* every channel tile at once, above */
         break;
       default:
         /* one row at a time, from the buffer's first row */
