@@ -11,13 +11,18 @@
 #include "kernels/attention-i8-dump.h"
 #include "kernels/gemm-i8.h"
 #include "kernels/requant.h"
-#include "kernels/widen-avx2.h"
 
 #include <glib.h>
-#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The SIMD variants are x86 only; elsewhere the plain C ones run. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SAM_X86 1
+#include <immintrin.h>
+#include "kernels/widen-avx2.h"
+#endif
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define T_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,fma")))
@@ -404,6 +409,7 @@ pv_c (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
 #define C_P2 0x3e75ef8b
 #define C_P1 0x3f3171c4
 
+#ifdef SAM_X86
 /* ---- AVX-512 VNNI: 4 rows × up to 4 zmm of keys / output dims ---- */
 
 /* acc += dot: GCC (12) turns each _mm512_dpbusd_epi32 on a loop-carried
@@ -537,6 +543,8 @@ qk_avx512 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
     }
 }
 
+#endif /* SAM_X86 */
+
 /* One output row: o[d] = (float) ((double) acc[d] · ρ · sv). The int64
  * sums are below 2^53, so the conversion is exact, then the same two
  * double products and the same rounding to float as the scalar loop. */
@@ -571,6 +579,7 @@ out_row32_c (float *o, const int32_t * tile, int Dv, double rho, float sv,
     o[d] = (float) ((double) ((int64_t) tile[d] + t) * rho * sv);
 }
 
+#ifdef SAM_X86
 T_AVX512 static void
 out_row32_avx512 (float *o, const int32_t * tile, int Dv, double rho,
     float sv, int64_t t)
@@ -617,6 +626,8 @@ acc_add_avx512 (int64_t * acc, const int32_t * tile, int64_t n)
   acc_add_c (acc + i, tile + i, n - i);
 }
 
+#endif /* SAM_X86 */
+
 /* ---- AVX-512 VNNI P·V on byte planes of P ----
  * P (15 bits) = 256 · Ph + Pl with Pl, Ph bytes, and v − zv = (v − 128) +
  * (128 − zv) with V8 = v − 128 in s8, so exactly
@@ -633,6 +644,8 @@ acc_add_avx512 (int64_t * acc, const int32_t * tile, int64_t n)
 /* chunk flags: some P ≠ 0 (Pl pass needed), some P ≥ 256 (Ph pass) */
 #define FL_NZ 1
 #define FL_HI 2
+
+#ifdef SAM_X86
 
 /* Pl, Ph planes of one row of P (n a multiple of 64; all of it, padding
  * included) and the flags of its chunks, hi[chunk] = FL_NZ if some P of the
@@ -1546,6 +1559,8 @@ agqp_avx2 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
   }
 }
 
+#endif /* SAM_X86 */
+
 /* ------------------------------------------------------------------------ */
 /* Driver */
 
@@ -1647,6 +1662,7 @@ pack_k_c (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
   }
 }
 
+#ifdef SAM_X86
 /* pack_k on AVX-512: 64 codes of each row per step, the 16 × 16 dword
  * transpose (each output vector one d4: the 16 keys' 4 codes), the row
  * sums by vpsadbw; the same bytes and sums as the scalar loop. */
@@ -1708,6 +1724,7 @@ pack_k_avx512 (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
   for (int l = 0; l < 16; l++)
     colc[l] = rows[l] ? -zq * (int32_t) _mm512_reduce_add_epi64 (sum[l]) : 0;
 }
+#endif
 
 /* One quad of V: the four keys' rows vj[i] (NULL past Nk: zeros) of Dv
  * codes as s8 v − 128 (v ^ 0x80), interleaved out[4 d + i], zeros up to
@@ -1716,8 +1733,9 @@ pack_k_avx512 (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
 static void
 pack_v_quad (const uint8_t * const *vj, int Dv, int Dv16, int8_t * out)
 {
-  const __m128i flip = _mm_set1_epi8 ((char) 0x80);
   int d = 0;
+#ifdef SAM_X86
+  const __m128i flip = _mm_set1_epi8 ((char) 0x80);
   if (vj[0] && vj[1] && vj[2] && vj[3])
     for (; d + 16 <= Dv; d += 16) {
       __m128i a = _mm_xor_si128 (_mm_loadu_si128 ((const __m128i *) (vj[0] +
@@ -1736,6 +1754,7 @@ pack_v_quad (const uint8_t * const *vj, int Dv, int Dv16, int8_t * out)
       _mm_storeu_si128 ((__m128i *) (o + 32), _mm_unpacklo_epi16 (ab1, ef1));
       _mm_storeu_si128 ((__m128i *) (o + 48), _mm_unpackhi_epi16 (ab1, ef1));
     }
+#endif
   for (; d < Dv16; d++)
     for (int i = 0; i < 4; i++)
       out[4 * d + i] = d < Dv && vj[i] ? (int8_t) (vj[i][d] ^ 0x80) : 0;
@@ -1952,6 +1971,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   c.pack_k = pack_k_c;
   c.kw = 64;
   switch (isa) {
+#ifdef SAM_X86
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;
       c.pv = NULL;
@@ -1982,6 +2002,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.rf = (RowFns) {
       p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
       break;
+#endif
     default:
       c.qk = qk_c;
       c.pv = pv_c;

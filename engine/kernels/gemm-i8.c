@@ -10,13 +10,19 @@
  */
 #include "kernels/gemm-i8.h"
 #include "kernels/hugepages.h"
-#include "kernels/widen-avx2.h"
 
 #include <glib.h>
-#include <cpuid.h>
-#include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The SIMD variants are x86 only; elsewhere (ARM, …) the plain C tiles
+ * run, the only ISA sam_gemm_i8_isa_supported then admits. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SAM_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#include "kernels/widen-avx2.h"
+#endif
 
 void sam_gemm_i8_epilogue_row (const int32_t * acc, int n0, int n1,
     const SamGemmI8Epilogue * ep, void *yrow);
@@ -93,10 +99,14 @@ sam_isa_name (SamIsa isa)
 static bool
 cpu_has_avxvnni (void)
 {
+#ifdef SAM_X86
   unsigned a, b, c, d;
   if (!__get_cpuid_count (7, 1, &a, &b, &c, &d))
     return false;
   return (a >> 4) & 1u;
+#else
+  return false;
+#endif
 }
 
 bool
@@ -114,6 +124,9 @@ sam_gemm_i8_vnni256_vex (void)
 bool
 sam_gemm_i8_isa_supported (SamIsa isa)
 {
+#ifndef SAM_X86
+  return isa == SAM_ISA_REF;
+#else
   __builtin_cpu_init ();
   switch (isa) {
     case SAM_ISA_REF:
@@ -135,6 +148,7 @@ sam_gemm_i8_isa_supported (SamIsa isa)
     default:
       return false;
   }
+#endif
 }
 
 SamIsa
@@ -211,6 +225,7 @@ tile_epilogue_scalar (const GemmCtx * c, int32_t * acc, int ld, int mr,
   }
 }
 
+#ifdef SAM_X86
 /* ------------------------------------------------------------------------ */
 /* AVX-512 VNNI: MR = 8 rows × NR = 32 channels → 16 zmm accumulators. */
 
@@ -598,6 +613,8 @@ task_avx2 (void *ctx, int64_t begin, int64_t end)
   }
 }
 
+#endif /* SAM_X86 */
+
 /* ------------------------------------------------------------------------ */
 /* Plain C on the packed layout (the "ref" ISA of the dispatcher; the oracle
  * sam_k_gemm_i8_ref works on unpacked weights). */
@@ -648,6 +665,7 @@ sam_k_quant_act_u8_ref (const SamGemmI8ActQuant * q, const float *x,
   }
 }
 
+#ifdef SAM_X86
 /* vmaxps returns its second operand when either is NaN: max (v, 0) maps
  * NaN to 0 like the reference's v > 0 ? v : 0. Separate multiply and add
  * (no FMA), as the reference. */
@@ -707,16 +725,24 @@ quant_act_avx2 (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
   }
 }
 
+#endif
+
 void
 sam_k_quant_act_u8_isa (SamIsa isa, const SamGemmI8ActQuant * q,
     const float *x, uint8_t * d, int K)
 {
-  if (isa == SAM_ISA_AVX512VNNI)
+#ifdef SAM_X86
+  if (isa == SAM_ISA_AVX512VNNI) {
     quant_act_512 (q, x, d, K);
-  else if (isa == SAM_ISA_AVX2 || isa == SAM_ISA_AVXVNNI)
+    return;
+  }
+  if (isa == SAM_ISA_AVX2 || isa == SAM_ISA_AVXVNNI) {
     quant_act_avx2 (q, x, d, K);
-  else
-    sam_k_quant_act_u8_ref (q, x, d, K);
+    return;
+  }
+#endif
+  (void) isa;
+  sam_k_quant_act_u8_ref (q, x, d, K);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -743,6 +769,7 @@ ctx_setup (GemmCtx * c, SamIsa isa)
       || c->ep->out == SAM_GEMM_I8_OUT_S32 ? 4 : 1;
   SamPoolFunc fn;
   switch (isa) {
+#ifdef SAM_X86
     case SAM_ISA_AVX512VNNI:
       c->mr = MR512;
       c->nr = 32;
@@ -762,6 +789,7 @@ ctx_setup (GemmCtx * c, SamIsa isa)
       c->nr = 16;
       fn = task_avx2;
       break;
+#endif
     default:
       c->mr = 1;
       c->nr = 16;
@@ -810,6 +838,7 @@ static void
 row_tile (const GemmCtx * c, int mr, const uint8_t * buf, int64_t ldq,
     int64_t m0)
 {
+#ifdef SAM_X86
   if (c->isa == SAM_ISA_AVX2) {
     rows_avx2 (c, mr, buf, ldq, m0, 0, (int) c->n_ntiles);
     return;
@@ -821,21 +850,16 @@ row_tile (const GemmCtx * c, int mr, const uint8_t * buf, int64_t ldq,
       rows_vnni256_evex (c, mr, buf, ldq, m0);
     return;
   }
-  for (int nt = 0; nt < c->n_ntiles; nt++) {
-    switch (c->isa) {
-      case SAM_ISA_AVX512VNNI:
-        tile_512_any (c, mr, buf, ldq, m0, nt);
-        break;
-      case SAM_ISA_AVXVNNI:
-        /* every channel tile at once, above */
-        break;
-      default:
-        /* one row at a time, from the buffer's first row */
-        for (int i = 0; i < mr; i++)
-          tile_c (c, buf + i * ldq, m0 + i, nt);
-        break;
-    }
+  if (c->isa == SAM_ISA_AVX512VNNI) {
+    for (int nt = 0; nt < c->n_ntiles; nt++)
+      tile_512_any (c, mr, buf, ldq, m0, nt);
+    return;
   }
+#endif
+  /* plain C: one row at a time, from the buffer's first row */
+  for (int nt = 0; nt < c->n_ntiles; nt++)
+    for (int i = 0; i < mr; i++)
+      tile_c (c, buf + i * ldq, m0 + i, nt);
 }
 
 static void

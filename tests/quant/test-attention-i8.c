@@ -280,8 +280,13 @@ test_fake_quant (void)
     double *f = g_new (double, c.Nq * c.H * c.Dv);
     fake_ref (&c, &p, f);
     double vmax = 0, emax = 0, esum = 0, omax = 0;
+    /* the largest |v − zv| in integers, then scaled (sv > 0): GCC 12 for
+     * aarch64 crashes vectorizing an fmax reduction of converted bytes
+     * (internal compiler error in vect_transform_reduction) */
+    int vmi = 0;
     for (int64_t i = 0; i < c.Nk * c.ldv; i++)
-      vmax = fmax (vmax, fabs ((c.v[i] - p.zv) * (double) p.sv));
+      vmi = MAX (vmi, ABS ((int) c.v[i] - p.zv));
+    vmax = vmi * (double) p.sv;
     for (int64_t i = 0; i < c.Nq; i++)
       for (int hd = 0; hd < c.H * c.Dv; hd++) {
         double e = fabs (o[i * c.ldo + hd] - f[i * c.H * c.Dv + hd]);

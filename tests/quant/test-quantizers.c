@@ -176,8 +176,10 @@ softmax_rows (const float *z, float *p, int rows, int n)
 {
   for (int r = 0; r < rows; r++) {
     double m = -INFINITY, s = 0;
+    /* not fmax: GCC 12 for aarch64 crashes vectorizing that reduction of
+     * floats into a double (internal compiler error) */
     for (int j = 0; j < n; j++)
-      m = fmax (m, z[r * n + j]);
+      m = z[r * n + j] > m ? z[r * n + j] : m;
     for (int j = 0; j < n; j++)
       s += exp (z[r * n + j] - m);
     for (int j = 0; j < n; j++)
