@@ -565,8 +565,11 @@ rows_avx2 (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
   const SamGemmI8Weights *w = c->w;
   const int K = w->K, K4 = w->K4;
   const int64_t ldx16 = (int64_t) K4 * 4;
-  uint16_t *x16 = aligned_alloc (32, (size_t) mr * ldx16 * 2 + 32);
+  /* sizes multiples of the alignment, as C11 asks of aligned_alloc */
+  uint16_t *x16 = aligned_alloc (32, ((size_t) mr * ldx16 * 2 + 63) & ~(size_t) 31);
   int16_t *w16 = aligned_alloc (32, (size_t) K4 * 128 + 32);
+  if (!x16 || !w16)
+    g_error ("gemm-i8: out of memory");
   const __m128i x8 = _mm_set1_epi8 ((char) (c->xor4 & 0xff));
   for (int i = 0; i < mr; i++) {
     const uint8_t *s = xt + i * ldx;
