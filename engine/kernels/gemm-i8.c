@@ -453,7 +453,8 @@ task_512 (void *ctx, int64_t begin, int64_t end)
 }
 
 /* ------------------------------------------------------------------------ */
-/* AVX-VNNI (ymm vpdpbusd): MR = 6 rows × 16 channels → 12 accumulators. */
+/* AVX-VNNI (ymm vpdpbusd): row blocks as AVX2's below, micro-tiles of
+ * 6 rows × 16 channels → 12 accumulators (gemm-i8-vnni256.inc). */
 
 #define MRVNNI 6
 
