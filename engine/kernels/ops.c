@@ -134,6 +134,28 @@ ln_rows (void *vctx, int64_t r0, int64_t r1)
   }
 }
 
+/* The SIMD rows' scalar ends: the sums of channels [C16, C) added to the
+ * vector part's sum, in channel order; then the mean, or 1 / σ in float */
+static inline double
+ln_mean_tail (const float *xr, int C16, int C, double sum)
+{
+  for (int k = C16; k < C; k++)
+    sum += xr[k];
+  return sum / C;
+}
+
+static inline float
+ln_inv_tail (const float *xr, int C16, int C, double mean, double var,
+    float eps)
+{
+  for (int k = C16; k < C; k++) {
+    const double d = xr[k] - mean;
+    var += d * d;
+  }
+  var /= C;
+  return (float) (1.0 / sqrt (var + eps));
+}
+
 #ifdef SAM_X86
 /* The same with the double sums over 16 lanes (a different summation order:
  * differences at double rounding) and the float output vectorized with the
@@ -307,10 +329,8 @@ ln_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
       s1 = _mm512_add_pd (s1, _mm512_cvtps_pd (_mm512_extractf32x8_ps (v,
                   1)));
     }
-    double mean = _mm512_reduce_add_pd (_mm512_add_pd (s0, s1));
-    for (int k = C16; k < C; k++)
-      mean += xr[k];
-    mean /= C;
+    const double mean = ln_mean_tail (xr, C16, C,
+        _mm512_reduce_add_pd (_mm512_add_pd (s0, s1)));
     const __m512d vm = _mm512_set1_pd (mean);
     s0 = s1 = _mm512_setzero_pd ();
     for (int k = 0; k < C16; k += 16) {
@@ -322,14 +342,9 @@ ln_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
       s0 = _mm512_add_pd (s0, _mm512_mul_pd (d0, d0));
       s1 = _mm512_add_pd (s1, _mm512_mul_pd (d1, d1));
     }
-    double var = _mm512_reduce_add_pd (_mm512_add_pd (s0, s1));
-    for (int k = C16; k < C; k++) {
-      double d = xr[k] - mean;
-      var += d * d;
-    }
-    var /= C;
-    float inv = (float) (1.0 / sqrt (var + c->eps));
-    float m = (float) mean;
+    const float inv = ln_inv_tail (xr, C16, C, mean,
+        _mm512_reduce_add_pd (_mm512_add_pd (s0, s1)), c->eps);
+    const float m = (float) mean;
     const __m512 vmf = _mm512_set1_ps (m), vinv = _mm512_set1_ps (inv);
     for (int k = 0; k < C16; k += 16) {
       __m512 t = _mm512_mul_ps (_mm512_sub_ps (_mm512_loadu_ps (xr + k), vmf),
@@ -381,10 +396,8 @@ ln_rows_avx2 (void *vctx, int64_t r0, int64_t r1)
       b0 = _mm256_add_pd (b0, _mm256_cvtps_pd (_mm_loadu_ps (xr + k + 8)));
       b1 = _mm256_add_pd (b1, _mm256_cvtps_pd (_mm_loadu_ps (xr + k + 12)));
     }
-    double mean = ln_reduce_avx2 (a0, a1, b0, b1);
-    for (int k = C16; k < C; k++)
-      mean += xr[k];
-    mean /= C;
+    const double mean = ln_mean_tail (xr, C16, C,
+        ln_reduce_avx2 (a0, a1, b0, b1));
     const __m256d vm = _mm256_set1_pd (mean);
     a0 = a1 = b0 = b1 = _mm256_setzero_pd ();
 #define LN_SQ(acc, off) {       const __m256d d = _mm256_sub_pd (_mm256_cvtps_pd (_mm_loadu_ps (xr +                   k + off)), vm);       acc = _mm256_add_pd (acc, _mm256_mul_pd (d, d)); }
@@ -392,14 +405,9 @@ ln_rows_avx2 (void *vctx, int64_t r0, int64_t r1)
       LN_SQ (a0, 0) LN_SQ (a1, 4) LN_SQ (b0, 8) LN_SQ (b1, 12)
     }
 #undef LN_SQ
-    double var = ln_reduce_avx2 (a0, a1, b0, b1);
-    for (int k = C16; k < C; k++) {
-      double d = xr[k] - mean;
-      var += d * d;
-    }
-    var /= C;
-    float inv = (float) (1.0 / sqrt (var + c->eps));
-    float m = (float) mean;
+    const float inv = ln_inv_tail (xr, C16, C, mean,
+        ln_reduce_avx2 (a0, a1, b0, b1), c->eps);
+    const float m = (float) mean;
     const __m256 vmf = _mm256_set1_ps (m), vinv = _mm256_set1_ps (inv);
     for (int k = 0; k < C16; k += 8) {
       __m256 t = _mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (xr + k),
