@@ -994,25 +994,36 @@ sam_add_pool (SamPool * pool, float *y, const float *x, int64_t n)
 typedef struct {
   float *y;
   const float *a, *b;
+  float s;
 } SumCtx;
 
 static void
 sum_range (void *ctx, int64_t i0, int64_t i1)
 {
   const SumCtx *c = ctx;
-  /* restrict: without it GCC keeps this loop scalar */
+  /* restrict: without it GCC keeps this loop scalar. s · b then the add
+   * (no contraction in C11 mode): with s = 1 the product is exact, so
+   * these are a + b's bits */
   float *restrict y = c->y;
   const float *restrict a = c->a, *restrict b = c->b;
+  const float s = c->s;
   for (int64_t i = i0; i < i1; i++)
-    y[i] = a[i] + b[i];
+    y[i] = a[i] + s * b[i];
+}
+
+void
+sam_sum_scaled_pool (SamPool * pool, float *y, const float *a, float s,
+    const float *b, int64_t n)
+{
+  SumCtx c = { y, a, b, s };
+  sam_pool_for (pool, n, 16384, sum_range, &c);
 }
 
 void
 sam_sum_pool (SamPool * pool, float *y, const float *a, const float *b,
     int64_t n)
 {
-  SumCtx c = { y, a, b };
-  sam_pool_for (pool, n, 16384, sum_range, &c);
+  sam_sum_scaled_pool (pool, y, a, 1.f, b, n);
 }
 
 static void

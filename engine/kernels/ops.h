@@ -83,6 +83,9 @@ void sam_add_pool (SamPool * pool, float *y, const float *x, int64_t n);
 /* y = a + b over the pool (y must not alias a or b) */
 void sam_sum_pool (SamPool * pool, float *y, const float *a, const float *b,
     int64_t n);
+/* y = a + s · b over the pool (y must not alias a or b) */
+void sam_sum_scaled_pool (SamPool * pool, float *y, const float *a, float s,
+    const float *b, int64_t n);
 void sam_relu_pool (SamPool * pool, float *x, int64_t n);
 void sam_scale (float *y, float s, int64_t n);          /* y *= s */
 

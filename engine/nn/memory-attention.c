@@ -647,22 +647,6 @@ scratch_clear (MemAttnScratch * s)
  * layer 0's cross-attention queries: pos_enc_at_input and layer 0's
  * self-attention block see only the frame, so they are the same for every
  * object tracked on it. */
-typedef struct {
-  float *x1;
-  const float *curr, *curr_pos;
-} PosInCtx;
-
-/* x1 = curr + 0.1 curr_pos on [i0, i1) */
-static void
-pos_in_range (void *vc, int64_t i0, int64_t i1)
-{
-  const PosInCtx *c = vc;
-  float *restrict x1 = c->x1;
-  const float *restrict a = c->curr, *restrict b = c->curr_pos;
-  for (int64_t i = i0; i < i1; i++)
-    x1[i] = a[i] + 0.1f * b[i];
-}
-
 static void
 shared_prefix (const SamModel * m, SamPool * pool, MemAttnScratch * s,
     const float *curr, const float *curr_pos, float *x1, float *q0)
@@ -671,8 +655,7 @@ shared_prefix (const SamModel * m, SamPool * pool, MemAttnScratch * s,
 
   /* pos_enc_at_input: the only place curr_pos enters (over the pool: 1 M
    * elements at 1024) */
-  PosInCtx pc = { x1, curr, curr_pos };
-  sam_pool_for (pool, NC, 1 << 15, pos_in_range, &pc);
+  sam_sum_scaled_pool (pool, x1, curr, 0.1f, curr_pos, NC);
   self_attention_block (m, pool, 0, s, x1, q0);
 }
 
