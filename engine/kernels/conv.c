@@ -105,6 +105,51 @@ patch_row_avx512 (const ConvCtx * c, int oy, int ix0, float *p)
     }
   }
 }
+
+/* The same patch row on AVX2, for KW ≤ 8 and KW · Cin ≤ 24: the run in
+ * three vectors, each channel's taps picked from them by three permutes
+ * and two blends (lane kx takes input ci + Cin · kx, in vector
+ * (ci + Cin · kx) / 8). The rows go out in address order as whole
+ * vectors, each one's lanes past KW overwritten by the next; only the
+ * last is a masked store (slow on AMD), so nothing lands past the row. */
+TGT_AVX2 static void
+patch_row_avx2 (const ConvCtx * c, int oy, int ix0, float *p)
+{
+  const int Cin = c->Cin, KW = c->KW, KH = c->KH, run = KW * Cin;
+  const __m256i lane = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i mkw = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (KW), lane);
+  __m256i mrun[3];
+  for (int b = 0; b < 3; b++)
+    mrun[b] = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (run - 8 * b), lane);
+  for (int ci = 0; ci < Cin; ci++) {
+    const __m256i idx = _mm256_add_epi32 (_mm256_set1_epi32 (ci),
+        _mm256_mullo_epi32 (_mm256_set1_epi32 (Cin), lane));
+    const __m256 in1 = _mm256_castsi256_ps (_mm256_cmpgt_epi32 (idx,
+            _mm256_set1_epi32 (7)));
+    const __m256 in2 = _mm256_castsi256_ps (_mm256_cmpgt_epi32 (idx,
+            _mm256_set1_epi32 (15)));
+    for (int ky = 0; ky < KH; ky++) {
+      const int iy = oy * c->stride - c->pad + ky;
+      __m256 t = _mm256_setzero_ps ();
+      if (iy >= 0 && iy < c->H) {
+        const float *src = c->x + ((size_t) iy * c->W + ix0) * Cin;
+        t = _mm256_permutevar8x32_ps (_mm256_maskload_ps (src, mrun[0]),
+            idx);
+        if (run > 8)
+          t = _mm256_blendv_ps (t, _mm256_permutevar8x32_ps
+              (_mm256_maskload_ps (src + 8, mrun[1]), idx), in1);
+        if (run > 16)
+          t = _mm256_blendv_ps (t, _mm256_permutevar8x32_ps
+              (_mm256_maskload_ps (src + 16, mrun[2]), idx), in2);
+      }
+      float *o = p + ((int64_t) ci * KH + ky) * KW;
+      if (ci == Cin - 1 && ky == KH - 1)
+        _mm256_maskstore_ps (o, mkw, t);
+      else
+        _mm256_storeu_ps (o, t);
+    }
+  }
+}
 #endif
 
 static void
@@ -125,6 +170,12 @@ conv_tasks (void *vctx, int64_t t0, int64_t t1)
         if (inside && c->kt->isa == SAM_ISA_AVX512 && c->KW <= 16
             && c->KW * Cin <= 32) {
           patch_row_avx512 (c, oy, ix0, p);
+          p += K;
+          continue;
+        }
+        if (inside && c->kt->isa == SAM_ISA_AVX2 && c->KW <= 8
+            && c->KW * Cin <= 24) {
+          patch_row_avx2 (c, oy, ix0, p);
           p += K;
           continue;
         }

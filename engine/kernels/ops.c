@@ -955,15 +955,33 @@ add_avx512 (float *y, const float *x, int64_t n)
                 y + i), _mm512_maskz_loadu_ps (k, x + i)));
   }
 }
+
+/* the same on AVX2 (the scalar loop's tail) */
+TGT_AVX2 static void
+add_avx2 (float *y, const float *x, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps (y + i, _mm256_add_ps (_mm256_loadu_ps (y + i),
+            _mm256_loadu_ps (x + i)));
+  for (; i < n; i++)
+    y[i] += x[i];
+}
 #endif
 
 void
 sam_add (float *y, const float *x, int64_t n)
 {
 #ifdef SAM_X86
-  if (sam_cpu_isa () == SAM_ISA_AVX512) {
-    add_avx512 (y, x, n);
-    return;
+  switch (sam_cpu_isa ()) {
+    case SAM_ISA_AVX512:
+      add_avx512 (y, x, n);
+      return;
+    case SAM_ISA_AVX2:
+      add_avx2 (y, x, n);
+      return;
+    default:
+      break;
   }
 #endif
   for (int64_t i = 0; i < n; i++)

@@ -295,8 +295,9 @@ test_conv (void)
 
 /* im2col + GEMM: every output is one FMA chain over the patch in (ci, ky,
  * kx) order whatever the SIMD width, so the AVX2 and AVX-512 paths agree
- * bit for bit; AVX-512 also builds the patch rows of narrow kernels with
- * permutes (KW · Cin ≤ 32). Shapes: patch-embed-like, the mask
+ * bit for bit; both build the patch rows of narrow kernels with permutes
+ * (AVX-512: KW · Cin ≤ 32, AVX2: ≤ 24 and KW ≤ 8), which must move the
+ * same values as the scalar copies. Shapes: patch-embed-like, the mask
  * downsampler's first two stages, one above the permute limit. */
 static void
 test_conv_isa_exact (void)
@@ -939,7 +940,7 @@ test_preprocess (void)
   g_rand_free (r);
 }
 
-/* sam_add (AVX-512 where selected) against the plain loop, bit for bit:
+/* sam_add (AVX-512 or AVX2 where selected) against the plain loop, bit for bit:
  * every tail length, and ±0, ±inf, one NaN, denormals, overflow. */
 static void
 test_add (void)
