@@ -610,6 +610,58 @@ out_row_avx512 (float *o, const int64_t * acc, int Dv, double rho, float sv,
   out_row_c (o + d, acc + d, Dv - d, rho, sv, t);
 }
 
+/* AVX2 has no int64 → double conversion. out_row32: int32 → double is
+ * exact, and so is adding t as a double while |t| < 2^52 (then |tile + t|
+ * < 2^53 and the sum of two exact doubles is exact), so (double) (tile +
+ * t) is the same value; the two products and the conversion to float are
+ * the scalar loop's. A t out of that range takes the scalar loop. */
+T_AVX2 static void
+out_row32_avx2 (float *o, const int32_t * tile, int Dv, double rho, float sv,
+    int64_t t)
+{
+  int d = 0;
+  if (t > -(INT64_C (1) << 52) && t < (INT64_C (1) << 52)) {
+    const __m256d r = _mm256_set1_pd (rho), s = _mm256_set1_pd ((double) sv);
+    const __m256d tt = _mm256_set1_pd ((double) t);
+    for (; d + 4 <= Dv; d += 4) {
+      __m256d a = _mm256_add_pd (_mm256_cvtepi32_pd (_mm_loadu_si128
+              ((const __m128i *) (tile + d))), tt);
+      _mm_storeu_ps (o + d, _mm256_cvtpd_ps (_mm256_mul_pd (_mm256_mul_pd (a,
+                      r), s)));
+    }
+  }
+  out_row32_c (o + d, tile + d, Dv - d, rho, sv, t);
+}
+
+/* out_row from int64 sums: x = acc + t converted by the 2^52 + 2^51 bias
+ * (exact for |x| < 2^51); four values at a time while all four are in
+ * range, else the scalar loop from there on. */
+T_AVX2 static void
+out_row_avx2 (float *o, const int64_t * acc, int Dv, double rho, float sv,
+    int64_t t)
+{
+  const __m256d r = _mm256_set1_pd (rho), s = _mm256_set1_pd ((double) sv);
+  const __m256i tt = _mm256_set1_epi64x (t);
+  const __m256i lim = _mm256_set1_epi64x (INT64_C (1) << 51);
+  const __m256i nlim = _mm256_set1_epi64x (-(INT64_C (1) << 51));
+  const __m256i magic = _mm256_set1_epi64x (0x4338000000000000);
+  const __m256d magic_d = _mm256_castsi256_pd (magic);
+  int d = 0;
+  for (; d + 4 <= Dv; d += 4) {
+    __m256i x = _mm256_add_epi64 (_mm256_loadu_si256 ((const __m256i *) (acc
+                + d)), tt);
+    __m256i out = _mm256_or_si256 (_mm256_cmpgt_epi64 (x, lim),
+        _mm256_cmpgt_epi64 (nlim, x));
+    if (!_mm256_testz_si256 (out, out))
+      break;
+    __m256d a = _mm256_sub_pd (_mm256_castsi256_pd (_mm256_add_epi64 (x,
+                magic)), magic_d);
+    _mm_storeu_ps (o + d, _mm256_cvtpd_ps (_mm256_mul_pd (_mm256_mul_pd (a,
+                    r), s)));
+  }
+  out_row_c (o + d, acc + d, Dv - d, rho, sv, t);
+}
+
 T_AVX512 static void
 acc_add_avx512 (int64_t * acc, const int32_t * tile, int64_t n)
 {
@@ -1055,6 +1107,58 @@ agqp_avx512 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
  * one 16-key block (two ymm halves) / 2 ymm of output dims ---- */
 
 #define YMM_QK(SFX, TGT, DPBUSD)                                              \
+/* One 16-key group for 4 rows into t[4][16]. A function of its own, not   \
+ * inlined: inside qk's loops GCC copied the eight accumulators between   \
+ * registers around every dpbusd (16 moves per 8) and, with 16 VEX        \
+ * registers, spilled some; alone, the loop is its 8 dpbusd, 2 key loads  \
+ * and 4 broadcasts. The sums start from rowc + colc, as qk512_tile's do: \
+ * int32 addition is associative (mod 2^32), so the same sums. */         \
+TGT static __attribute__((noinline)) void                                    \
+qkg_##SFX (const uint8_t * q0, int64_t lq, int D4, const int8_t * kg,        \
+    const int32_t * rowc, const int32_t * colc, int32_t * t)                 \
+{                                                                            \
+  const __m256i c0 = _mm256_loadu_si256 ((const __m256i *) colc);            \
+  const __m256i c1 = _mm256_loadu_si256 ((const __m256i *) (colc + 8));      \
+  __m256i rc = _mm256_set1_epi32 (rowc[0]);                                  \
+  __m256i a00 = _mm256_add_epi32 (rc, c0), a01 = _mm256_add_epi32 (rc, c1);  \
+  rc = _mm256_set1_epi32 (rowc[1]);                                          \
+  __m256i a10 = _mm256_add_epi32 (rc, c0), a11 = _mm256_add_epi32 (rc, c1);  \
+  rc = _mm256_set1_epi32 (rowc[2]);                                          \
+  __m256i a20 = _mm256_add_epi32 (rc, c0), a21 = _mm256_add_epi32 (rc, c1);  \
+  rc = _mm256_set1_epi32 (rowc[3]);                                          \
+  __m256i a30 = _mm256_add_epi32 (rc, c0), a31 = _mm256_add_epi32 (rc, c1);  \
+  for (int d4 = 0; d4 < D4; d4++) {                                          \
+    const __m256i k0 = _mm256_load_si256 ((const __m256i *) (kg + d4 * 64)); \
+    const __m256i k1 =                                                       \
+        _mm256_load_si256 ((const __m256i *) (kg + d4 * 64 + 32));           \
+    int32_t w0, w1, w2, w3;                                                  \
+    memcpy (&w0, q0 + d4 * 4, 4);                                            \
+    memcpy (&w1, q0 + lq + d4 * 4, 4);                                       \
+    memcpy (&w2, q0 + 2 * lq + d4 * 4, 4);                                   \
+    memcpy (&w3, q0 + 3 * lq + d4 * 4, 4);                                   \
+    __m256i qb = _mm256_set1_epi32 (w0);                                     \
+    a00 = DPBUSD (a00, qb, k0);                                              \
+    a01 = DPBUSD (a01, qb, k1);                                              \
+    qb = _mm256_set1_epi32 (w1);                                             \
+    a10 = DPBUSD (a10, qb, k0);                                              \
+    a11 = DPBUSD (a11, qb, k1);                                              \
+    qb = _mm256_set1_epi32 (w2);                                             \
+    a20 = DPBUSD (a20, qb, k0);                                              \
+    a21 = DPBUSD (a21, qb, k1);                                              \
+    qb = _mm256_set1_epi32 (w3);                                             \
+    a30 = DPBUSD (a30, qb, k0);                                              \
+    a31 = DPBUSD (a31, qb, k1);                                              \
+  }                                                                          \
+  _mm256_store_si256 ((__m256i *) t, a00);                                   \
+  _mm256_store_si256 ((__m256i *) (t + 8), a01);                             \
+  _mm256_store_si256 ((__m256i *) (t + 16), a10);                            \
+  _mm256_store_si256 ((__m256i *) (t + 24), a11);                            \
+  _mm256_store_si256 ((__m256i *) (t + 32), a20);                            \
+  _mm256_store_si256 ((__m256i *) (t + 40), a21);                            \
+  _mm256_store_si256 ((__m256i *) (t + 48), a30);                            \
+  _mm256_store_si256 ((__m256i *) (t + 56), a31);                            \
+}                                                                            \
+                                                                             \
 TGT static void                                                              \
 qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
     int nt, const int32_t * rowc, const int32_t * colc, float *S,            \
@@ -1068,37 +1172,24 @@ qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
   (void) far;                                                                \
   const __m256i idx = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);            \
   const __m256i vmin = _mm256_set1_epi32 (INT32_MIN);                        \
+  int32_t t[64] __attribute__((aligned (32)));                               \
   for (int r = 0; r < nr4; r += 4) {                                         \
     __m256i mx[4];                                                           \
     for (int i = 0; i < 4; i++)                                              \
       mx[i] = vmin;                                                          \
     for (int g = 0; g < ng; g++) {                                           \
-      __m256i acc[4][2];                                                     \
-      for (int i = 0; i < 4; i++)                                            \
-        acc[i][0] = acc[i][1] = _mm256_setzero_si256 ();                     \
-      const int8_t *kg = K8 + (int64_t) g * D4 * 64;                         \
-      for (int d4 = 0; d4 < D4; d4++) {                                      \
-        __m256i k0 = _mm256_load_si256 ((const __m256i *) (kg + d4 * 64));  \
-        __m256i k1 = _mm256_load_si256 ((const __m256i *) (kg + d4 * 64 + 32)); \
-        for (int i = 0; i < 4; i++) {                                        \
-          int32_t w;                                                         \
-          memcpy (&w, Qb + (int64_t) (r + i) * D4 * 4 + d4 * 4, 4);          \
-          __m256i qb = _mm256_set1_epi32 (w);                                \
-          acc[i][0] = DPBUSD (acc[i][0], qb, k0);                            \
-          acc[i][1] = DPBUSD (acc[i][1], qb, k1);                            \
-        }                                                                    \
-      }                                                                      \
       const int j = g * 16;                                                  \
-      const __m256i c0 = _mm256_loadu_si256 ((const __m256i *) (colc + j));  \
-      const __m256i c1 = _mm256_loadu_si256 ((const __m256i *) (colc + j + 8)); \
+      qkg_##SFX (Qb + (int64_t) r * D4 * 4, (int64_t) D4 * 4, D4,            \
+          K8 + (int64_t) g * D4 * 64, rowc + r, colc + j, t);                \
+      /* keys past nt (the last group's) do not count for the maximum */  \
       const __m256i lim = _mm256_set1_epi32 (nt - j);                        \
       const __m256i ok0 = _mm256_cmpgt_epi32 (lim, idx);                     \
       const __m256i ok1 = _mm256_cmpgt_epi32 (lim,                           \
           _mm256_add_epi32 (idx, _mm256_set1_epi32 (8)));                    \
       for (int i = 0; i < 4; i++) {                                          \
-        __m256i rc = _mm256_set1_epi32 (rowc[r + i]);                        \
-        __m256i s0 = _mm256_add_epi32 (_mm256_add_epi32 (acc[i][0], rc), c0); \
-        __m256i s1 = _mm256_add_epi32 (_mm256_add_epi32 (acc[i][1], rc), c1); \
+        const __m256i s0 = _mm256_load_si256 ((const __m256i *) (t + 16 * i)); \
+        const __m256i s1 =                                                   \
+            _mm256_load_si256 ((const __m256i *) (t + 16 * i + 8));          \
         float *o = S + (r + i) * ldS + j;                                    \
         _mm256_storeu_ps (o, _mm256_cvtepi32_ps (s0));                       \
         _mm256_storeu_ps (o + 8, _mm256_cvtepi32_ps (s1));                   \
@@ -1107,10 +1198,10 @@ qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
       }                                                                      \
     }                                                                        \
     for (int i = 0; i < 4; i++) {                                            \
-      int32_t t[8];                                                          \
-      _mm256_storeu_si256 ((__m256i *) t, mx[i]);                            \
+      int32_t m[8];                                                          \
+      _mm256_storeu_si256 ((__m256i *) m, mx[i]);                            \
       for (int l = 0; l < 8; l++)                                            \
-        rmax[r + i] = t[l] > rmax[r + i] ? t[l] : rmax[r + i];               \
+        rmax[r + i] = m[l] > rmax[r + i] ? m[l] : rmax[r + i];               \
     }                                                                        \
   }                                                                          \
 }
@@ -1177,7 +1268,7 @@ dpwssd_avx2 (__m256i acc, __m256i p, __m256i v)
 YMM_QK (avxvnni, T_AVXVNNI, DPBUSD_VNNI)
 YMM_QK (avxvnni_evex, T_EVEX256, DPBUSD_EVEX)
 
-static void pack_k_c (const uint8_t * const *rows, int D, int32_t zq,
+static void pack_k_s8_avx2 (const uint8_t * const *rows, int D, int32_t zq,
     int8_t * kb, int32_t * colc);
 
 /* pack_k for the AVX2 QKᵀ: the 16 keys' s8 block, then widened to s16 in
@@ -1192,7 +1283,7 @@ pack_k_avx2 (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
   int8_t *k8 = D4 <= 64 ? stack : aligned_alloc (32, (size_t) D4 * 64);
   if (!k8)
     g_error ("attention-i8: out of memory");
-  pack_k_c (rows, D, zq, k8, colc);
+  pack_k_s8_avx2 (rows, D, zq, k8, colc);
   sam_widen_k4_pairs_avx2 (k8, D4, (int16_t *) kb);
   if (k8 != stack)
     free (k8);
@@ -1322,57 +1413,91 @@ split_p_avx2 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
 /* pv8_avx512 in ymm: 4 rows × 16 output dims (2 ymm) per pass, 8
  * accumulators of the 16 ymm registers */
 #define YMM_PV8(SFX, TGT, DPBUSD)                                             \
-TGT static void                                                               \
+/* One plane of 4 rows × 16 output dims over the live chunks into t[4][16] \
+ * (returns whether any chunk was live): a function of its own for the     \
+ * reason qkg_ is (named accumulators, no register copies). */              \
+TGT static __attribute__((noinline)) bool                                    \
+pv8p_##SFX (const uint8_t * B, int64_t ldp, const uint8_t * hr,              \
+    int64_t ldh, uint8_t flag, const int8_t * Vv, int64_t lv, int nquads,    \
+    int32_t * t)                                                             \
+{                                                                            \
+  __m256i a00 = _mm256_setzero_si256 (), a01 = a00, a10 = a00, a11 = a00;    \
+  __m256i a20 = a00, a21 = a00, a30 = a00, a31 = a00;                        \
+  bool any = false;                                                          \
+  for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {                             \
+    const int ch = q0 / (PCH / 4);                                           \
+    if (!((hr[ch] | hr[ldh + ch] | hr[2 * ldh + ch] | hr[3 * ldh + ch])      \
+            & flag))                                                         \
+      continue;                                                              \
+    any = true;                                                              \
+    const int q1 = MIN (q0 + PCH / 4, nquads);                               \
+    for (int qd = q0; qd < q1; qd++) {                                       \
+      const int8_t *vp = Vv + (int64_t) qd * lv;                             \
+      const __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);          \
+      const __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 32));   \
+      int32_t w0, w1, w2, w3;                                                \
+      memcpy (&w0, B + 4 * qd, 4);                                           \
+      memcpy (&w1, B + ldp + 4 * qd, 4);                                     \
+      memcpy (&w2, B + 2 * ldp + 4 * qd, 4);                                 \
+      memcpy (&w3, B + 3 * ldp + 4 * qd, 4);                                 \
+      __m256i pb = _mm256_set1_epi32 (w0);                                   \
+      a00 = DPBUSD (a00, pb, v0);                                            \
+      a01 = DPBUSD (a01, pb, v1);                                            \
+      pb = _mm256_set1_epi32 (w1);                                           \
+      a10 = DPBUSD (a10, pb, v0);                                            \
+      a11 = DPBUSD (a11, pb, v1);                                            \
+      pb = _mm256_set1_epi32 (w2);                                           \
+      a20 = DPBUSD (a20, pb, v0);                                            \
+      a21 = DPBUSD (a21, pb, v1);                                            \
+      pb = _mm256_set1_epi32 (w3);                                           \
+      a30 = DPBUSD (a30, pb, v0);                                            \
+      a31 = DPBUSD (a31, pb, v1);                                            \
+    }                                                                        \
+  }                                                                          \
+  _mm256_store_si256 ((__m256i *) t, a00);                                   \
+  _mm256_store_si256 ((__m256i *) (t + 8), a01);                             \
+  _mm256_store_si256 ((__m256i *) (t + 16), a10);                            \
+  _mm256_store_si256 ((__m256i *) (t + 24), a11);                            \
+  _mm256_store_si256 ((__m256i *) (t + 32), a20);                            \
+  _mm256_store_si256 ((__m256i *) (t + 40), a21);                            \
+  _mm256_store_si256 ((__m256i *) (t + 48), a30);                            \
+  _mm256_store_si256 ((__m256i *) (t + 56), a31);                            \
+  return any;                                                                \
+}                                                                            \
+                                                                             \
+TGT static void                                                              \
 pv8_##SFX (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,               \
     const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,  \
     int Dv16, int32_t * acc, bool add)                                        \
 {                                                                             \
+  int32_t t[64] __attribute__((aligned (32)));                                \
   for (int r = 0; r < nr4; r += 4)                                            \
     for (int v = 0; v < Dv16; v += 16) {                                      \
       const uint8_t *hr = hi + r * ldh;                                       \
       int32_t *o = acc + (int64_t) r * Dv16 + v;                              \
       for (int plane = 0; plane < 2; plane++) {                               \
         const uint8_t *B = (plane ? Ph : Pl) + r * ldp;                       \
-        __m256i a[4][2];                                                      \
-        for (int i = 0; i < 4; i++)                                           \
-          a[i][0] = a[i][1] = _mm256_setzero_si256 ();                        \
-        bool any = false;                                                     \
-        for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {                        \
-          const int ch = q0 / (PCH / 4);                                      \
-          if (!((hr[ch] | hr[ldh + ch] | hr[2 * ldh + ch] | hr[3 * ldh + ch]) \
-                  & (plane ? FL_HI : FL_NZ)))                                 \
-            continue;                                                         \
-          any = true;                                                         \
-          const int q1 = MIN (q0 + PCH / 4, nquads);                          \
-          for (int qd = q0; qd < q1; qd++) {                                  \
-            const int8_t *vp = V8 + ((int64_t) qd * Dv16 + v) * 4;            \
-            __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);           \
-            __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 32));    \
-            for (int i = 0; i < 4; i++) {                                     \
-              int32_t w;                                                      \
-              memcpy (&w, B + i * ldp + 4 * qd, 4);                           \
-              __m256i pb = _mm256_set1_epi32 (w);                             \
-              a[i][0] = DPBUSD (a[i][0], pb, v0);                             \
-              a[i][1] = DPBUSD (a[i][1], pb, v1);                             \
-            }                                                                 \
-          }                                                                   \
-        }                                                                     \
+        const bool any = pv8p_##SFX (B, ldp, hr, ldh,                         \
+            plane ? FL_HI : FL_NZ, V8 + (int64_t) v * 4,                      \
+            (int64_t) Dv16 * 4, nquads, t);                                   \
         for (int i = 0; i < 4; i++) {                                         \
           __m256i *oi = (__m256i *) (o + (int64_t) i * Dv16);                 \
+          const __m256i a0 = _mm256_load_si256 ((const __m256i *) (t + 16 * i)); \
+          const __m256i a1 =                                                  \
+              _mm256_load_si256 ((const __m256i *) (t + 16 * i + 8));         \
           if (!plane && add) {                                                \
             _mm256_storeu_si256 (oi, _mm256_add_epi32 (_mm256_loadu_si256     \
-                    (oi), a[i][0]));                                          \
+                    (oi), a0));                                               \
             _mm256_storeu_si256 (oi + 1, _mm256_add_epi32                     \
-                (_mm256_loadu_si256 (oi + 1), a[i][1]));                      \
+                (_mm256_loadu_si256 (oi + 1), a1));                           \
           } else if (!plane) {                                                \
-            _mm256_storeu_si256 (oi, a[i][0]);                                \
-            _mm256_storeu_si256 (oi + 1, a[i][1]);                            \
+            _mm256_storeu_si256 (oi, a0);                                     \
+            _mm256_storeu_si256 (oi + 1, a1);                                 \
           } else if (any) {                                                   \
             _mm256_storeu_si256 (oi, _mm256_add_epi32 (_mm256_loadu_si256     \
-                    (oi), _mm256_slli_epi32 (a[i][0], 8)));                   \
+                    (oi), _mm256_slli_epi32 (a0, 8)));                        \
             _mm256_storeu_si256 (oi + 1, _mm256_add_epi32                     \
-                (_mm256_loadu_si256 (oi + 1), _mm256_slli_epi32 (a[i][1],     \
-                        8)));                                                 \
+                (_mm256_loadu_si256 (oi + 1), _mm256_slli_epi32 (a1, 8)));    \
           }                                                                   \
         }                                                                     \
       }                                                                       \
@@ -1724,6 +1849,87 @@ pack_k_avx512 (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
   for (int l = 0; l < 16; l++)
     colc[l] = rows[l] ? -zq * (int32_t) _mm512_reduce_add_epi64 (sum[l]) : 0;
 }
+
+/* pack_k on AVX2: 32 codes of each row per step, two 8 × 8 dword
+ * transposes (keys 0–7 and 8–15: each d4's 64 bytes are the two halves),
+ * the row sums by vpsadbw; the same bytes and sums as the scalar loop. A
+ * step past D reads a zero-padded copy of the row's tail, and the flip
+ * stops at D so that padding stays 0. */
+T_AVX2 static void
+pack_k_s8_avx2 (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
+    int32_t * colc)
+{
+  static const uint8_t flip_to[64] = {
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+  };
+  const int D4 = (D + 3) / 4;
+  __m256i sum[16];
+  for (int l = 0; l < 16; l++)
+    sum[l] = _mm256_setzero_si256 ();
+  for (int d = 0; d < D; d += 32) {
+    const int nb = MIN (32, D - d);
+    const __m256i flip = _mm256_loadu_si256 ((const __m256i *) (flip_to +
+            32 - nb));
+    __m256i r[16];
+    for (int l = 0; l < 16; l++) {
+      if (!rows[l]) {
+        r[l] = _mm256_setzero_si256 ();
+        continue;
+      }
+      __m256i x;
+      if (nb == 32) {
+        x = _mm256_loadu_si256 ((const __m256i *) (rows[l] + d));
+      } else {
+        uint8_t tail[32] __attribute__((aligned (32))) = { 0 };
+        memcpy (tail, rows[l] + d, (size_t) nb);
+        x = _mm256_load_si256 ((const __m256i *) tail);
+      }
+      sum[l] = _mm256_add_epi64 (sum[l], _mm256_sad_epu8 (x,
+              _mm256_setzero_si256 ()));
+      r[l] = _mm256_xor_si256 (x, flip);
+    }
+    for (int h = 0; h < 2; h++) {
+      const __m256i *a = r + 8 * h;
+      __m256i t0 = _mm256_unpacklo_epi32 (a[0], a[1]);
+      __m256i t1 = _mm256_unpackhi_epi32 (a[0], a[1]);
+      __m256i t2 = _mm256_unpacklo_epi32 (a[2], a[3]);
+      __m256i t3 = _mm256_unpackhi_epi32 (a[2], a[3]);
+      __m256i t4 = _mm256_unpacklo_epi32 (a[4], a[5]);
+      __m256i t5 = _mm256_unpackhi_epi32 (a[4], a[5]);
+      __m256i t6 = _mm256_unpacklo_epi32 (a[6], a[7]);
+      __m256i t7 = _mm256_unpackhi_epi32 (a[6], a[7]);
+      /* u_i: keys 0–3 (or 4–7) of dword i in the low lane, of i + 4 in
+       * the high lane */
+      __m256i u[8];
+      u[0] = _mm256_unpacklo_epi64 (t0, t2);
+      u[1] = _mm256_unpackhi_epi64 (t0, t2);
+      u[2] = _mm256_unpacklo_epi64 (t1, t3);
+      u[3] = _mm256_unpackhi_epi64 (t1, t3);
+      u[4] = _mm256_unpacklo_epi64 (t4, t6);
+      u[5] = _mm256_unpackhi_epi64 (t4, t6);
+      u[6] = _mm256_unpacklo_epi64 (t5, t7);
+      u[7] = _mm256_unpackhi_epi64 (t5, t7);
+      for (int i = 0; i < 4; i++) {
+        const int lo = d / 4 + i, hi = d / 4 + i + 4;
+        if (lo < D4)
+          _mm256_store_si256 ((__m256i *) (kb + (int64_t) lo * 64 + 32 * h),
+              _mm256_permute2x128_si256 (u[i], u[4 + i], 0x20));
+        if (hi < D4)
+          _mm256_store_si256 ((__m256i *) (kb + (int64_t) hi * 64 + 32 * h),
+              _mm256_permute2x128_si256 (u[i], u[4 + i], 0x31));
+      }
+    }
+  }
+  for (int l = 0; l < 16; l++) {
+    __m128i s2 = _mm_add_epi64 (_mm256_castsi256_si128 (sum[l]),
+        _mm256_extracti128_si256 (sum[l], 1));
+    int64_t s = _mm_cvtsi128_si64 (s2) + _mm_extract_epi64 (s2, 1);
+    colc[l] = rows[l] ? -zq * (int32_t) s : 0;
+  }
+}
 #endif
 
 /* One quad of V: the four keys' rows vj[i] (NULL past Nk: zeros) of Dv
@@ -1990,6 +2196,9 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.split = split_p_avx2;
       c.pv8 = sam_gemm_i8_vnni256_vex ()? pv8_avxvnni : pv8_avxvnni_evex;
       c.acc_add = acc_add_avx2;
+      c.out_row = out_row_avx2;
+      c.out_row32 = out_row32_avx2;
+      c.pack_k = pack_k_s8_avx2;
       c.rf = (RowFns) {
       p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
       break;
@@ -1999,6 +2208,8 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.qk = qk_avx2;
       c.pv = pv_avx2;
       c.acc_add = acc_add_avx2;
+      c.out_row = out_row_avx2;
+      c.out_row32 = out_row32_avx2;
       c.rf = (RowFns) {
       p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
       break;
