@@ -1207,31 +1207,58 @@ qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
 }
 
 #define YMM_PV(SFX, TGT, DPWSSD)                                              \
+/* 4 rows × 16 output dims over npairs key pairs into t[4][16]: named     \
+ * accumulators in a function of its own (see qkg_avx2) */                \
+TGT static __attribute__((noinline)) void                                    \
+pvg_##SFX (const int16_t * P, int64_t ldp, const int16_t * Vv, int64_t lv,   \
+    int npairs, int32_t * t)                                                 \
+{                                                                            \
+  __m256i a00 = _mm256_setzero_si256 (), a01 = a00, a10 = a00, a11 = a00;    \
+  __m256i a20 = a00, a21 = a00, a30 = a00, a31 = a00;                        \
+  for (int pr = 0; pr < npairs; pr++) {                                      \
+    const int16_t *vp = Vv + (int64_t) pr * lv;                              \
+    const __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);            \
+    const __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 16));     \
+    int32_t w0, w1, w2, w3;                                                  \
+    memcpy (&w0, P + 2 * pr, 4);                                             \
+    memcpy (&w1, P + ldp + 2 * pr, 4);                                       \
+    memcpy (&w2, P + 2 * ldp + 2 * pr, 4);                                   \
+    memcpy (&w3, P + 3 * ldp + 2 * pr, 4);                                   \
+    __m256i pb = _mm256_set1_epi32 (w0);                                     \
+    a00 = DPWSSD (a00, pb, v0);                                              \
+    a01 = DPWSSD (a01, pb, v1);                                              \
+    pb = _mm256_set1_epi32 (w1);                                             \
+    a10 = DPWSSD (a10, pb, v0);                                              \
+    a11 = DPWSSD (a11, pb, v1);                                              \
+    pb = _mm256_set1_epi32 (w2);                                             \
+    a20 = DPWSSD (a20, pb, v0);                                              \
+    a21 = DPWSSD (a21, pb, v1);                                              \
+    pb = _mm256_set1_epi32 (w3);                                             \
+    a30 = DPWSSD (a30, pb, v0);                                              \
+    a31 = DPWSSD (a31, pb, v1);                                              \
+  }                                                                          \
+  _mm256_store_si256 ((__m256i *) t, a00);                                   \
+  _mm256_store_si256 ((__m256i *) (t + 8), a01);                             \
+  _mm256_store_si256 ((__m256i *) (t + 16), a10);                            \
+  _mm256_store_si256 ((__m256i *) (t + 24), a11);                            \
+  _mm256_store_si256 ((__m256i *) (t + 32), a20);                            \
+  _mm256_store_si256 ((__m256i *) (t + 40), a21);                            \
+  _mm256_store_si256 ((__m256i *) (t + 48), a30);                            \
+  _mm256_store_si256 ((__m256i *) (t + 56), a31);                            \
+}                                                                            \
+                                                                             \
 TGT static void                                                              \
 pv_##SFX (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,      \
     int npairs, int Dv16, int32_t * acc)                                     \
 {                                                                            \
+  int32_t t[64] __attribute__((aligned (32)));                               \
   for (int r = 0; r < nr4; r += 4)                                           \
     for (int v = 0; v < Dv16; v += 16) {                                     \
-      __m256i a[4][2];                                                       \
-      for (int i = 0; i < 4; i++)                                            \
-        a[i][0] = a[i][1] = _mm256_setzero_si256 ();                         \
-      for (int pr = 0; pr < npairs; pr++) {                                  \
-        const int16_t *vp = V16 + ((int64_t) pr * Dv16 + v) * 2;             \
-        __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);              \
-        __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 16));       \
-        for (int i = 0; i < 4; i++) {                                        \
-          int32_t w;                                                         \
-          memcpy (&w, P + (r + i) * ldp + 2 * pr, 4);                        \
-          __m256i pb = _mm256_set1_epi32 (w);                                \
-          a[i][0] = DPWSSD (a[i][0], pb, v0);                                \
-          a[i][1] = DPWSSD (a[i][1], pb, v1);                                \
-        }                                                                    \
-      }                                                                      \
+      pvg_##SFX (P + r * ldp, ldp, V16 + (int64_t) v * 2,                    \
+          (int64_t) Dv16 * 2, npairs, t);                                    \
       for (int i = 0; i < 4; i++) {                                          \
         int32_t *o = acc + (int64_t) (r + i) * Dv16 + v;                     \
-        _mm256_storeu_si256 ((__m256i *) o, a[i][0]);                        \
-        _mm256_storeu_si256 ((__m256i *) (o + 8), a[i][1]);                  \
+        memcpy (o, t + 16 * i, 16 * sizeof *o);                              \
       }                                                                      \
     }                                                                        \
 }
@@ -1293,6 +1320,49 @@ pack_k_avx2 (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
  * keys (plain loads), each row's two q codes as one u16 pair broadcast,
  * vpmaddwd + vpaddd. The 4 rows' codes are widened to u16 once per call.
  * The same integer sums as dpbusd. */
+/* One 16-key group of qk_avx2 for its 4 widened rows q16 (row stride
+ * ldq) into t[4][16]: a function of its own with named accumulators, for
+ * the reason qkg_avxvnni is (inlined, GCC copied the eight accumulators
+ * between registers on every k-pair). One k-pair per iteration (see
+ * micro_avx2 in gemm-i8.c). */
+T_AVX2 static __attribute__((noinline)) void
+qkg_avx2 (const uint16_t * q16, int ldq, int D4, const int16_t * kk,
+    int32_t * t)
+{
+  __m256i a00 = _mm256_setzero_si256 (), a01 = a00, a10 = a00, a11 = a00;
+  __m256i a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  const uint16_t *qk = q16;
+  for (int dp = 0; dp < 2 * D4; dp++, kk += 32, qk += 2) {
+    const __m256i k0 = _mm256_load_si256 ((const void *) kk);
+    const __m256i k1 = _mm256_load_si256 ((const void *) (kk + 16));
+    int32_t w0, w1, w2, w3;
+    memcpy (&w0, qk, 4);
+    memcpy (&w1, qk + ldq, 4);
+    memcpy (&w2, qk + 2 * ldq, 4);
+    memcpy (&w3, qk + 3 * ldq, 4);
+    __m256i qb = _mm256_set1_epi32 (w0);
+    a00 = _mm256_add_epi32 (a00, _mm256_madd_epi16 (qb, k0));
+    a01 = _mm256_add_epi32 (a01, _mm256_madd_epi16 (qb, k1));
+    qb = _mm256_set1_epi32 (w1);
+    a10 = _mm256_add_epi32 (a10, _mm256_madd_epi16 (qb, k0));
+    a11 = _mm256_add_epi32 (a11, _mm256_madd_epi16 (qb, k1));
+    qb = _mm256_set1_epi32 (w2);
+    a20 = _mm256_add_epi32 (a20, _mm256_madd_epi16 (qb, k0));
+    a21 = _mm256_add_epi32 (a21, _mm256_madd_epi16 (qb, k1));
+    qb = _mm256_set1_epi32 (w3);
+    a30 = _mm256_add_epi32 (a30, _mm256_madd_epi16 (qb, k0));
+    a31 = _mm256_add_epi32 (a31, _mm256_madd_epi16 (qb, k1));
+  }
+  _mm256_store_si256 ((__m256i *) t, a00);
+  _mm256_store_si256 ((__m256i *) (t + 8), a01);
+  _mm256_store_si256 ((__m256i *) (t + 16), a10);
+  _mm256_store_si256 ((__m256i *) (t + 24), a11);
+  _mm256_store_si256 ((__m256i *) (t + 32), a20);
+  _mm256_store_si256 ((__m256i *) (t + 40), a21);
+  _mm256_store_si256 ((__m256i *) (t + 48), a30);
+  _mm256_store_si256 ((__m256i *) (t + 56), a31);
+}
+
 T_AVX2 static void
 qk_avx2 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
     int nt, const int32_t * rowc, const int32_t * colc, float *S,
@@ -1308,31 +1378,13 @@ qk_avx2 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
   const int ldq = D4 * 4;
   uint16_t q16[4 * 256] __attribute__((aligned (32)));
   uint16_t *q16p = ldq <= 256 ? q16 : g_new (uint16_t, (size_t) 4 * ldq);
+  int32_t t[64] __attribute__((aligned (32)));
   for (int r = 0; r < nr4; r += 4) {
     for (int i = 0; i < 4; i++)
       for (int d = 0; d < ldq; d++)
         q16p[i * ldq + d] = Qb[(int64_t) (r + i) * ldq + d];
     for (int g = 0; g < ng; g++) {
-      __m256i a0[4], a1[4];
-      for (int i = 0; i < 4; i++)
-        a0[i] = a1[i] = _mm256_setzero_si256 ();
-      const int16_t *kk = K16 + (int64_t) g * D4 * 64;
-      const uint16_t *qk = q16p;
-#define PAIR(p) { \
-        const __m256i k0 = _mm256_load_si256 ((const void *) (kk + 32 * p)); \
-        const __m256i k1 = _mm256_load_si256 ((const void *) (kk + 32 * p + \
-                16)); \
-        for (int i = 0; i < 4; i++) { \
-          int32_t w; \
-          memcpy (&w, qk + i * ldq + 2 * p, 4); \
-          const __m256i qb = _mm256_set1_epi32 (w); \
-          a0[i] = _mm256_add_epi32 (a0[i], _mm256_madd_epi16 (qb, k0)); \
-          a1[i] = _mm256_add_epi32 (a1[i], _mm256_madd_epi16 (qb, k1)); \
-        } }
-      /* one pair per iteration (see micro_avx2 in gemm-i8.c) */
-      for (int dp = 0; dp < 2 * D4; dp++, kk += 32, qk += 2)
-        PAIR (0)
-#undef PAIR
+      qkg_avx2 (q16p, ldq, D4, K16 + (int64_t) g * D4 * 64, t);
       /* the zero-point terms, the float scores, and each row's maximum
        * over the group's valid keys reduced here (a running vector
        * maximum per row kept 4 more registers live through the k loop,
@@ -1348,8 +1400,10 @@ qk_avx2 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
           _mm256_add_epi32 (idx, _mm256_set1_epi32 (8)));
       for (int i = 0; i < 4; i++) {
         const __m256i rc = _mm256_set1_epi32 (rowc[r + i]);
-        const __m256i s0 = _mm256_add_epi32 (_mm256_add_epi32 (a0[i], rc), c0);
-        const __m256i s1 = _mm256_add_epi32 (_mm256_add_epi32 (a1[i], rc), c1);
+        const __m256i s0 = _mm256_add_epi32 (_mm256_add_epi32
+            (_mm256_load_si256 ((const __m256i *) (t + 16 * i)), rc), c0);
+        const __m256i s1 = _mm256_add_epi32 (_mm256_add_epi32
+            (_mm256_load_si256 ((const __m256i *) (t + 16 * i + 8)), rc), c1);
         float *o = S + (r + i) * ldS + j;
         _mm256_storeu_ps (o, _mm256_cvtepi32_ps (s0));
         _mm256_storeu_ps (o + 8, _mm256_cvtepi32_ps (s1));
