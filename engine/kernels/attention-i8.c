@@ -553,6 +553,52 @@ typedef void (*Out32Fn) (float *o, const int32_t * tile, int Dv,
 typedef void (*OutFn) (float *o, const int64_t * acc, int Dv, double rho,
     float sv, int64_t t);
 
+/* One pair of V rows (v1 NULL past Nk) into the s16 pair layout of pv:
+ * out[2 d + t] = v_t[d] − zv for d < Dv, zeros up to Dv16. */
+typedef void (*PackV2Fn) (const uint8_t * v0, const uint8_t * v1, int Dv,
+    int Dv16, int32_t zv, int16_t * out);
+
+static void
+pack_v_pair_c (const uint8_t * v0, const uint8_t * v1, int Dv, int Dv16,
+    int32_t zv, int16_t * out)
+{
+  memset (out, 0, (size_t) Dv16 * 2 * sizeof *out);
+  for (int d = 0; d < Dv; d++) {
+    out[2 * d] = (int16_t) ((int32_t) v0[d] - zv);
+    if (v1)
+      out[2 * d + 1] = (int16_t) ((int32_t) v1[d] - zv);
+  }
+}
+
+#ifdef SAM_X86
+/* pack_v_pair_c 16 dimensions at a time: widen, subtract, interleave the
+ * two rows (unpack works per 128-bit lane, so the lanes are put back in
+ * order after); the tail in scalar */
+T_AVX2 static void
+pack_v_pair_avx2 (const uint8_t * v0, const uint8_t * v1, int Dv, int Dv16,
+    int32_t zv, int16_t * out)
+{
+  const __m256i z = _mm256_set1_epi16 ((int16_t) zv);
+  int d = 0;
+  for (; d + 16 <= Dv; d += 16) {
+    __m256i a = _mm256_sub_epi16 (_mm256_cvtepu8_epi16 (_mm_loadu_si128
+            ((const __m128i *) (v0 + d))), z);
+    __m256i b = v1 ? _mm256_sub_epi16 (_mm256_cvtepu8_epi16 (_mm_loadu_si128
+            ((const __m128i *) (v1 + d))), z) : _mm256_setzero_si256 ();
+    __m256i lo = _mm256_unpacklo_epi16 (a, b), hi = _mm256_unpackhi_epi16 (a,
+        b);
+    _mm256_storeu_si256 ((__m256i *) (out + 2 * d),
+        _mm256_permute2x128_si256 (lo, hi, 0x20));
+    _mm256_storeu_si256 ((__m256i *) (out + 2 * d + 16),
+        _mm256_permute2x128_si256 (lo, hi, 0x31));
+  }
+  for (; d < Dv16; d++) {
+    out[2 * d] = d < Dv ? (int16_t) ((int32_t) v0[d] - zv) : 0;
+    out[2 * d + 1] = d < Dv && v1 ? (int16_t) ((int32_t) v1[d] - zv) : 0;
+  }
+}
+#endif
+
 /* 16 keys' rows (NULL past Nk) of D codes into one group of the K layout
  * [D4][16 keys][4] as s8 k − 128 (zeros past D and for absent keys), and
  * their column terms colc[l] = −zq Σ_d k (0 for absent keys). */
@@ -1811,6 +1857,7 @@ typedef struct {
   OutFn out_row;
   Out32Fn out_row32;
   PackKFn pack_k;
+  PackV2Fn pack_v2;
 } Ctx;
 
 /* pack_k in scalar: 4 codes at a time (k − 128 as s8 is k ^ 0x80) */
@@ -2052,17 +2099,14 @@ pack_kv (void *vc, int64_t t0, int64_t t1)
     /* the V pairs of these 16 keys (8 pairs) */
     for (int64_t pr = g * 8; pr < g * 8 + 8 && pr < c->Nk2; pr++) {
       int16_t *vb = c->V16 + ((int64_t) h * c->Nk2 + pr) * c->Dv16 * 2;
-      memset (vb, 0, (size_t) c->Dv16 * 2 * sizeof *vb);
-      for (int t2 = 0; t2 < 2; t2++) {
-        int64_t j = 2 * pr + t2;
-        if (j >= c->Nk)
-          break;
-        const uint8_t *vj = c->v + j * c->ldv + (int64_t) h * c->Dv;
-        const int32_t zv = c->p->zv;
-        int16_t *vt = vb + t2;
-        for (int d = 0; d < c->Dv; d++)
-          vt[2 * d] = (int16_t) ((int32_t) vj[d] - zv);
+      const int64_t j = 2 * pr;
+      if (j >= c->Nk) {
+        memset (vb, 0, (size_t) c->Dv16 * 2 * sizeof *vb);
+        continue;
       }
+      const uint8_t *v0 = c->v + j * c->ldv + (int64_t) h * c->Dv;
+      const uint8_t *v1 = j + 1 < c->Nk ? v0 + c->ldv : NULL;
+      c->pack_v2 (v0, v1, c->Dv, c->Dv16, c->p->zv, vb);
     }
   }
 }
@@ -2229,6 +2273,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
   c.out_row = out_row_c;
   c.out_row32 = out_row32_c;
   c.pack_k = pack_k_c;
+  c.pack_v2 = pack_v_pair_c;
   c.kw = 64;
   switch (isa) {
 #ifdef SAM_X86
@@ -2261,6 +2306,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.pack_k = pack_k_avx2;
       c.qk = qk_avx2;
       c.pv = pv_avx2;
+      c.pack_v2 = pack_v_pair_avx2;
       c.acc_add = acc_add_avx2;
       c.out_row = out_row_avx2;
       c.out_row32 = out_row32_avx2;
