@@ -13,6 +13,9 @@
 #include <immintrin.h>
 #define SAM_X86 1
 #endif
+#if defined(__aarch64__) && defined(__GNUC__) && defined(__linux__)
+#define SAM_ARM64 1
+#endif
 
 static double
 cpu_seconds (void)
@@ -102,6 +105,28 @@ peak_avx2 (long iters)
 }
 #endif
 
+#ifdef SAM_ARM64
+/* aarch64 dot product: 24 chains of sdot (16 MACs each), v0 and v1 the
+ * operands, as the kernel's vdotq_laneq_s32 */
+#define SDOT(n) "sdot v" #n ".4s, v0.16b, v1.4b[0]\n\t"
+__attribute__((target ("arch=armv8.2-a+dotprod")))
+static void
+peak_neondot (long iters)
+{
+  __asm__ volatile ("movi v0.16b, #1\n\t"
+      "movi v1.16b, #1\n\t"
+      "1:\n\t"
+      SDOT (2) SDOT (3) SDOT (4) SDOT (5) SDOT (6) SDOT (7) SDOT (8)
+      SDOT (9) SDOT (10) SDOT (11) SDOT (12) SDOT (13) SDOT (14) SDOT (15)
+      SDOT (16) SDOT (17) SDOT (18) SDOT (19) SDOT (20) SDOT (21) SDOT (22)
+      SDOT (23) SDOT (24) SDOT (25)
+      "subs %0, %0, #1\n\tb.ne 1b\n\t":"+r" (iters)::"v0", "v1", "v2",
+      "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13",
+      "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23",
+      "v24", "v25", "cc");
+}
+#endif
+
 static int
 peak_c (void)
 {
@@ -138,6 +163,12 @@ peak_i8 (SamIsa isa)
     } else if (isa == SAM_ISA_AVX2) {
       peak_avx2 (PEAK_ITERS);
       macs = 16.0 * 12 * PEAK_ITERS;
+    } else
+#endif
+#ifdef SAM_ARM64
+    if (isa == SAM_ISA_NEONDOT) {
+      peak_neondot (PEAK_ITERS);
+      macs = 16.0 * 24 * PEAK_ITERS;
     } else
 #endif
     {

@@ -67,9 +67,12 @@ sam_cpu_isa (void)
         want = SAM_ISA_AVX2;
       else if (!strcmp (force, "avx512") || !strcmp (force, "avx512vnni"))
         want = SAM_ISA_AVX512;
+      /* aarch64's int8 kernels; the float ones are plain C there */
+      else if (!strcmp (force, "neondot"))
+        want = SAM_ISA_REF;
       else
-        g_warning ("SAMSEG_FORCE_ISA=%s: expected ref, avx2, avxvnni, avx512 "
-            "or avx512vnni", force);
+        g_warning ("SAMSEG_FORCE_ISA=%s: expected ref, avx2, avxvnni, avx512, "
+            "avx512vnni or neondot", force);
       if (want > isa)
         g_warning ("SAMSEG_FORCE_ISA=%s: not supported by this CPU, using %s",
             force, sam_cpu_isa_name (isa));

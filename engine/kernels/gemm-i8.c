@@ -24,6 +24,19 @@
 #include "kernels/widen-avx2.h"
 #endif
 
+/* aarch64: the dot-product kernels where the CPU has them (Armv8.2's
+ * optional, Armv8.4's mandatory FEAT_DotProd: Cortex-A55/A76 and later,
+ * Neoverse N1, Apple M1), probed through the kernel's HWCAP */
+#if defined(__aarch64__) && defined(__GNUC__) && defined(__linux__)
+#define SAM_ARM64 1
+#include <arm_neon.h>
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#define T_DOT __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
+
 void sam_gemm_i8_epilogue_row (const int32_t * acc, int n0, int n1,
     const SamGemmI8Epilogue * ep, void *yrow);
 
@@ -86,6 +99,7 @@ static const char *isa_names[SAM_ISA_COUNT] = {
   [SAM_ISA_AVX2] = "avx2",
   [SAM_ISA_AVXVNNI] = "avxvnni",
   [SAM_ISA_AVX512VNNI] = "avx512vnni",
+  [SAM_ISA_NEONDOT] = "neondot",
 };
 
 const char *
@@ -124,6 +138,10 @@ sam_gemm_i8_vnni256_vex (void)
 bool
 sam_gemm_i8_isa_supported (SamIsa isa)
 {
+#ifdef SAM_ARM64
+  if (isa == SAM_ISA_NEONDOT)
+    return (getauxval (AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#endif
 #ifndef SAM_X86
   return isa == SAM_ISA_REF;
 #else
@@ -619,6 +637,110 @@ task_avx2 (void *ctx, int64_t begin, int64_t end)
 
 #endif /* SAM_X86 */
 
+#ifdef SAM_ARM64
+/* ------------------------------------------------------------------------ */
+/* NEON dot product: 4 rows × 16 channels → 16 int32x4 accumulators.
+ *
+ * sdot multiplies s8 by s8, so the codes go in as x − 128 (x ^ 0x80; s8
+ * activations, already x ^ 0x80 in xor4, come back to their own bytes)
+ * and each channel gets 128 · rowsum[n] back after the K loop: Σ x · w
+ * = Σ (x − 128) · w + 128 · Σ w, all mod 2^32 as the other variants'
+ * sums. The weight block of one k4 is four 16-byte vectors of 4 channels
+ * × 4 k; the 4 rows' 4 bytes of k4 are one 16-byte vector (packed once
+ * per row block, [K4][4 rows][4]), and vdotq_laneq_s32 takes row r from
+ * its lane r. The K tail's zero padding meets zero weights. */
+
+#define MRDOT 16                /* rows per block: 4 groups of 4 */
+
+/* rows [r0, r0 + 4) of the block (fewer at the end: zero rows) into xp */
+static void
+pack_x_dot (const uint8_t * xt, int64_t ldx, int rows, int K, int K4,
+    uint32_t flip, uint8_t * xp)
+{
+  for (int k4 = 0; k4 < K4; k4++)
+    for (int r = 0; r < 4; r++) {
+      uint32_t v = r < rows ? load_x4 (xt + r * ldx, 4 * k4, K, 0) : 0;
+      v ^= flip;
+      memcpy (xp + (size_t) k4 * 16 + 4 * r, &v, 4);
+    }
+}
+
+T_DOT static void
+tile_dot (const int8_t * wp, const int8_t * xp, int K4, int32_t * acc)
+{
+  int32x4_t a00 = vdupq_n_s32 (0), a01 = a00, a02 = a00, a03 = a00;
+  int32x4_t a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+  int32x4_t a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+  int32x4_t a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+  for (int k4 = 0; k4 < K4; k4++) {
+    const int8_t *wk = wp + (size_t) k4 * 64;
+    const int8x16_t w0 = vld1q_s8 (wk), w1 = vld1q_s8 (wk + 16);
+    const int8x16_t w2 = vld1q_s8 (wk + 32), w3 = vld1q_s8 (wk + 48);
+    const int8x16_t x = vld1q_s8 (xp + (size_t) k4 * 16);
+#define ROWDOT(r) \
+    a##r##0 = vdotq_laneq_s32 (a##r##0, w0, x, r); \
+    a##r##1 = vdotq_laneq_s32 (a##r##1, w1, x, r); \
+    a##r##2 = vdotq_laneq_s32 (a##r##2, w2, x, r); \
+    a##r##3 = vdotq_laneq_s32 (a##r##3, w3, x, r);
+    ROWDOT (0) ROWDOT (1) ROWDOT (2) ROWDOT (3)
+#undef ROWDOT
+  }
+#define ROWST(r) \
+  vst1q_s32 (acc + 16 * r, a##r##0); \
+  vst1q_s32 (acc + 16 * r + 4, a##r##1); \
+  vst1q_s32 (acc + 16 * r + 8, a##r##2); \
+  vst1q_s32 (acc + 16 * r + 12, a##r##3);
+  ROWST (0) ROWST (1) ROWST (2) ROWST (3)
+#undef ROWST
+}
+
+/* mr rows of codes at xt (row stride ldx; c->xor4 applies) against every
+ * channel tile, output rows from m0 */
+static void
+rows_neondot (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
+    int64_t m0)
+{
+  const SamGemmI8Weights *w = c->w;
+  const int K4 = w->K4;
+  uint8_t *xp = aligned_alloc (16, (size_t) K4 * 16 * ((mr + 3) / 4));
+  if (!xp)
+    g_error ("gemm-i8: out of memory");
+  for (int r0 = 0; r0 < mr; r0 += 4)
+    pack_x_dot (xt + r0 * ldx, ldx, MIN (4, mr - r0), w->K, K4,
+        c->xor4 ^ 0x80808080u, xp + (size_t) (r0 / 4) * K4 * 16);
+  int32_t acc[64];
+  for (int nt = 0; nt < c->n_ntiles; nt++) {
+    const int n0 = 16 * nt, n1 = MIN (n0 + 16, w->N);
+    int32_t back[16];
+    for (int n = n0; n < n1; n++)
+      back[n - n0] = (int32_t) (128u * (uint32_t) w->rowsum[n]);
+    for (int r0 = 0; r0 < mr; r0 += 4) {
+      const int rows = MIN (4, mr - r0);
+      tile_dot (w->packed + (size_t) nt * K4 * 64,
+          (const int8_t *) xp + (size_t) (r0 / 4) * K4 * 16, K4, acc);
+      for (int i = 0; i < rows; i++)
+        for (int n = n0; n < n1; n++)
+          acc[16 * i + n - n0] = (int32_t) ((uint32_t) acc[16 * i + n - n0]
+              + (uint32_t) back[n - n0]);
+      tile_epilogue_scalar (c, acc, 16, rows, m0 + r0, n0, n1);
+    }
+  }
+  free (xp);
+}
+
+/* one task = one row block against every channel tile */
+static void
+task_neondot (void *ctx, int64_t begin, int64_t end)
+{
+  const GemmCtx *c = ctx;
+  for (int64_t mt = begin; mt < end; mt++) {
+    int64_t m0 = mt * c->mr;
+    int mr = (int) (c->M - m0 < c->mr ? c->M - m0 : c->mr);
+    rows_neondot (c, mr, c->x + m0 * c->ldx, c->ldx, m0);
+  }
+}
+#endif /* SAM_ARM64 */
+
 /* ------------------------------------------------------------------------ */
 /* Plain C on the packed layout (the "ref" ISA of the dispatcher; the oracle
  * sam_k_gemm_i8_ref works on unpacked weights). */
@@ -794,6 +916,14 @@ ctx_setup (GemmCtx * c, SamIsa isa)
       fn = task_avx2;
       break;
 #endif
+#ifdef SAM_ARM64
+    case SAM_ISA_NEONDOT:
+      c->mr = c->M >= 8 * MRDOT ? MRDOT : c->M >= 4 * MRDOT ? MRDOT / 2 :
+          MRDOT / 4;
+      c->nr = 16;
+      fn = task_neondot;
+      break;
+#endif
     default:
       c->mr = 1;
       c->nr = 16;
@@ -823,7 +953,7 @@ sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x, int64_t M,
   c.ldy_bytes = ldy * c.osize;
   /* AVX2, AVX-VNNI: a task is a row block against every channel tile */
   const int64_t tiles_per_task = isa == SAM_ISA_AVX2
-      || isa == SAM_ISA_AVXVNNI ? c.n_ntiles : 1;
+      || isa == SAM_ISA_AVXVNNI || isa == SAM_ISA_NEONDOT ? c.n_ntiles : 1;
   int64_t n_tasks = c.n_mtiles * c.n_ntiles / tiles_per_task;
   /* about 64k MACs per chunk at least */
   int64_t per = (int64_t) c.mr * c.nr * tiles_per_task * (w->K + 1);
@@ -857,6 +987,12 @@ row_tile (const GemmCtx * c, int mr, const uint8_t * buf, int64_t ldq,
   if (c->isa == SAM_ISA_AVX512VNNI) {
     for (int nt = 0; nt < c->n_ntiles; nt++)
       tile_512_any (c, mr, buf, ldq, m0, nt);
+    return;
+  }
+#endif
+#ifdef SAM_ARM64
+  if (c->isa == SAM_ISA_NEONDOT) {
+    rows_neondot (c, mr, buf, ldq, m0);
     return;
   }
 #endif

@@ -17,8 +17,10 @@
  *
  * Variants: AVX-512 VNNI (zmm vpdpbusd, 16 accumulators), AVX-VNNI (ymm
  * vpdpbusd), AVX2 (vpmaddwd on widened s16: vpmaddubsw would saturate),
- * and the C reference sam_k_gemm_i8_ref. All are bit-exact with the
- * reference. SAMSEG_FORCE_ISA=ref|avx2|avxvnni|avx512vnni caps the choice.
+ * NEON with the dot product (aarch64 sdot: s8 × s8, so u8 codes go in as
+ * x − 128 and 128 · rowsum comes back), plain C tiles, and the C
+ * reference sam_k_gemm_i8_ref. All are bit-exact with the reference.
+ * SAMSEG_FORCE_ISA=ref|avx2|avxvnni|avx512vnni|neondot caps the choice.
  */
 #ifndef SAM_KERNELS_GEMM_I8_H
 #define SAM_KERNELS_GEMM_I8_H
@@ -81,6 +83,7 @@ typedef enum {
   SAM_ISA_AVX2,
   SAM_ISA_AVXVNNI,
   SAM_ISA_AVX512VNNI,
+  SAM_ISA_NEONDOT,              /* aarch64 with the dot product (sdot) */
   SAM_ISA_COUNT
 } SamIsa;
 
