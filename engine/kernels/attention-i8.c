@@ -17,11 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The SIMD variants are x86 only; elsewhere the plain C ones run. */
+/* The SIMD variants are x86 only, but for aarch64's QKᵀ on the dot
+ * product; elsewhere the plain C ones run. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SAM_X86 1
 #include <immintrin.h>
 #include "kernels/widen-avx2.h"
+#endif
+#if defined(__aarch64__) && defined(__GNUC__) && defined(__linux__)
+#define SAM_ARM64 1
+#include <arm_neon.h>
+#define T_DOT __attribute__((target("arch=armv8.2-a+dotprod")))
 #endif
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -385,6 +391,76 @@ qk_c (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng, int nt,
           rmax[r] = s;
       }
 }
+
+#ifdef SAM_ARM64
+/* Σ_d of each of a key group's 16 s8 columns (ones · k by sdot) */
+T_DOT static void
+key_sums_neondot (const int8_t * kg, int D4, int32_t * ks)
+{
+  const int8x16_t one = vdupq_n_s8 (1);
+  int32x4_t s0 = vdupq_n_s32 (0), s1 = s0, s2 = s0, s3 = s0;
+  for (int d4 = 0; d4 < D4; d4++) {
+    const int8_t *k = kg + (int64_t) d4 * 64;
+    s0 = vdotq_s32 (s0, vld1q_s8 (k), one);
+    s1 = vdotq_s32 (s1, vld1q_s8 (k + 16), one);
+    s2 = vdotq_s32 (s2, vld1q_s8 (k + 32), one);
+    s3 = vdotq_s32 (s3, vld1q_s8 (k + 48), one);
+  }
+  vst1q_s32 (ks, s0);
+  vst1q_s32 (ks + 4, s1);
+  vst1q_s32 (ks + 8, s2);
+  vst1q_s32 (ks + 12, s3);
+}
+
+/* QKᵀ on the NEON dot product: the key groups are already the GEMM
+ * tile's operand ([D4][16 keys][4] s8 k − 128); the query codes go in as
+ * q − 128 ([D4][4 rows][4], packed per call), so each score comes back
+ * as Σ (q − 128)(k − 128) + 128 Σ (k − 128) = Σ q (k − 128): the integer
+ * sums of qk_c, mod 2^32. */
+static void
+qk_neondot (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
+    int nt, const int32_t * rowc, const int32_t * colc, float *S,
+    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t next_bytes,
+    uint8_t * dead, int64_t ldd, int64_t far)
+{
+  (void) next;
+  (void) next_bytes;
+  g_assert (!dead);
+  (void) ldd;
+  (void) far;
+  const size_t qbytes = (size_t) nr4 * D4 * 4;
+  int8_t stack[32 * 64 * 4] __attribute__((aligned (16)));
+  int8_t *qp = qbytes <= sizeof stack ? stack : g_malloc (qbytes);
+  for (int r4 = 0; r4 < nr4; r4 += 4)
+    for (int d4 = 0; d4 < D4; d4++)
+      for (int i = 0; i < 4; i++) {
+        uint32_t w;
+        memcpy (&w, Qb + (int64_t) (r4 + i) * D4 * 4 + d4 * 4, 4);
+        w ^= 0x80808080u;
+        memcpy (qp + ((int64_t) r4 * D4 + d4 * 4 + i) * 4, &w, 4);
+      }
+  int32_t acc[64], ks[16];
+  for (int g = 0; g < ng; g++) {
+    const int8_t *kg = K8 + (int64_t) g * D4 * 64;
+    key_sums_neondot (kg, D4, ks);
+    for (int r4 = 0; r4 < nr4; r4 += 4) {
+      sam_k_dot4x16_neondot (kg, qp + (int64_t) r4 * D4 * 4, D4, acc);
+      for (int i = 0; i < 4; i++)
+        for (int l = 0; l < 16; l++) {
+          const int j = g * 16 + l, r = r4 + i;
+          const int32_t s = (int32_t) ((uint32_t) acc[16 * i + l]
+              + 128u * (uint32_t) ks[l] + (uint32_t) rowc[r]
+              + (uint32_t) colc[j]);
+          S[r * ldS + j] = (float) s;
+          if (j < nt && s > rmax[r])
+            rmax[r] = s;
+        }
+    }
+  }
+  if (qp != stack)
+    g_free (qp);
+}
+#endif
 
 static void
 pv_c (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
@@ -2312,6 +2388,15 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.out_row32 = out_row32_avx2;
       c.rf = (RowFns) {
       p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
+      break;
+#endif
+#ifdef SAM_ARM64
+    case SAM_ISA_NEONDOT:
+      c.qk = qk_neondot;
+      c.pv = pv_c;
+      c.acc_add = acc_add_c;
+      c.rf = (RowFns) {
+      p15_orc, esum_orc, agqp_orc, NULL, NULL};
       break;
 #endif
     default:

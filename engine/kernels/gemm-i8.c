@@ -665,8 +665,9 @@ pack_x_dot (const uint8_t * xt, int64_t ldx, int rows, int K, int K4,
     }
 }
 
-T_DOT static void
-tile_dot (const int8_t * wp, const int8_t * xp, int K4, int32_t * acc)
+T_DOT void
+sam_k_dot4x16_neondot (const int8_t * wp, const int8_t * xp, int K4,
+    int32_t * acc)
 {
   int32x4_t a00 = vdupq_n_s32 (0), a01 = a00, a02 = a00, a03 = a00;
   int32x4_t a10 = a00, a11 = a00, a12 = a00, a13 = a00;
@@ -716,7 +717,7 @@ rows_neondot (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
       back[n - n0] = (int32_t) (128u * (uint32_t) w->rowsum[n]);
     for (int r0 = 0; r0 < mr; r0 += 4) {
       const int rows = MIN (4, mr - r0);
-      tile_dot (w->packed + (size_t) nt * K4 * 64,
+      sam_k_dot4x16_neondot (w->packed + (size_t) nt * K4 * 64,
           (const int8_t *) xp + (size_t) (r0 / 4) * K4 * 16, K4, acc);
       for (int i = 0; i < rows; i++)
         for (int n = n0; n < n1; n++)

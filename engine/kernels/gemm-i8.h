@@ -109,6 +109,14 @@ void sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x,
     const SamGemmI8Weights * w, const SamGemmI8Epilogue * ep, void *y,
     int64_t ldy);
 
+#if defined(__aarch64__) && defined(__GNUC__) && defined(__linux__)
+/* The NEONDOT tile (only where sam_gemm_i8_isa_supported (NEONDOT)):
+ * acc[4][16] = Σ_k4 sdot (w + 64 k4: 16 s8 columns × 4, x + 16 k4: 4 s8
+ * rows × 4), wrapping int32. The integer attention's QKᵀ uses it too. */
+void sam_k_dot4x16_neondot (const int8_t * w, const int8_t * x, int K4,
+    int32_t * acc);
+#endif
+
 /* The oracle: plain loops over the unpacked W[N, K] (stride ldw). */
 void sam_k_gemm_i8_ref (const uint8_t * x, int64_t M, int64_t ldx,
     SamGemmI8XType xtype, int32_t zx, const int8_t * W, int N, int K,
