@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The SIMD variants are x86 only, but for aarch64's QKᵀ on the dot
- * product; elsewhere the plain C ones run. */
+/* The SIMD variants are x86's and aarch64's (QKᵀ on the dot product,
+ * P·V on NEON); elsewhere the plain C ones run. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SAM_X86 1
 #include <immintrin.h>
@@ -459,6 +459,41 @@ qk_neondot (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
   }
   if (qp != stack)
     g_free (qp);
+}
+
+/* P·V on the s16 pairs with NEON multiply-accumulate (vmlal: s16 × s16
+ * into int32 lanes, the exact sums of pv_c): 4 rows × 16 dimensions, V's
+ * pair interleave undone by vld2q */
+static void
+pv_neon (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
+    int npairs, int Dv16, int32_t * acc)
+{
+  for (int r = 0; r < nr4; r += 4)
+    for (int v = 0; v < Dv16; v += 16) {
+      int32x4_t a[4][4];
+      for (int i = 0; i < 4; i++)
+        for (int q = 0; q < 4; q++)
+          a[i][q] = vdupq_n_s32 (0);
+      for (int pr = 0; pr < npairs; pr++) {
+        const int16_t *vp = V16 + ((int64_t) pr * Dv16 + v) * 2;
+        const int16x8x2_t lo = vld2q_s16 (vp), hi = vld2q_s16 (vp + 16);
+        for (int i = 0; i < 4; i++) {
+          const int16_t *pp = P + (r + i) * ldp + 2 * pr;
+          const int16_t p0 = pp[0], p1 = pp[1];
+          a[i][0] = vmlal_n_s16 (a[i][0], vget_low_s16 (lo.val[0]), p0);
+          a[i][0] = vmlal_n_s16 (a[i][0], vget_low_s16 (lo.val[1]), p1);
+          a[i][1] = vmlal_n_s16 (a[i][1], vget_high_s16 (lo.val[0]), p0);
+          a[i][1] = vmlal_n_s16 (a[i][1], vget_high_s16 (lo.val[1]), p1);
+          a[i][2] = vmlal_n_s16 (a[i][2], vget_low_s16 (hi.val[0]), p0);
+          a[i][2] = vmlal_n_s16 (a[i][2], vget_low_s16 (hi.val[1]), p1);
+          a[i][3] = vmlal_n_s16 (a[i][3], vget_high_s16 (hi.val[0]), p0);
+          a[i][3] = vmlal_n_s16 (a[i][3], vget_high_s16 (hi.val[1]), p1);
+        }
+      }
+      for (int i = 0; i < 4; i++)
+        for (int q = 0; q < 4; q++)
+          vst1q_s32 (acc + (int64_t) (r + i) * Dv16 + v + 4 * q, a[i][q]);
+    }
 }
 #endif
 
@@ -2393,7 +2428,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
 #ifdef SAM_ARM64
     case SAM_ISA_NEONDOT:
       c.qk = qk_neondot;
-      c.pv = pv_c;
+      c.pv = pv_neon;
       c.acc_add = acc_add_c;
       c.rf = (RowFns) {
       p15_orc, esum_orc, agqp_orc, NULL, NULL};
