@@ -854,10 +854,54 @@ quant_act_avx2 (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
 
 #endif
 
+#ifdef SAM_ARM64
+/* The same on NEON (any aarch64; used with the NEONDOT kernels): a
+ * product then a sum, no fused multiply-add, as the reference. vmaxnm
+ * returns the number when the other operand is NaN, so NaN gives 0 as
+ * the reference's v > 0 ? v : 0; vcvtq truncates like (int). */
+static void
+quant_act_neon (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
+    int K)
+{
+  const float32x4_t zero = vdupq_n_f32 (0.f), half = vdupq_n_f32 (0.5f);
+  const float32x4_t qmax = vdupq_n_f32 (q->qmax);
+  const bool pc = q->per_channel;
+  const float32x4_t inv1 = vdupq_n_f32 (q->inv[0]), z1 = vdupq_n_f32 (q->z[0]);
+  int k = 0;
+  for (; k + 8 <= K; k += 8) {
+    uint16x4_t h[2];
+    for (int u = 0; u < 2; u++) {
+      const int kk = k + 4 * u;
+      float32x4_t v = vld1q_f32 (x + kk);
+      const float32x4_t inv = pc ? vld1q_f32 (q->inv + kk) : inv1;
+      const float32x4_t z = pc ? vld1q_f32 (q->z + kk) : z1;
+      v = vaddq_f32 (vmulq_f32 (v, inv), z);
+      v = vminq_f32 (vmaxnmq_f32 (v, zero), qmax);
+      h[u] = vmovn_u32 (vcvtq_u32_f32 (vaddq_f32 (v, half)));
+    }
+    vst1_u8 (d + k, vmovn_u16 (vcombine_u16 (h[0], h[1])));
+  }
+  if (k < K) {
+    SamGemmI8ActQuant t = *q;
+    if (t.per_channel) {
+      t.inv += k;
+      t.z += k;
+    }
+    sam_k_quant_act_u8_ref (&t, x + k, d + k, K - k);
+  }
+}
+#endif
+
 void
 sam_k_quant_act_u8_isa (SamIsa isa, const SamGemmI8ActQuant * q,
     const float *x, uint8_t * d, int K)
 {
+#ifdef SAM_ARM64
+  if (isa == SAM_ISA_NEONDOT) {
+    quant_act_neon (q, x, d, K);
+    return;
+  }
+#endif
 #ifdef SAM_X86
   if (isa == SAM_ISA_AVX512VNNI) {
     quant_act_512 (q, x, d, K);
