@@ -1260,6 +1260,40 @@ agqp_avx512 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
   }
 }
 
+/* The ymm group loops' shared pieces, on named accumulators a00 … a31
+ * (4 rows × 2 vectors; named, because GCC copies the registers of an
+ * array of vectors around every destructive dot product). One step: the
+ * 4 bytes of each of 4 rows (at src, then every ld bytes) broadcast
+ * against x0 and x1 through DP (acc, broadcast, x). */
+#define YMM_ROWS4_STEP(DP, src, ld, x0, x1) do {                              \
+    int32_t w_[4];                                                           \
+    for (int r_ = 0; r_ < 4; r_++)                                           \
+      memcpy (&w_[r_], (const uint8_t *) (src) + r_ * (ld), 4);               \
+    __m256i b_ = _mm256_set1_epi32 (w_[0]);                                  \
+    a00 = DP (a00, b_, x0);                                                  \
+    a01 = DP (a01, b_, x1);                                                  \
+    b_ = _mm256_set1_epi32 (w_[1]);                                          \
+    a10 = DP (a10, b_, x0);                                                  \
+    a11 = DP (a11, b_, x1);                                                  \
+    b_ = _mm256_set1_epi32 (w_[2]);                                          \
+    a20 = DP (a20, b_, x0);                                                  \
+    a21 = DP (a21, b_, x1);                                                  \
+    b_ = _mm256_set1_epi32 (w_[3]);                                          \
+    a30 = DP (a30, b_, x0);                                                  \
+    a31 = DP (a31, b_, x1);                                                  \
+  } while (0)
+/* the 8 accumulators into t[4][16] (32-byte aligned) */
+#define YMM_ACC8_STORE(t) do {                                                \
+    _mm256_store_si256 ((__m256i *) (t), a00);                               \
+    _mm256_store_si256 ((__m256i *) ((t) + 8), a01);                         \
+    _mm256_store_si256 ((__m256i *) ((t) + 16), a10);                        \
+    _mm256_store_si256 ((__m256i *) ((t) + 24), a11);                        \
+    _mm256_store_si256 ((__m256i *) ((t) + 32), a20);                        \
+    _mm256_store_si256 ((__m256i *) ((t) + 40), a21);                        \
+    _mm256_store_si256 ((__m256i *) ((t) + 48), a30);                        \
+    _mm256_store_si256 ((__m256i *) ((t) + 56), a31);                        \
+  } while (0)
+
 /* ---- ymm (AVX-VNNI, and AVX2 with exact vpmaddwd emulation): 4 rows ×
  * one 16-key block (two ymm halves) / 2 ymm of output dims ---- */
 
@@ -1288,32 +1322,9 @@ qkg_##SFX (const uint8_t * q0, int64_t lq, int D4, const int8_t * kg,        \
     const __m256i k0 = _mm256_load_si256 ((const __m256i *) (kg + d4 * 64)); \
     const __m256i k1 =                                                       \
         _mm256_load_si256 ((const __m256i *) (kg + d4 * 64 + 32));           \
-    int32_t w0, w1, w2, w3;                                                  \
-    memcpy (&w0, q0 + d4 * 4, 4);                                            \
-    memcpy (&w1, q0 + lq + d4 * 4, 4);                                       \
-    memcpy (&w2, q0 + 2 * lq + d4 * 4, 4);                                   \
-    memcpy (&w3, q0 + 3 * lq + d4 * 4, 4);                                   \
-    __m256i qb = _mm256_set1_epi32 (w0);                                     \
-    a00 = DPBUSD (a00, qb, k0);                                              \
-    a01 = DPBUSD (a01, qb, k1);                                              \
-    qb = _mm256_set1_epi32 (w1);                                             \
-    a10 = DPBUSD (a10, qb, k0);                                              \
-    a11 = DPBUSD (a11, qb, k1);                                              \
-    qb = _mm256_set1_epi32 (w2);                                             \
-    a20 = DPBUSD (a20, qb, k0);                                              \
-    a21 = DPBUSD (a21, qb, k1);                                              \
-    qb = _mm256_set1_epi32 (w3);                                             \
-    a30 = DPBUSD (a30, qb, k0);                                              \
-    a31 = DPBUSD (a31, qb, k1);                                              \
+    YMM_ROWS4_STEP (DPBUSD, q0 + d4 * 4, lq, k0, k1);                          \
   }                                                                          \
-  _mm256_store_si256 ((__m256i *) t, a00);                                   \
-  _mm256_store_si256 ((__m256i *) (t + 8), a01);                             \
-  _mm256_store_si256 ((__m256i *) (t + 16), a10);                            \
-  _mm256_store_si256 ((__m256i *) (t + 24), a11);                            \
-  _mm256_store_si256 ((__m256i *) (t + 32), a20);                            \
-  _mm256_store_si256 ((__m256i *) (t + 40), a21);                            \
-  _mm256_store_si256 ((__m256i *) (t + 48), a30);                            \
-  _mm256_store_si256 ((__m256i *) (t + 56), a31);                            \
+  YMM_ACC8_STORE (t);                                                         \
 }                                                                            \
                                                                              \
 TGT static void                                                              \
@@ -1376,32 +1387,10 @@ pvg_##SFX (const int16_t * P, int64_t ldp, const int16_t * Vv, int64_t lv,   \
     const int16_t *vp = Vv + (int64_t) pr * lv;                              \
     const __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);            \
     const __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 16));     \
-    int32_t w0, w1, w2, w3;                                                  \
-    memcpy (&w0, P + 2 * pr, 4);                                             \
-    memcpy (&w1, P + ldp + 2 * pr, 4);                                       \
-    memcpy (&w2, P + 2 * ldp + 2 * pr, 4);                                   \
-    memcpy (&w3, P + 3 * ldp + 2 * pr, 4);                                   \
-    __m256i pb = _mm256_set1_epi32 (w0);                                     \
-    a00 = DPWSSD (a00, pb, v0);                                              \
-    a01 = DPWSSD (a01, pb, v1);                                              \
-    pb = _mm256_set1_epi32 (w1);                                             \
-    a10 = DPWSSD (a10, pb, v0);                                              \
-    a11 = DPWSSD (a11, pb, v1);                                              \
-    pb = _mm256_set1_epi32 (w2);                                             \
-    a20 = DPWSSD (a20, pb, v0);                                              \
-    a21 = DPWSSD (a21, pb, v1);                                              \
-    pb = _mm256_set1_epi32 (w3);                                             \
-    a30 = DPWSSD (a30, pb, v0);                                              \
-    a31 = DPWSSD (a31, pb, v1);                                              \
+    YMM_ROWS4_STEP (DPWSSD, (const uint8_t *) (P + 2 * pr),                   \
+        ldp * (int64_t) sizeof *P, v0, v1);                                  \
   }                                                                          \
-  _mm256_store_si256 ((__m256i *) t, a00);                                   \
-  _mm256_store_si256 ((__m256i *) (t + 8), a01);                             \
-  _mm256_store_si256 ((__m256i *) (t + 16), a10);                            \
-  _mm256_store_si256 ((__m256i *) (t + 24), a11);                            \
-  _mm256_store_si256 ((__m256i *) (t + 32), a20);                            \
-  _mm256_store_si256 ((__m256i *) (t + 40), a21);                            \
-  _mm256_store_si256 ((__m256i *) (t + 48), a30);                            \
-  _mm256_store_si256 ((__m256i *) (t + 56), a31);                            \
+  YMM_ACC8_STORE (t);                                                         \
 }                                                                            \
                                                                              \
 TGT static void                                                              \
@@ -1492,32 +1481,10 @@ qkg_avx2 (const uint16_t * q16, int ldq, int D4, const int16_t * kk,
   for (int dp = 0; dp < 2 * D4; dp++, kk += 32, qk += 2) {
     const __m256i k0 = _mm256_load_si256 ((const void *) kk);
     const __m256i k1 = _mm256_load_si256 ((const void *) (kk + 16));
-    int32_t w0, w1, w2, w3;
-    memcpy (&w0, qk, 4);
-    memcpy (&w1, qk + ldq, 4);
-    memcpy (&w2, qk + 2 * ldq, 4);
-    memcpy (&w3, qk + 3 * ldq, 4);
-    __m256i qb = _mm256_set1_epi32 (w0);
-    a00 = _mm256_add_epi32 (a00, _mm256_madd_epi16 (qb, k0));
-    a01 = _mm256_add_epi32 (a01, _mm256_madd_epi16 (qb, k1));
-    qb = _mm256_set1_epi32 (w1);
-    a10 = _mm256_add_epi32 (a10, _mm256_madd_epi16 (qb, k0));
-    a11 = _mm256_add_epi32 (a11, _mm256_madd_epi16 (qb, k1));
-    qb = _mm256_set1_epi32 (w2);
-    a20 = _mm256_add_epi32 (a20, _mm256_madd_epi16 (qb, k0));
-    a21 = _mm256_add_epi32 (a21, _mm256_madd_epi16 (qb, k1));
-    qb = _mm256_set1_epi32 (w3);
-    a30 = _mm256_add_epi32 (a30, _mm256_madd_epi16 (qb, k0));
-    a31 = _mm256_add_epi32 (a31, _mm256_madd_epi16 (qb, k1));
+    YMM_ROWS4_STEP (dpwssd_avx2, (const uint8_t *) qk,
+        ldq * (int64_t) sizeof *qk, k0, k1);
   }
-  _mm256_store_si256 ((__m256i *) t, a00);
-  _mm256_store_si256 ((__m256i *) (t + 8), a01);
-  _mm256_store_si256 ((__m256i *) (t + 16), a10);
-  _mm256_store_si256 ((__m256i *) (t + 24), a11);
-  _mm256_store_si256 ((__m256i *) (t + 32), a20);
-  _mm256_store_si256 ((__m256i *) (t + 40), a21);
-  _mm256_store_si256 ((__m256i *) (t + 48), a30);
-  _mm256_store_si256 ((__m256i *) (t + 56), a31);
+  YMM_ACC8_STORE (t);
 }
 
 T_AVX2 static void
@@ -1646,33 +1613,10 @@ pv8p_##SFX (const uint8_t * B, int64_t ldp, const uint8_t * hr,              \
       const int8_t *vp = Vv + (int64_t) qd * lv;                             \
       const __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);          \
       const __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 32));   \
-      int32_t w0, w1, w2, w3;                                                \
-      memcpy (&w0, B + 4 * qd, 4);                                           \
-      memcpy (&w1, B + ldp + 4 * qd, 4);                                     \
-      memcpy (&w2, B + 2 * ldp + 4 * qd, 4);                                 \
-      memcpy (&w3, B + 3 * ldp + 4 * qd, 4);                                 \
-      __m256i pb = _mm256_set1_epi32 (w0);                                   \
-      a00 = DPBUSD (a00, pb, v0);                                            \
-      a01 = DPBUSD (a01, pb, v1);                                            \
-      pb = _mm256_set1_epi32 (w1);                                           \
-      a10 = DPBUSD (a10, pb, v0);                                            \
-      a11 = DPBUSD (a11, pb, v1);                                            \
-      pb = _mm256_set1_epi32 (w2);                                           \
-      a20 = DPBUSD (a20, pb, v0);                                            \
-      a21 = DPBUSD (a21, pb, v1);                                            \
-      pb = _mm256_set1_epi32 (w3);                                           \
-      a30 = DPBUSD (a30, pb, v0);                                            \
-      a31 = DPBUSD (a31, pb, v1);                                            \
+      YMM_ROWS4_STEP (DPBUSD, B + 4 * qd, ldp, v0, v1);                       \
     }                                                                        \
   }                                                                          \
-  _mm256_store_si256 ((__m256i *) t, a00);                                   \
-  _mm256_store_si256 ((__m256i *) (t + 8), a01);                             \
-  _mm256_store_si256 ((__m256i *) (t + 16), a10);                            \
-  _mm256_store_si256 ((__m256i *) (t + 24), a11);                            \
-  _mm256_store_si256 ((__m256i *) (t + 32), a20);                            \
-  _mm256_store_si256 ((__m256i *) (t + 40), a21);                            \
-  _mm256_store_si256 ((__m256i *) (t + 48), a30);                            \
-  _mm256_store_si256 ((__m256i *) (t + 56), a31);                            \
+  YMM_ACC8_STORE (t);                                                         \
   return any;                                                                \
 }                                                                            \
                                                                              \

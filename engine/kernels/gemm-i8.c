@@ -792,6 +792,21 @@ sam_k_quant_act_u8_ref (const SamGemmI8ActQuant * q, const float *x,
   }
 }
 
+/* the SIMD rows' tail: codes k..K−1 by the reference */
+static inline void
+quant_act_tail (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
+    int k, int K)
+{
+  if (k >= K)
+    return;
+  SamGemmI8ActQuant t = *q;
+  if (t.per_channel) {
+    t.inv += k;
+    t.z += k;
+  }
+  sam_k_quant_act_u8_ref (&t, x + k, d + k, K - k);
+}
+
 #ifdef SAM_X86
 /* vmaxps returns its second operand when either is NaN: max (v, 0) maps
  * NaN to 0 like the reference's v > 0 ? v : 0. Separate multiply and add
@@ -842,14 +857,7 @@ quant_act_avx2 (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
         _mm256_extracti128_si256 (c, 1));
     _mm_storel_epi64 ((__m128i *) (d + k), _mm_packus_epi16 (w16, w16));
   }
-  if (k < K) {
-    SamGemmI8ActQuant t = *q;
-    if (t.per_channel) {
-      t.inv += k;
-      t.z += k;
-    }
-    sam_k_quant_act_u8_ref (&t, x + k, d + k, K - k);
-  }
+  quant_act_tail (q, x, d, k, K);
 }
 
 #endif
@@ -881,14 +889,7 @@ quant_act_neon (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
     }
     vst1_u8 (d + k, vmovn_u16 (vcombine_u16 (h[0], h[1])));
   }
-  if (k < K) {
-    SamGemmI8ActQuant t = *q;
-    if (t.per_channel) {
-      t.inv += k;
-      t.z += k;
-    }
-    sam_k_quant_act_u8_ref (&t, x + k, d + k, K - k);
-  }
+  quant_act_tail (q, x, d, k, K);
 }
 #endif
 
