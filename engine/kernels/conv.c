@@ -110,14 +110,16 @@ patch_row_avx512 (const ConvCtx * c, int oy, int ix0, float *p)
  * three vectors, each channel's taps picked from them by three permutes
  * and two blends (lane kx takes input ci + Cin · kx, in vector
  * (ci + Cin · kx) / 8). The rows go out in address order as whole
- * vectors, each one's lanes past KW overwritten by the next; only the
- * last is a masked store (slow on AMD), so nothing lands past the row. */
+ * vectors, each one's lanes past KW overwritten by the next; the stores
+ * that would reach past the pixel's K floats (the last, or the last
+ * few when KW < 4) are masked to what is left of it (masked stores are
+ * slow on AMD, so only those). */
 TGT_AVX2 static void
 patch_row_avx2 (const ConvCtx * c, int oy, int ix0, float *p)
 {
   const int Cin = c->Cin, KW = c->KW, KH = c->KH, run = KW * Cin;
   const __m256i lane = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i mkw = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (KW), lane);
+  const int K = Cin * KH * KW;
   __m256i mrun[3];
   for (int b = 0; b < 3; b++)
     mrun[b] = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (run - 8 * b), lane);
@@ -142,11 +144,12 @@ patch_row_avx2 (const ConvCtx * c, int oy, int ix0, float *p)
           t = _mm256_blendv_ps (t, _mm256_permutevar8x32_ps
               (_mm256_maskload_ps (src + 16, mrun[2]), idx), in2);
       }
-      float *o = p + ((int64_t) ci * KH + ky) * KW;
-      if (ci == Cin - 1 && ky == KH - 1)
-        _mm256_maskstore_ps (o, mkw, t);
+      const int at = (ci * KH + ky) * KW;
+      if (K - at >= 8)
+        _mm256_storeu_ps (p + at, t);
       else
-        _mm256_storeu_ps (o, t);
+        _mm256_maskstore_ps (p + at, _mm256_cmpgt_epi32 (_mm256_set1_epi32
+                (K - at), lane), t);
     }
   }
 }

@@ -342,6 +342,70 @@ test_conv_isa_exact (void)
   g_rand_free (r);
 }
 
+/* The AVX2 patch rows of narrow kernels (KW < 4: the prompt encoder's
+ * 2 × 2 and the mask downsampler's 3 × 3 convolutions) must not write
+ * past the patch buffer: each shape runs first in a fresh thread, whose
+ * scratch buffers are then allocated at exactly the size asked, so an
+ * overrun past the last pixel's row is a heap overflow for ASan (and
+ * the outputs are checked against AVX-512 where there is one). */
+typedef struct {
+  const ConvShape *c;
+  float *x, *w, *b, *y;
+} ConvJob;
+
+static gpointer
+conv_avx2_job (gpointer data)
+{
+  ConvJob *j = data;
+  const ConvShape *c = j->c;
+  sam_k_conv2d_f32 (sam_kernels_f32_for (SAM_ISA_AVX2), NULL, j->x, c->H,
+      c->W, c->Cin, j->w, j->b, c->Cout, c->K, c->K, c->stride, c->pad, 1,
+      j->y);
+  return NULL;
+}
+
+static void
+test_conv_avx2_narrow (void)
+{
+  static const ConvShape shapes[] = {
+    {16, 16, 1, 4, 2, 2, 0, 1}, {8, 8, 4, 16, 2, 2, 0, 1},
+    {16, 16, 1, 4, 3, 2, 1, 1}, {8, 8, 4, 16, 3, 2, 1, 1},
+    {6, 10, 8, 8, 3, 1, 1, 1},
+  };
+  if (sam_cpu_isa_detected () < SAM_ISA_AVX2) {
+    g_test_skip ("no AVX2 on this CPU");
+    return;
+  }
+  GRand *r = g_rand_new_with_seed (21);
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++) {
+    const ConvShape *c = &shapes[s];
+    const int Ho = (c->H + 2 * c->pad - c->K) / c->stride + 1;
+    const int Wo = (c->W + 2 * c->pad - c->K) / c->stride + 1;
+    const int64_t ny = (int64_t) Ho * Wo * c->Cout;
+    ConvJob j = { c, rnd (r, (int64_t) c->H * c->W * c->Cin),
+      rnd (r, (int64_t) c->Cout * c->Cin * c->K * c->K), rnd (r, c->Cout),
+      g_new (float, ny)
+    };
+    g_thread_join (g_thread_new ("conv-avx2", conv_avx2_job, &j));
+    float *ref = g_new (float, ny);
+    sam_k_conv2d_f32_ref (j.x, c->H, c->W, c->Cin, j.w, j.b, c->Cout, c->K,
+        c->K, c->stride, c->pad, 1, ref);
+    g_assert_cmpfloat (rel_err (j.y, ref, 1, ny, ny), <, 1e-5);
+    if (sam_cpu_isa_detected () >= SAM_ISA_AVX512) {
+      sam_k_conv2d_f32 (sam_kernels_f32_for (SAM_ISA_AVX512), NULL, j.x,
+          c->H, c->W, c->Cin, j.w, j.b, c->Cout, c->K, c->K, c->stride,
+          c->pad, 1, ref);
+      g_assert_cmpint (memcmp (j.y, ref, sizeof (float) * ny), ==, 0);
+    }
+    g_free (ref);
+    g_free (j.x);
+    g_free (j.w);
+    g_free (j.b);
+    g_free (j.y);
+  }
+  g_rand_free (r);
+}
+
 /* The SIMD depthwise kernels compute each output as one FMA chain from the
  * bias over the valid taps in (ky, kx) order, whatever the pixel blocking
  * (AVX-512 takes the interior of a stride-1 7×7 row 8 pixels at a time):
@@ -1219,6 +1283,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/conv", test_conv);
   g_test_add_func ("/kernels/conv-dw-exact", test_conv_dw_exact);
   g_test_add_func ("/kernels/conv-isa-exact", test_conv_isa_exact);
+  g_test_add_func ("/kernels/conv-avx2-narrow", test_conv_avx2_narrow);
   g_test_add_func ("/kernels/pool", test_pool);
   g_test_add_func ("/kernels/pool-blocking", test_pool_blocking);
   g_test_add_func ("/kernels/threads", test_threads);
