@@ -703,7 +703,9 @@ rows_neondot (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
 {
   const SamGemmI8Weights *w = c->w;
   const int K4 = w->K4;
-  uint8_t *xp = aligned_alloc (16, (size_t) K4 * 16 * ((mr + 3) / 4));
+  /* (at least 16 bytes: aligned_alloc may return NULL for 0 at K = 0) */
+  uint8_t *xp = aligned_alloc (16, (size_t) MAX (K4, 1) * 16 *
+      ((mr + 3) / 4));
   if (!xp)
     g_error ("gemm-i8: out of memory");
   for (int r0 = 0; r0 < mr; r0 += 4)
