@@ -393,30 +393,12 @@ qk_c (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng, int nt,
 }
 
 #ifdef SAM_ARM64
-/* Σ_d of each of a key group's 16 s8 columns (ones · k by sdot) */
-T_DOT static void
-key_sums_neondot (const int8_t * kg, int D4, int32_t * ks)
-{
-  const int8x16_t one = vdupq_n_s8 (1);
-  int32x4_t s0 = vdupq_n_s32 (0), s1 = s0, s2 = s0, s3 = s0;
-  for (int d4 = 0; d4 < D4; d4++) {
-    const int8_t *k = kg + (int64_t) d4 * 64;
-    s0 = vdotq_s32 (s0, vld1q_s8 (k), one);
-    s1 = vdotq_s32 (s1, vld1q_s8 (k + 16), one);
-    s2 = vdotq_s32 (s2, vld1q_s8 (k + 32), one);
-    s3 = vdotq_s32 (s3, vld1q_s8 (k + 48), one);
-  }
-  vst1q_s32 (ks, s0);
-  vst1q_s32 (ks + 4, s1);
-  vst1q_s32 (ks + 8, s2);
-  vst1q_s32 (ks + 12, s3);
-}
-
 /* QKᵀ on the NEON dot product: the key groups are already the GEMM
  * tile's operand ([D4][16 keys][4] s8 k − 128); the query codes go in as
  * q − 128 ([D4][4 rows][4], packed per call), so each score comes back
- * as Σ (q − 128)(k − 128) + 128 Σ (k − 128) = Σ q (k − 128): the integer
- * sums of qk_c, mod 2^32. */
+ * as Σ (q − 128)(k − 128), and colc (pack_k_neondot) carries the
+ * 128 Σ (k − 128) that makes it Σ q (k − 128): the integer sums of qk_c,
+ * mod 2^32. */
 static void
 qk_neondot (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
     int nt, const int32_t * rowc, const int32_t * colc, float *S,
@@ -439,18 +421,16 @@ qk_neondot (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
         w ^= 0x80808080u;
         memcpy (qp + ((int64_t) r4 * D4 + d4 * 4 + i) * 4, &w, 4);
       }
-  int32_t acc[64], ks[16];
+  int32_t acc[64];
   for (int g = 0; g < ng; g++) {
     const int8_t *kg = K8 + (int64_t) g * D4 * 64;
-    key_sums_neondot (kg, D4, ks);
     for (int r4 = 0; r4 < nr4; r4 += 4) {
       sam_k_dot4x16_neondot (kg, qp + (int64_t) r4 * D4 * 4, D4, acc);
       for (int i = 0; i < 4; i++)
         for (int l = 0; l < 16; l++) {
           const int j = g * 16 + l, r = r4 + i;
           const int32_t s = (int32_t) ((uint32_t) acc[16 * i + l]
-              + 128u * (uint32_t) ks[l] + (uint32_t) rowc[r]
-              + (uint32_t) colc[j]);
+              + (uint32_t) rowc[r] + (uint32_t) colc[j]);
           S[r * ldS + j] = (float) s;
           if (j < nt && s > rmax[r])
             rmax[r] = s;
@@ -1943,6 +1923,22 @@ pack_k_c (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
   }
 }
 
+#ifdef SAM_ARM64
+/* pack_k for qk_neondot: the same block; each present key's column term
+ * also carries 128 Σ_d (k − 128) = 128 Σ k − 128² D, once per key here
+ * rather than once per row block in QKᵀ: −zq Σ k + 128 Σ k − 128² D is
+ * pack_k_c's term at zq − 128, less 128² D. */
+static void
+pack_k_neondot (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
+    int32_t * colc)
+{
+  pack_k_c (rows, D, zq - 128, kb, colc);
+  for (int l = 0; l < 16; l++)
+    if (rows[l])
+      colc[l] = (int32_t) ((uint32_t) colc[l] - 16384u * (uint32_t) D);
+}
+#endif
+
 #ifdef SAM_X86
 /* pack_k on AVX-512: 64 codes of each row per step, the 16 × 16 dword
  * transpose (each output vector one d4: the 16 keys' 4 codes), the row
@@ -2371,6 +2367,7 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
 #endif
 #ifdef SAM_ARM64
     case SAM_ISA_NEONDOT:
+      c.pack_k = pack_k_neondot;
       c.qk = qk_neondot;
       c.pv = pv_neon;
       c.acc_add = acc_add_c;

@@ -643,9 +643,9 @@ task_avx2 (void *ctx, int64_t begin, int64_t end)
  *
  * sdot multiplies s8 by s8, so the codes go in as x − 128 (x ^ 0x80; s8
  * activations, already x ^ 0x80 in xor4, come back to their own bytes)
- * and each channel gets 128 · rowsum[n] back after the K loop: Σ x · w
- * = Σ (x − 128) · w + 128 · Σ w, all mod 2^32 as the other variants'
- * sums. The weight block of one k4 is four 16-byte vectors of 4 channels
+ * and each channel's constant (make_colterm) carries 128 · rowsum[n]:
+ * Σ x · w = Σ (x − 128) · w + 128 · Σ w, all mod 2^32 as the other
+ * variants' sums. The weight block of one k4 is four 16-byte vectors of 4 channels
  * × 4 k; the 4 rows' 4 bytes of k4 are one 16-byte vector (packed once
  * per row block, [K4][4 rows][4]), and vdotq_laneq_s32 takes row r from
  * its lane r. The K tail's zero padding meets zero weights. */
@@ -714,17 +714,10 @@ rows_neondot (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
   int32_t acc[64];
   for (int nt = 0; nt < c->n_ntiles; nt++) {
     const int n0 = 16 * nt, n1 = MIN (n0 + 16, w->N);
-    int32_t back[16];
-    for (int n = n0; n < n1; n++)
-      back[n - n0] = (int32_t) (128u * (uint32_t) w->rowsum[n]);
     for (int r0 = 0; r0 < mr; r0 += 4) {
       const int rows = MIN (4, mr - r0);
       sam_k_dot4x16_neondot (w->packed + (size_t) nt * K4 * 64,
           (const int8_t *) xp + (size_t) (r0 / 4) * K4 * 16, K4, acc);
-      for (int i = 0; i < rows; i++)
-        for (int n = n0; n < n1; n++)
-          acc[16 * i + n - n0] = (int32_t) ((uint32_t) acc[16 * i + n - n0]
-              + (uint32_t) back[n - n0]);
       tile_epilogue_scalar (c, acc, 16, rows, m0 + r0, n0, n1);
     }
   }
@@ -922,11 +915,15 @@ sam_k_quant_act_u8_isa (SamIsa isa, const SamGemmI8ActQuant * q,
 /* ------------------------------------------------------------------------ */
 /* Drivers */
 
-/* The per-channel constant: bias_i32[n] − zx_u8 · rowsum[n] (wrapping). */
+/* The per-channel constant: bias_i32[n] − zx_u8 · rowsum[n] (wrapping).
+ * NEONDOT's sdot sees x − 128, so its constant also carries the
+ * 128 · rowsum[n] that gives Σ x · w back: bias − (zx − 128) · rowsum. */
 static int32_t *
-make_colterm (const SamGemmI8Weights * w, const SamGemmI8Epilogue * ep,
-    int32_t zx_u)
+make_colterm (SamIsa isa, const SamGemmI8Weights * w,
+    const SamGemmI8Epilogue * ep, int32_t zx_u)
 {
+  if (isa == SAM_ISA_NEONDOT)
+    zx_u -= 128;
   int32_t *colterm = g_new (int32_t, w->N);
   for (int n = 0; n < w->N; n++)
     colterm[n] = (int32_t) ((uint32_t) (ep->bias_i32 ? ep->bias_i32[n] : 0)
@@ -990,7 +987,7 @@ sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x, int64_t M,
 {
   if (M <= 0 || w->N <= 0)
     return;
-  int32_t *colterm = make_colterm (w, ep,
+  int32_t *colterm = make_colterm (isa, w, ep,
       xtype == SAM_GEMM_I8_X_S8 ? zx + 128 : zx);
   GemmCtx c = {
     .x = x,.M = M,.ldx = ldx,
@@ -1081,7 +1078,7 @@ sam_k_linear_i8_isa (SamIsa isa, SamPool * pool, const float *x, int64_t M,
 {
   if (M <= 0 || w->N <= 0)
     return;
-  int32_t *colterm = make_colterm (w, ep, zx);
+  int32_t *colterm = make_colterm (isa, w, ep, zx);
   GemmCtx c = {
     .M = M,.w = w,.colterm = colterm,.ep = ep,.y = y,
     .xf = x,.ldxf = ldx,.aq = q,
@@ -1152,8 +1149,8 @@ sam_k_mlp_i8_isa (SamIsa isa, SamPool * pool, const float *x, int64_t M,
   g_return_if_fail (l1->w->N == l2->w->K);
   g_return_if_fail (l1->ep->out == SAM_GEMM_I8_OUT_F32
       && l2->ep->out == SAM_GEMM_I8_OUT_F32);
-  int32_t *colterm1 = make_colterm (l1->w, l1->ep, l1->zx);
-  int32_t *colterm2 = make_colterm (l2->w, l2->ep, l2->zx);
+  int32_t *colterm1 = make_colterm (isa, l1->w, l1->ep, l1->zx);
+  int32_t *colterm2 = make_colterm (isa, l2->w, l2->ep, l2->zx);
   MlpCtx mc = {
     .c1 = {.M = M,.w = l1->w,.colterm = colterm1,.ep = l1->ep,.xf = x,
         .ldxf = ldx,.aq = l1->q},
