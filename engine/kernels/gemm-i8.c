@@ -889,19 +889,29 @@ quant_act_avx2 (const SamGemmI8ActQuant * q, const float *x, uint8_t * d,
   const __m256 qmax = _mm256_set1_ps (q->qmax);
   const bool pc = q->per_channel;
   const __m256 inv1 = _mm256_set1_ps (q->inv[0]), z1 = _mm256_set1_ps (q->z[0]);
+  /* vmaxps ymm: NaN in the first operand gives the second (0) */
+#define CODES8(k) _mm256_cvttps_epi32 (_mm256_add_ps (_mm256_min_ps ( \
+            _mm256_max_ps (_mm256_add_ps (_mm256_mul_ps (_mm256_loadu_ps ( \
+                        x + (k)), pc ? _mm256_loadu_ps (q->inv + (k)) : \
+                    inv1), pc ? _mm256_loadu_ps (q->z + (k)) : z1), zero), \
+            qmax), half))
   int k = 0;
+  /* 32 codes per store: two saturating packs (exact on codes in
+   * [0, 255]) put each 128-bit lane's four codes of every vector side by
+   * side, one dword permute restores their order */
+  const __m256i ord = _mm256_setr_epi32 (0, 4, 1, 5, 2, 6, 3, 7);
+  for (; k + 32 <= K; k += 32)
+    _mm256_storeu_si256 ((__m256i *) (d + k), _mm256_permutevar8x32_epi32
+        (_mm256_packus_epi16 (_mm256_packus_epi32 (CODES8 (k), CODES8 (k +
+                        8)), _mm256_packus_epi32 (CODES8 (k + 16),
+                    CODES8 (k + 24))), ord));
   for (; k + 8 <= K; k += 8) {
-    __m256 v = _mm256_loadu_ps (x + k);
-    __m256 inv = pc ? _mm256_loadu_ps (q->inv + k) : inv1;
-    __m256 z = pc ? _mm256_loadu_ps (q->z + k) : z1;
-    v = _mm256_add_ps (_mm256_mul_ps (v, inv), z);
-    /* vmaxps ymm: NaN in the first operand gives the second (0) */
-    v = _mm256_min_ps (_mm256_max_ps (v, zero), qmax);
-    __m256i c = _mm256_cvttps_epi32 (_mm256_add_ps (v, half));
+    __m256i c = CODES8 (k);
     __m128i w16 = _mm_packus_epi32 (_mm256_castsi256_si128 (c),
         _mm256_extracti128_si256 (c, 1));
     _mm_storel_epi64 ((__m128i *) (d + k), _mm_packus_epi16 (w16, w16));
   }
+#undef CODES8
   quant_act_tail (q, x, d, k, K);
 }
 
