@@ -1263,6 +1263,25 @@ agqp_avx512 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
     a31 = DP (a31, b_, x1);                                                  \
   } while (0)
 /* the 8 accumulators into t[4][16] (32-byte aligned) */
+/* YMM_ROWS4_STEP with DPI (acc, b, x) a statement updating acc in place */
+#define YMM_ROWS4_STEP_I(DPI, src, ld, x0, x1) do {                          \
+    int32_t w_[4];                                                           \
+    for (int r_ = 0; r_ < 4; r_++)                                           \
+      memcpy (&w_[r_], (const uint8_t *) (src) + r_ * (ld), 4);               \
+    __m256i b_ = _mm256_set1_epi32 (w_[0]);                                  \
+    DPI (a00, b_, x0);                                                       \
+    DPI (a01, b_, x1);                                                       \
+    b_ = _mm256_set1_epi32 (w_[1]);                                          \
+    DPI (a10, b_, x0);                                                       \
+    DPI (a11, b_, x1);                                                       \
+    b_ = _mm256_set1_epi32 (w_[2]);                                          \
+    DPI (a20, b_, x0);                                                       \
+    DPI (a21, b_, x1);                                                       \
+    b_ = _mm256_set1_epi32 (w_[3]);                                          \
+    DPI (a30, b_, x0);                                                       \
+    DPI (a31, b_, x1);                                                       \
+  } while (0)
+
 #define YMM_ACC8_STORE(t) do {                                                \
     _mm256_store_si256 ((__m256i *) (t), a00);                               \
     _mm256_store_si256 ((__m256i *) ((t) + 8), a01);                         \
@@ -1277,16 +1296,22 @@ agqp_avx512 (int16_t * P, uint8_t * tmp, const float *y, int64_t n, float m,
 /* ---- ymm (AVX-VNNI, and AVX2 with exact vpmaddwd emulation): 4 rows ×
  * one 16-key block (two ymm halves) / 2 ymm of output dims ---- */
 
-#define YMM_QK(SFX, TGT, DPBUSD)                                              \
-/* One 16-key group for 4 rows into t[4][16]. A function of its own, not   \
- * inlined: inside qk's loops GCC copied the eight accumulators between   \
- * registers around every dpbusd (16 moves per 8) and, with 16 VEX        \
- * registers, spilled some; alone, the loop is its 8 dpbusd, 2 key loads  \
- * and 4 broadcasts. The sums start from rowc + colc, as qk512_tile's do: \
- * int32 addition is associative (mod 2^32), so the same sums. */         \
+#define YMM_QK(SFX, TGT, DPI)                                              \
+/* One 16-key group for 4 rows: their float scores into S (row stride    \
+ * ldS) and the rows' running maxima mx[4][8] raised over the group's     \
+ * first nv keys (all 16 unless the last group). A function of its own,  \
+ * not inlined, and its dot products asm updating the accumulators in    \
+ * place: GCC copied the eight accumulators between registers around     \
+ * every dpbusd (16 moves per 8) and, with 16 VEX registers, spilled     \
+ * some; so, the loop is its 8 dpbusd, 2 key loads and 4 broadcasts. The scores go out from the registers (through \
+ * a stack tile for qk to store and compare, they cost 12 % of the        \
+ * memory cross-attention's QKᵀ at D 256 and more at Hiera's D 96). The   \
+ * sums start from rowc + colc, as qk512_tile's do: int32 addition is     \
+ * associative (mod 2^32), so the same sums. */                           \
 TGT static __attribute__((noinline)) void                                    \
 qkg_##SFX (const uint8_t * q0, int64_t lq, int D4, const int8_t * kg,        \
-    const int32_t * rowc, const int32_t * colc, int32_t * t)                 \
+    const int32_t * rowc, const int32_t * colc, float *S, int64_t ldS,       \
+    int nv, int32_t * mx)                                                    \
 {                                                                            \
   const __m256i c0 = _mm256_loadu_si256 ((const __m256i *) colc);            \
   const __m256i c1 = _mm256_loadu_si256 ((const __m256i *) (colc + 8));      \
@@ -1302,9 +1327,22 @@ qkg_##SFX (const uint8_t * q0, int64_t lq, int D4, const int8_t * kg,        \
     const __m256i k0 = _mm256_load_si256 ((const __m256i *) (kg + d4 * 64)); \
     const __m256i k1 =                                                       \
         _mm256_load_si256 ((const __m256i *) (kg + d4 * 64 + 32));           \
-    YMM_ROWS4_STEP (DPBUSD, q0 + d4 * 4, lq, k0, k1);                          \
+    YMM_ROWS4_STEP_I (DPI, q0 + d4 * 4, lq, k0, k1);                         \
   }                                                                          \
-  YMM_ACC8_STORE (t);                                                         \
+  /* keys past nv (the last group's) do not count for the maximum */      \
+  const __m256i vmin = _mm256_set1_epi32 (INT32_MIN);                        \
+  __m256i ok0 = _mm256_set1_epi32 (-1), ok1 = ok0;                           \
+  if (nv < 16) {                                                             \
+    const __m256i idx = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);          \
+    const __m256i lim = _mm256_set1_epi32 (nv);                              \
+    ok0 = _mm256_cmpgt_epi32 (lim, idx);                                     \
+    ok1 = _mm256_cmpgt_epi32 (lim, _mm256_add_epi32 (idx,                    \
+            _mm256_set1_epi32 (8)));                                         \
+  }                                                                          \
+  YMM_QK_ROW (0, a00, a01)                                                   \
+  YMM_QK_ROW (1, a10, a11)                                                   \
+  YMM_QK_ROW (2, a20, a21)                                                   \
+  YMM_QK_ROW (3, a30, a31)                                                   \
 }                                                                            \
                                                                              \
 TGT static void                                                              \
@@ -1318,41 +1356,32 @@ qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
   g_assert (!dead);                                                          \
   (void) ldd;                                                                \
   (void) far;                                                                \
-  const __m256i idx = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);            \
-  const __m256i vmin = _mm256_set1_epi32 (INT32_MIN);                        \
-  int32_t t[64] __attribute__((aligned (32)));                               \
+  int32_t mx[32] __attribute__((aligned (32)));                              \
   for (int r = 0; r < nr4; r += 4) {                                         \
-    __m256i mx[4];                                                           \
-    for (int i = 0; i < 4; i++)                                              \
-      mx[i] = vmin;                                                          \
+    for (int i = 0; i < 32; i++)                                             \
+      mx[i] = INT32_MIN;                                                     \
     for (int g = 0; g < ng; g++) {                                           \
       const int j = g * 16;                                                  \
       qkg_##SFX (Qb + (int64_t) r * D4 * 4, (int64_t) D4 * 4, D4,            \
-          K8 + (int64_t) g * D4 * 64, rowc + r, colc + j, t);                \
-      /* keys past nt (the last group's) do not count for the maximum */  \
-      const __m256i lim = _mm256_set1_epi32 (nt - j);                        \
-      const __m256i ok0 = _mm256_cmpgt_epi32 (lim, idx);                     \
-      const __m256i ok1 = _mm256_cmpgt_epi32 (lim,                           \
-          _mm256_add_epi32 (idx, _mm256_set1_epi32 (8)));                    \
-      for (int i = 0; i < 4; i++) {                                          \
-        const __m256i s0 = _mm256_load_si256 ((const __m256i *) (t + 16 * i)); \
-        const __m256i s1 =                                                   \
-            _mm256_load_si256 ((const __m256i *) (t + 16 * i + 8));          \
-        float *o = S + (r + i) * ldS + j;                                    \
-        _mm256_storeu_ps (o, _mm256_cvtepi32_ps (s0));                       \
-        _mm256_storeu_ps (o + 8, _mm256_cvtepi32_ps (s1));                   \
-        mx[i] = _mm256_max_epi32 (mx[i], _mm256_blendv_epi8 (vmin, s0, ok0)); \
-        mx[i] = _mm256_max_epi32 (mx[i], _mm256_blendv_epi8 (vmin, s1, ok1)); \
-      }                                                                      \
+          K8 + (int64_t) g * D4 * 64, rowc + r, colc + j, S + r * ldS + j,   \
+          ldS, MIN (16, nt - j), mx);                                        \
     }                                                                        \
-    for (int i = 0; i < 4; i++) {                                            \
-      int32_t m[8];                                                          \
-      _mm256_storeu_si256 ((__m256i *) m, mx[i]);                            \
+    for (int i = 0; i < 4; i++)                                              \
       for (int l = 0; l < 8; l++)                                            \
-        rmax[r + i] = m[l] > rmax[r + i] ? m[l] : rmax[r + i];               \
-    }                                                                        \
+        rmax[r + i] = mx[8 * i + l] > rmax[r + i] ? mx[8 * i + l] :          \
+            rmax[r + i];                                                     \
   }                                                                          \
 }
+
+/* a row of qkg_'s group: its 16 scores as floats, its maximum raised */
+#define YMM_QK_ROW(i, s0, s1) {                                               \
+    float *o_ = S + (i) * ldS;                                               \
+    _mm256_storeu_ps (o_, _mm256_cvtepi32_ps (s0));                          \
+    _mm256_storeu_ps (o_ + 8, _mm256_cvtepi32_ps (s1));                      \
+    __m256i *m_ = (__m256i *) (mx + 8 * (i));                                \
+    _mm256_store_si256 (m_, _mm256_max_epi32 (_mm256_load_si256 (m_),        \
+            _mm256_max_epi32 (_mm256_blendv_epi8 (vmin, s0, ok0),            \
+                _mm256_blendv_epi8 (vmin, s1, ok1)))); }
 
 #define YMM_PV(SFX, TGT, DPWSSD)                                              \
 /* 4 rows × 16 output dims over npairs key pairs into t[4][16]: named     \
@@ -1418,8 +1447,15 @@ dpwssd_avx2 (__m256i acc, __m256i p, __m256i v)
 
 /* the AVX-VNNI kernels, and their EVEX twins for AVX-512 VNNI CPUs
  * without AVX-VNNI (see gemm-i8-vnni256.inc) */
-YMM_QK (avxvnni, T_AVXVNNI, DPBUSD_VNNI)
-YMM_QK (avxvnni_evex, T_EVEX256, DPBUSD_EVEX)
+/* acc += dot (u8 b, s8 x) in place (see qkg_): the VEX form (AVX-VNNI)
+ * and the EVEX one */
+#define DPI_VNNI(acc, b, x) \
+  __asm__ ("%{vex%} vpdpbusd %2, %1, %0" : "+x" (acc) : "x" (b), "x" (x))
+#define DPI_EVEX(acc, b, x) \
+  __asm__ ("%{evex%} vpdpbusd %2, %1, %0" : "+x" (acc) : "x" (b), "x" (x))
+
+YMM_QK (avxvnni, T_AVXVNNI, DPI_VNNI)
+YMM_QK (avxvnni_evex, T_EVEX256, DPI_EVEX)
 
 static void pack_k_s8_avx2 (const uint8_t * const *rows, int D, int32_t zq,
     int8_t * kb, int32_t * colc);
