@@ -1482,14 +1482,22 @@ pack_k_avx2 (const uint8_t * const *rows, int D, int32_t zq, int8_t * kb,
  * keys (plain loads), each row's two q codes as one u16 pair broadcast,
  * vpmaddwd + vpaddd. The 4 rows' codes are widened to u16 once per call.
  * The same integer sums as dpbusd. */
+/* acc += the s16 pairs' dot of b and x, the add in place (see qkg_) */
+#define DPI_AVX2(acc, b, x) { \
+    const __m256i p_ = _mm256_madd_epi16 (b, x); \
+    __asm__ ("vpaddd %1, %0, %0" : "+x" (acc) : "x" (p_)); }
+
 /* One 16-key group of qk_avx2 for its 4 widened rows q16 (row stride
- * ldq) into t[4][16]: a function of its own with named accumulators, for
- * the reason qkg_avxvnni is (inlined, GCC copied the eight accumulators
- * between registers on every k-pair). One k-pair per iteration (see
- * micro_avx2 in gemm-i8.c). */
+ * ldq): as qkg_avxvnni, the scores into S (row stride ldS) and the rows'
+ * maxima mx[4][8] over the first nv keys, from the registers, and for the
+ * same reasons a function of its own with its adds in place. One k-pair
+ * per iteration (see micro_avx2 in gemm-i8.c). The zero-point terms
+ * rowc + colc are added after the products here (int32 addition mod
+ * 2^32: the same sums). */
 T_AVX2 static __attribute__((noinline)) void
 qkg_avx2 (const uint16_t * q16, int ldq, int D4, const int16_t * kk,
-    int32_t * t)
+    const int32_t * rowc, const int32_t * colc, float *S, int64_t ldS,
+    int nv, int32_t * mx)
 {
   __m256i a00 = _mm256_setzero_si256 (), a01 = a00, a10 = a00, a11 = a00;
   __m256i a20 = a00, a21 = a00, a30 = a00, a31 = a00;
@@ -1497,10 +1505,26 @@ qkg_avx2 (const uint16_t * q16, int ldq, int D4, const int16_t * kk,
   for (int dp = 0; dp < 2 * D4; dp++, kk += 32, qk += 2) {
     const __m256i k0 = _mm256_load_si256 ((const void *) kk);
     const __m256i k1 = _mm256_load_si256 ((const void *) (kk + 16));
-    YMM_ROWS4_STEP (dpwssd_avx2, (const uint8_t *) qk,
+    YMM_ROWS4_STEP_I (DPI_AVX2, (const uint8_t *) qk,
         ldq * (int64_t) sizeof *qk, k0, k1);
   }
-  YMM_ACC8_STORE (t);
+  const __m256i c0 = _mm256_loadu_si256 ((const __m256i *) colc);
+  const __m256i c1 = _mm256_loadu_si256 ((const __m256i *) (colc + 8));
+  const __m256i vmin = _mm256_set1_epi32 (INT32_MIN);
+  __m256i ok0 = _mm256_set1_epi32 (-1), ok1 = ok0;
+  if (nv < 16) {
+    const __m256i idx = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i lim = _mm256_set1_epi32 (nv);
+    ok0 = _mm256_cmpgt_epi32 (lim, idx);
+    ok1 = _mm256_cmpgt_epi32 (lim, _mm256_add_epi32 (idx,
+            _mm256_set1_epi32 (8)));
+  }
+#define ROW(i) { \
+    const __m256i rc = _mm256_set1_epi32 (rowc[i]); \
+    YMM_QK_ROW (i, _mm256_add_epi32 (_mm256_add_epi32 (a##i##0, rc), c0), \
+        _mm256_add_epi32 (_mm256_add_epi32 (a##i##1, rc), c1)) }
+  ROW (0) ROW (1) ROW (2) ROW (3)
+#undef ROW
 }
 
 T_AVX2 static void
@@ -1518,44 +1542,22 @@ qk_avx2 (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
   const int ldq = D4 * 4;
   uint16_t q16[4 * 256] __attribute__((aligned (32)));
   uint16_t *q16p = ldq <= 256 ? q16 : g_new (uint16_t, (size_t) 4 * ldq);
-  int32_t t[64] __attribute__((aligned (32)));
+  int32_t mx[32] __attribute__((aligned (32)));
   for (int r = 0; r < nr4; r += 4) {
     for (int i = 0; i < 4; i++)
       for (int d = 0; d < ldq; d++)
         q16p[i * ldq + d] = Qb[(int64_t) (r + i) * ldq + d];
+    for (int i = 0; i < 32; i++)
+      mx[i] = INT32_MIN;
     for (int g = 0; g < ng; g++) {
-      qkg_avx2 (q16p, ldq, D4, K16 + (int64_t) g * D4 * 64, t);
-      /* the zero-point terms, the float scores, and each row's maximum
-       * over the group's valid keys reduced here (a running vector
-       * maximum per row kept 4 more registers live through the k loop,
-       * and the accumulators spilled) */
       const int j = g * 16;
-      const __m256i c0 = _mm256_loadu_si256 ((const __m256i *) (colc + j));
-      const __m256i c1 = _mm256_loadu_si256 ((const __m256i *) (colc + j + 8));
-      const __m256i idx = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
-      const __m256i vmin = _mm256_set1_epi32 (INT32_MIN);
-      const __m256i lim = _mm256_set1_epi32 (nt - j);
-      const __m256i ok0 = _mm256_cmpgt_epi32 (lim, idx);
-      const __m256i ok1 = _mm256_cmpgt_epi32 (lim,
-          _mm256_add_epi32 (idx, _mm256_set1_epi32 (8)));
-      for (int i = 0; i < 4; i++) {
-        const __m256i rc = _mm256_set1_epi32 (rowc[r + i]);
-        const __m256i s0 = _mm256_add_epi32 (_mm256_add_epi32
-            (_mm256_load_si256 ((const __m256i *) (t + 16 * i)), rc), c0);
-        const __m256i s1 = _mm256_add_epi32 (_mm256_add_epi32
-            (_mm256_load_si256 ((const __m256i *) (t + 16 * i + 8)), rc), c1);
-        float *o = S + (r + i) * ldS + j;
-        _mm256_storeu_ps (o, _mm256_cvtepi32_ps (s0));
-        _mm256_storeu_ps (o + 8, _mm256_cvtepi32_ps (s1));
-        __m256i m = _mm256_max_epi32 (_mm256_blendv_epi8 (vmin, s0, ok0),
-            _mm256_blendv_epi8 (vmin, s1, ok1));
-        m = _mm256_max_epi32 (m, _mm256_permute2x128_si256 (m, m, 1));
-        m = _mm256_max_epi32 (m, _mm256_shuffle_epi32 (m, 0x4E));
-        m = _mm256_max_epi32 (m, _mm256_shuffle_epi32 (m, 0xB1));
-        const int32_t v = _mm256_cvtsi256_si32 (m);
-        rmax[r + i] = v > rmax[r + i] ? v : rmax[r + i];
-      }
+      qkg_avx2 (q16p, ldq, D4, K16 + (int64_t) g * D4 * 64, rowc + r,
+          colc + j, S + r * ldS + j, ldS, MIN (16, nt - j), mx);
     }
+    for (int i = 0; i < 4; i++)
+      for (int l = 0; l < 8; l++)
+        rmax[r + i] = mx[8 * i + l] > rmax[r + i] ? mx[8 * i + l] :
+            rmax[r + i];
   }
   if (q16p != q16)
     g_free (q16p);
