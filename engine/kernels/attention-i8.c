@@ -1609,23 +1609,17 @@ split_p_avx2 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
 /* pv8_avx512 in ymm: 4 rows × 16 output dims (2 ymm) per pass, 8
  * accumulators of the 16 ymm registers */
 #define YMM_PV8(SFX, TGT, DPBUSD)                                             \
-/* One plane of 4 rows × 16 output dims over the live chunks into t[4][16] \
- * (returns whether any chunk was live): a function of its own for the     \
+/* One plane of 4 rows × 16 output dims over the listed chunks (nl of      \
+ * them, chunk indices ch[]) into t[4][16]: a function of its own for the \
  * reason qkg_ is (named accumulators, no register copies). */              \
-TGT static __attribute__((noinline)) bool                                    \
-pv8p_##SFX (const uint8_t * B, int64_t ldp, const uint8_t * hr,              \
-    int64_t ldh, uint8_t flag, const int8_t * Vv, int64_t lv, int nquads,    \
-    int32_t * t)                                                             \
+TGT static __attribute__((noinline)) void                                    \
+pv8p_##SFX (const uint8_t * B, int64_t ldp, const int16_t * ch, int nl,      \
+    const int8_t * Vv, int64_t lv, int nquads, int32_t * t)                  \
 {                                                                            \
   __m256i a00 = _mm256_setzero_si256 (), a01 = a00, a10 = a00, a11 = a00;    \
   __m256i a20 = a00, a21 = a00, a30 = a00, a31 = a00;                        \
-  bool any = false;                                                          \
-  for (int q0 = 0; q0 < nquads; q0 += PCH / 4) {                             \
-    const int ch = q0 / (PCH / 4);                                           \
-    if (!((hr[ch] | hr[ldh + ch] | hr[2 * ldh + ch] | hr[3 * ldh + ch])      \
-            & flag))                                                         \
-      continue;                                                              \
-    any = true;                                                              \
+  for (int l = 0; l < nl; l++) {                                             \
+    const int q0 = ch[l] * (PCH / 4);                                        \
     const int q1 = MIN (q0 + PCH / 4, nquads);                               \
     for (int qd = q0; qd < q1; qd++) {                                       \
       const int8_t *vp = Vv + (int64_t) qd * lv;                             \
@@ -1635,24 +1629,41 @@ pv8p_##SFX (const uint8_t * B, int64_t ldp, const uint8_t * hr,              \
     }                                                                        \
   }                                                                          \
   YMM_ACC8_STORE (t);                                                         \
-  return any;                                                                \
 }                                                                            \
                                                                              \
+/* The chunks of a row group are listed once per plane (live: the flag set \
+ * for one of the 4 rows), and every 16-dim pass runs over the lists: the \
+ * flags were read and branched on per pass before (4 passes at Dv 64),   \
+ * at chunk boundaries that mispredict where live and dead chunks mix. */ \
 TGT static void                                                              \
 pv8_##SFX (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,               \
     const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,  \
     int Dv16, int32_t * acc, bool add)                                        \
 {                                                                             \
   int32_t t[64] __attribute__((aligned (32)));                                \
-  for (int r = 0; r < nr4; r += 4)                                            \
+  const int nch = (nquads + PCH / 4 - 1) / (PCH / 4);                         \
+  int16_t lists[2 * 2 * 256 / (PCH / 4) + 8];                                 \
+  int16_t *lnz = nch <= 64 ? lists : g_new (int16_t, 2 * (size_t) nch);       \
+  int16_t *lhi = lnz + nch;                                                   \
+  for (int r = 0; r < nr4; r += 4) {                                          \
+    const uint8_t *hr = hi + r * ldh;                                         \
+    int nnz = 0, nhi = 0;                                                     \
+    for (int ch = 0; ch < nch; ch++) {                                        \
+      const uint8_t f = hr[ch] | hr[ldh + ch] | hr[2 * ldh + ch]              \
+          | hr[3 * ldh + ch];                                                 \
+      lnz[nnz] = (int16_t) ch;                                                \
+      nnz += (f & FL_NZ) != 0;                                                \
+      lhi[nhi] = (int16_t) ch;                                                \
+      nhi += (f & FL_HI) != 0;                                                \
+    }                                                                         \
     for (int v = 0; v < Dv16; v += 16) {                                      \
-      const uint8_t *hr = hi + r * ldh;                                       \
       int32_t *o = acc + (int64_t) r * Dv16 + v;                              \
       for (int plane = 0; plane < 2; plane++) {                               \
-        const uint8_t *B = (plane ? Ph : Pl) + r * ldp;                       \
-        const bool any = pv8p_##SFX (B, ldp, hr, ldh,                         \
-            plane ? FL_HI : FL_NZ, V8 + (int64_t) v * 4,                      \
-            (int64_t) Dv16 * 4, nquads, t);                                   \
+        const int nl = plane ? nhi : nnz;                                     \
+        if (plane && !nl)                                                     \
+          break;                                                              \
+        pv8p_##SFX ((plane ? Ph : Pl) + r * ldp, ldp, plane ? lhi : lnz, nl,  \
+            V8 + (int64_t) v * 4, (int64_t) Dv16 * 4, nquads, t);             \
         for (int i = 0; i < 4; i++) {                                         \
           __m256i *oi = (__m256i *) (o + (int64_t) i * Dv16);                 \
           const __m256i a0 = _mm256_load_si256 ((const __m256i *) (t + 16 * i)); \
@@ -1666,7 +1677,7 @@ pv8_##SFX (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,               \
           } else if (!plane) {                                                \
             _mm256_storeu_si256 (oi, a0);                                     \
             _mm256_storeu_si256 (oi + 1, a1);                                 \
-          } else if (any) {                                                   \
+          } else {                                                            \
             _mm256_storeu_si256 (oi, _mm256_add_epi32 (_mm256_loadu_si256     \
                     (oi), _mm256_slli_epi32 (a0, 8)));                        \
             _mm256_storeu_si256 (oi + 1, _mm256_add_epi32                     \
@@ -1675,6 +1686,9 @@ pv8_##SFX (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,               \
         }                                                                     \
       }                                                                       \
     }                                                                         \
+  }                                                                           \
+  if (lnz != lists)                                                           \
+    g_free (lnz);                                                             \
 }
 
 YMM_PV8 (avxvnni, T_AVXVNNI, DPBUSD_VNNI)
