@@ -292,6 +292,59 @@ quant_f32_u8_avx512 (uint8_t * d, const float *s, float inv_scale,
   if (i < n)
     quant16_u8 (d + i, s + i, (__mmask16) ((1u << (n - i)) - 1), inv, zh);
 }
+
+/* quant16_i32 on 8 lanes (AVX2): the same operations */
+#define T_QAVX2 __attribute__((target("avx2")))
+
+T_QAVX2 static inline __m256i
+quant8_i32 (const float *s, __m256 inv, __m256 zh)
+{
+  __m256 p = _mm256_mul_ps (_mm256_loadu_ps (s), inv);
+  __asm__ ("" : "+x" (p));
+  __m256 t = _mm256_add_ps (p, zh);
+  t = _mm256_min_ps (_mm256_max_ps (t, _mm256_setzero_ps ()),
+      _mm256_set1_ps (255.0f));
+  return _mm256_cvttps_epi32 (t);
+}
+
+/* quant_f32_u8_avx512's fast path on AVX2 machines (AVX2 and AVX-VNNI
+ * int8 ISAs), where these codes came from ORC's 4-wide SSE code: the q,
+ * k, v codes of every integer attention, about a tenth of the frame's
+ * CPU time at input 1024. Returns FALSE for |inv| ≥ 2^100, where the
+ * denormal flushes matter and ORC makes the codes. */
+T_QAVX2 static bool
+quant_f32_u8_avx2 (uint8_t * d, const float *s, float inv_scale, int32_t zp,
+    int n)
+{
+  const float fi = ftz (inv_scale);
+  if (!(fabsf (fi) < 0x1p100f))
+    return false;
+  const __m256 inv = _mm256_set1_ps (fi);
+  const __m256 zh = _mm256_set1_ps ((float) zp + 0.5f);
+  /* 32 codes per store: two saturating packs (the codes are 0..255
+   * already) put each 128-bit lane's four codes of every vector side by
+   * side, one dword permute restores their order */
+  const __m256i order = _mm256_setr_epi32 (0, 4, 1, 5, 2, 6, 3, 7);
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i a = quant8_i32 (s + i, inv, zh);
+    const __m256i b = quant8_i32 (s + i + 8, inv, zh);
+    const __m256i c = quant8_i32 (s + i + 16, inv, zh);
+    const __m256i e = quant8_i32 (s + i + 24, inv, zh);
+    _mm256_storeu_si256 ((__m256i *) (d + i), _mm256_permutevar8x32_epi32
+        (_mm256_packus_epi16 (_mm256_packus_epi32 (a, b),
+                _mm256_packus_epi32 (c, e)), order));
+  }
+  for (; i + 8 <= n; i += 8) {
+    const __m256i c = quant8_i32 (s + i, inv, zh);
+    const __m128i w = _mm_packus_epi32 (_mm256_castsi256_si128 (c),
+        _mm256_extracti128_si256 (c, 1));
+    _mm_storel_epi64 ((__m128i *) (d + i), _mm_packus_epi16 (w, w));
+  }
+  if (i < n)
+    sam_quant_f32_u8_ref (d + i, s + i, inv_scale, zp, n - i);
+  return true;
+}
 #endif
 
 void
@@ -299,10 +352,14 @@ sam_quant_f32_u8 (uint8_t * d, const float *s, float inv_scale, int32_t zp,
     int n)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (sam_gemm_i8_isa () == SAM_ISA_AVX512VNNI) {
+  const SamIsa isa = sam_gemm_i8_isa ();
+  if (isa == SAM_ISA_AVX512VNNI) {
     quant_f32_u8_avx512 (d, s, inv_scale, zp, n);
     return;
   }
+  if ((isa == SAM_ISA_AVX2 || isa == SAM_ISA_AVXVNNI)
+      && quant_f32_u8_avx2 (d, s, inv_scale, zp, n))
+    return;
 #endif
   ORC_CALL (sam_orc_quant_f32_u8 (d, s, inv_scale, (float) zp + 0.5f, n));
 }

@@ -3,8 +3,9 @@
  * requant.c, bit for bit, on random data with odd lengths, denormals and
  * rounding ties; plus the accuracy of the softmax polynomial and of the AGQ
  * codes against the float formulas they implement. sam_quant_f32_u8 runs
- * AVX-512 on AVX-512 VNNI machines; quant-orc-force-avx2 keeps the ORC
- * kernel under test there. */
+ * AVX-512 on AVX-512 VNNI machines and AVX2 on AVX2 ones;
+ * quant-orc-force-avx2 and quant-orc-force-ref keep the AVX2 path and the
+ * ORC kernel under test there. */
 #include <glib.h>
 #include <math.h>
 #include <string.h>
@@ -144,8 +145,9 @@ test_dequant_quant (void)
   g_rand_free (r);
 }
 
-/* sam_quant_f32_u8 (AVX-512 on AVX-512 VNNI machines, ORC otherwise: the
- * quant-orc-force-avx2 run takes the ORC side) on the values the random
+/* sam_quant_f32_u8 (AVX-512 on AVX-512 VNNI machines, AVX2 on AVX2 and
+ * AVX-VNNI ones, ORC otherwise: the quant-orc-force-avx2 and -force-ref
+ * runs take the other two sides) on the values the random
  * test never draws: NaN of both signs, ±inf, ±FLT_MAX, denormals of both
  * signs, ties at both clamp ends, with scales that overflow the product,
  * zero it, or are denormal themselves; every length's tail. */
@@ -159,8 +161,8 @@ test_quant_specials (void)
   static const float vals[] = { 254.5f, 255.49f, 255.5f, 256.f, -0.5f,
     -0.49f, 0.49f, 0.5f, 1e-30f, -1e-30f, 3e38f
   };
-  /* 0x1p100 and either side of it: the AVX-512 path's bound for leaving
-   * out the denormal flushes */
+  /* 0x1p100 and either side of it: the AVX-512 and AVX2 paths' bound for
+   * leaving out the denormal flushes */
   static const float invs[] = { 1.0f, 1e30f, 3e38f, 0.0f, 1e-40f, 3.5f,
     -2.0f, 0x1.fffffep99f, 0x1p100f, -0x1p100f, 0x1p126f
   };
