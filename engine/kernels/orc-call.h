@@ -18,6 +18,22 @@
     call; \
     _mm_setcsr (csr_); \
   } while (0)
+#elif defined(__aarch64__) && defined(__GNUC__)
+/* ORC 0.4.33's aarch64 NEON code does not flush denormals, which its
+ * opcodes' definition (and its backup C code, and our references) do:
+ * AArch64's Advanced SIMD flushes only with FPCR.FZ (bit 24) set, where
+ * ARMv7's NEON, which ORC's NEON rules were written for, always did.
+ * Under qemu-aarch64 the dequantize, quantize, softmax and normalize
+ * kernels gave other bits than their references on denormal operands and
+ * products (tests/quant/test-orc.c). Each ORC call runs with FZ set and
+ * the thread's FPCR put back after it. */
+#define ORC_CALL(call) do { \
+    unsigned long fpcr_; \
+    __asm__ volatile ("mrs %0, fpcr" : "=r" (fpcr_)); \
+    __asm__ volatile ("msr fpcr, %0" : : "r" (fpcr_ | (1ul << 24))); \
+    call; \
+    __asm__ volatile ("msr fpcr, %0" : : "r" (fpcr_)); \
+  } while (0)
 #else
 #define ORC_CALL(call) do { call; } while (0)
 #endif
