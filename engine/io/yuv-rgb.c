@@ -261,7 +261,7 @@ convert (int isa, const SamYuvCoeffs * c, gint width, gint height,
     if (use >= SAM_ISA_AVX512)
       x = row_avx512 (c, width, py, pu, pv, cst, d);
 #endif
-    if (use == SAM_ISA_REF)
+    if (use == SAM_ISA_REF || !SAM_ORC_JIT)
       row_c (c, x, width, py, pu, pv, cst, d);
     else if (x == 0)
       row_orc (c, width, py, pu, pv, cst, d);

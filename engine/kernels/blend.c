@@ -27,7 +27,9 @@ sam_blend_u8_colors_ref (uint8_t * d, const uint16_t * a, const uint8_t * c,
 void
 sam_blend_u8 (uint8_t * d, const uint16_t * a, uint8_t c, int n)
 {
-  if (n > 0)
+  if (!SAM_ORC_JIT)
+    sam_blend_u8_ref (d, a, c, n);
+  else if (n > 0)
     ORC_CALL (sam_orc_blend_u8 (d, a, c, 256, n));
 }
 
@@ -35,6 +37,8 @@ void
 sam_blend_u8_colors (uint8_t * d, const uint16_t * a, const uint8_t * c,
     int n)
 {
-  if (n > 0)
+  if (!SAM_ORC_JIT)
+    sam_blend_u8_colors_ref (d, a, c, n);
+  else if (n > 0)
     ORC_CALL (sam_orc_blend_u8_colors (d, a, c, 256, n));
 }

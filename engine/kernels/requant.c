@@ -157,6 +157,10 @@ void
 sam_requant_s32_s8 (int8_t * d, const int32_t * s, int32_t mult,
     int32_t shift, int32_t zp, int n)
 {
+  if (!SAM_ORC_JIT) {
+    sam_requant_s32_s8_ref (d, s, mult, shift, zp, n);
+    return;
+  }
   ORC_CALL (sam_orc_requant_s32_s8 (d, s, (int64_t) 1 << (shift - 1), mult,
           shift, zp, n));
 }
@@ -165,6 +169,10 @@ void
 sam_requant_s32_u8 (uint8_t * d, const int32_t * s, int32_t mult,
     int32_t shift, int32_t zp, int n)
 {
+  if (!SAM_ORC_JIT) {
+    sam_requant_s32_u8_ref (d, s, mult, shift, zp, n);
+    return;
+  }
   ORC_CALL (sam_orc_requant_s32_u8 (d, s, (int64_t) 1 << (shift - 1), mult,
           shift, zp, n));
 }
@@ -184,6 +192,10 @@ sam_dequant_s8_f32_ref (float *d, const int8_t * s, int32_t zp, float scale,
 void
 sam_dequant_s8_f32 (float *d, const int8_t * s, int32_t zp, float scale, int n)
 {
+  if (!SAM_ORC_JIT) {
+    sam_dequant_s8_f32_ref (d, s, zp, scale, n);
+    return;
+  }
   ORC_CALL (sam_orc_dequant_s8_f32 (d, s, zp, scale, n));
 }
 
@@ -201,6 +213,10 @@ void
 sam_dequant_u8_f32 (float *d, const uint8_t * s, int32_t zp, float scale,
     int n)
 {
+  if (!SAM_ORC_JIT) {
+    sam_dequant_u8_f32_ref (d, s, zp, scale, n);
+    return;
+  }
   ORC_CALL (sam_orc_dequant_u8_f32 (d, s, zp, scale, n));
 }
 
@@ -361,6 +377,10 @@ sam_quant_f32_u8 (uint8_t * d, const float *s, float inv_scale, int32_t zp,
       && quant_f32_u8_avx2 (d, s, inv_scale, zp, n))
     return;
 #endif
+  if (!SAM_ORC_JIT) {
+    sam_quant_f32_u8_ref (d, s, inv_scale, zp, n);
+    return;
+  }
   ORC_CALL (sam_orc_quant_f32_u8 (d, s, inv_scale, (float) zp + 0.5f, n));
 }
 
@@ -381,6 +401,10 @@ void
 sam_quant_f32_s8 (int8_t * d, const float *s, float inv_scale, int32_t zp,
     int n)
 {
+  if (!SAM_ORC_JIT) {
+    sam_quant_f32_s8_ref (d, s, inv_scale, zp, n);
+    return;
+  }
   ORC_CALL (sam_orc_quant_f32_s8 (d, s, inv_scale, (float) zp + 128.5f, n));
 }
 
@@ -421,6 +445,10 @@ sam_exp2_sub_f32_ref (float *d, const float *s, float max, float scale, int n)
 void
 sam_exp2_sub_f32 (float *d, const float *s, float max, float scale, int n)
 {
+  if (!SAM_ORC_JIT) {
+    sam_exp2_sub_f32_ref (d, s, max, scale, n);
+    return;
+  }
   ORC_CALL (sam_orc_exp2_sub_f32 (d, s, max, scale, n));
 }
 
@@ -442,6 +470,8 @@ int32_t
 sam_exp2_p15_f32_s16 (int16_t * d, const float *s, float max, float scale,
     int n)
 {
+  if (!SAM_ORC_JIT)
+    return sam_exp2_p15_f32_s16_ref (d, s, max, scale, n);
   ORC_CALL (sam_orc_exp2_p15_f32_s16 (d, s, max, scale, 32767.0f, 0.5f, n));
   int32_t acc = 0;
   for (int i = 0; i < n; i++)
@@ -459,6 +489,10 @@ sam_scale_f32_ref (float *d, const float *s, float scale, int n)
 void
 sam_scale_f32 (float *d, const float *s, float scale, int n)
 {
+  if (!SAM_ORC_JIT) {
+    sam_scale_f32_ref (d, s, scale, n);
+    return;
+  }
   ORC_CALL (sam_orc_scale_f32 (d, s, scale, n));
 }
 
@@ -480,6 +514,10 @@ void
 sam_log2q_f32_u8 (uint8_t * d, const float *s, float max, float scale,
     float c, float tau, float qmax, int n)
 {
+  if (!SAM_ORC_JIT) {
+    sam_log2q_f32_u8_ref (d, s, max, scale, c, tau, qmax, n);
+    return;
+  }
   ORC_CALL (sam_orc_log2q_f32_u8 (d, s, max, scale, c, tau, qmax, n));
 }
 
@@ -510,6 +548,7 @@ softmax_row (float *d, const float *s, float attn_scale, int n, int ref)
 {
   if (n <= 0)
     return 0.0f;
+  ref = ref || !SAM_ORC_JIT;
   float m = row_max (s, n);
   float sc = attn_scale * LOG2E;
   if (ref)

@@ -5,7 +5,8 @@
  * codes against the float formulas they implement. sam_quant_f32_u8 runs
  * AVX-512 on AVX-512 VNNI machines and AVX2 on AVX2 ones;
  * quant-orc-force-avx2 and quant-orc-force-ref keep the AVX2 path and the
- * ORC kernel under test there. */
+ * ORC kernel under test there. On aarch64 the wrappers run the references
+ * (or NEON forms of them) instead of ORC's code (orc-call.h). */
 #include <glib.h>
 #include <math.h>
 #include <string.h>
@@ -218,9 +219,8 @@ set_fpcr (unsigned long v)
 }
 #endif
 
-/* ... and on aarch64 the caller's FPCR (ORC_CALL sets its flush-to-zero
- * bit for the call, which ORC's NEON code needs for its opcodes' denormal
- * semantics) */
+/* ... and on aarch64 the caller's FPCR (the wrappers run C or NEON there,
+ * not ORC's code: see orc-call.h) */
 static void
 test_mxcsr_kept (void)
 {
