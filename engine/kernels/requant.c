@@ -13,6 +13,9 @@
 #endif
 
 #include "kernels/orc-call.h"
+#if defined(__aarch64__) && defined(__GNUC__)
+#include <arm_neon.h>
+#endif
 #include "sam-orc.h"
 
 /* ---- ORC primitive semantics ------------------------------------------ */
@@ -377,6 +380,29 @@ sam_quant_f32_u8 (uint8_t * d, const float *s, float inv_scale, int32_t zp,
       && quant_f32_u8_avx2 (d, s, inv_scale, zp, n))
     return;
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+  /* quant16_i32's operations on 4 lanes where |inv| < 2^100 (the
+   * denormal flushes change nothing there, see quant16_i32); vmaxnmq
+   * returns 0 for a NaN t, as max (t, 0) must */
+  if (fabsf (ftz (inv_scale)) < 0x1p100f) {
+    const float32x4_t inv = vdupq_n_f32 (ftz (inv_scale));
+    const float32x4_t zh = vdupq_n_f32 ((float) zp + 0.5f);
+    const float32x4_t zero = vdupq_n_f32 (0.f), top = vdupq_n_f32 (255.f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint16x4_t h[2];
+      for (int u = 0; u < 2; u++) {
+        float32x4_t t = vaddq_f32 (vmulq_f32 (vld1q_f32 (s + i + 4 * u), inv),
+            zh);
+        t = vminq_f32 (vmaxnmq_f32 (t, zero), top);
+        h[u] = vmovn_u32 (vcvtq_u32_f32 (t));
+      }
+      vst1_u8 (d + i, vmovn_u16 (vcombine_u16 (h[0], h[1])));
+    }
+    sam_quant_f32_u8_ref (d + i, s + i, inv_scale, zp, n - i);
+    return;
+  }
+#endif
   if (!SAM_ORC_JIT) {
     sam_quant_f32_u8_ref (d, s, inv_scale, zp, n);
     return;
@@ -435,6 +461,59 @@ exp2_sub_one (float s, float max, float scale)
   return bitsf (fbits (p) + ((uint32_t) n << 23));
 }
 
+#if defined(__aarch64__) && defined(__GNUC__)
+/* aarch64 (where ORC's code is not used, orc-call.h): exp2_sub_one on 4
+ * lanes. The same operations (products and sums rounded on their own: no
+ * fused multiply-add), run with FPCR.FZ set so that every denormal
+ * operand and result is flushed to a zero of its sign, as ftz does. One
+ * difference needs a fix-up: vcvtq_s32_f32 gives 0 for NaN, o_convfl
+ * INT32_MIN or INT32_MAX by the sign bit. */
+static inline unsigned long
+fz_enter (void)
+{
+  unsigned long fpcr;
+  __asm__ volatile ("mrs %0, fpcr" : "=r" (fpcr));
+  __asm__ volatile ("msr fpcr, %0" : : "r" (fpcr | (1ul << 24)));
+  return fpcr;
+}
+
+static inline void
+fz_leave (unsigned long fpcr)
+{
+  __asm__ volatile ("msr fpcr, %0" : : "r" (fpcr));
+}
+
+static inline int32x4_t
+convfl4 (float32x4_t t)
+{
+  const int32x4_t n = vcvtq_s32_f32 (t);
+  const uint32x4_t nan = vmvnq_u32 (vceqq_f32 (t, t));
+  const int32x4_t sat = vbslq_s32 (vtstq_u32 (vreinterpretq_u32_f32 (t),
+          vdupq_n_u32 (0x80000000u)), vdupq_n_s32 (INT32_MIN),
+      vdupq_n_s32 (INT32_MAX));
+  return vbslq_s32 (nan, sat, n);
+}
+
+static inline float32x4_t
+exp2_sub4 (float32x4_t s, float32x4_t vmax, float32x4_t vsc)
+{
+  float32x4_t t = vmulq_f32 (vsubq_f32 (s, vmax), vsc);
+  /* o_maxf: a NaN t stays NaN, as vmaxq_f32 keeps it */
+  t = vmaxq_f32 (t, vreinterpretq_f32_u32 (vdupq_n_u32 (C_M125)));
+  const int32x4_t n = convfl4 (t);
+  const float32x4_t f = vsubq_f32 (t, vcvtq_f32_s32 (n));
+#define K4(b) vreinterpretq_f32_u32 (vdupq_n_u32 (b))
+  float32x4_t p = vaddq_f32 (vmulq_f32 (f, K4 (C_P5)), K4 (C_P4));
+  p = vaddq_f32 (vmulq_f32 (p, f), K4 (C_P3));
+  p = vaddq_f32 (vmulq_f32 (p, f), K4 (C_P2));
+  p = vaddq_f32 (vmulq_f32 (p, f), K4 (C_P1));
+  p = vaddq_f32 (vmulq_f32 (p, f), K4 (C_P0));
+#undef K4
+  return vreinterpretq_f32_s32 (vaddq_s32 (vreinterpretq_s32_f32 (p),
+          vshlq_n_s32 (n, 23)));
+}
+#endif
+
 void
 sam_exp2_sub_f32_ref (float *d, const float *s, float max, float scale, int n)
 {
@@ -445,6 +524,18 @@ sam_exp2_sub_f32_ref (float *d, const float *s, float max, float scale, int n)
 void
 sam_exp2_sub_f32 (float *d, const float *s, float max, float scale, int n)
 {
+#if defined(__aarch64__) && defined(__GNUC__)
+  {
+    const unsigned long fpcr = fz_enter ();
+    const float32x4_t vmax = vdupq_n_f32 (max), vsc = vdupq_n_f32 (scale);
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+      vst1q_f32 (d + i, exp2_sub4 (vld1q_f32 (s + i), vmax, vsc));
+    fz_leave (fpcr);
+    sam_exp2_sub_f32_ref (d + i, s + i, max, scale, n - i);
+    return;
+  }
+#endif
   if (!SAM_ORC_JIT) {
     sam_exp2_sub_f32_ref (d, s, max, scale, n);
     return;
@@ -470,6 +561,29 @@ int32_t
 sam_exp2_p15_f32_s16 (int16_t * d, const float *s, float max, float scale,
     int n)
 {
+#if defined(__aarch64__) && defined(__GNUC__)
+  {
+    const unsigned long fpcr = fz_enter ();
+    const float32x4_t vmax = vdupq_n_f32 (max), vsc = vdupq_n_f32 (scale);
+    const float32x4_t k15 = vdupq_n_f32 (32767.0f), half = vdupq_n_f32 (0.5f);
+    int32x4_t acc = vdupq_n_s32 (0);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const float32x4_t e = exp2_sub4 (vld1q_f32 (s + i), vmax, vsc);
+      const int32x4_t l = convfl4 (vaddq_f32 (vmulq_f32 (e, k15), half));
+      /* (int16_t) l: the low 16 bits, as vmovn takes them */
+      vst1_s16 (d + i, vmovn_s32 (l));
+      acc = vaddq_s32 (acc, l);
+    }
+    fz_leave (fpcr);
+    /* int32 sums wrap as the reference's */
+    int32_t sum = (int32_t) ((uint32_t) vgetq_lane_s32 (acc, 0)
+        + (uint32_t) vgetq_lane_s32 (acc, 1) + (uint32_t) vgetq_lane_s32 (acc,
+            2) + (uint32_t) vgetq_lane_s32 (acc, 3));
+    return (int32_t) ((uint32_t) sum + (uint32_t)
+        sam_exp2_p15_f32_s16_ref (d + i, s + i, max, scale, n - i));
+  }
+#endif
   if (!SAM_ORC_JIT)
     return sam_exp2_p15_f32_s16_ref (d, s, max, scale, n);
   ORC_CALL (sam_orc_exp2_p15_f32_s16 (d, s, max, scale, 32767.0f, 0.5f, n));
