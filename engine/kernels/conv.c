@@ -631,19 +631,97 @@ dw_rows_avx512 (void *vctx, int64_t r0, int64_t r1)
   }
 }
 
+/* dw_interior8_k7_avx512 in ymm: 4 pixels of a row (not 8: their 4
+ * accumulators and 10 input vectors fit the 16 ymm registers) whose 7
+ * taps all lie inside it, 8 channels at a time (C a multiple of 8), each
+ * weight vector loaded once for the 4 pixels with plain loads. The same
+ * fused multiply-adds in the same order (ky, then kx) as dw_rows_avx2's
+ * per-pixel loop, which loaded both operands masked per tap. */
+TGT_AVX2 static void
+dw_interior4_k7_avx2 (const DwCtx * c, int oy, int ky0, int ky1, int ox0,
+    float *yrow)
+{
+  const int C = c->C;
+  for (int c0 = 0; c0 < C; c0 += 8) {
+    const __m256 b = c->b ? _mm256_loadu_ps (c->b + c0) : _mm256_setzero_ps ();
+    __m256 a0 = b, a1 = b, a2 = b, a3 = b;
+    for (int ky = ky0; ky < ky1; ky++) {
+      const int iy = oy - c->pad + ky;
+      const float *xr = c->x + ((size_t) iy * c->W + (ox0 - c->pad)) * C + c0;
+      const float *wr = c->wt + (size_t) ky * DW_K7 * C + c0;
+      __m256 xv[4 + DW_K7 - 1];
+      for (int j = 0; j < 4 + DW_K7 - 1; j++)
+        xv[j] = _mm256_loadu_ps (xr + (size_t) j * C);
+      for (int kx = 0; kx < DW_K7; kx++) {
+        const __m256 w = _mm256_loadu_ps (wr + (size_t) kx * C);
+        a0 = _mm256_fmadd_ps (xv[kx], w, a0);
+        a1 = _mm256_fmadd_ps (xv[kx + 1], w, a1);
+        a2 = _mm256_fmadd_ps (xv[kx + 2], w, a2);
+        a3 = _mm256_fmadd_ps (xv[kx + 3], w, a3);
+      }
+    }
+    _mm256_storeu_ps (yrow + (size_t) ox0 * C + c0, a0);
+    _mm256_storeu_ps (yrow + (size_t) (ox0 + 1) * C + c0, a1);
+    _mm256_storeu_ps (yrow + (size_t) (ox0 + 2) * C + c0, a2);
+    _mm256_storeu_ps (yrow + (size_t) (ox0 + 3) * C + c0, a3);
+  }
+}
+
 TGT_AVX2 static void
 dw_rows_avx2 (void *vctx, int64_t r0, int64_t r1)
 {
   const DwCtx *c = vctx;
   const int C = c->C;
+  /* pixels whose 7 taps are all inside the row: pad <= ox <= W - 7 + pad */
+  const bool k7 = c->stride == 1 && c->KW == DW_K7 && C % 8 == 0;
+  const int in0 = c->pad, in1 = c->W - DW_K7 + c->pad + 1;
   for (int64_t oy = r0; oy < r1; oy++) {
     int ky0, ky1;
     taps ((int) oy, c->stride, c->pad, c->KH, c->H, &ky0, &ky1);
     for (int ox = 0; ox < c->Wo; ox++) {
+      if (k7 && ox >= in0 && ox + 4 <= in1) {
+        dw_interior4_k7_avx2 (c, (int) oy, ky0, ky1, ox,
+            c->y + (size_t) oy * c->Wo * C);
+        ox += 3;
+        continue;
+      }
       int kx0, kx1;
       taps (ox, c->stride, c->pad, c->KW, c->W, &kx0, &kx1);
       float *yr = c->y + ((size_t) oy * c->Wo + ox) * C;
-      for (int c0 = 0; c0 < C; c0 += 32) {
+      int c0 = 0;
+      /* whole 32-channel blocks with plain loads (a masked load per
+       * operand and tap cost more than the products on Zen) */
+      for (; c0 + 32 <= C; c0 += 32) {
+        __m256 a0, a1, a2, a3;
+        if (c->b) {
+          a0 = _mm256_loadu_ps (c->b + c0);
+          a1 = _mm256_loadu_ps (c->b + c0 + 8);
+          a2 = _mm256_loadu_ps (c->b + c0 + 16);
+          a3 = _mm256_loadu_ps (c->b + c0 + 24);
+        } else {
+          a0 = a1 = a2 = a3 = _mm256_setzero_ps ();
+        }
+        for (int ky = ky0; ky < ky1; ky++)
+          for (int kx = kx0; kx < kx1; kx++) {
+            int iy = (int) oy * c->stride - c->pad + ky;
+            int ix = ox * c->stride - c->pad + kx;
+            const float *xp = c->x + ((size_t) iy * c->W + ix) * C + c0;
+            const float *wp = c->wt + ((size_t) ky * c->KW + kx) * C + c0;
+            a0 = _mm256_fmadd_ps (_mm256_loadu_ps (xp), _mm256_loadu_ps (wp),
+                a0);
+            a1 = _mm256_fmadd_ps (_mm256_loadu_ps (xp + 8),
+                _mm256_loadu_ps (wp + 8), a1);
+            a2 = _mm256_fmadd_ps (_mm256_loadu_ps (xp + 16),
+                _mm256_loadu_ps (wp + 16), a2);
+            a3 = _mm256_fmadd_ps (_mm256_loadu_ps (xp + 24),
+                _mm256_loadu_ps (wp + 24), a3);
+          }
+        _mm256_storeu_ps (yr + c0, a0);
+        _mm256_storeu_ps (yr + c0 + 8, a1);
+        _mm256_storeu_ps (yr + c0 + 16, a2);
+        _mm256_storeu_ps (yr + c0 + 24, a3);
+      }
+      for (; c0 < C; c0 += 32) {
         __m256i mk[4];
         __m256 acc[4];
         for (int v = 0; v < 4; v++) {

@@ -408,7 +408,8 @@ test_conv_avx2_narrow (void)
 
 /* The SIMD depthwise kernels compute each output as one FMA chain from the
  * bias over the valid taps in (ky, kx) order, whatever the pixel blocking
- * (AVX-512 takes the interior of a stride-1 7×7 row 8 pixels at a time):
+ * (the interior of a stride-1 7×7 row 8 pixels at a time with AVX-512, 4
+ * with AVX2 where C is a multiple of 8):
  * bit for bit this fmaf chain. Widths put block edges and per-pixel
  * remainders on both sides; 37 channels give a masked tail. */
 static void
