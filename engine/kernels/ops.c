@@ -962,6 +962,26 @@ rope_row_avx512 (float *x, int half, const float *co, const float *si)
   }
   rope_row_c (x + 2 * i, half - i, co + i, si + i);
 }
+
+/* The same four pairs at a time in ymm: vaddsubps subtracts in the even
+ * lanes and adds in the odd ones */
+TGT_AVX2 static void
+rope_row_avx2 (float *x, int half, const float *co, const float *si)
+{
+  const __m256i dup = _mm256_setr_epi32 (0, 0, 1, 1, 2, 2, 3, 3);
+  int i = 0;
+  for (; i + 4 <= half; i += 4) {
+    const __m256 v = _mm256_loadu_ps (x + 2 * i);
+    const __m256 c = _mm256_permutevar8x32_ps (_mm256_castps128_ps256
+        (_mm_loadu_ps (co + i)), dup);
+    const __m256 s = _mm256_permutevar8x32_ps (_mm256_castps128_ps256
+        (_mm_loadu_ps (si + i)), dup);
+    const __m256 p = _mm256_mul_ps (v, c);
+    const __m256 q = _mm256_mul_ps (_mm256_permute_ps (v, 0xb1), s);
+    _mm256_storeu_ps (x + 2 * i, _mm256_addsub_ps (p, q));
+  }
+  rope_row_c (x + 2 * i, half - i, co + i, si + i);
+}
 #endif
 
 void
@@ -971,6 +991,10 @@ sam_rope_row_isa (int isa, float *x, int half, const float *co,
 #ifdef SAM_X86
   if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX512) {
     rope_row_avx512 (x, half, co, si);
+    return;
+  }
+  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX2) {
+    rope_row_avx2 (x, half, co, si);
     return;
   }
 #endif
