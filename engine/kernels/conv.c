@@ -115,11 +115,13 @@ patch_row_avx512 (const ConvCtx * c, int oy, int ix0, float *p)
  * few when KW < 4) are masked to what is left of it (masked stores are
  * slow on AMD, so only those). */
 TGT_AVX2 static void
-patch_row_avx2 (const ConvCtx * c, int oy, int ix0, float *p)
+patch_row_avx2 (const ConvCtx * c, int oy, int ix0, float *p,
+    const float *pend)
 {
   const int Cin = c->Cin, KW = c->KW, KH = c->KH, run = KW * Cin;
   const __m256i lane = _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7);
   const int K = Cin * KH * KW;
+  const float *xend = c->x + (size_t) c->H * c->W * Cin;
   __m256i mrun[3];
   for (int b = 0; b < 3; b++)
     mrun[b] = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (run - 8 * b), lane);
@@ -135,17 +137,33 @@ patch_row_avx2 (const ConvCtx * c, int oy, int ix0, float *p)
       __m256 t = _mm256_setzero_ps ();
       if (iy >= 0 && iy < c->H) {
         const float *src = c->x + ((size_t) iy * c->W + ix0) * Cin;
-        t = _mm256_permutevar8x32_ps (_mm256_maskload_ps (src, mrun[0]),
-            idx);
-        if (run > 8)
-          t = _mm256_blendv_ps (t, _mm256_permutevar8x32_ps
-              (_mm256_maskload_ps (src + 8, mrun[1]), idx), in1);
-        if (run > 16)
-          t = _mm256_blendv_ps (t, _mm256_permutevar8x32_ps
-              (_mm256_maskload_ps (src + 16, mrun[2]), idx), in2);
+        /* plain loads where the 24 floats lie inside the image (the lanes
+         * past the run only reach patch floats that a later store of this
+         * pixel, or the next pixel's first, overwrites); vmaskmovps cost
+         * more on Zen than the rest of the row */
+        if (src + 24 <= xend) {
+          t = _mm256_permutevar8x32_ps (_mm256_loadu_ps (src), idx);
+          if (run > 8)
+            t = _mm256_blendv_ps (t, _mm256_permutevar8x32_ps
+                (_mm256_loadu_ps (src + 8), idx), in1);
+          if (run > 16)
+            t = _mm256_blendv_ps (t, _mm256_permutevar8x32_ps
+                (_mm256_loadu_ps (src + 16), idx), in2);
+        } else {
+          t = _mm256_permutevar8x32_ps (_mm256_maskload_ps (src, mrun[0]),
+              idx);
+          if (run > 8)
+            t = _mm256_blendv_ps (t, _mm256_permutevar8x32_ps
+                (_mm256_maskload_ps (src + 8, mrun[1]), idx), in1);
+          if (run > 16)
+            t = _mm256_blendv_ps (t, _mm256_permutevar8x32_ps
+                (_mm256_maskload_ps (src + 16, mrun[2]), idx), in2);
+        }
       }
       const int at = (ci * KH + ky) * KW;
-      if (K - at >= 8)
+      /* the patch's last store spills into the next pixel's patch, which
+       * is written after this one; only at the buffer's end masked */
+      if (K - at >= 8 || p + at + 8 <= pend)
         _mm256_storeu_ps (p + at, t);
       else
         _mm256_maskstore_ps (p + at, _mm256_cmpgt_epi32 (_mm256_set1_epi32
@@ -162,6 +180,8 @@ conv_tasks (void *vctx, int64_t t0, int64_t t1)
   const int K = c->Cin * c->KH * c->KW, Cin = c->Cin;
   float *patch = sam_k_scratch_get (SAM_SCRATCH_TASK_1,
       (int64_t) c->rows * c->Wo * K);
+  const float *pend = patch + (int64_t) c->rows * c->Wo * K;
+  (void) pend;                  /* x86 only */
   for (int64_t t = t0; t < t1; t++) {
     const int oy0 = (int) t * c->rows, oy1 = MIN (c->Ho, oy0 + c->rows);
     float *p = patch;
@@ -178,7 +198,7 @@ conv_tasks (void *vctx, int64_t t0, int64_t t1)
         }
         if (inside && c->kt->isa == SAM_ISA_AVX2 && c->KW <= 8
             && c->KW * Cin <= 24) {
-          patch_row_avx2 (c, oy, ix0, p);
+          patch_row_avx2 (c, oy, ix0, p, pend);
           p += K;
           continue;
         }
