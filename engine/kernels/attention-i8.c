@@ -1642,8 +1642,10 @@ pv8_##SFX (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,               \
 {                                                                             \
   int32_t t[64] __attribute__((aligned (32)));                                \
   const int nch = (nquads + PCH / 4 - 1) / (PCH / 4);                         \
-  int16_t lists[2 * 2 * 256 / (PCH / 4) + 8];                                 \
-  int16_t *lnz = nch <= 64 ? lists : g_new (int16_t, 2 * (size_t) nch);       \
+  /* a key tile (KT keys) has KT / PCH chunks; more go to the heap */       \
+  int16_t lists[2 * (KT / PCH)];                                              \
+  int16_t *lnz = nch <= KT / PCH ? lists :                                    \
+      g_new (int16_t, 2 * (size_t) nch);                                      \
   int16_t *lhi = lnz + nch;                                                   \
   for (int r = 0; r < nr4; r += 4) {                                          \
     const uint8_t *hr = hi + r * ldh;                                         \
