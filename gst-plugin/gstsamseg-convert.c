@@ -381,8 +381,8 @@ gst_samseg_resample_rgb_isa (gint isa, SamPool * pool, const guint8 * src,
       NULL
     };
     HChunks chunks;
-    const gboolean wide = MIN (isa, (gint) sam_cpu_isa_detected ()) >=
-        SAM_ISA_AVX512;
+    const gboolean wide = sam_isa_x86_at_least (MIN (isa,
+        (gint) sam_cpu_isa_detected ()), SAM_ISA_AVX512);
     if (wide) {
       h_chunks_init (&chunks, &th, out_w);
       hc.hc = &chunks;
@@ -526,8 +526,8 @@ gst_samseg_logits_to_mask_isa (gint isa, const gfloat * logits, gint lw,
   gfloat *rows = g_new (gfloat, (gsize) lh * out_w);
   gboolean *made = g_new0 (gboolean, lh);
   gdouble sx = (gdouble) lw / out_w, sy = (gdouble) lh / out_h;
-  const gboolean wide = MIN (isa, (gint) sam_cpu_isa_detected ()) >=
-      SAM_ISA_AVX512;
+  const gboolean wide = sam_isa_x86_at_least (MIN (isa,
+        (gint) sam_cpu_isa_detected ()), SAM_ISA_AVX512);
   guint64 n = 0;
 
   for (gint x = 0; x < out_w; x++) {

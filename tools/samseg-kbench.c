@@ -1,6 +1,6 @@
 /* samseg-kbench — f32 kernel micro-benchmark on the SAM 2.1 hot shapes.
  *
- *   samseg-kbench [-t THREADS] [-r RUNS] [-i ref|avx2|avx512|all] [-s FILTER]
+ *   samseg-kbench [-t THREADS] [-r RUNS] [-i ref|avx2|avx512|neon|all] [-s FILTER]
  *                 [-k f32|i8|all] [-m MODEL.safetensors [-S SIZE]]
  *   samseg-kbench [-t THREADS] [-r RUNS] -a DUMP[,DUMP...]
  *
@@ -425,24 +425,27 @@ main (int argc, char **argv)
       kinds = argv[++i];
     else {
       fprintf (stderr, "usage: samseg-kbench [-t THREADS] [-r RUNS] "
-          "[-i ref|avx2|avx512|all] [-s FILTER] [-k f32|i8|all] "
+          "[-i ref|avx2|avx512|neon|all] [-s FILTER] [-k f32|i8|all] "
           "[-m MODEL [-S SIZE]] [-a DUMP[,DUMP...]]\n");
       return 2;
     }
   }
   runs = MAX (runs, 1);
-  SamIsa isas[3];
+  SamIsa isas[4];
   int n_isa = 0;
   SamIsa det = sam_cpu_isa ();
   if (!isa_arg)
     isas[n_isa++] = det;
   else if (!strcmp (isa_arg, "all"))
-    for (int i = 0; i <= (int) sam_cpu_isa_detected (); i++)
-      isas[n_isa++] = (SamIsa) i;
+    for (int i = 0; i <= (int) SAM_ISA_NEON; i++) {
+      if (sam_cpu_isa_supported ((SamIsa) i))
+        isas[n_isa++] = (SamIsa) i;
+    }
   else {
     SamIsa want = !strcmp (isa_arg, "avx512") ? SAM_ISA_AVX512 :
-        !strcmp (isa_arg, "avx2") ? SAM_ISA_AVX2 : SAM_ISA_REF;
-    if (want > sam_cpu_isa_detected ()) {
+        !strcmp (isa_arg, "avx2") ? SAM_ISA_AVX2 :
+        !strcmp (isa_arg, "neon") ? SAM_ISA_NEON : SAM_ISA_REF;
+    if (!sam_cpu_isa_supported (want)) {
       fprintf (stderr, "samseg-kbench: %s not supported by this CPU\n",
           isa_arg);
       return 1;

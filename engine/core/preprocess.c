@@ -195,7 +195,7 @@ sam_preprocess_rgb_isa (int isa, SamPool * pool, const guint8 * data,
     int width, int height, int stride, int S, float *out)
 {
   PrepCtx c = { data, width, height, stride, S, NULL, NULL, NULL, NULL,
-    NULL, out, isa > SAM_ISA_REF
+    NULL, out, sam_isa_x86_at_least (isa, SAM_ISA_AVX2)
   };
   if (width == S && height == S) {
     float *mean_row = g_new (float, 3 * (size_t) S);

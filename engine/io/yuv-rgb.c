@@ -258,7 +258,7 @@ convert (int isa, const SamYuvCoeffs * c, gint width, gint height,
     guint8 *d = dst + (gsize) row * dst_stride;
     gint x = 0;
 #ifdef SAM_X86
-    if (use >= SAM_ISA_AVX512)
+    if (sam_isa_x86_at_least (use, SAM_ISA_AVX512))
       x = row_avx512 (c, width, py, pu, pv, cst, d);
 #endif
     if (use == SAM_ISA_REF || !SAM_ORC_JIT)

@@ -21,6 +21,10 @@ probe (void)
   if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
     return SAM_ISA_AVX2;
 #endif
+#if defined(__aarch64__)
+  /* Advanced SIMD, FMA included, is part of every AArch64 core */
+  return SAM_ISA_NEON;
+#endif
   return SAM_ISA_REF;
 }
 
@@ -36,10 +40,21 @@ sam_cpu_isa_detected (void)
   return isa;
 }
 
+bool
+sam_cpu_isa_supported (SamIsa isa)
+{
+  const SamIsa det = sam_cpu_isa_detected ();
+  if (isa == SAM_ISA_REF || isa == det)
+    return true;
+  return det != SAM_ISA_NEON && sam_isa_x86_at_least (det, isa);
+}
+
 const char *
 sam_cpu_isa_name (SamIsa isa)
 {
   switch (isa) {
+    case SAM_ISA_NEON:
+      return "neon";
     case SAM_ISA_AVX512:
       return "avx512";
     case SAM_ISA_AVX2:
@@ -67,13 +82,13 @@ sam_cpu_isa (void)
         want = SAM_ISA_AVX2;
       else if (!strcmp (force, "avx512") || !strcmp (force, "avx512vnni"))
         want = SAM_ISA_AVX512;
-      /* aarch64's int8 kernels; the float ones are plain C there */
-      else if (!strcmp (force, "neondot"))
-        want = SAM_ISA_REF;
+      /* aarch64's int8 kernels; for the float ones, NEON */
+      else if (!strcmp (force, "neondot") || !strcmp (force, "neon"))
+        want = SAM_ISA_NEON;
       else
         g_warning ("SAMSEG_FORCE_ISA=%s: expected ref, avx2, avxvnni, avx512, "
-            "avx512vnni or neondot", force);
-      if (want > isa)
+            "avx512vnni, neon or neondot", force);
+      if (!sam_cpu_isa_supported (want))
         g_warning ("SAMSEG_FORCE_ISA=%s: not supported by this CPU, using %s",
             force, sam_cpu_isa_name (isa));
       else
@@ -109,12 +124,20 @@ static const SamKernelsF32 tables[] = {
         .max = sam_k_max_f32_avx512,
         .exp_sub_sum = sam_k_expsubsum_f32_avx512,
       },
+  [SAM_ISA_NEON] = {
+        .isa = SAM_ISA_NEON,.mr = SAM_K_MR_NEON,.nr = SAM_K_NR_NEON,
+        .ukr = sam_k_ukr_f32_neon,
+        .ukrs = sam_k_ukrs_f32_neon,
+        .exp = sam_k_exp_f32_neon,
+        .max = sam_k_max_f32_neon,
+        .exp_sub_sum = sam_k_expsubsum_f32_neon,
+      },
 };
 
 const SamKernelsF32 *
 sam_kernels_f32_for (SamIsa isa)
 {
-  if (isa > sam_cpu_isa_detected ())
+  if (!sam_cpu_isa_supported (isa))
     isa = sam_cpu_isa_detected ();
   return &tables[isa];
 }

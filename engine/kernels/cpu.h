@@ -3,8 +3,10 @@
  * Kernels are named sam_k_<op>_<dtype>[_<isa>]; every SIMD kernel has a
  * scalar _ref oracle that the tests compare it against. The ISA is detected
  * once at run time (never assumed at build time); SAMSEG_FORCE_ISA=ref|avx2|
- * avx512 caps it for testing (it can lower the choice, never raise it above
- * what the CPU supports).
+ * avx512|neon caps it for testing (it can lower the choice, never raise it
+ * above what the CPU supports). The x86 levels are ordered (REF < AVX2 <
+ * AVX512: a CPU with one has those below it); NEON, aarch64's, is on no
+ * such scale: compare with sam_isa_x86_at_least, or for equality.
  *
  * GEMM data layouts used by the kernels (all float32):
  *   packed B  ("panels"): for each group of nr columns j0..j0+nr-1, a
@@ -14,8 +16,8 @@
  * Every output element is one fused multiply-add chain over k = 0..K-1 in
  * order, started from 0 (or from C when accumulating), and the bias is added
  * last. So results depend neither on the tiling nor on the thread count, and
- * the avx2 and avx512 paths give identical bits (the ref path, without FMA,
- * rounds differently).
+ * the avx2, avx512 and neon paths give identical bits (the ref path, without
+ * FMA, rounds differently).
  */
 #ifndef SAM_KERNELS_CPU_H
 #define SAM_KERNELS_CPU_H
@@ -30,10 +32,22 @@ typedef enum
   SAM_ISA_REF = 0,              /* portable C, no FMA */
   SAM_ISA_AVX2 = 1,             /* AVX2 + FMA */
   SAM_ISA_AVX512 = 2,           /* AVX-512 F/BW/VL/DQ + FMA */
+  SAM_ISA_NEON = 3,             /* aarch64 Advanced SIMD (FMA included) */
 } SamIsa;
+
+/* isa is an x86 level at or above lvl (REF, AVX2 or AVX512); false for
+ * NEON, which the x86 kernels must never take for a higher level. */
+static inline bool
+sam_isa_x86_at_least (int isa, SamIsa lvl)
+{
+  return isa >= (int) lvl && isa <= (int) SAM_ISA_AVX512;
+}
 
 /* The ISA the CPU supports (probed once). */
 SamIsa sam_cpu_isa_detected (void);
+/* Whether the kernels of isa can run here: REF always; an x86 level up to
+ * the detected one; NEON on aarch64. */
+bool sam_cpu_isa_supported (SamIsa isa);
 /* The ISA the kernels use: detected, capped by SAMSEG_FORCE_ISA. */
 SamIsa sam_cpu_isa (void);
 const char *sam_cpu_isa_name (SamIsa isa);
@@ -76,6 +90,8 @@ typedef struct
 #define SAM_K_NR_AVX2 16
 #define SAM_K_MR_AVX512 12
 #define SAM_K_NR_AVX512 32
+#define SAM_K_MR_NEON 6
+#define SAM_K_NR_NEON 16
 
 /* Per-ISA kernels behind the table (gemm-f32.c, attention.c). */
 void sam_k_ukr_f32_c (int64_t kc, const float *Ap, const float *Bp, float *C,
@@ -90,6 +106,13 @@ void sam_k_ukrs_f32_avx2 (int64_t kc, const float *A, int64_t lda,
     const float *Bp, float *C, int64_t ldc, int flags, const float *bias);
 void sam_k_ukrs_f32_avx512 (int64_t kc, const float *A, int64_t lda,
     const float *Bp, float *C, int64_t ldc, int flags, const float *bias);
+void sam_k_ukr_f32_neon (int64_t kc, const float *Ap, const float *Bp,
+    float *C, int64_t ldc, int flags, const float *bias);
+void sam_k_ukrs_f32_neon (int64_t kc, const float *A, int64_t lda,
+    const float *Bp, float *C, int64_t ldc, int flags, const float *bias);
+void sam_k_exp_f32_neon (const float *x, float *y, int64_t n);
+float sam_k_max_f32_neon (const float *x, int64_t n);
+float sam_k_expsubsum_f32_neon (float *s, int64_t n, float m, float scale);
 void sam_k_exp_f32_avx2 (const float *x, float *y, int64_t n);
 void sam_k_exp_f32_avx512 (const float *x, float *y, int64_t n);
 float sam_k_max_f32_ref (const float *x, int64_t n);
@@ -101,7 +124,8 @@ float sam_k_expsubsum_f32_avx512 (float *s, int64_t n, float m, float scale);
 
 /* The table for sam_cpu_isa(), initialized once (thread-safe). */
 const SamKernelsF32 *sam_kernels_f32 (void);
-/* The table for a given ISA (must be <= detected); for tests and benches. */
+/* The table for a given ISA (the detected one's where isa is not
+ * supported); for tests and benches. */
 const SamKernelsF32 *sam_kernels_f32_for (SamIsa isa);
 
 /* ---- scratch buffers (cpu.c) -------------------------------------------

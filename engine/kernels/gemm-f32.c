@@ -374,7 +374,7 @@ sam_k_pack_b_nk (const SamKernelsF32 * kt, SamPool * pool, const float *W,
 {
   SamPoolFunc fn = pack_b_nk_panels;
 #ifdef SAM_X86
-  if (kt->isa >= SAM_ISA_AVX2 && kt->nr % 8 == 0)
+  if (sam_isa_x86_at_least (kt->isa, SAM_ISA_AVX2) && kt->nr % 8 == 0)
     fn = pack_b_nk_panels_avx2;
 #endif
   pack_b (kt, pool, W, ldw, K, N, Bp, fn);

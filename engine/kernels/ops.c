@@ -426,7 +426,7 @@ static SamPoolFunc
 ln_rows_for (int isa)
 {
 #ifdef SAM_X86
-  if (isa >= SAM_ISA_AVX512)
+  if (sam_isa_x86_at_least (isa, SAM_ISA_AVX512))
     return ln_rows_avx512;
   if (isa == SAM_ISA_AVX2)
     return ln_rows_avx2;
@@ -912,7 +912,7 @@ void
 sam_relu_isa (int isa, float *x, int64_t n)
 {
 #ifdef SAM_X86
-  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX512) {
+  if (sam_isa_x86_at_least (MIN (isa, (int) sam_cpu_isa_detected ()), SAM_ISA_AVX512)) {
     relu_avx512 (x, n);
     return;
   }
@@ -989,11 +989,11 @@ sam_rope_row_isa (int isa, float *x, int half, const float *co,
     const float *si)
 {
 #ifdef SAM_X86
-  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX512) {
+  if (sam_isa_x86_at_least (MIN (isa, (int) sam_cpu_isa_detected ()), SAM_ISA_AVX512)) {
     rope_row_avx512 (x, half, co, si);
     return;
   }
-  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX2) {
+  if (sam_isa_x86_at_least (MIN (isa, (int) sam_cpu_isa_detected ()), SAM_ISA_AVX2)) {
     rope_row_avx2 (x, half, co, si);
     return;
   }
@@ -1435,7 +1435,7 @@ sam_lerp_row_isa (int isa, const float *a, const int *i0, const int *i1,
     const float *w0, const float *w1, int n, float *out)
 {
 #ifdef SAM_X86
-  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX512) {
+  if (sam_isa_x86_at_least (MIN (isa, (int) sam_cpu_isa_detected ()), SAM_ISA_AVX512)) {
     lerp_row_avx512 (a, i0, i1, w0, w1, n, out);
     return;
   }
@@ -1523,7 +1523,7 @@ void
 sam_positive_box_isa (int isa, const float *x, int W, int H, int box[4])
 {
 #ifdef SAM_X86
-  if (MIN (isa, (int) sam_cpu_isa_detected ()) >= SAM_ISA_AVX512) {
+  if (sam_isa_x86_at_least (MIN (isa, (int) sam_cpu_isa_detected ()), SAM_ISA_AVX512)) {
     positive_box_avx512 (x, W, H, box);
     return;
   }

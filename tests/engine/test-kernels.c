@@ -2,9 +2,10 @@
  * oracles on random shapes with odd edge sizes, the vectorized exp vs expf,
  * and 1- vs 2- vs 3-thread bit-identity of linear, attention and conv.
  *
- * The FMA paths (avx2, avx512) compute each GEMM output as the same FMA
- * chain as the oracle, so they must match it bit for bit; the portable C
- * path (no FMA) is held to a relative error bound.
+ * The FMA paths (avx2, avx512, neon) compute each GEMM output as the same
+ * FMA chain as the oracle, so they must match it bit for bit; the portable
+ * C path (no FMA) is held to a relative error bound. /kernels/f32-bits
+ * holds the SIMD paths of x86 and aarch64 to the same bits.
  */
 #include "core/preprocess.h"
 #include "kernels/cpu.h"
@@ -54,7 +55,9 @@ test_exp (void)
 {
   const int64_t n = 1 << 21;
   float *x = g_new (float, n), *y = g_new (float, n);
-  for (SamIsa isa = SAM_ISA_AVX2; isa <= sam_cpu_isa_detected (); isa++) {
+  for (SamIsa isa = SAM_ISA_AVX2; isa <= SAM_ISA_NEON; isa++) {
+    if (!sam_cpu_isa_supported (isa))
+      continue;
     const SamKernelsF32 *kt = sam_kernels_f32_for (isa);
     /* dense sweep of the range with normal results */
     for (int64_t i = 0; i < n; i++)
@@ -86,7 +89,7 @@ test_exp (void)
       g_assert_cmpfloat (fabs (r - exp ((double) v)), <, 1.2e-38);
     }
   }
-  if (sam_cpu_isa_detected () < SAM_ISA_AVX2)
+  if (sam_cpu_isa_detected () == SAM_ISA_REF)
     g_test_skip ("no SIMD ISA on this CPU");
   g_free (x);
   g_free (y);
@@ -158,7 +161,9 @@ test_gemm (void)
 {
   GRand *r = g_rand_new_with_seed (42);
   SamPool *pool = sam_pool_new (2);
-  for (SamIsa isa = SAM_ISA_REF; isa <= sam_cpu_isa_detected (); isa++) {
+  for (SamIsa isa = SAM_ISA_REF; isa <= SAM_ISA_NEON; isa++) {
+    if (!sam_cpu_isa_supported (isa))
+      continue;
     const SamKernelsF32 *kt = sam_kernels_f32_for (isa);
     for (guint a = 0; a < G_N_ELEMENTS (gM); a++)
       for (guint b = 0; b < G_N_ELEMENTS (gK); b++)
@@ -178,6 +183,128 @@ test_gemm (void)
   }
   sam_pool_free (pool);
   g_rand_free (r);
+}
+
+/* ---- the same bits on every SIMD ISA, x86 and aarch64 ------------------ */
+
+/* inputs from a 32-bit LCG (GRand's doubles would do too; this keeps the
+ * test's data independent of any library) */
+static float *
+lcg_floats (uint32_t * st, int64_t n)
+{
+  float *p = g_new (float, MAX (n, 1));
+  for (int64_t i = 0; i < n; i++) {
+    *st = *st * 1664525u + 1013904223u;
+    p[i] = (float) (*st >> 8) / 16777216.f * 2.f - 1.f;
+  }
+  return p;
+}
+
+static void
+fnv1a (guint64 * h, const void *data, size_t bytes)
+{
+  const guint8 *b = data;
+  for (size_t i = 0; i < bytes; i++) {
+    *h ^= b[i];
+    *h *= 1099511628211ull;
+  }
+}
+
+/* The float kernels' arithmetic is one contract (cpu.h, exp-simd.h): FMA
+ * chains in k order, one exp polynomial with the same fused steps, one
+ * softmax sum order. So AVX2, AVX-512 and NEON give the same bits, and a
+ * model's float path gives the same numbers on an x86 server and an ARM
+ * camera. The hashes below are of those bits (taken on AVX2 and AVX-512,
+ * and on NEON under qemu-aarch64): a change to any kernel's arithmetic
+ * shows here on every machine, and a port that rounds differently fails
+ * on its own. The portable C path (no FMA) is not held to them. */
+static void
+test_f32_bits (void)
+{
+  const guint64 want_gemm = 0x77d2170034e08179ull;
+  const guint64 want_att = 0x62308fff3f0c0bcfull;
+  const guint64 want_exp = 0xc4ee8707e9415b4full;
+  int n_simd = 0;
+  for (SamIsa isa = SAM_ISA_AVX2; isa <= SAM_ISA_NEON; isa++) {
+    if (!sam_cpu_isa_supported (isa))
+      continue;
+    n_simd++;
+    const SamKernelsF32 *kt = sam_kernels_f32_for (isa);
+    uint32_t st = 12345;
+    static const int Ms[] = { 1, 5, 13, 37, 200 }, Ks[] = { 1, 7, 96, 333 };
+    static const int Ns[] = { 1, 17, 33, 100, 257 };
+    guint64 h = 1469598103934665603ull;
+    for (guint a = 0; a < G_N_ELEMENTS (Ms); a++)
+      for (guint b = 0; b < G_N_ELEMENTS (Ks); b++)
+        for (guint c = 0; c < G_N_ELEMENTS (Ns); c++) {
+          const int M = Ms[a], K = Ks[b], N = Ns[c];
+          float *x = lcg_floats (&st, (int64_t) M * K);
+          float *W = lcg_floats (&st, (int64_t) N * K);
+          float *bias = lcg_floats (&st, N), *y = g_new0 (float, M * N);
+          float *Bp = g_aligned_alloc (sam_k_pack_b_size (kt, K, N),
+              sizeof (float), 64);
+          sam_k_pack_b_nk (kt, NULL, W, K, K, N, Bp);
+          sam_k_gemm_f32 (kt, NULL, x, K, Bp, y, N, M, N, K, false, bias);
+          fnv1a (&h, y, sizeof (float) * M * N);
+          g_aligned_free (Bp);
+          g_free (x);
+          g_free (W);
+          g_free (bias);
+          g_free (y);
+        }
+    g_test_message ("%s gemm bits %016" G_GINT64_MODIFIER "x",
+        sam_cpu_isa_name (isa), h);
+    g_assert_cmpuint (h, ==, want_gemm);
+
+    static const int sh[][5] = { {7, 5, 8, 16, 16}, {13, 300, 2, 33, 20},
+    {100, 513, 3, 96, 96}, {130, 700, 1, 256, 256}
+    };
+    h = 1469598103934665603ull;
+    for (guint s = 0; s < G_N_ELEMENTS (sh); s++) {
+      const int Nq = sh[s][0], Nk = sh[s][1], H = sh[s][2], D = sh[s][3];
+      const int Dv = sh[s][4];
+      float *q = lcg_floats (&st, (int64_t) Nq * H * D);
+      float *k = lcg_floats (&st, (int64_t) Nk * H * D);
+      float *v = lcg_floats (&st, (int64_t) Nk * H * Dv);
+      float *o = g_new0 (float, (gsize) Nq * H * Dv);
+      for (int64_t i = 0; i < (int64_t) Nq * H * D; i++)
+        q[i] *= 4.f;
+      sam_k_attention_f32 (kt, NULL, q, H * D, k, H * D, v, H * Dv, o,
+          H * Dv, Nq, Nk, H, D, Dv);
+      fnv1a (&h, o, sizeof (float) * Nq * H * Dv);
+      g_free (q);
+      g_free (k);
+      g_free (v);
+      g_free (o);
+    }
+    g_test_message ("%s attention bits %016" G_GINT64_MODIFIER "x",
+        sam_cpu_isa_name (isa), h);
+    g_assert_cmpuint (h, ==, want_att);
+
+    /* exp over its whole range (underflow to 0, overflow to inf), the
+     * softmax helper on an odd length, the maximum */
+    h = 1469598103934665603ull;
+    const int n = 100003;
+    float *x = g_new (float, n), *y = g_new (float, n);
+    for (int i = 0; i < n; i++)
+      x[i] = -100.f + 190.f * (float) i / (float) (n - 1);
+    kt->exp (x, y, n);
+    fnv1a (&h, y, sizeof (float) * n);
+    float *sc = lcg_floats (&st, n);
+    const float sum = kt->exp_sub_sum (sc, n - 5, 0.5f, 3.f);
+    fnv1a (&h, sc, sizeof (float) * (n - 5));
+    fnv1a (&h, &sum, sizeof sum);
+    const float mx = kt->max (x, n - 1);
+    fnv1a (&h, &mx, sizeof mx);
+    g_test_message ("%s exp/softmax bits %016" G_GINT64_MODIFIER "x",
+        sam_cpu_isa_name (isa), h);
+    g_assert_cmpuint (h, ==, want_exp);
+    g_free (x);
+    g_free (y);
+    g_free (sc);
+  }
+  if (!n_simd)
+    g_test_skip ("no SIMD ISA on this CPU");
 }
 
 /* ---- attention -------------------------------------------------------------- */
@@ -214,7 +341,9 @@ test_attention (void)
     float *prev = NULL;
     sam_k_attention_f32_ref (q, ldq, k, ldk, v, ldv, ref, ldo, a->Nq, a->Nk,
         a->H, a->D, a->Dv);
-    for (SamIsa isa = SAM_ISA_REF; isa <= sam_cpu_isa_detected (); isa++) {
+    for (SamIsa isa = SAM_ISA_REF; isa <= SAM_ISA_NEON; isa++) {
+      if (!sam_cpu_isa_supported (isa))
+        continue;
       const SamKernelsF32 *kt = sam_kernels_f32_for (isa);
       float *out = g_new0 (float, a->Nq * ldo);
       sam_k_attention_f32 (kt, s % 2 ? pool : NULL, q, ldq, k, ldk, v, ldv,
@@ -273,7 +402,9 @@ test_conv (void)
     float *ref = g_new (float, ny), *y = g_new (float, ny);
     sam_k_conv2d_f32_ref (x, c->H, c->W, c->Cin, w, b, c->Cout, c->K, c->K,
         c->stride, c->pad, c->groups, ref);
-    for (SamIsa isa = SAM_ISA_REF; isa <= sam_cpu_isa_detected (); isa++) {
+    for (SamIsa isa = SAM_ISA_REF; isa <= SAM_ISA_NEON; isa++) {
+      if (!sam_cpu_isa_supported (isa))
+        continue;
       const SamKernelsF32 *kt = sam_kernels_f32_for (isa);
       sam_k_conv2d_f32 (kt, s % 2 ? pool : NULL, x, c->H, c->W, c->Cin, w, b,
           c->Cout, c->K, c->K, c->stride, c->pad, c->groups, y);
@@ -310,7 +441,7 @@ test_conv_isa_exact (void)
     {13, 11, 16, 64, 3, 2, 1, 1}, {9, 40, 16, 64, 3, 2, 1, 1},
     {7, 41, 16, 128, 3, 2, 1, 1}, {9, 10, 8, 128, 3, 1, 1, 1},
   };
-  if (sam_cpu_isa_detected () < SAM_ISA_AVX512) {
+  if (!sam_cpu_isa_supported (SAM_ISA_AVX512)) {
     g_test_skip ("no AVX-512 on this CPU");
     return;
   }
@@ -372,7 +503,7 @@ test_conv_avx2_narrow (void)
     {16, 16, 1, 4, 3, 2, 1, 1}, {8, 8, 4, 16, 3, 2, 1, 1},
     {6, 10, 8, 8, 3, 1, 1, 1},
   };
-  if (sam_cpu_isa_detected () < SAM_ISA_AVX2) {
+  if (!sam_cpu_isa_supported (SAM_ISA_AVX2)) {
     g_test_skip ("no AVX2 on this CPU");
     return;
   }
@@ -391,7 +522,7 @@ test_conv_avx2_narrow (void)
     sam_k_conv2d_f32_ref (j.x, c->H, c->W, c->Cin, j.w, j.b, c->Cout, c->K,
         c->K, c->stride, c->pad, 1, ref);
     g_assert_cmpfloat (rel_err (j.y, ref, 1, ny, ny), <, 1e-5);
-    if (sam_cpu_isa_detected () >= SAM_ISA_AVX512) {
+    if (sam_cpu_isa_supported (SAM_ISA_AVX512)) {
       sam_k_conv2d_f32 (sam_kernels_f32_for (SAM_ISA_AVX512), NULL, j.x,
           c->H, c->W, c->Cin, j.w, j.b, c->Cout, c->K, c->K, c->stride,
           c->pad, 1, ref);
@@ -436,7 +567,9 @@ test_conv_dw_exact (void)
             }
           ref[((int64_t) oy * W + ox) * C + ch] = acc;
         }
-    for (SamIsa isa = SAM_ISA_AVX2; isa <= sam_cpu_isa_detected (); isa++) {
+    for (SamIsa isa = SAM_ISA_AVX2; isa <= SAM_ISA_NEON; isa++) {
+      if (!sam_cpu_isa_supported (isa))
+        continue;
       memset (y, 0, sizeof (float) * H * W * C);
       sam_k_conv2d_f32 (sam_kernels_f32_for (isa), pool, x, H, W, C, w, b, C,
           K, K, 1, P, C, y);
@@ -736,7 +869,9 @@ test_gelu_q (void)
   g_assert_true (isinf (ref[7]) && ref[7] > 0);
   g_assert_true (isnan (ref[8]));       /* -inf · (1 - 1): as erf's form */
   g_assert_true (isnan (ref[ld + 3]));
-  for (int isa = SAM_ISA_AVX2; isa <= (int) sam_cpu_isa_detected (); isa++) {
+  for (int isa = SAM_ISA_AVX2; isa <= (int) SAM_ISA_NEON; isa++) {
+    if (!sam_cpu_isa_supported (isa))
+      continue;
     float *b = g_memdup2 (a, sizeof (float) * rows * ld);
     sam_gelu_q_rows_isa (isa, b, ld, rows, cols);
     for (int i = 0; i < rows * ld; i++)
@@ -893,7 +1028,9 @@ check_box (const float *x, int W, int H)
       }
   if (want[2] < 0)
     want[0] = want[1] = want[2] = want[3] = -1;
-  for (int isa = SAM_ISA_REF; isa <= (int) sam_cpu_isa_detected (); isa++) {
+  for (int isa = SAM_ISA_REF; isa <= (int) SAM_ISA_NEON; isa++) {
+    if (!sam_cpu_isa_supported (isa))
+      continue;
     int box[4];
     sam_positive_box_isa (isa, x, W, H, box);
     g_assert_cmpmem (box, sizeof box, want, sizeof want);
@@ -1062,7 +1199,9 @@ test_relu_rope (void)
     for (int i = 0; i < n; i++)
       g_assert_true (x[i] > 0.f ? ref[i] == x[i] : memcmp (ref + i,
               &(float) { 0.f }, 4) == 0);
-    for (int isa = SAM_ISA_AVX2; isa <= (int) sam_cpu_isa_detected (); isa++) {
+    for (int isa = SAM_ISA_AVX2; isa <= (int) SAM_ISA_NEON; isa++) {
+      if (!sam_cpu_isa_supported (isa))
+        continue;
       memcpy (y, x, sizeof (float) * n);
       sam_relu_isa (isa, y, n);
       g_assert_cmpmem (y, sizeof (float) * n, ref, sizeof (float) * n);
@@ -1071,7 +1210,9 @@ test_relu_rope (void)
     sam_rope_row_isa (SAM_ISA_REF, ref, n / 2, co, si);
     if (n >= 2 && isfinite (x[0]) && isfinite (x[1]) && isfinite (co[0]))
       g_assert_cmpfloat (ref[0], ==, x[0] * co[0] - x[1] * si[0]);
-    for (int isa = SAM_ISA_AVX2; isa <= (int) sam_cpu_isa_detected (); isa++) {
+    for (int isa = SAM_ISA_AVX2; isa <= (int) SAM_ISA_NEON; isa++) {
+      if (!sam_cpu_isa_supported (isa))
+        continue;
       memcpy (y, x, sizeof (float) * n);
       sam_rope_row_isa (isa, y, n / 2, co, si);
       for (int i = 0; i < n; i++)
@@ -1154,13 +1295,14 @@ test_layernorm (void)
       float *ya = g_new (float, (int64_t) M * C);
       float *yb = g_new (float, (int64_t) M * C);
       sam_layernorm_isa (SAM_ISA_REF, NULL, xm, M, C, g, b, 1e-6f, ya);
-      for (int isa = SAM_ISA_AVX2; isa <= (int) sam_cpu_isa_detected ();
-          isa++) {
+      for (int isa = SAM_ISA_AVX2; isa <= (int) SAM_ISA_NEON; isa++) {
+        if (!sam_cpu_isa_supported (isa))
+          continue;
         sam_layernorm_isa (isa, NULL, xm, M, C, g, b, 1e-6f, yb);
         for (int64_t i = 0; i < (int64_t) M * C; i++)
           g_assert_cmpfloat (fabsf (yb[i] - ya[i]), <=, 1e-5f * (1.f +
                   fabsf (ya[i])));
-        if (isa == SAM_ISA_AVX2 && sam_cpu_isa_detected () >= SAM_ISA_AVX512) {
+        if (isa == SAM_ISA_AVX2 && sam_cpu_isa_supported (SAM_ISA_AVX512)) {
           sam_layernorm_isa (SAM_ISA_AVX512, NULL, xm, M, C, g, b, 1e-6f, ya);
           g_assert_cmpmem (yb, sizeof (float) * M * C, ya,
               sizeof (float) * M * C);
@@ -1214,6 +1356,8 @@ test_isa (void)
     want = SAM_ISA_REF;
   else if (force && (!strcmp (force, "avx2") || !strcmp (force, "avxvnni")))
     want = MIN (det, SAM_ISA_AVX2);     /* the float kernels' AVX2 */
+  else if (force && (!strcmp (force, "neon") || !strcmp (force, "neondot")))
+    want = SAM_ISA_NEON;
   g_test_message ("detected %s, selected %s", sam_cpu_isa_name (det),
       sam_cpu_isa_name (sam_cpu_isa ()));
   g_assert_cmpint (sam_cpu_isa (), ==, want);
@@ -1282,6 +1426,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kernels/exp", test_exp);
   g_test_add_func ("/kernels/gemm", test_gemm);
   g_test_add_func ("/kernels/attention", test_attention);
+  g_test_add_func ("/kernels/f32-bits", test_f32_bits);
   g_test_add_func ("/kernels/conv", test_conv);
   g_test_add_func ("/kernels/conv-dw-exact", test_conv_dw_exact);
   g_test_add_func ("/kernels/conv-isa-exact", test_conv_isa_exact);
