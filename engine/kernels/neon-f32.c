@@ -17,6 +17,7 @@
 
 #if defined(__aarch64__) && defined(__GNUC__)
 #include <arm_neon.h>
+#include "exp-neon.h"
 
 /* ---- GEMM micro-kernel: 6 × 16 (24 of the 32 vector registers) -------
  * A element (i, k) at A[i * rs + k * cs], as in gemm-f32.c. */
@@ -65,64 +66,6 @@ sam_k_ukrs_f32_neon (int64_t kc, const float *A, int64_t lda,
     const float *Bp, float *C, int64_t ldc, int flags, const float *bias)
 {
   ukr_6x16_neon (kc, A, lda, 1, Bp, C, ldc, flags, bias);
-}
-
-/* ---- exp: exp-simd.h's exp8, four lanes ------------------------------- */
-
-#define EXP_LO -103.972084f
-#define EXP_HI 88.7228394f
-#define EXP_LOG2E 1.44269504088896341f
-#define EXP_LN2_HI 0.693359375f
-#define EXP_LN2_LO -2.12194440e-4f
-#define EXP_P0 1.9875691500e-4f
-#define EXP_P1 1.3981999507e-3f
-#define EXP_P2 8.3334519073e-3f
-#define EXP_P3 4.1665795894e-2f
-#define EXP_P4 1.6666665459e-1f
-#define EXP_P5 5.0000001201e-1f
-
-/* e^r for |r| ≤ ln 2 / 2 times 2^n, n integral in [-150, 128]: the
- * polynomial and the two exact factors (subnormal results round once) */
-static inline float32x4_t
-exp_core (float32x4_t x)
-{
-  const float32x4_t n = vrndnq_f32 (vmulq_n_f32 (x, EXP_LOG2E));
-  float32x4_t r = vfmsq_f32 (x, n, vdupq_n_f32 (EXP_LN2_HI));
-  r = vfmsq_f32 (r, n, vdupq_n_f32 (EXP_LN2_LO));
-  float32x4_t p = vdupq_n_f32 (EXP_P0);
-  p = vfmaq_f32 (vdupq_n_f32 (EXP_P1), p, r);
-  p = vfmaq_f32 (vdupq_n_f32 (EXP_P2), p, r);
-  p = vfmaq_f32 (vdupq_n_f32 (EXP_P3), p, r);
-  p = vfmaq_f32 (vdupq_n_f32 (EXP_P4), p, r);
-  p = vfmaq_f32 (vdupq_n_f32 (EXP_P5), p, r);
-  float32x4_t y = vfmaq_f32 (r, p, vmulq_f32 (r, r));
-  y = vaddq_f32 (y, vdupq_n_f32 (1.f));
-  const int32x4_t ni = vcvtq_s32_f32 (n);
-  const int32x4_t e1 = vshrq_n_s32 (ni, 1), e2 = vsubq_s32 (ni, e1);
-  const int32x4_t bias = vdupq_n_s32 (127);
-  y = vmulq_f32 (y, vreinterpretq_f32_s32 (vshlq_n_s32 (vaddq_s32 (e1, bias),
-              23)));
-  return vmulq_f32 (y, vreinterpretq_f32_s32 (vshlq_n_s32 (vaddq_s32 (e2,
-                  bias), 23)));
-}
-
-static inline float32x4_t
-exp4 (float32x4_t x)
-{
-  const float32x4_t lo = vdupq_n_f32 (EXP_LO), hi = vdupq_n_f32 (EXP_HI);
-  const uint32x4_t under = vcltq_f32 (x, lo), over = vcgtq_f32 (x, hi);
-  /* vmaxq / vminq return NaN for a NaN operand: NaN stays NaN */
-  x = vminq_f32 (hi, vmaxq_f32 (lo, x));
-  float32x4_t y = exp_core (x);
-  y = vreinterpretq_f32_u32 (vbicq_u32 (vreinterpretq_u32_f32 (y), under));
-  return vbslq_f32 (over, vdupq_n_f32 (INFINITY), y);
-}
-
-/* exp8_le0: x ≤ 0 or −inf; the clamp at −104 rounds to 0 in the scaling */
-static inline float32x4_t
-exp4_le0 (float32x4_t x)
-{
-  return exp_core (vmaxq_f32 (x, vdupq_n_f32 (-104.f)));
 }
 
 void

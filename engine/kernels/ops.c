@@ -101,6 +101,11 @@ sam_matmul (SamPool * pool, const float *A, int64_t lda, const float *B,
   __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 #include "exp-simd.h"
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+#include <arm_neon.h>
+#define SAM_ARM64 1
+#include "exp-neon.h"
+#endif
 
 typedef struct
 {
@@ -422,6 +427,72 @@ ln_rows_avx2 (void *vctx, int64_t r0, int64_t r1)
 }
 #endif
 
+#ifdef SAM_ARM64
+/* ln_rows_avx2 in NEON, for the same bits: its four accumulators of 4
+ * doubles become eight of 2 (a0 = a0l a0h, ...), reduced in its order:
+ * t = (a1 + b1) + (a0 + b0), then its high half plus its low half, then
+ * the two lanes. */
+static inline double
+ln_reduce_neon (const float64x2_t * acc)
+{
+  const float64x2_t tl = vaddq_f64 (vaddq_f64 (acc[2], acc[6]),
+      vaddq_f64 (acc[0], acc[4]));
+  const float64x2_t th = vaddq_f64 (vaddq_f64 (acc[3], acc[7]),
+      vaddq_f64 (acc[1], acc[5]));
+  const float64x2_t h = vaddq_f64 (th, tl);
+  return vgetq_lane_f64 (h, 0) + vgetq_lane_f64 (h, 1);
+}
+
+static void
+ln_rows_neon (void *vctx, int64_t r0, int64_t r1)
+{
+  const LnCtx *c = vctx;
+  const int C = c->C, C16 = C & ~15;
+  if (C < 16) {
+    ln_rows (vctx, r0, r1);
+    return;
+  }
+  for (int64_t i = r0; i < r1; i++) {
+    const float *xr = c->x + i * C;
+    float *yr = c->y + i * C;
+    /* acc[2q], acc[2q + 1]: channels k + 4q .. k + 4q + 3 */
+    float64x2_t acc[8];
+    for (int q = 0; q < 8; q++)
+      acc[q] = vdupq_n_f64 (0.0);
+    for (int k = 0; k < C16; k += 16)
+      for (int q = 0; q < 4; q++) {
+        const float32x4_t v = vld1q_f32 (xr + k + 4 * q);
+        acc[2 * q] = vaddq_f64 (acc[2 * q], vcvt_f64_f32 (vget_low_f32 (v)));
+        acc[2 * q + 1] = vaddq_f64 (acc[2 * q + 1], vcvt_high_f64_f32 (v));
+      }
+    const double mean = ln_mean_tail (xr, C16, C, ln_reduce_neon (acc));
+    const float64x2_t vm = vdupq_n_f64 (mean);
+    for (int q = 0; q < 8; q++)
+      acc[q] = vdupq_n_f64 (0.0);
+    for (int k = 0; k < C16; k += 16)
+      for (int q = 0; q < 4; q++) {
+        const float32x4_t v = vld1q_f32 (xr + k + 4 * q);
+        const float64x2_t d0 = vsubq_f64 (vcvt_f64_f32 (vget_low_f32 (v)), vm);
+        const float64x2_t d1 = vsubq_f64 (vcvt_high_f64_f32 (v), vm);
+        acc[2 * q] = vaddq_f64 (acc[2 * q], vmulq_f64 (d0, d0));
+        acc[2 * q + 1] = vaddq_f64 (acc[2 * q + 1], vmulq_f64 (d1, d1));
+      }
+    const float inv = ln_inv_tail (xr, C16, C, mean, ln_reduce_neon (acc),
+        c->eps);
+    const float m = (float) mean;
+    const float32x4_t vmf = vdupq_n_f32 (m), vinv = vdupq_n_f32 (inv);
+    for (int k = 0; k < C16; k += 4) {
+      float32x4_t t = vmulq_f32 (vsubq_f32 (vld1q_f32 (xr + k), vmf), vinv);
+      t = vaddq_f32 (vmulq_f32 (t, vld1q_f32 (c->g + k)),
+          vld1q_f32 (c->b + k));
+      vst1q_f32 (yr + k, t);
+    }
+    for (int k = C16; k < C; k++)
+      yr[k] = (xr[k] - m) * inv * c->g[k] + c->b[k];
+  }
+}
+#endif
+
 static SamPoolFunc
 ln_rows_for (int isa)
 {
@@ -431,7 +502,10 @@ ln_rows_for (int isa)
   if (isa == SAM_ISA_AVX2)
     return ln_rows_avx2;
 #endif
-  (void) isa;
+#ifdef SAM_ARM64
+  if (isa == SAM_ISA_NEON)
+    return ln_rows_neon;
+#endif
   return ln_rows;
 }
 
@@ -481,7 +555,7 @@ gelu_range (void *ctx, int64_t b, int64_t e)
     x[i] = 0.5f * x[i] * (1.0f + erff (x[i] * (float) M_SQRT1_2));
 }
 
-#ifdef SAM_X86
+#if defined(SAM_X86) || defined(SAM_ARM64)
 static const float gelu_A[] = { -9.667044650996104e-06f,
   0.00011265958892181516f, -0.0008484080317430198f, 0.005221031606197357f,
   -0.026865430176258087f, 0.11283782124519348f, -0.37612637877464294f,
@@ -505,7 +579,9 @@ static const float gelu_C[] = { -0.7480106353759766f, 1.4692814350128174f,
     for (guint k_ = 1; k_ < G_N_ELEMENTS (p); k_++) \
       r = FMA (r, x, SET (p[k_])); \
   } while (0)
+#endif
 
+#ifdef SAM_X86
 /* NAME (x, n): x[0..n) = F (x) in place, 16 (AVX-512) or 8 (AVX2) lanes at
  * a time; the tail through a masked load (AVX-512) or a zero-padded copy
  * (AVX2). F is inlined: one driver per element function. */
@@ -631,24 +707,90 @@ gelu_range_avx2 (void *ctx, int64_t b, int64_t e)
 }
 #endif
 
-/* The GELU range kernel of the selected ISA */
-static SamPoolFunc
-gelu_fn (void)
+#ifdef SAM_ARM64
+/* gelu8 in NEON: the same operations per lane, so the same bits (vminq
+ * returns NaN where _mm256_min_ps returns 9.5, for a NaN x only, whose
+ * result is x either way) */
+static inline float32x4_t
+fma_neon (float32x4_t a, float32x4_t b, float32x4_t c)
 {
+  return vfmaq_f32 (c, a, b);
+}
+
+static inline float32x4_t
+gelu4 (float32x4_t x)
+{
+  const float32x4_t one = vdupq_n_f32 (1.f);
+  const float32x4_t z = vmulq_f32 (x, vdupq_n_f32 ((float) M_SQRT1_2));
+  const float32x4_t a = vminq_f32 (vabsq_f32 (z), vdupq_n_f32 (9.5f));
+  float32x4_t pa, pb, pc;
+  HORNER (float32x4_t, fma_neon, vdupq_n_f32, gelu_A, vmulq_f32 (z, z), pa);
+  const float32x4_t small = vfmaq_f32 (one, z, pa);
+  HORNER (float32x4_t, fma_neon, vdupq_n_f32, gelu_B,
+      vsubq_f32 (a, vdupq_n_f32 (1.75f)), pb);
+  const float32x4_t u = vdivq_f32 (one, a);
+  HORNER (float32x4_t, fma_neon, vdupq_n_f32, gelu_C, u, pc);
+  pc = vmulq_f32 (pc, u);
+  const float32x4_t q = vbslq_f32 (vcgtq_f32 (a, vdupq_n_f32 (2.5f)), pc,
+      pb);
+  const float32x4_t hi = vmulq_f32 (a, a);
+  const float32x4_t lo = vfmaq_f32 (vnegq_f32 (hi), a, a);
+  const float32x4_t ex = exp4 (vsubq_f32 (vdupq_n_f32 (0.f), hi));
+  float32x4_t erfc = vmulq_f32 (vmulq_f32 (ex, vsubq_f32 (one, lo)), q);
+  erfc = vreinterpretq_f32_u32 (vandq_u32 (vreinterpretq_u32_f32 (erfc),
+          vcltq_f32 (a, vdupq_n_f32 (9.5f))));
+  const float32x4_t large = vbslq_f32 (vcgtq_f32 (z, vdupq_n_f32 (0.f)),
+      vsubq_f32 (vdupq_n_f32 (2.f), erfc), erfc);
+  float32x4_t ope = vbslq_f32 (vcleq_f32 (a, one), small, large);
+  ope = vbslq_f32 (vceqq_f32 (x, x), ope, x);
+  return vmulq_f32 (vmulq_f32 (vdupq_n_f32 (0.5f), x), ope);
+}
+
+static void
+gelu_range_neon (void *ctx, int64_t b, int64_t e)
+{
+  float *x = (float *) ctx + b;
+  const int64_t n = e - b;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    vst1q_f32 (x + i, gelu4 (vld1q_f32 (x + i)));
+  if (i < n) {
+    float t[4] = { 0 };
+    memcpy (t, x + i, sizeof (float) * (size_t) (n - i));
+    vst1q_f32 (t, gelu4 (vld1q_f32 (t)));
+    memcpy (x + i, t, sizeof (float) * (size_t) (n - i));
+  }
+}
+#endif
+
+/* The GELU range kernel of an ISA (capped at the detected one) */
+static SamPoolFunc
+gelu_fn (int isa)
+{
+  isa = MIN (isa, (int) sam_cpu_isa_detected ());
 #ifdef SAM_X86
-  SamIsa isa = sam_cpu_isa ();
   if (isa == SAM_ISA_AVX512)
     return gelu_range_avx512;
   if (isa == SAM_ISA_AVX2)
     return gelu_range_avx2;
 #endif
+#ifdef SAM_ARM64
+  if (isa == SAM_ISA_NEON)
+    return gelu_range_neon;
+#endif
   return gelu_range;
+}
+
+void
+sam_gelu_isa (int isa, SamPool * pool, float *x, int64_t n)
+{
+  sam_pool_for (pool, n, 4096, gelu_fn (isa), x);
 }
 
 void
 sam_gelu (SamPool * pool, float *x, int64_t n)
 {
-  sam_pool_for (pool, n, 4096, gelu_fn (), x);
+  sam_gelu_isa (sam_cpu_isa (), pool, x, n);
 }
 
 /* ---- GELU ahead of an 8-bit quantizer -------------------------------------
@@ -835,6 +977,55 @@ gelu_q_range_avx2 (float *x, int64_t n)
 #undef GQ8_PRE
 #endif
 
+#ifdef SAM_ARM64
+/* gelu_q1 on 4 lanes, two vectors' Horner chains interleaved (the same
+ * operations per lane: the same bits) */
+static inline float32x4_t
+gelu_q4_end (float32x4_t x, float32x4_t p)
+{
+  const float32x4_t z = vmulq_f32 (x, vdupq_n_f32 ((float) M_SQRT1_2));
+  const float32x4_t zmax = vdupq_n_f32 (GELU_Q_ZMAX);
+  const float32x4_t nzmax = vsubq_f32 (vdupq_n_f32 (0.f), zmax);
+  const float32x4_t zc = vmaxq_f32 (vminq_f32 (z, zmax), nzmax);
+  float32x4_t e = vmulq_f32 (zc, p);
+  e = vbslq_f32 (vcgeq_f32 (z, zmax), vdupq_n_f32 (1.f), e);
+  e = vbslq_f32 (vcleq_f32 (z, nzmax), vdupq_n_f32 (-1.f), e);
+  return vmulq_f32 (vmulq_f32 (vdupq_n_f32 (0.5f), x),
+      vaddq_f32 (vdupq_n_f32 (1.f), e));
+}
+
+static inline float32x4_t
+gelu_q4_u (float32x4_t x)
+{
+  const float32x4_t z = vmulq_f32 (x, vdupq_n_f32 ((float) M_SQRT1_2));
+  const float32x4_t zmax = vdupq_n_f32 (GELU_Q_ZMAX);
+  const float32x4_t nzmax = vsubq_f32 (vdupq_n_f32 (0.f), zmax);
+  const float32x4_t zc = vmaxq_f32 (vminq_f32 (z, zmax), nzmax);
+  return vfmaq_f32 (vdupq_n_f32 (-1.f), vmulq_f32 (zc, zc),
+      vdupq_n_f32 (GELU_Q_U2));
+}
+
+static void
+gelu_q_range_neon (float *x, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const float32x4_t x0 = vld1q_f32 (x + i), x1 = vld1q_f32 (x + i + 4);
+    const float32x4_t u0 = gelu_q4_u (x0), u1 = gelu_q4_u (x1);
+    float32x4_t p0 = vdupq_n_f32 (gelu_q_P[0]), p1 = p0;
+    for (guint k = 1; k < G_N_ELEMENTS (gelu_q_P); k++) {
+      const float32x4_t pk = vdupq_n_f32 (gelu_q_P[k]);
+      p0 = vfmaq_f32 (pk, p0, u0);
+      p1 = vfmaq_f32 (pk, p1, u1);
+    }
+    vst1q_f32 (x + i, gelu_q4_end (x0, p0));
+    vst1q_f32 (x + i + 4, gelu_q4_end (x1, p1));
+  }
+  for (; i < n; i++)
+    x[i] = gelu_q1 (x[i]);
+}
+#endif
+
 typedef void (*GeluQFn) (float *x, int64_t n);
 
 static GeluQFn
@@ -845,6 +1036,10 @@ gelu_q_fn (SamIsa isa)
     return gelu_q_range_avx512;
   if (isa == SAM_ISA_AVX2)
     return gelu_q_range_avx2;
+#endif
+#ifdef SAM_ARM64
+  if (isa == SAM_ISA_NEON)
+    return gelu_q_range_neon;
 #endif
   return gelu_q_range;
 }

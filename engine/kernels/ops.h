@@ -57,6 +57,10 @@ void sam_layernorm_isa (int isa, SamPool * pool, const float *x, int64_t M,
     int C, const float *gamma, const float *beta, float eps, float *y);
 
 void sam_gelu (SamPool * pool, float *x, int64_t n);    /* exact, erf-based */
+/* sam_gelu with the ISA capped at @isa (a SamIsa), for the tests: the SIMD
+ * forms (AVX2, AVX-512, NEON) give the same bits; the plain C one calls
+ * erff. */
+void sam_gelu_isa (int isa, SamPool * pool, float *x, int64_t n);
 /* GELU for an integer layer's output, which an 8-bit quantizer takes next:
  * a branch-free polynomial within 2e-6 + 4e-7 |x| of the exact form (see
  * ops.c), the same bits in every ISA and however x is cut. The rows form

@@ -215,7 +215,8 @@ fnv1a (guint64 * h, const void *data, size_t bytes)
  * softmax sum order. So AVX2, AVX-512 and NEON give the same bits, and a
  * model's float path gives the same numbers on an x86 server and an ARM
  * camera. The hashes below are of those bits (taken on AVX2 and AVX-512,
- * and on NEON under qemu-aarch64): a change to any kernel's arithmetic
+ * and on NEON under qemu-aarch64; LayerNorm and GELU too): a change to any
+ * kernel's arithmetic
  * shows here on every machine, and a port that rounds differently fails
  * on its own. The portable C path (no FMA) is not held to them. */
 static void
@@ -224,6 +225,7 @@ test_f32_bits (void)
   const guint64 want_gemm = 0x77d2170034e08179ull;
   const guint64 want_att = 0x62308fff3f0c0bcfull;
   const guint64 want_exp = 0xc4ee8707e9415b4full;
+  const guint64 want_ln_gelu = 0x595e4944f678ef27ull;
   int n_simd = 0;
   for (SamIsa isa = SAM_ISA_AVX2; isa <= SAM_ISA_NEON; isa++) {
     if (!sam_cpu_isa_supported (isa))
@@ -302,6 +304,44 @@ test_f32_bits (void)
     g_free (x);
     g_free (y);
     g_free (sc);
+
+    /* LayerNorm (vector widths, a tail, the narrow rows) and the exact
+     * GELU over [-14, 14] and beyond (no NaN: an x86 and an ARM core
+     * make different NaN bits, as for GELU(−inf) = −inf · 0) */
+    h = 1469598103934665603ull;
+    static const int lnC[] = { 256, 100, 96, 8, 4 };
+    for (guint t = 0; t < G_N_ELEMENTS (lnC); t++) {
+      const int C = lnC[t], M = 37;
+      float *lx = lcg_floats (&st, (int64_t) M * C);
+      float *g = lcg_floats (&st, C), *b = lcg_floats (&st, C);
+      float *ly = g_new (float, M * C);
+      for (int64_t i = 0; i < (int64_t) M * C; i++)
+        lx[i] = lx[i] * 3.f + 0.5f;
+      sam_layernorm_isa (isa, NULL, lx, M, C, g, b, 1e-6f, ly);
+      fnv1a (&h, ly, sizeof (float) * M * C);
+      g_free (lx);
+      g_free (g);
+      g_free (b);
+      g_free (ly);
+    }
+    const int ng = 40001;
+    float *gx = lcg_floats (&st, ng + 4);
+    for (int i = 0; i < ng; i++)
+      gx[i] = -14.f + 28.f * (float) i / (float) (ng - 1) + gx[i] * 1e-3f;
+    gx[ng] = 0.f;
+    gx[ng + 1] = -0.f;
+    gx[ng + 2] = INFINITY;
+    gx[ng + 3] = -40.f;
+    float *gq = g_memdup2 (gx, sizeof (float) * (ng + 4));
+    sam_gelu_isa (isa, NULL, gx, ng + 4);
+    fnv1a (&h, gx, sizeof (float) * (ng + 4));
+    sam_gelu_q_rows_isa (isa, gq, ng + 4, 1, ng + 4);
+    fnv1a (&h, gq, sizeof (float) * (ng + 4));
+    g_free (gx);
+    g_free (gq);
+    g_test_message ("%s layernorm/gelu bits %016" G_GINT64_MODIFIER "x",
+        sam_cpu_isa_name (isa), h);
+    g_assert_cmpuint (h, ==, want_ln_gelu);
   }
   if (!n_simd)
     g_test_skip ("no SIMD ISA on this CPU");
