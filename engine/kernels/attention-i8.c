@@ -399,11 +399,12 @@ qk_c (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng, int nt,
  * as Σ (q − 128)(k − 128), and colc (pack_k_neondot) carries the
  * 128 Σ (k − 128) that makes it Σ q (k − 128): the integer sums of qk_c,
  * mod 2^32. */
-static void
-qk_neondot (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
-    int nt, const int32_t * rowc, const int32_t * colc, float *S,
-    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t next_bytes,
-    uint8_t * dead, int64_t ldd, int64_t far)
+static inline void
+qk_neon_with (SamDot4x16Fn dot, const uint8_t * Qb, int nr4, int D4,
+    const int8_t * K8, int ng, int nt, const int32_t * rowc,
+    const int32_t * colc, float *S, int64_t ldS, int32_t * rmax,
+    const int8_t * next, int64_t next_bytes, uint8_t * dead, int64_t ldd,
+    int64_t far)
 {
   (void) next;
   (void) next_bytes;
@@ -425,7 +426,7 @@ qk_neondot (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
   for (int g = 0; g < ng; g++) {
     const int8_t *kg = K8 + (int64_t) g * D4 * 64;
     for (int r4 = 0; r4 < nr4; r4 += 4) {
-      sam_k_dot4x16_neondot (kg, qp + (int64_t) r4 * D4 * 4, D4, acc);
+      dot (kg, qp + (int64_t) r4 * D4 * 4, D4, acc);
       for (int i = 0; i < 4; i++)
         for (int l = 0; l < 16; l++) {
           const int j = g * 16 + l, r = r4 + i;
@@ -439,6 +440,27 @@ qk_neondot (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
   }
   if (qp != stack)
     g_free (qp);
+}
+
+static void
+qk_neondot (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
+    int nt, const int32_t * rowc, const int32_t * colc, float *S,
+    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t next_bytes,
+    uint8_t * dead, int64_t ldd, int64_t far)
+{
+  qk_neon_with (sam_k_dot4x16_neondot, Qb, nr4, D4, K8, ng, nt, rowc, colc,
+      S, ldS, rmax, next, next_bytes, dead, ldd, far);
+}
+
+/* the same without the dot product (the NEON variant's tile) */
+static void
+qk_neon (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
+    int nt, const int32_t * rowc, const int32_t * colc, float *S,
+    int64_t ldS, int32_t * rmax, const int8_t * next, int64_t next_bytes,
+    uint8_t * dead, int64_t ldd, int64_t far)
+{
+  qk_neon_with (sam_k_dot4x16_neon, Qb, nr4, D4, K8, ng, nt, rowc, colc,
+      S, ldS, rmax, next, next_bytes, dead, ldd, far);
 }
 
 /* P·V on the s16 pairs with NEON multiply-accumulate (vmlal: s16 × s16
@@ -2433,9 +2455,10 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       break;
 #endif
 #ifdef SAM_ARM64
+    case SAM_ISA_NEON:
     case SAM_ISA_NEONDOT:
       c.pack_k = pack_k_neondot;
-      c.qk = qk_neondot;
+      c.qk = isa == SAM_ISA_NEONDOT ? qk_neondot : qk_neon;
       c.pv = pv_neon;
       c.acc_add = acc_add_c;
       c.rf = (RowFns) {

@@ -99,6 +99,7 @@ static const char *isa_names[SAM_ISA_COUNT] = {
   [SAM_ISA_AVX2] = "avx2",
   [SAM_ISA_AVXVNNI] = "avxvnni",
   [SAM_ISA_AVX512VNNI] = "avx512vnni",
+  [SAM_ISA_NEON] = "neon",
   [SAM_ISA_NEONDOT] = "neondot",
 };
 
@@ -141,6 +142,8 @@ sam_gemm_i8_isa_supported (SamIsa isa)
 #ifdef SAM_ARM64
   if (isa == SAM_ISA_NEONDOT)
     return (getauxval (AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+  if (isa == SAM_ISA_NEON)
+    return true;                /* Advanced SIMD: every AArch64 core */
 #endif
 #ifndef SAM_X86
   return isa == SAM_ISA_REF;
@@ -745,6 +748,48 @@ sam_k_dot4x16_neondot (const int8_t * wp, const int8_t * xp, int K4,
 #undef ROWST
 }
 
+/* sam_k_dot4x16_neondot without the dot product: for row r and a weight
+ * vector of channels c0..c3 (4 bytes each), vmull_s8 of its low half by
+ * the row's 4 bytes twice gives c0's and c1's 8 products (exact in s16:
+ * |(x − 128) w| ≤ 2^14), vpadalq_s16 adds neighbours into 4 int32 lanes
+ * (c0: 2, c1: 2), and one vpaddq_s32 at the end makes the channels' sums:
+ * sdot's sums, mod 2^32. Half the 16 channels per pass keeps the 16
+ * accumulators, 2 weight vectors and the row bytes in registers. */
+static inline void
+dot4x8_neon (const int8_t * wp, const int8_t * xp, int K4, int32_t * acc)
+{
+  int32x4_t l[4][2], h[4][2];
+  for (int r = 0; r < 4; r++)
+    for (int j = 0; j < 2; j++)
+      l[r][j] = h[r][j] = vdupq_n_s32 (0);
+  for (int k4 = 0; k4 < K4; k4++) {
+    const int8_t *wk = wp + (size_t) k4 * 64;
+    const int8x16_t w0 = vld1q_s8 (wk), w1 = vld1q_s8 (wk + 16);
+    const int32x4_t x = vreinterpretq_s32_s8 (vld1q_s8 (xp + (size_t) k4 *
+            16));
+#define ROWMUL(r) { \
+      const int8x8_t xr = vreinterpret_s8_s32 (vdup_laneq_s32 (x, r)); \
+      l[r][0] = vpadalq_s16 (l[r][0], vmull_s8 (vget_low_s8 (w0), xr)); \
+      h[r][0] = vpadalq_s16 (h[r][0], vmull_s8 (vget_high_s8 (w0), xr)); \
+      l[r][1] = vpadalq_s16 (l[r][1], vmull_s8 (vget_low_s8 (w1), xr)); \
+      h[r][1] = vpadalq_s16 (h[r][1], vmull_s8 (vget_high_s8 (w1), xr)); }
+    ROWMUL (0) ROWMUL (1) ROWMUL (2) ROWMUL (3)
+#undef ROWMUL
+  }
+  for (int r = 0; r < 4; r++)
+    for (int j = 0; j < 2; j++)
+      vst1q_s32 (acc + 16 * r + 4 * j, vpaddq_s32 (l[r][j], h[r][j]));
+}
+
+void
+sam_k_dot4x16_neon (const int8_t * wp, const int8_t * xp, int K4,
+    int32_t * acc)
+{
+  /* the weights' k4 blocks are 64 bytes: channels 0–7, then 8–15 */
+  dot4x8_neon (wp, xp, K4, acc);
+  dot4x8_neon (wp + 32, xp, K4, acc + 8);
+}
+
 /* mr rows of codes at xt (row stride ldx; c->xor4 applies) against every
  * channel tile, output rows from m0 */
 static void
@@ -762,11 +807,13 @@ rows_neondot (const GemmCtx * c, int mr, const uint8_t * xt, int64_t ldx,
     pack_x_dot (xt + r0 * ldx, ldx, MIN (4, mr - r0), w->K, K4,
         c->xor4 ^ 0x80808080u, xp + (size_t) (r0 / 4) * K4 * 16);
   int32_t acc[64];
+  const SamDot4x16Fn dot = c->isa == SAM_ISA_NEONDOT ?
+      sam_k_dot4x16_neondot : sam_k_dot4x16_neon;
   for (int nt = 0; nt < c->n_ntiles; nt++) {
     const int n0 = 16 * nt, n1 = MIN (n0 + 16, w->N);
     for (int r0 = 0; r0 < mr; r0 += 4) {
       const int rows = MIN (4, mr - r0);
-      sam_k_dot4x16_neondot (w->packed + (size_t) nt * K4 * 64,
+      dot (w->packed + (size_t) nt * K4 * 64,
           (const int8_t *) xp + (size_t) (r0 / 4) * K4 * 16, K4, acc);
       tile_epilogue_scalar (c, acc, 16, rows, m0 + r0, n0, n1);
     }
@@ -953,7 +1000,7 @@ sam_k_quant_act_u8_isa (SamIsa isa, const SamGemmI8ActQuant * q,
     const float *x, uint8_t * d, int K)
 {
 #ifdef SAM_ARM64
-  if (isa == SAM_ISA_NEONDOT) {
+  if (sam_isa_is_neon (isa)) {
     quant_act_neon (q, x, d, K);
     return;
   }
@@ -982,7 +1029,7 @@ static int32_t *
 make_colterm (SamIsa isa, const SamGemmI8Weights * w,
     const SamGemmI8Epilogue * ep, int32_t zx_u)
 {
-  if (isa == SAM_ISA_NEONDOT)
+  if (sam_isa_is_neon (isa))
     zx_u -= 128;
   int32_t *colterm = g_new (int32_t, w->N);
   for (int n = 0; n < w->N; n++)
@@ -1022,6 +1069,7 @@ ctx_setup (GemmCtx * c, SamIsa isa)
       break;
 #endif
 #ifdef SAM_ARM64
+    case SAM_ISA_NEON:
     case SAM_ISA_NEONDOT:
       c->mr = c->M >= 8 * MRDOT ? MRDOT : c->M >= 4 * MRDOT ? MRDOT / 2 :
           MRDOT / 4;
@@ -1058,7 +1106,7 @@ sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x, int64_t M,
   c.ldy_bytes = ldy * c.osize;
   /* AVX2, AVX-VNNI: a task is a row block against every channel tile */
   const int64_t tiles_per_task = isa == SAM_ISA_AVX2
-      || isa == SAM_ISA_AVXVNNI || isa == SAM_ISA_NEONDOT ? c.n_ntiles : 1;
+      || isa == SAM_ISA_AVXVNNI || sam_isa_is_neon (isa) ? c.n_ntiles : 1;
   int64_t n_tasks = c.n_mtiles * c.n_ntiles / tiles_per_task;
   /* about 64k MACs per chunk at least */
   int64_t per = (int64_t) c.mr * c.nr * tiles_per_task * (w->K + 1);
@@ -1096,7 +1144,7 @@ row_tile (const GemmCtx * c, int mr, const uint8_t * buf, int64_t ldq,
   }
 #endif
 #ifdef SAM_ARM64
-  if (c->isa == SAM_ISA_NEONDOT) {
+  if (sam_isa_is_neon (c->isa)) {
     rows_neondot (c, mr, buf, ldq, m0);
     return;
   }

@@ -20,7 +20,8 @@
  * NEON with the dot product (aarch64 sdot: s8 × s8, so u8 codes go in as
  * x − 128 and 128 · rowsum comes back), plain C tiles, and the C
  * reference sam_k_gemm_i8_ref. All are bit-exact with the reference.
- * SAMSEG_FORCE_ISA=ref|avx2|avxvnni|avx512vnni|neondot caps the choice.
+ * SAMSEG_FORCE_ISA=ref|avx2|avxvnni|avx512vnni|neon|neondot caps the
+ * choice.
  */
 #ifndef SAM_KERNELS_GEMM_I8_H
 #define SAM_KERNELS_GEMM_I8_H
@@ -83,6 +84,8 @@ typedef enum {
   SAM_ISA_AVX2,
   SAM_ISA_AVXVNNI,
   SAM_ISA_AVX512VNNI,
+  SAM_ISA_NEON,                 /* aarch64 without it: sdot's sums from
+                                 * widening multiplies (Cortex-A53/A72) */
   SAM_ISA_NEONDOT,              /* aarch64 with the dot product (sdot) */
   SAM_ISA_COUNT
 } SamIsa;
@@ -109,11 +112,25 @@ void sam_k_gemm_i8_isa (SamIsa isa, SamPool * pool, const uint8_t * x,
     const SamGemmI8Weights * w, const SamGemmI8Epilogue * ep, void *y,
     int64_t ldy);
 
+/* The two aarch64 variants share everything but their tile. */
+static inline bool
+sam_isa_is_neon (SamIsa isa)
+{
+  return isa == SAM_ISA_NEON || isa == SAM_ISA_NEONDOT;
+}
+
 #if defined(__aarch64__) && defined(__GNUC__) && defined(__linux__)
 /* The NEONDOT tile (only where sam_gemm_i8_isa_supported (NEONDOT)):
  * acc[4][16] = Σ_k4 sdot (w + 64 k4: 16 s8 columns × 4, x + 16 k4: 4 s8
  * rows × 4), wrapping int32. The integer attention's QKᵀ uses it too. */
 void sam_k_dot4x16_neondot (const int8_t * w, const int8_t * x, int K4,
+    int32_t * acc);
+/* The same sums on any aarch64 (the NEON variant's tile): each sdot lane
+ * as two widening multiplies (s8 × s8 → s16, exact) and pairwise
+ * accumulates into int32. */
+void sam_k_dot4x16_neon (const int8_t * w, const int8_t * x, int K4,
+    int32_t * acc);
+typedef void (*SamDot4x16Fn) (const int8_t * w, const int8_t * x, int K4,
     int32_t * acc);
 #endif
 
