@@ -48,6 +48,9 @@ cpu_relax (void)
 {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause ();
+#elif defined(__aarch64__)
+  /* the spin-wait hint (as pause): lets an SMT sibling run */
+  __asm__ volatile ("yield");
 #endif
 }
 
