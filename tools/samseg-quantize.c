@@ -125,6 +125,35 @@ typedef struct {
   int stratum;                  /* 0 prompted frame, 1 tracked frames */
 } Calib;
 
+static void
+lin_obs_free (gpointer data)
+{
+  LinObs *o = data;
+  g_free (o->cmin);
+  g_free (o->cmax);
+  for (int s = 0; s < N_STRATA; s++) {
+    g_free (o->rows[s]);
+    g_free (o->yrows[s]);
+  }
+  g_free (o->name);
+  g_free (o);
+}
+
+static void
+att_obs_free (gpointer data)
+{
+  AttObs *o = data;
+  for (int i = 0; i < ATT_SAMPLES; i++) {
+    g_free (o->s[i].A);
+    g_free (o->s[i].V);
+  }
+  for (int s = 0; s < N_STRATA; s++)
+    for (int t = 0; t < 3; t++)
+      g_free (o->vals[s][t]);
+  g_free (o->name);
+  g_free (o);
+}
+
 static gboolean
 is_big_k (const char *name)
 {
@@ -957,9 +986,10 @@ main (int argc, char **argv)
   }
   if (!input_size)
     input_size = sam_model_default_input_size (m);
-  Calib c = { g_hash_table_new (g_str_hash, g_str_equal),
-    g_hash_table_new (g_str_hash, g_str_equal), g_rand_new_with_seed (1234),
-    FALSE
+  /* (the observers own their names, the tables' keys) */
+  Calib c = { g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+        lin_obs_free), g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+        att_obs_free), g_rand_new_with_seed (1234), FALSE
   };
   sam_model_set_observers (m, on_linear, on_attention, &c);
   int done = 0, total = frames * (int) calib->len;
@@ -1352,6 +1382,15 @@ main (int argc, char **argv)
   g_object_unref (gen);
   g_object_unref (jb);
   sam_st_writer_free (w);
+  g_ptr_array_free (anames, TRUE);
+  g_ptr_array_free (lnames, TRUE);
+  g_hash_table_unref (quantized);
+  g_hash_table_unref (folded);
+  g_hash_table_unref (c.lin);
+  g_hash_table_unref (c.att);
+  g_rand_free (c.rng);
+  g_array_free (clicks, TRUE);
+  g_ptr_array_free (calib, TRUE);
   sam_model_unref (m);
   return 0;
 }
