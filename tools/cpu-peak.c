@@ -236,6 +236,26 @@ peak_fma256 (long iters)
 }
 #endif
 
+#ifdef SAM_ARM64
+/* 24 fmla chains of 4 lanes (4 MACs each), v0 and v1 the operands */
+#define FMLA(n) "fmla v" #n ".4s, v0.4s, v1.4s\n\t"
+static void
+peak_fmla128 (long iters)
+{
+  __asm__ volatile ("movi v0.4s, #0\n\t"
+      "movi v1.4s, #0\n\t"
+      "1:\n\t"
+      FMLA (2) FMLA (3) FMLA (4) FMLA (5) FMLA (6) FMLA (7) FMLA (8)
+      FMLA (9) FMLA (10) FMLA (11) FMLA (12) FMLA (13) FMLA (14) FMLA (15)
+      FMLA (16) FMLA (17) FMLA (18) FMLA (19) FMLA (20) FMLA (21) FMLA (22)
+      FMLA (23) FMLA (24) FMLA (25)
+      "subs %0, %0, #1\n\tb.ne 1b\n\t":"+r" (iters)::"v0", "v1", "v2",
+      "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13",
+      "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23",
+      "v24", "v25", "cc");
+}
+#endif
+
 /* Portable: 24 independent multiply-add chains of 4 lanes (the compiler
  * may vectorize the lanes; there is no FMA without a target attribute). */
 static float
@@ -269,6 +289,12 @@ sam_peak_f32_gmacs_for (int vector_bits)
       macs = 8.0 * 12 * PEAK_ITERS;
     } else
 #endif
+#ifdef SAM_ARM64
+    if (vector_bits == 128) {
+      peak_fmla128 (PEAK_ITERS);
+      macs = 4.0 * 24 * PEAK_ITERS;
+    } else
+#endif
     {
       volatile float sink = peak_f32_c ();
       (void) sink;
@@ -288,6 +314,9 @@ sam_peak_f32_gmacs (void)
     return sam_peak_f32_gmacs_for (512);
   if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
     return sam_peak_f32_gmacs_for (256);
+#endif
+#ifdef SAM_ARM64
+  return sam_peak_f32_gmacs_for (128);     /* NEON, every AArch64 core */
 #endif
   return sam_peak_f32_gmacs_for (0);
 }

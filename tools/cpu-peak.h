@@ -3,8 +3,10 @@
 #define SAM_TOOLS_CPU_PEAK_H
 
 /* G multiply-adds per second of one core: float32 FMA (AVX-512, else AVX2,
- * else portable C; or of the given vector width: 512, 256, 0 = C), and the integer u8·s8 multiply-add of the int8 GEMM's ISA
- * (sam_gemm_i8_isa (): vpdpbusd zmm/ymm, or vpmaddwd for AVX2). */
+ * NEON on aarch64, else portable C; or of the given vector width: 512,
+ * 256, 128 = NEON, 0 = C), and the integer u8·s8 multiply-add of the int8
+ * GEMM's ISA (sam_gemm_i8_isa (): vpdpbusd zmm/ymm, vpmaddwd for AVX2,
+ * sdot or smull + sadalp on aarch64). */
 double sam_peak_f32_gmacs (void);
 double sam_peak_f32_gmacs_for (int vector_bits);
 double sam_peak_i8_gmacs (void);

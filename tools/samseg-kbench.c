@@ -60,7 +60,7 @@ static double
 measure_peak (SamIsa isa)
 {
   return 2.0 * sam_peak_f32_gmacs_for (isa == SAM_ISA_AVX512 ? 512 :
-      isa == SAM_ISA_AVX2 ? 256 : 0);
+      isa == SAM_ISA_AVX2 ? 256 : isa == SAM_ISA_NEON ? 128 : 0);
 }
 
 /* ---- shapes --------------------------------------------------------------- */
