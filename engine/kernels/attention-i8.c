@@ -522,6 +522,115 @@ pv_c (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
 #define C_P2 0x3e75ef8b
 #define C_P1 0x3f3171c4
 
+#ifdef SAM_ARM64
+/* ---- aarch64: a row's P in NEON. The 8-bit P ran p8_num one score at a
+ * time (GCC kept its fmaf loop scalar); the 15-bit P ran requant.c's NEON
+ * form of the ORC kernel on every score. Both now skip the polynomial on
+ * groups of 16 that are all P = 0, as the x86 rows do (on a trained
+ * model's long rows most are). The same operations in the same order as
+ * p15_avx2 and p8_256, so the same bits: no FMA in p15 (as the ORC
+ * kernel), FMA in p8 (as p8_num's fmaf), truncating conversions (fcvtzs)
+ * both. ---- */
+#define NEON_C(b) vreinterpretq_f32_u32 (vdupq_n_u32 (b))
+
+/* the 15-bit numerators of 4 scores already at t = (y − m) · c */
+static inline int32x4_t
+p15_q_neon (float32x4_t t)
+{
+  t = vmaxq_f32 (t, vdupq_n_f32 (-125.f));
+  const int32x4_t ni = vcvtq_s32_f32 (t);
+  const float32x4_t f = vsubq_f32 (t, vcvtq_f32_s32 (ni));
+  float32x4_t p = vaddq_f32 (vmulq_f32 (f, NEON_C (C_P5)), NEON_C (C_P4));
+  p = vaddq_f32 (vmulq_f32 (p, f), NEON_C (C_P3));
+  p = vaddq_f32 (vmulq_f32 (p, f), NEON_C (C_P2));
+  p = vaddq_f32 (vmulq_f32 (p, f), NEON_C (C_P1));
+  p = vaddq_f32 (vmulq_f32 (p, f), vdupq_n_f32 (1.f));
+  p = vreinterpretq_f32_s32 (vaddq_s32 (vreinterpretq_s32_f32 (p),
+          vshlq_n_s32 (ni, 23)));
+  return vcvtq_s32_f32 (vaddq_f32 (vmulq_f32 (p, vdupq_n_f32 (32767.f)),
+          vdupq_n_f32 (0.5f)));
+}
+
+/* p8_num on 4 scores already at t = (y − m) · c */
+static inline int32x4_t
+p8_q_neon (float32x4_t t)
+{
+  t = vmaxq_f32 (t, vdupq_n_f32 (-10.f));
+  const int32x4_t ni = vcvtq_s32_f32 (t);
+  const float32x4_t f = vsubq_f32 (t, vcvtq_f32_s32 (ni));
+  float32x4_t p = vfmaq_f32 (vdupq_n_f32 (P8_C2), vdupq_n_f32 (P8_C3), f);
+  p = vfmaq_f32 (vdupq_n_f32 (P8_C1), p, f);
+  p = vfmaq_f32 (vdupq_n_f32 (1.f), p, f);
+  const float32x4_t e = vreinterpretq_f32_s32 (vaddq_s32
+      (vreinterpretq_s32_f32 (p), vshlq_n_s32 (ni, 23)));
+  const int32x4_t q = vcvtq_s32_f32 (vfmaq_f32 (vdupq_n_f32 (0.5f), e,
+          vdupq_n_f32 (255.f)));
+  return vminq_s32 (q, vdupq_n_s32 (255));
+}
+
+/* A row of P, 16 scores at a time; a group whose t all lie at or below
+ * zlim (−16 for P15, −9 for P8: P = 0 there, see p15_16 and p8_num) skips
+ * the polynomial. Returns Σ P. */
+static inline int64_t
+p_row_neon (int16_t * P, const float *y, int64_t n, float m, float c,
+    bool p8)
+{
+  const float32x4_t vm = vdupq_n_f32 (m), vc = vdupq_n_f32 (c);
+  const float32x4_t zlim = vdupq_n_f32 (p8 ? -9.f : -16.f);
+  int32x4_t sum = vdupq_n_s32 (0);
+  int64_t j = 0, total = 0;
+  for (; j + 16 <= n; j += 16) {
+    float32x4_t t[4];
+    uint32x4_t live = vdupq_n_u32 (0);
+    for (int v = 0; v < 4; v++) {
+      t[v] = vmulq_f32 (vsubq_f32 (vld1q_f32 (y + j + 4 * v), vm), vc);
+      live = vorrq_u32 (live, vcgtq_f32 (t[v], zlim));
+    }
+    if (!vmaxvq_u32 (live)) {
+      vst1q_s16 (P + j, vdupq_n_s16 (0));
+      vst1q_s16 (P + j + 8, vdupq_n_s16 (0));
+      continue;
+    }
+    int32x4_t q[4];
+    for (int v = 0; v < 4; v++) {
+      q[v] = p8 ? p8_q_neon (t[v]) : p15_q_neon (t[v]);
+      sum = vaddq_s32 (sum, q[v]);
+    }
+    /* P ≤ 32767: the narrowing keeps every value (ORC's convlw) */
+    vst1q_s16 (P + j, vcombine_s16 (vmovn_s32 (q[0]), vmovn_s32 (q[1])));
+    vst1q_s16 (P + j + 8, vcombine_s16 (vmovn_s32 (q[2]),
+            vmovn_s32 (q[3])));
+    /* ≤ 4 · 32767 per lane and group: flush long before 2^31 */
+    if ((j & 65535) == 65520) {
+      total += vaddlvq_s32 (sum);
+      sum = vdupq_n_s32 (0);
+    }
+  }
+  total += vaddlvq_s32 (sum);
+  if (j < n) {
+    if (p8)
+      for (; j < n; j++)
+        total += P[j] = (int16_t) p8_num (y[j], m, c);
+    else
+      total += sam_exp2_p15_f32_s16_ref (P + j, y + j, m, c, (int) (n - j));
+  }
+  return total;
+}
+
+static int64_t
+p15_neon (int16_t * P, const float *y, int64_t n, float m, float c)
+{
+  return p_row_neon (P, y, n, m, c, false);
+}
+
+static int64_t
+p8_neon (int16_t * P, const float *y, int64_t n, float m, float c)
+{
+  return p_row_neon (P, y, n, m, c, true);
+}
+#undef NEON_C
+#endif
+
 #ifdef SAM_X86
 /* ---- AVX-512 VNNI: 4 rows × up to 4 zmm of keys / output dims ---- */
 
@@ -2388,6 +2497,40 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
   }
 }
 
+/* The float-domain row functions of variant @isa */
+static RowFns
+row_fns (int isa)
+{
+  switch (isa) {
+#ifdef SAM_X86
+    case SAM_ISA_AVX512VNNI:
+      return (RowFns) {
+      p15_avx512, esum_avx512, agqp_avx512, p15_planes_avx512, NULL};
+    case SAM_ISA_AVXVNNI:
+    case SAM_ISA_AVX2:
+      return (RowFns) {
+      p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
+#endif
+#ifdef SAM_ARM64
+    case SAM_ISA_NEON:
+    case SAM_ISA_NEONDOT:
+      return (RowFns) {
+      p15_neon, esum_orc, agqp_orc, NULL, p8_neon};
+#endif
+    default:
+      return (RowFns) {
+      p15_orc, esum_orc, agqp_orc, NULL, NULL};
+  }
+}
+
+double
+sam_att_i8_row_probs_isa (int isa, const float *y, int64_t n, float m,
+    float c, const SamAttI8Params * p, int16_t * P, void *tmp)
+{
+  const RowFns f = row_fns (isa);
+  return row_probs (&f, y, n, m, c, p, P, tmp);
+}
+
 void
 sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
     int64_t ldq, const uint8_t * k, int64_t ldk, const uint8_t * v,
@@ -2426,8 +2569,6 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.out_row = out_row_avx512;
       c.out_row32 = out_row32_avx512;
       c.pack_k = pack_k_avx512;
-      c.rf = (RowFns) {
-      p15_avx512, esum_avx512, agqp_avx512, p15_planes_avx512, NULL};
       break;
     case SAM_ISA_AVXVNNI:
       c.qk = sam_gemm_i8_vnni256_vex ()? qk_avxvnni : qk_avxvnni_evex;
@@ -2438,8 +2579,6 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.out_row = out_row_avx2;
       c.out_row32 = out_row32_avx2;
       c.pack_k = pack_k_s8_avx2;
-      c.rf = (RowFns) {
-      p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
       break;
     case SAM_ISA_AVX2:
       c.kw = 128;
@@ -2450,8 +2589,6 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.acc_add = acc_add_avx2;
       c.out_row = out_row_avx2;
       c.out_row32 = out_row32_avx2;
-      c.rf = (RowFns) {
-      p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
       break;
 #endif
 #ifdef SAM_ARM64
@@ -2461,17 +2598,14 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       c.qk = isa == SAM_ISA_NEONDOT ? qk_neondot : qk_neon;
       c.pv = pv_neon;
       c.acc_add = acc_add_c;
-      c.rf = (RowFns) {
-      p15_orc, esum_orc, agqp_orc, NULL, NULL};
       break;
 #endif
     default:
       c.qk = qk_c;
       c.pv = pv_c;
       c.acc_add = acc_add_c;
-      c.rf = (RowFns) {
-      p15_orc, esum_orc, agqp_orc, NULL, NULL};
   }
+  c.rf = row_fns (isa);
   size_t kbytes = (size_t) H * c.Nk16 * c.D4 * c.kw;
   c.K8 = scratch (SC_K8, kbytes);
   c.colc = scratch (SC_COLC, sizeof (int32_t) * H * c.Nk16 * 16);

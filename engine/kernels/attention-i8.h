@@ -111,5 +111,9 @@ uint8_t *sam_att_i8_codes_buffer (int which, size_t bytes);
  * returns ρ. tmp needs n floats. */
 double sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp);
+/* The same with the row functions of variant @isa (a SamIsa it supports;
+ * tests): the same P and ρ, bit for bit. */
+double sam_att_i8_row_probs_isa (int isa, const float *y, int64_t n,
+    float m, float c, const SamAttI8Params * p, int16_t * P, void *tmp);
 
 #endif

@@ -374,6 +374,94 @@ test_p8_zero_bound (void)
   g_free (tmp);
 }
 
+/* The oracle's P of a score t below a row maximum 0 (c = 1) */
+static int
+oracle_p (float t, const SamAttI8Params * p)
+{
+  float y[2] = { 0.f, t };
+  int16_t P[2];
+  float tmp[2 * 5];
+  sam_att_i8_row_probs (y, 2, 0.f, 1.f, p, P, tmp);
+  return P[1];
+}
+
+/* Each variant's row functions (the float-domain softmax of a row) against
+ * the oracle's, bit for bit, on the scores where a different rounding
+ * would show: the floats within a few ulps of every t at which the
+ * oracle's P steps (found by bisection: the polynomial's 2^t is not 2^t
+ * there), in rows of odd lengths (the vector loops' tails), around the
+ * zero bounds, and with the AGQ quantizer (a plain sweep). A random row
+ * of the whole kernel hits such a score rarely: the p8 polynomial's
+ * second multiply-add unfused (AVX2 or NEON) passes /variants but fails
+ * here. */
+static void
+test_row_probs_variants (void)
+{
+  enum { ULPS = 4 };
+  for (int kind = 0; kind < 4; kind++) {
+    const bool p8 = kind == 1;
+    SamAttI8Params p = {.pkind = kind < 2 ? SAM_ATT_P_NONE : SAM_ATT_P_AGQ,
+      .p8 = p8
+    };
+    p.agq = (SamAgqParams) {
+    0.5f, kind == 3 ? 2 : 1, 8};
+    /* the scores: t = y − 0 (m = 0, c = 1), a maximum first */
+    GArray *ys = g_array_new (FALSE, FALSE, sizeof (float));
+    float zero = 0.f;
+    g_array_append_val (ys, zero);
+    const int steps = kind >= 2 ? 0 : p8 ? 255 : 32767;
+    for (int k = 0; k < steps; k++) {
+      /* the least t with P > k: P is 0 at −17 and its most at 0 */
+      float lo = -17.f, hi = 0.f;
+      if (oracle_p (lo, &p) > k)
+        continue;
+      while (nextafterf (lo, 0.f) < hi) {
+        float mid = lo + (hi - lo) / 2;
+        if (mid <= lo || mid >= hi)
+          mid = nextafterf (lo, 0.f);
+        if (oracle_p (mid, &p) > k)
+          hi = mid;
+        else
+          lo = mid;
+      }
+      float t = hi;
+      for (int u = 0; u < ULPS; u++)
+        t = nextafterf (t, -INFINITY);
+      for (int u = 0; u <= 2 * ULPS && t <= 0.f; u++, t = nextafterf (t, 0.f))
+        g_array_append_val (ys, t);
+    }
+    for (float t = -17.f; t < 0.f; t += 1.f / 256)
+      g_array_append_val (ys, t);
+    const int64_t N = ys->len;
+    int16_t *Pr = g_new (int16_t, N), *Pv = g_new (int16_t, N);
+    void *tmp = g_malloc ((size_t) N * 5 * sizeof (float));
+    for (int isa = 0; isa < SAM_ISA_COUNT; isa++) {
+      if (!sam_gemm_i8_isa_supported (isa))
+        continue;
+      /* whole, and cut to lengths that leave every tail size */
+      for (int64_t n = N; n > N - 17; n--) {
+        const float *y = (const float *) ys->data;
+        double rr = sam_att_i8_row_probs (y, n, 0.f, 1.f, &p, Pr, tmp);
+        double rv = sam_att_i8_row_probs_isa (isa, y, n, 0.f, 1.f, &p, Pv,
+            tmp);
+        if (rr != rv || memcmp (Pr, Pv, (size_t) n * sizeof *Pr) != 0) {
+          int64_t j = 0;
+          while (j < n && Pr[j] == Pv[j])
+            j++;
+          g_error ("variant %s: row P differs from the oracle (kind %d, "
+              "n %" G_GINT64_FORMAT ", first at t = %.9g: %d vs %d, rho %g vs "
+              "%g)", sam_isa_name (isa), kind, n, j < n ? y[j] : 0.f,
+              j < n ? Pr[j] : 0, j < n ? Pv[j] : 0, rr, rv);
+        }
+      }
+    }
+    g_free (Pr);
+    g_free (Pv);
+    g_free (tmp);
+    g_array_free (ys, TRUE);
+  }
+}
+
 /* A call written with strides, read back dense: the same shape, parameters
  * and codes, and the kernel's output on it the same bits. A truncated
  * file, a foreign one and an implausible shape are errors, not crashes. */
@@ -467,6 +555,8 @@ main (int argc, char **argv)
   g_test_add_func ("/quant/attention-i8/fake-quant", test_fake_quant);
   g_test_add_func ("/quant/attention-i8/p15-zero-bound", test_p15_zero_bound);
   g_test_add_func ("/quant/attention-i8/p8-zero-bound", test_p8_zero_bound);
+  g_test_add_func ("/quant/attention-i8/row-probs-variants",
+      test_row_probs_variants);
   g_test_add_func ("/quant/attention-i8/dump", test_dump);
   return g_test_run ();
 }
