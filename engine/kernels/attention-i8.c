@@ -465,37 +465,61 @@ qk_neon (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,
 
 /* P·V on the s16 pairs with NEON multiply-accumulate (vmlal: s16 × s16
  * into int32 lanes, the exact sums of pv_c): 4 rows × 16 dimensions, V's
- * pair interleave undone by vld2q */
+ * pair interleave undone by vld2q. A group of 16 keys whose P is 0 on all
+ * four rows adds nothing and is skipped (the same sums): keys far below a
+ * row's maximum have P = 0, and neighbouring queries share most of them
+ * (the x86 P·V skips its chunks by the same reasoning, pv8). */
 static void
 pv_neon (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,
     int npairs, int Dv16, int32_t * acc)
 {
-  for (int r = 0; r < nr4; r += 4)
+  const int ngrp = (npairs + 7) / 8;
+  uint8_t live[KT / 16];
+  g_assert (ngrp <= KT / 16);
+  for (int r = 0; r < nr4; r += 4) {
+    for (int g = 0; g < ngrp; g++) {
+      if (8 * g + 8 > npairs) {
+        live[g] = 1;
+        continue;
+      }
+      int16x8_t o = vdupq_n_s16 (0);
+      for (int i = 0; i < 4; i++) {
+        const int16_t *pp = P + (r + i) * ldp + 16 * g;
+        o = vorrq_s16 (o, vorrq_s16 (vld1q_s16 (pp), vld1q_s16 (pp + 8)));
+      }
+      live[g] = vmaxvq_u16 (vreinterpretq_u16_s16 (o)) != 0;
+    }
     for (int v = 0; v < Dv16; v += 16) {
       int32x4_t a[4][4];
       for (int i = 0; i < 4; i++)
         for (int q = 0; q < 4; q++)
           a[i][q] = vdupq_n_s32 (0);
-      for (int pr = 0; pr < npairs; pr++) {
-        const int16_t *vp = V16 + ((int64_t) pr * Dv16 + v) * 2;
-        const int16x8x2_t lo = vld2q_s16 (vp), hi = vld2q_s16 (vp + 16);
-        for (int i = 0; i < 4; i++) {
-          const int16_t *pp = P + (r + i) * ldp + 2 * pr;
-          const int16_t p0 = pp[0], p1 = pp[1];
-          a[i][0] = vmlal_n_s16 (a[i][0], vget_low_s16 (lo.val[0]), p0);
-          a[i][0] = vmlal_n_s16 (a[i][0], vget_low_s16 (lo.val[1]), p1);
-          a[i][1] = vmlal_n_s16 (a[i][1], vget_high_s16 (lo.val[0]), p0);
-          a[i][1] = vmlal_n_s16 (a[i][1], vget_high_s16 (lo.val[1]), p1);
-          a[i][2] = vmlal_n_s16 (a[i][2], vget_low_s16 (hi.val[0]), p0);
-          a[i][2] = vmlal_n_s16 (a[i][2], vget_low_s16 (hi.val[1]), p1);
-          a[i][3] = vmlal_n_s16 (a[i][3], vget_high_s16 (hi.val[0]), p0);
-          a[i][3] = vmlal_n_s16 (a[i][3], vget_high_s16 (hi.val[1]), p1);
+      for (int g = 0; g < ngrp; g++) {
+        if (!live[g])
+          continue;
+        const int pe = MIN (npairs, 8 * g + 8);
+        for (int pr = 8 * g; pr < pe; pr++) {
+          const int16_t *vp = V16 + ((int64_t) pr * Dv16 + v) * 2;
+          const int16x8x2_t lo = vld2q_s16 (vp), hi = vld2q_s16 (vp + 16);
+          for (int i = 0; i < 4; i++) {
+            const int16_t *pp = P + (r + i) * ldp + 2 * pr;
+            const int16_t p0 = pp[0], p1 = pp[1];
+            a[i][0] = vmlal_n_s16 (a[i][0], vget_low_s16 (lo.val[0]), p0);
+            a[i][0] = vmlal_n_s16 (a[i][0], vget_low_s16 (lo.val[1]), p1);
+            a[i][1] = vmlal_n_s16 (a[i][1], vget_high_s16 (lo.val[0]), p0);
+            a[i][1] = vmlal_n_s16 (a[i][1], vget_high_s16 (lo.val[1]), p1);
+            a[i][2] = vmlal_n_s16 (a[i][2], vget_low_s16 (hi.val[0]), p0);
+            a[i][2] = vmlal_n_s16 (a[i][2], vget_low_s16 (hi.val[1]), p1);
+            a[i][3] = vmlal_n_s16 (a[i][3], vget_high_s16 (hi.val[0]), p0);
+            a[i][3] = vmlal_n_s16 (a[i][3], vget_high_s16 (hi.val[1]), p1);
+          }
         }
       }
       for (int i = 0; i < 4; i++)
         for (int q = 0; q < 4; q++)
           vst1q_s32 (acc + (int64_t) (r + i) * Dv16 + v + 4 * q, a[i][q]);
     }
+  }
 }
 #endif
 
