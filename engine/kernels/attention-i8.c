@@ -1539,38 +1539,64 @@ qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
                 _mm256_blendv_epi8 (vmin, s1, ok1)))); }
 
 #define YMM_PV(SFX, TGT, DPWSSD)                                              \
-/* 4 rows × 16 output dims over npairs key pairs into t[4][16]: named     \
- * accumulators in a function of its own (see qkg_avx2) */                \
+/* 4 rows × 16 output dims over the key pairs of the live groups (live[g]: \
+ * pairs [8 g, 8 g + 8) ∩ [0, npairs)) into t[4][16]: named accumulators  \
+ * in a function of its own (see qkg_avx2) */                             \
 TGT static __attribute__((noinline)) void                                    \
 pvg_##SFX (const int16_t * P, int64_t ldp, const int16_t * Vv, int64_t lv,   \
-    int npairs, int32_t * t)                                                 \
+    int npairs, const uint8_t * live, int32_t * t)                           \
 {                                                                            \
   __m256i a00 = _mm256_setzero_si256 (), a01 = a00, a10 = a00, a11 = a00;    \
   __m256i a20 = a00, a21 = a00, a30 = a00, a31 = a00;                        \
-  for (int pr = 0; pr < npairs; pr++) {                                      \
-    const int16_t *vp = Vv + (int64_t) pr * lv;                              \
-    const __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);            \
-    const __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 16));     \
-    YMM_ROWS4_STEP (DPWSSD, (const uint8_t *) (P + 2 * pr),                   \
-        ldp * (int64_t) sizeof *P, v0, v1);                                  \
+  for (int g = 0; 8 * g < npairs; g++) {                                     \
+    if (!live[g])                                                            \
+      continue;                                                              \
+    const int pe = MIN (npairs, 8 * g + 8);                                  \
+    for (int pr = 8 * g; pr < pe; pr++) {                                    \
+      const int16_t *vp = Vv + (int64_t) pr * lv;                            \
+      const __m256i v0 = _mm256_loadu_si256 ((const __m256i *) vp);          \
+      const __m256i v1 = _mm256_loadu_si256 ((const __m256i *) (vp + 16));   \
+      YMM_ROWS4_STEP (DPWSSD, (const uint8_t *) (P + 2 * pr),                 \
+          ldp * (int64_t) sizeof *P, v0, v1);                                \
+    }                                                                        \
   }                                                                          \
   YMM_ACC8_STORE (t);                                                         \
 }                                                                            \
                                                                              \
+/* A group of 16 keys whose P is 0 on all four rows adds nothing and is     \
+ * skipped (the same sums): keys far below a row's maximum have P = 0,     \
+ * and neighbouring queries share most of them (the byte-plane P·V skips   \
+ * its chunks by the same reasoning). One OR of the group's P per row      \
+ * block, against 8 pairs × Dv / 16 multiply-add steps. */                 \
 TGT static void                                                              \
 pv_##SFX (const int16_t * P, int64_t ldp, int nr4, const int16_t * V16,      \
     int npairs, int Dv16, int32_t * acc)                                     \
 {                                                                            \
   int32_t t[64] __attribute__((aligned (32)));                               \
-  for (int r = 0; r < nr4; r += 4)                                           \
+  uint8_t live[KT / 16];                                                     \
+  const int ngrp = (npairs + 7) / 8;                                         \
+  g_assert (ngrp <= KT / 16);                                                \
+  for (int r = 0; r < nr4; r += 4) {                                         \
+    for (int g = 0; g < ngrp; g++) {                                         \
+      if (8 * g + 8 > npairs) {                                              \
+        live[g] = 1;                                                         \
+        continue;                                                            \
+      }                                                                      \
+      __m256i o = _mm256_setzero_si256 ();                                   \
+      for (int i = 0; i < 4; i++)                                            \
+        o = _mm256_or_si256 (o, _mm256_loadu_si256 ((const __m256i *)        \
+                (P + (r + i) * ldp + 16 * g)));                              \
+      live[g] = !_mm256_testz_si256 (o, o);                                  \
+    }                                                                        \
     for (int v = 0; v < Dv16; v += 16) {                                     \
       pvg_##SFX (P + r * ldp, ldp, V16 + (int64_t) v * 2,                    \
-          (int64_t) Dv16 * 2, npairs, t);                                    \
+          (int64_t) Dv16 * 2, npairs, live, t);                              \
       for (int i = 0; i < 4; i++) {                                          \
         int32_t *o = acc + (int64_t) (r + i) * Dv16 + v;                     \
         memcpy (o, t + 16 * i, 16 * sizeof *o);                              \
       }                                                                      \
     }                                                                        \
+  }                                                                          \
 }
 
 T_AVX2 static void
