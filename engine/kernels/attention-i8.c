@@ -117,20 +117,12 @@ typedef int64_t (*P15PlanesFn) (const float *y, int64_t n, float m, float c,
     bool p8, int64_t ldp, uint8_t * Pl, uint8_t * Ph, uint8_t * hi,
     const uint8_t * dead);
 
-/* P15Fn with the row's dead chunk flags from QKᵀ (PCH keys each): a dead
- * chunk's scores are not read, its P are 0 (what P15Fn gives them). */
-typedef int64_t (*P15DeadFn) (int16_t * P, const float *y, int64_t n,
-    float m, float c, const uint8_t * dead);
-
 typedef struct {
   P15Fn p15;
   ESumFn esum;
   AgqPFn agqp;
   P15PlanesFn p15_planes;       /* NULL: p15, then the split */
   P15Fn p8;                     /* p8_num per score (NULL: the C loop) */
-  /* p15 and p8 given QKᵀ's dead chunk flags (NULL: the variant's QKᵀ
-   * flags none, or its planes take them) */
-  P15DeadFn p15_dead, p8_dead;
 } RowFns;
 
 static float
@@ -247,18 +239,10 @@ p8_num (float y, float m, float c)
   return q < 255 ? q : 255;
 }
 
-/* dead (or NULL): the row's chunk flags from QKᵀ, for P_NONE rows; the
- * same P either way (a dead chunk's P are 0). */
 static double
 row_probs (const RowFns * f, const float *y, int64_t n, float m, float c,
-    const SamAttI8Params * p, int16_t * P, void *tmp, const uint8_t * dead)
+    const SamAttI8Params * p, int16_t * P, void *tmp)
 {
-  if (p->pkind == SAM_ATT_P_NONE && dead
-      && (p->p8 ? f->p8_dead : f->p15_dead)) {
-    const int64_t sum = (p->p8 ? f->p8_dead : f->p15_dead) (P, y, n, m, c,
-        dead);
-    return sum > 0 ? 1.0 / (double) sum : 0.0;
-  }
   if (p->p8 && p->pkind == SAM_ATT_P_NONE) {
     int64_t sum = 0;
     if (f->p8)
@@ -285,7 +269,7 @@ sam_att_i8_row_probs (const float *y, int64_t n, float m, float c,
     const SamAttI8Params * p, int16_t * P, void *tmp)
 {
   static const RowFns orc = { p15_orc, esum_orc, agqp_orc, NULL, NULL };
-  return row_probs (&orc, y, n, m, c, p, P, tmp, NULL);
+  return row_probs (&orc, y, n, m, c, p, P, tmp);
 }
 
 static float
@@ -364,7 +348,7 @@ typedef void (*PvFn) (const int16_t * P, int64_t ldp, int nr4,
  * SplitFn writes one row's planes and chunk flags and returns Σ P, Pv8Fn
  * does one key tile of a row block. */
 typedef int64_t (*SplitFn) (const int16_t * P, int64_t n, uint8_t * Pl,
-    uint8_t * Ph, uint8_t * hi, const uint8_t * dead);
+    uint8_t * Ph, uint8_t * hi);
 typedef void (*Pv8Fn) (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,
     const uint8_t * hi, int64_t ldh, int nr4, const int8_t * V8, int nquads,
     int Dv16, int32_t * acc, bool add);
@@ -1014,25 +998,12 @@ acc_add_avx512 (int64_t * acc, const int32_t * tile, int64_t n)
  * passes skip them); returns Σ P. */
 T_AVX512 static int64_t
 split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
-    uint8_t * hi, const uint8_t * dead)
+    uint8_t * hi)
 {
   const __m512i ones = _mm512_set1_epi16 (1), lo8 = _mm512_set1_epi16 (0xff);
   __m512i sum = _mm512_setzero_si512 ();
   int64_t total = 0;
   for (int64_t j = 0; j < n; j += PCH) {
-    /* pairs of P ≤ 65534 per lane and step: flush before 2^31 */
-    if ((j / PCH) % 8192 == 8191) {
-      total += _mm512_reduce_add_epi32 (sum);
-      sum = _mm512_setzero_si512 ();
-    }
-    /* a dead chunk's P are 0: flag 0 and zero planes (P not read; pv8
-     * reads a row's chunk where another row of its four has P ≠ 0) */
-    if (dead && dead[j / PCH]) {
-      hi[j / PCH] = 0;
-      _mm512_storeu_si512 (Pl + j, _mm512_setzero_si512 ());
-      _mm512_storeu_si512 (Ph + j, _mm512_setzero_si512 ());
-      continue;
-    }
     __m512i a = _mm512_loadu_si512 (P + j);
     __m512i b = _mm512_loadu_si512 (P + j + 32);
     _mm256_storeu_si256 ((__m256i *) (Pl + j),
@@ -1046,8 +1017,13 @@ split_p_avx512 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
     const __m512i ab = _mm512_or_si512 (a, b), hab = _mm512_or_si512 (ha, hb);
     hi[j / PCH] = (_mm512_test_epi16_mask (ab, ab) ? FL_NZ : 0)
         | (_mm512_test_epi16_mask (hab, hab) ? FL_HI : 0);
+    /* pairs of P ≤ 65534 per lane and step: flush before 2^31 */
     sum = _mm512_add_epi32 (sum, _mm512_add_epi32 (_mm512_madd_epi16 (a,
                 ones), _mm512_madd_epi16 (b, ones)));
+    if ((j / PCH) % 8192 == 8191) {
+      total += _mm512_reduce_add_epi32 (sum);
+      sum = _mm512_setzero_si512 ();
+    }
   }
   return total + _mm512_reduce_add_epi32 (sum);
 }
@@ -1524,21 +1500,6 @@ qkg_##SFX (const uint8_t * q0, int64_t lq, int D4, const int8_t * kg,        \
   YMM_QK_ROW (3, a30, a31)                                                   \
 }                                                                            \
                                                                              \
-/* the greatest of 8 int32 lanes */                                         \
-ALWAYS_INLINE TGT int32_t                                                    \
-hmax_epi32_##SFX (__m256i v)                                                 \
-{                                                                            \
-  __m128i m = _mm_max_epi32 (_mm256_castsi256_si128 (v),                     \
-      _mm256_extracti128_si256 (v, 1));                                      \
-  m = _mm_max_epi32 (m, _mm_shuffle_epi32 (m, 0x4e));                        \
-  m = _mm_max_epi32 (m, _mm_shuffle_epi32 (m, 0xb1));                        \
-  return _mm_cvtsi128_si32 (m);                                              \
-}                                                                            \
-                                                                             \
-/* dead (or NULL): per row and chunk of PCH keys (4 groups), whether all   \
- * its scores lie ≥ far below one already seen in the row, so below its    \
- * final maximum (qk512_tile's flags, the same bound). Each chunk's        \
- * maxima go to cm, then into the row's running maximum. */                \
 TGT static void                                                              \
 qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
     int nt, const int32_t * rowc, const int32_t * colc, float *S,            \
@@ -1547,38 +1508,19 @@ qk_##SFX (const uint8_t * Qb, int nr4, int D4, const int8_t * K8, int ng,    \
 {                                                                            \
   (void) next;                                                               \
   (void) next_bytes;                                                         \
+  g_assert (!dead);                                                          \
+  (void) ldd;                                                                \
+  (void) far;                                                                \
   int32_t mx[32] __attribute__((aligned (32)));                              \
-  int32_t cm[32] __attribute__((aligned (32)));                              \
   for (int r = 0; r < nr4; r += 4) {                                         \
     for (int i = 0; i < 32; i++)                                             \
       mx[i] = INT32_MIN;                                                     \
-    for (int g0 = 0; g0 < ng; g0 += 4) {                                     \
-      int32_t *gm = mx;                                                      \
-      if (dead) {                                                            \
-        gm = cm;                                                             \
-        for (int i = 0; i < 32; i++)                                         \
-          cm[i] = INT32_MIN;                                                 \
-      }                                                                      \
-      for (int g = g0; g < ng && g < g0 + 4; g++) {                          \
-        const int j = g * 16;                                                \
-        qkg_##SFX (Qb + (int64_t) r * D4 * 4, (int64_t) D4 * 4, D4,          \
-            K8 + (int64_t) g * D4 * 64, rowc + r, colc + j,                  \
-            S + r * ldS + j, ldS, MIN (16, nt - j), gm);                     \
-      }                                                                      \
-      if (!dead)                                                             \
-        continue;                                                            \
-      for (int i = 0; i < 4; i++) {                                          \
-        const __m256i c8 = _mm256_load_si256 ((const __m256i *) (cm + 8 * i)); \
-        const int32_t chunk = hmax_epi32_##SFX (c8);                         \
-        const int32_t rm = rmax[r + i];                                      \
-        dead[(int64_t) (r + i) * ldd + g0 / 4] = rm != INT32_MIN             \
-            && (int64_t) chunk <= (int64_t) rm - far;                        \
-        if (chunk > rm)                                                      \
-          rmax[r + i] = chunk;                                               \
-      }                                                                      \
+    for (int g = 0; g < ng; g++) {                                           \
+      const int j = g * 16;                                                  \
+      qkg_##SFX (Qb + (int64_t) r * D4 * 4, (int64_t) D4 * 4, D4,            \
+          K8 + (int64_t) g * D4 * 64, rowc + r, colc + j, S + r * ldS + j,   \
+          ldS, MIN (16, nt - j), mx);                                        \
     }                                                                        \
-    if (dead)                                                                \
-      continue;                                                              \
     for (int i = 0; i < 4; i++)                                              \
       for (int l = 0; l < 8; l++)                                            \
         rmax[r + i] = mx[8 * i + l] > rmax[r + i] ? mx[8 * i + l] :          \
@@ -1806,31 +1748,12 @@ YMM_PV (avx2, T_AVX2, dpwssd_avx2)
 /* split_p_avx512 in ymm (AVX2; used with AVX-VNNI's pv8) */
 T_AVX2 static int64_t
 split_p_avx2 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
-    uint8_t * hi, const uint8_t * dead)
+    uint8_t * hi)
 {
   const __m256i ones = _mm256_set1_epi16 (1), lo8 = _mm256_set1_epi16 (0xff);
   __m256i sum = _mm256_setzero_si256 ();
   int64_t total = 0;
   for (int64_t j = 0; j < n; j += PCH) {
-    if ((j / PCH) % 4096 == 4095) {     /* int32 lanes: flush before 2^31 */
-      int32_t t[8];
-      _mm256_storeu_si256 ((__m256i *) t, sum);
-      for (int l = 0; l < 8; l++)
-        total += t[l];
-      sum = _mm256_setzero_si256 ();
-    }
-    /* a dead chunk's P are 0: flag 0 and zero planes (P not read;
-     * pv8_avxvnni reads a row's chunk where another row of its four has
-     * P ≠ 0) */
-    if (dead && dead[j / PCH]) {
-      const __m256i z = _mm256_setzero_si256 ();
-      hi[j / PCH] = 0;
-      _mm256_storeu_si256 ((__m256i *) (Pl + j), z);
-      _mm256_storeu_si256 ((__m256i *) (Pl + j + 32), z);
-      _mm256_storeu_si256 ((__m256i *) (Ph + j), z);
-      _mm256_storeu_si256 ((__m256i *) (Ph + j + 32), z);
-      continue;
-    }
     __m256i any = _mm256_setzero_si256 (), nz = any;
     for (int u = 0; u < PCH; u += 32) {
       __m256i a = _mm256_loadu_si256 ((const __m256i *) (P + j + u));
@@ -1849,6 +1772,13 @@ split_p_avx2 (const int16_t * P, int64_t n, uint8_t * Pl, uint8_t * Ph,
     }
     hi[j / PCH] = (_mm256_testz_si256 (nz, nz) ? 0 : FL_NZ)
         | (_mm256_testz_si256 (any, any) ? 0 : FL_HI);
+    if ((j / PCH) % 4096 == 4095) {     /* int32 lanes: flush before 2^31 */
+      int32_t t[8];
+      _mm256_storeu_si256 ((__m256i *) t, sum);
+      for (int l = 0; l < 8; l++)
+        total += t[l];
+      sum = _mm256_setzero_si256 ();
+    }
   }
   int32_t t[8];
   _mm256_storeu_si256 ((__m256i *) t, sum);
@@ -1947,10 +1877,8 @@ pv8_##SFX (const uint8_t * Pl, const uint8_t * Ph, int64_t ldp,               \
 YMM_PV8 (avxvnni, T_AVXVNNI, DPBUSD_VNNI)
 YMM_PV8 (avxvnni_evex, T_EVEX256, DPBUSD_EVEX)
 
-/* dead (or NULL): the row's chunk flags from QKᵀ (P15DeadFn) */
 T_AVX2 static int64_t
-p15_dead_avx2 (int16_t * P, const float *y, int64_t n, float m, float c,
-    const uint8_t * dead)
+p15_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
 {
 #define F256(b) _mm256_castsi256_ps (_mm256_set1_epi32 (b))
   const __m256 vm = _mm256_set1_ps (m), vc = _mm256_set1_ps (c);
@@ -1960,17 +1888,6 @@ p15_dead_avx2 (int16_t * P, const float *y, int64_t n, float m, float c,
   int64_t j = 0, total = 0;
   const __m256 m16 = _mm256_set1_ps (-16.f);
   for (; j + 16 <= n; j += 16) {
-    if ((j & 65535) == 0 && j > 0) {    /* int32 lanes: flush */
-      int32_t t[8];
-      _mm256_storeu_si256 ((__m256i *) t, sum);
-      for (int l = 0; l < 8; l++)
-        total += t[l];
-      sum = _mm256_setzero_si256 ();
-    }
-    if (dead && dead[j / PCH]) {
-      _mm256_storeu_si256 ((__m256i *) (P + j), _mm256_setzero_si256 ());
-      continue;
-    }
     /* all 16 at t ≤ −16: P = 0 (as p15_16) */
     __m256 t0 = _mm256_mul_ps (_mm256_sub_ps (_mm256_loadu_ps (y + j), vm),
         vc);
@@ -1998,6 +1915,13 @@ p15_dead_avx2 (int16_t * P, const float *y, int64_t n, float m, float c,
     __m256i w = _mm256_permute4x64_epi64 (_mm256_packs_epi32 (q[0], q[1]),
         0xd8);
     _mm256_storeu_si256 ((__m256i *) (P + j), w);
+    if ((j & 65535) == 65520) {
+      int32_t t[8];
+      _mm256_storeu_si256 ((__m256i *) t, sum);
+      for (int l = 0; l < 8; l++)
+        total += t[l];
+      sum = _mm256_setzero_si256 ();
+    }
   }
 #undef F256
   int32_t t[8];
@@ -2007,12 +1931,6 @@ p15_dead_avx2 (int16_t * P, const float *y, int64_t n, float m, float c,
   if (j < n)
     total += sam_exp2_p15_f32_s16_ref (P + j, y + j, m, c, (int) (n - j));
   return total;
-}
-
-T_AVX2 static int64_t
-p15_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
-{
-  return p15_dead_avx2 (P, y, n, m, c, NULL);
 }
 
 /* p8_num on 8 scores (the same operations, as p8_512), and over a row:
@@ -2037,11 +1955,8 @@ p8_256 (__m256 y, __m256 vm, __m256 vc)
       _mm256_set1_epi32 (255));
 }
 
-/* dead (or NULL): the row's chunk flags from QKᵀ (P15DeadFn). No flush
- * of the int32 lanes: P8 ≤ 255, 2 per lane and 16 keys. */
 T_AVX2 static int64_t
-p8_dead_avx2 (int16_t * P, const float *y, int64_t n, float m, float c,
-    const uint8_t * dead)
+p8_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
 {
   const __m256 vm = _mm256_set1_ps (m), vc = _mm256_set1_ps (c);
   __m256i sum = _mm256_setzero_si256 ();
@@ -2052,10 +1967,6 @@ p8_dead_avx2 (int16_t * P, const float *y, int64_t n, float m, float c,
    * under AVX-VNNI without this) */
   const __m256 lim = _mm256_set1_ps (-9.f);
   for (; j + 16 <= n; j += 16) {
-    if (dead && dead[j / PCH]) {
-      _mm256_storeu_si256 ((__m256i *) (P + j), _mm256_setzero_si256 ());
-      continue;
-    }
     const __m256 y0 = _mm256_loadu_ps (y + j), y1 = _mm256_loadu_ps (y + j + 8);
     if (!_mm256_movemask_ps (_mm256_or_ps (_mm256_cmp_ps (_mm256_mul_ps
                     (_mm256_sub_ps (y0, vm), vc), lim, _CMP_GT_OQ),
@@ -2077,12 +1988,6 @@ p8_dead_avx2 (int16_t * P, const float *y, int64_t n, float m, float c,
   for (int l = 0; l < 8; l++)
     total += t[l];
   return total;
-}
-
-T_AVX2 static int64_t
-p8_avx2 (int16_t * P, const float *y, int64_t n, float m, float c)
-{
-  return p8_dead_avx2 (P, y, n, m, c, NULL);
 }
 
 ALWAYS_INLINE T_AVX2 __m256
@@ -2227,7 +2132,6 @@ typedef struct {
   int8_t *V8;                   /* [H][Nk16·4][Dv16][4] v − 128 (pv8) */
   float *out;
   QkFn qk;
-  bool qk_dead;                 /* qk flags dead chunks (else dead NULL) */
   PvFn pv;                      /* NULL: split and pv8 below */
   SplitFn split;
   Pv8Fn pv8;
@@ -2530,14 +2434,11 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
   /* P_NONE rows go straight into the byte planes where the ISA can, and
    * then chunks of keys far below a row's running maximum are flagged
    * dead by QKᵀ and skipped (P = 0 there): on the proxy's
-   * cross-attention at 1024, 68 % of a row's 64-key chunks. Without the
-   * planes (AVX-VNNI) the rows of P and their split skip them. The bound
+   * cross-attention at 1024, 68 % of a row's 64-key chunks. The bound
    * needs the scores exact in float: |S| ≤ D · 255² < 2^24. */
   const bool planes = !c->pv && c->rf.p15_planes
       && c->p->pkind == SAM_ATT_P_NONE;
-  const bool flags = c->qk_dead && !c->pv && c->p->pkind == SAM_ATT_P_NONE
-      && (planes || (c->p->p8 ? c->rf.p8_dead : c->rf.p15_dead));
-  uint8_t *dead = flags && D <= 258 ? scratch (SC_DEAD, (size_t) RB * ldh)
+  uint8_t *dead = planes && D <= 258 ? scratch (SC_DEAD, (size_t) RB * ldh)
       : NULL;
   int64_t psum[RB];
   /* P·V reads whole pairs and quads: the row padding past Nk must be 0
@@ -2590,7 +2491,7 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
         rho[r] = psum[r] > 0 ? 1.0 / (double) psum[r] : 0.0;
       } else
         rho[r] = row_probs (&c->rf, S + r * ldS, Nk, (float) rmax[r], cs,
-            c->p, P + r * ldp, tmp, dead ? dead + r * ldh : NULL);
+            c->p, P + r * ldp, tmp);
     }
     for (int r = nr; r < nr4; r++) {
       if (planes) {
@@ -2616,7 +2517,7 @@ att_blocks (void *vc, int64_t t0, int64_t t1)
       const int8_t *V8 = c->V8 + (int64_t) h * c->Nk16 * 4 * Dv16 * 4;
       for (int r = 0; r < nr4 && !planes; r++)
         psum[r] = c->split (P + r * ldp, ldp, Pl + r * ldp, Ph + r * ldp,
-            hi + r * ldh, dead ? dead + r * ldh : NULL);
+            hi + r * ldh);
       /* 8-bit P: |P8 (v − 128)| ≤ 255 · 128, so int32 sums of up to
        * 65,793 keys are exact and the tiles add up in place, and the
        * rows go out from the tile (15-bit P: every 256-key tile goes to
@@ -2658,8 +2559,7 @@ row_fns (int isa)
     case SAM_ISA_AVXVNNI:
     case SAM_ISA_AVX2:
       return (RowFns) {
-      p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2, p15_dead_avx2,
-            p8_dead_avx2};
+      p15_avx2, esum_avx2, agqp_avx2, NULL, p8_avx2};
 #endif
 #ifdef SAM_ARM64
     case SAM_ISA_NEON:
@@ -2678,7 +2578,7 @@ sam_att_i8_row_probs_isa (int isa, const float *y, int64_t n, float m,
     float c, const SamAttI8Params * p, int16_t * P, void *tmp)
 {
   const RowFns f = row_fns (isa);
-  return row_probs (&f, y, n, m, c, p, P, tmp, NULL);
+  return row_probs (&f, y, n, m, c, p, P, tmp);
 }
 
 void
@@ -2712,7 +2612,6 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
 #ifdef SAM_X86
     case SAM_ISA_AVX512VNNI:
       c.qk = qk_avx512;
-      c.qk_dead = true;
       c.pv = NULL;
       c.split = split_p_avx512;
       c.pv8 = pv8_avx512;
@@ -2723,7 +2622,6 @@ sam_k_attention_i8_isa (int isa, SamPool * pool, const uint8_t * q,
       break;
     case SAM_ISA_AVXVNNI:
       c.qk = sam_gemm_i8_vnni256_vex ()? qk_avxvnni : qk_avxvnni_evex;
-      c.qk_dead = true;
       c.pv = NULL;
       c.split = split_p_avx2;
       c.pv8 = sam_gemm_i8_vnni256_vex ()? pv8_avxvnni : pv8_avxvnni_evex;
