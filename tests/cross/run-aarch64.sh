@@ -79,3 +79,8 @@ tests=(
 # scaled up.
 meson test -C "$BUILD" --no-rebuild --print-errorlogs \
   --timeout-multiplier 10 "${tests[@]}"
+# Again on an emulated Cortex-A72 (the Raspberry Pi 4's core), which has
+# no dot product: the int8 kernels must detect it and take the `neon`
+# variant everywhere (an sdot reached anyway would be SIGILL here).
+QEMU_CPU=cortex-a72 meson test -C "$BUILD" --no-rebuild --print-errorlogs \
+  --timeout-multiplier 10 quant-gemm-i8 quant-attention-i8
