@@ -2,14 +2,14 @@
 #include "grid-track.h"
 
 gboolean
-sam_grid_track (SamSession * s, SamVideoDecoder * d, int frames, int grid,
+sam_grid_track (SamSession * s, SamFrameSource * d, int frames, int grid,
     SamGridFrameFunc on_frame, gpointer user_data, GError ** err)
 {
   gboolean ok = TRUE;
   int f = 0;
   for (; ok && f < frames; f++) {
     SamVideoFrame vf;
-    if (!sam_video_decoder_next (d, &vf, err)) {
+    if (!sam_frame_source_next (d, &vf, err)) {
       ok = !(err && *err);
       break;
     }
@@ -26,7 +26,7 @@ sam_grid_track (SamSession * s, SamVideoDecoder * d, int frames, int grid,
     SamImage img = { SAM_PIXEL_RGB, vf.width, vf.height, vf.stride, vf.data };
     SamFrameResult fr;
     if (ok && (ok = sam_session_process_frame (s, &img, &fr, err)))
-      on_frame (f, &fr, user_data);
+      on_frame (f, &vf, &fr, user_data);
   }
   if (ok && f == 0) {
     g_set_error (err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "no frames");

@@ -6,17 +6,18 @@
 #define SAMSEG_TOOLS_GRID_TRACK_H
 
 #include "sam/sam.h"
-#include "io/video-decode.h"
+#include "frame-source.h"
 
-typedef void (*SamGridFrameFunc) (int frame, const SamFrameResult * r,
-    gpointer user_data);
+/* @vf: the frame's pixels as tracked; @r: its results */
+typedef void (*SamGridFrameFunc) (int frame, const SamVideoFrame * vf,
+    const SamFrameResult * r, gpointer user_data);
 
-/* Decodes up to @frames frames of @d and processes them in @s; on frame 0,
+/* Reads up to @frames frames of @d and processes them in @s; on frame 0,
  * object i (ids from 1, row by row) gets a positive click at the centre of
  * cell i of a @grid × @grid grid over the frame. @on_frame sees every
  * processed frame's results. FALSE with @err set on a decode or engine
  * error, or when the clip has no frame. */
-gboolean sam_grid_track (SamSession * s, SamVideoDecoder * d, int frames,
+gboolean sam_grid_track (SamSession * s, SamFrameSource * d, int frames,
     int grid, SamGridFrameFunc on_frame, gpointer user_data, GError ** err);
 
 #endif

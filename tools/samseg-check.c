@@ -274,12 +274,20 @@ typedef struct {
   int frames, input_size, grid;
 } VideoRun;
 
+static void
+on_video_frame (int frame, const SamVideoFrame * vf, const SamFrameResult * r,
+    gpointer user_data)
+{
+  (void) vf;
+  on_frame (frame, r, user_data);
+}
+
 static gboolean
 run_video (void *ctx, SamModel * m, int threads, int precision, Collect * c,
     GError ** err)
 {
   const VideoRun *v = ctx;
-  SamVideoDecoder *d = sam_video_decoder_open (v->path, err);
+  SamFrameSource *d = sam_frame_source_open (v->path, err);
   if (!d)
     return FALSE;
   SamSessionParams sp;
@@ -295,13 +303,14 @@ run_video (void *ctx, SamModel * m, int threads, int precision, Collect * c,
     sam_session_set_tap (s, on_tap, c);
     sam_model_set_observers (m, on_linear_first, NULL, c);
   }
-  if (ok && !sam_grid_track (s, d, v->frames, v->grid, on_frame, c, err)) {
+  if (ok && !sam_grid_track (s, d, v->frames, v->grid, on_video_frame, c,
+          err)) {
     g_prefix_error (err, "%s: ", v->path);
     ok = FALSE;
   }
   sam_model_set_observers (m, NULL, NULL, NULL);
   sam_session_free (s);
-  sam_video_decoder_free (d);
+  sam_frame_source_free (d);
   return ok;
 }
 #endif
