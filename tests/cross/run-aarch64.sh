@@ -11,7 +11,8 @@
 # with the cross toolchain's own sysroot (/usr/aarch64-linux-gnu) qemu 7.2
 # hangs in the first pthread_create, and every engine test starts a pool.
 #
-# Usage: tests/cross/run-aarch64.sh [--no-install]
+# Usage: tests/cross/run-aarch64.sh [--no-install]   (from a checkout
+# where the native build with libav, `build`, exists or can be made)
 #   --no-install  use the packages already there (a developer's machine)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -79,6 +80,32 @@ tests=(
 # scaled up.
 meson test -C "$BUILD" --no-rebuild --print-errorlogs \
   --timeout-multiplier 10 "${tests[@]}"
+# End to end, the x86-64 bits: the proxy tracks the first 2 frames of
+# bedroom.mp4 at 256 (1 object), as float (its bf16 weights) and quantized
+# W8A8 (natively, as tools-digest-golden-int8 does), and each digest under
+# qemu must be the one the x86-64 SIMD kernels give. The frames come as a
+# raw clip that the native build saves (this build has no libav): the
+# native build is .ci/run's `build`, made here if it is missing.
+NATIVE=build
+[ -f "$NATIVE/build.ninja" ] || meson setup "$NATIVE"
+ninja -C "$NATIVE" tools/samseg-digest tools/samseg-quantize
+proxy=tests/data/models/sam2.1_hiera_t-proxy-shapes-bf16.safetensors
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$NATIVE/tools/samseg-digest" -m "$proxy" -v tests/data/media/bedroom.mp4 \
+  -s 256 -n 2 -g 1 --save-frames "$work/bedroom.raw" > /dev/null
+"$NATIVE/tools/samseg-quantize" "$proxy" --calib tests/data/media/bedroom.mp4 \
+  --frames 2 --input-size 256 -o "$work/q.safetensors" > /dev/null
+digest_under_qemu () {
+  echo "aarch64 digest: $1"
+  qemu-aarch64 -L / "$BUILD/tools/samseg-digest" -m "$1" \
+    -v "$work/bedroom.raw" -s 256 -n 2 -g 1 -t 2 --expect "$2"
+}
+digest_under_qemu "$work/q.safetensors" \
+  e2c55043ecac49c52077202090faebc5a07eaef57d971ef9f3f2a3eddd2dacc7
+digest_under_qemu "$proxy" \
+  908a8d7d7ae45812d9f1ded5aae36b65f0f2f223b764d91e3061e69d30788362
+
 # Again on an emulated Cortex-A72 (the Raspberry Pi 4's core), which has
 # no dot product: the int8 kernels must detect it and take the `neon`
 # variant everywhere (an sdot reached anyway would be SIGILL here).
